@@ -1,0 +1,79 @@
+/** Builds the gateway: one Fastify instance, thin route modules over plain functions. */
+import Fastify, { type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import type { GatewayConfig } from './config.js';
+import { openStore, type Store } from './db/database.js';
+import { migrate } from './db/migrations.js';
+import { registerAuth } from './auth/plugin.js';
+import { seedDemoUsers, usersWithDemoPasswords } from './auth/users.js';
+import { registerDicomWebProxy } from './dicomweb/proxy.js';
+import { registerStatic } from './static.js';
+import { register as registerFindings } from './findings/register.js';
+import { register as registerOutbox } from './outbox/register.js';
+import { register as registerAi } from './ai/register.js';
+import { register as registerTrust } from './trust/register.js';
+import { register as registerPreread } from './preread/register.js';
+
+export interface Gateway {
+  app: FastifyInstance;
+  store: Store;
+  config: GatewayConfig;
+  /** Every route registered, for the route-table security tests. */
+  routes: { method: string; url: string; public: boolean; roles?: readonly string[] }[];
+  close(): Promise<void>;
+}
+
+export async function buildGateway(config: GatewayConfig, opts: { logger?: boolean } = {}): Promise<Gateway> {
+  const store = await openStore(config.database);
+  await migrate(store);
+  if (config.demo) await seedDemoUsers(store.db);
+  else {
+    const weak = await usersWithDemoPasswords(store.db);
+    if (weak.length) throw new Error(`refusing to start: users ${weak.join(', ')} still have demo passwords (set DEMO=1 for the demo)`);
+  }
+
+  const app = Fastify({
+    logger: opts.logger
+      ? {
+          level: 'info',
+          redact: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-csrf-token"]'],
+          // Patient data can sit in query strings (QIDO PatientName=...): log the path only.
+          serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }) },
+        }
+      : false,
+    bodyLimit: 50 * 1024 * 1024,
+  });
+  const routes: Gateway['routes'] = [];
+  app.addHook('onRoute', (r) => {
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const m of methods) routes.push({ method: m, url: r.url, public: !!r.config?.public, roles: r.config?.roles });
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('x-frame-options', 'DENY');
+    reply.header('referrer-policy', 'no-referrer');
+  });
+
+  await app.register(fastifyCookie);
+  await registerAuth(app, store, config);
+  await registerDicomWebProxy(app, config);
+  // Each capability registers its routes and background services (outbox worker, change feed...).
+  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread]) await register(app, store, config);
+  app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
+  if (config.staticDir) await registerStatic(app, config.staticDir);
+  else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+
+  return {
+    app,
+    store,
+    config,
+    routes,
+    async close() {
+      await app.close();
+      await store.close();
+    },
+  };
+}

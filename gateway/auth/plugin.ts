@@ -1,0 +1,97 @@
+/**
+ * Authentication on every route. A route is public only if it says so (`config: { public: true }`);
+ * everything else needs a valid session, and state-changing methods also need the session's CSRF token
+ * in the `x-csrf-token` header. Roles are checked per route from `config.roles` (deny by default:
+ * a route without `roles` is open to every authenticated user, which the route table test lists).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Store } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+import { resolveSession, createSession, destroySession, SESSION_COOKIE, type ResolvedSession } from './sessions.js';
+import { verifyPassword } from './passwords.js';
+import { appendAudit } from '../audit/audit.js';
+import type { Role } from '../../src/core/auth/roles.js';
+import { z } from 'zod';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    session: ResolvedSession | null;
+  }
+  interface FastifyContextConfig {
+    public?: boolean;
+    roles?: readonly Role[];
+  }
+}
+
+const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
+const MAX_FAILED = 5;
+const LOCK_MS = 5 * 60_000;
+
+export function requireUser(req: FastifyRequest): ResolvedSession {
+  if (!req.session) throw Object.assign(new Error('not authenticated'), { statusCode: 401 });
+  return req.session;
+}
+
+export async function registerAuth(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+  const { db } = store;
+  app.decorateRequest('session', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    const routeConfig = req.routeOptions.config;
+    req.session = await resolveSession(db, req.cookies[SESSION_COOKIE]);
+    if (routeConfig?.public) return;
+    // Static viewer files are public (the log-in page is part of the app); data is not.
+    if (!req.url.startsWith('/api/') && !req.url.startsWith('/dicom-web')) return;
+    if (!req.session) return reply.code(401).send({ error: 'authentication required' });
+    if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && req.headers['x-csrf-token'] !== req.session.csrf) {
+      return reply.code(403).send({ error: 'missing or wrong CSRF token (x-csrf-token header)' });
+    }
+    const roles = routeConfig?.roles;
+    if (roles && !roles.includes(req.session.user.role)) {
+      await appendAudit(db, { actor: req.session.user.username, role: req.session.user.role, action: 'access-denied', outcome: 4, detail: { method: req.method, route: req.routeOptions.url } });
+      return reply.code(403).send({ error: `role ${req.session.user.role} may not ${req.method} ${req.routeOptions.url}` });
+    }
+  });
+
+  app.post('/api/auth/login', { config: { public: true } }, async (req, reply) => {
+    const parsed = LoginBody.safeParse(req.body);
+    if (!parsed.success) return reply.code(400).send({ error: 'username and password are required' });
+    const { username, password } = parsed.data;
+    const user = await db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+    const now = new Date();
+    if (user?.locked_until && user.locked_until > now.toISOString()) {
+      await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'locked' } });
+      return reply.code(429).send({ error: 'too many failed log-ins; try again later' });
+    }
+    if (!user || !verifyPassword(password, user.password_hash)) {
+      if (user) {
+        const failed = user.failed_logins + 1;
+        await db
+          .updateTable('users')
+          .set({ failed_logins: failed, locked_until: failed >= MAX_FAILED ? new Date(now.getTime() + LOCK_MS).toISOString() : null })
+          .where('id', '=', user.id)
+          .execute();
+      }
+      await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'bad credentials' } });
+      return reply.code(401).send({ error: 'wrong username or password' });
+    }
+    await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
+    const s = await createSession(db, user.id, config.sessionTtlMs);
+    await appendAudit(db, { actor: user.username, role: user.role, action: 'login' });
+    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure: config.secureCookies, expires: new Date(s.expiresAt) });
+    return { user: { username: user.username, displayName: user.display_name, role: user.role }, csrfToken: s.csrf };
+  });
+
+  app.post('/api/auth/logout', async (req, reply) => {
+    const s = requireUser(req);
+    await destroySession(db, s.id);
+    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'logout' });
+    reply.clearCookie(SESSION_COOKIE, { path: '/' });
+    return { ok: true };
+  });
+
+  app.get('/api/auth/me', async (req) => {
+    const s = requireUser(req);
+    return { user: { username: s.user.username, displayName: s.user.displayName, role: s.user.role }, csrfToken: s.csrf };
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * The data layer: Kysely over SQLite (embedded default, better-sqlite3 12.x) or PostgreSQL.
+ * Queries are built with Kysely (never by string concatenation); the few dialect-specific
+ * statements (triggers) live in the migrations, one branch per dialect.
+ */
+import { Kysely, SqliteDialect, type Generated, type ColumnType } from 'kysely';
+import Database from 'better-sqlite3';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export interface UsersTable {
+  id: Generated<number>;
+  username: string;
+  display_name: string;
+  role: string;
+  password_hash: string;
+  failed_logins: ColumnType<number, number | undefined, number>;
+  locked_until: string | null;
+  created_at: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: number;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface FindingsTable {
+  id: string;
+  study_uid: string;
+  status: string;
+  severity: string;
+  confidence: number;
+  model_name: string;
+  source: string;
+  /** The whole Finding, validated, as JSON: one representation, no second model in columns. */
+  body: string;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface AuditTable {
+  seq: Generated<number>;
+  at: string;
+  actor: string;
+  role: string | null;
+  action: string;
+  outcome: number;
+  study_uid: string | null;
+  finding_id: string | null;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface SchemaMigrationsTable {
+  version: number;
+  name: string;
+  applied_at: string;
+}
+
+export interface DB {
+  users: UsersTable;
+  sessions: SessionsTable;
+  findings: FindingsTable;
+  audit: AuditTable;
+  schema_migrations: SchemaMigrationsTable;
+}
+
+export type Dialect = 'sqlite' | 'postgres';
+export interface Store {
+  db: Kysely<DB>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export async function openStore(location: string): Promise<Store> {
+  if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
+    // PostgreSQL: the same Kysely queries with PostgresDialect; `pg` is loaded only when asked for.
+    const { PostgresDialect } = await import('kysely');
+    const pgName = 'pg';
+    const pg = (await import(/* @vite-ignore */ pgName)) as { default: { Pool: new (o: object) => unknown } };
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: location }) as never }) });
+    return { db, dialect: 'postgres', close: () => db.destroy() };
+  }
+  if (location !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
+  const sqlite = new Database(location);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}

@@ -1,0 +1,6 @@
+/** Route and background-service registration for this capability: pre-read jobs and change-feed cursor (issue 8). */
+import type { FastifyInstance } from 'fastify';
+import type { Store } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+
+export async function register(_app: FastifyInstance, _store: Store, _config: GatewayConfig): Promise<void> {}

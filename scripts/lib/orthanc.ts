@@ -1,0 +1,138 @@
+/**
+ * Starts a real Orthanc (Debian package) with a project-owned config and storage.
+ * Used by `npm start` (fixed ports, .data/orthanc) and by the test harness (random ports, temp dir).
+ * Orthanc 1.10 cannot bind to loopback alone, so RemoteAccessAllowed=false plus HTTP basic auth
+ * with a generated password (stored beside the data, never a default) keep it private.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import net from 'node:net';
+
+export const ORTHANC_BIN = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
+export const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+
+export interface OrthancHandle {
+  url: string;
+  httpPort: number;
+  dicomPort: number;
+  aet: string;
+  user: string;
+  password: string;
+  dataDir: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+  /** REST call with credentials. */
+  rest(pathname: string, init?: RequestInit): Promise<Response>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface OrthancOptions {
+  dataDir: string;
+  httpPort?: number;
+  dicomPort?: number;
+  aet?: string;
+  /** Seconds without new instances before Orthanc declares a study stable. */
+  stableAge?: number;
+  quiet?: boolean;
+}
+
+function credentials(dataDir: string): { user: string; password: string } {
+  const file = path.join(dataDir, 'credentials.json');
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8'));
+  const c = { user: 'gateway', password: crypto.randomBytes(18).toString('base64url') };
+  fs.writeFileSync(file, JSON.stringify(c), { mode: 0o600 });
+  return c;
+}
+
+export async function startOrthanc(opts: OrthancOptions): Promise<OrthancHandle> {
+  const dataDir = path.resolve(opts.dataDir);
+  fs.mkdirSync(path.join(dataDir, 'storage'), { recursive: true });
+  const httpPort = opts.httpPort ?? (await freePort());
+  const dicomPort = opts.dicomPort ?? (await freePort());
+  const aet = opts.aet ?? 'RSPACS';
+  const { user, password } = credentials(dataDir);
+  const config = {
+    Name: 'ReadingStationPACS',
+    StorageDirectory: path.join(dataDir, 'storage'),
+    IndexDirectory: path.join(dataDir, 'storage'),
+    HttpPort: httpPort,
+    DicomPort: dicomPort,
+    DicomAet: aet,
+    DicomServerEnabled: true,
+    DicomCheckCalledAet: false,
+    DicomAlwaysAllowStore: true,
+    RemoteAccessAllowed: false,
+    AuthenticationEnabled: true,
+    RegisteredUsers: { [user]: password },
+    HttpCompressionEnabled: false,
+    StableAge: opts.stableAge ?? 2,
+    ConcurrentJobs: 1,
+    Plugins: [DICOMWEB_PLUGIN],
+    DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
+    OrthancExplorerEnabled: false,
+  };
+  const configPath = path.join(dataDir, 'orthanc.json');
+  fs.writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
+  const logFile = fs.openSync(path.join(dataDir, 'orthanc.log'), 'a');
+  const child = spawn(ORTHANC_BIN, [configPath], { stdio: ['ignore', logFile, logFile] });
+  const url = `http://127.0.0.1:${httpPort}`;
+  const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
+  const rest = (p: string, init: RequestInit = {}) => fetch(url + p, { ...init, headers: { authorization: auth, ...(init.headers as Record<string, string>) } });
+  let exited = false;
+  child.on('exit', () => (exited = true));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`Orthanc exited at start; see ${path.join(dataDir, 'orthanc.log')}`);
+    try {
+      const r = await rest('/system');
+      if (r.ok) break;
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`Orthanc did not answer on ${url} within 30 s`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  return {
+    url, httpPort, dicomPort, aet, user, password, dataDir, process: child, rest,
+    async stop() {
+      if (exited) return;
+      const done = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Uploads DICOM files through Orthanc's REST API. Orthanc de-duplicates by SOP Instance UID, so reruns add nothing. */
+export async function uploadFiles(orthanc: Pick<OrthancHandle, 'rest'>, files: string[]): Promise<{ file: string; status: string; id?: string }[]> {
+  const out: { file: string; status: string; id?: string }[] = [];
+  for (const file of files) {
+    const r = await orthanc.rest('/instances', { method: 'POST', body: fs.readFileSync(file), headers: { 'content-type': 'application/dicom' } });
+    const text = await r.text();
+    if (!r.ok) {
+      out.push({ file, status: `rejected (${r.status})` });
+      continue;
+    }
+    const j = JSON.parse(text) as { Status: string; ID: string };
+    out.push({ file, status: j.Status, id: j.ID });
+  }
+  return out;
+}
