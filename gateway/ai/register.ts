@@ -1,6 +1,129 @@
-/** Route and background-service registration for this capability: model registry and AI results (issue 5). */
+/**
+ * Model registry and client AI results (issue 5):
+ *  - GET  /api/models                      the registry: every valid manifest (invalid ones reported to admins)
+ *  - GET  /models/:name/model.onnx         the model file, from our own server, cached long
+ *  - GET  /ort/:file                       onnxruntime-web's .wasm/.mjs, from our own server (no CDN)
+ *  - POST /api/studies/:study/ai-results   findings computed in the browser, validated, stored, audited
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Store } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
+import { parseFinding, type Finding } from '../../src/core/findings/finding.js';
+import { upsertFinding, getFinding } from '../findings/repository.js';
+import { appendAudit } from '../audit/audit.js';
+import { requireUser } from '../auth/plugin.js';
+import { listModels } from './runtime.js';
 
-export async function register(_app: FastifyInstance, _store: Store, _config: GatewayConfig): Promise<void> {}
+const READERS = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin', 'ai-governance'] as const;
+const VIEWER_ROLES = ['radiologist', 'resident', 'er-attending'] as const;
+export const PROVIDERS = ['wasm', 'webgpu'] as const;
+const ORT_FILE = /^ort-wasm-simd-threaded(\.jsep|\.asyncify|\.jspi)?\.(wasm|mjs)$/;
+const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+const AiResultsBody = z
+  .object({
+    model: z.object({ name: z.string().min(1), version: z.string().min(1) }).strict(),
+    provider: z.enum(PROVIDERS),
+    timingsMs: z.record(z.string(), z.number().finite().nonnegative()).default({}),
+    findings: z.array(z.unknown()).max(500, 'at most 500 findings per request'),
+  })
+  .strict();
+
+function ortDistDir(): string {
+  const require = createRequire(import.meta.url);
+  // The package's exports hide package.json; resolve the node entry and go to its folder.
+  return path.dirname(require.resolve('onnxruntime-web'));
+}
+
+export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+  const { db } = store;
+  const modelsDir = path.resolve(config.modelsDir);
+  // Read per request: the registry is a handful of small files, and adding a model needs no restart.
+  const registry = () => listModels(modelsDir);
+
+  app.get('/api/models', { config: { roles: READERS } }, async (req) => {
+    const { models, errors } = registry();
+    const role = requireUser(req).user.role;
+    return {
+      models: models.map((m) => ({ ...m.manifest, modelUrl: `/models/${m.manifest.name}/${m.manifest.files.model}` })),
+      // Broken manifests are for those who maintain the registry, not for readers.
+      ...(role === 'admin' || role === 'ai-governance' ? { errors } : {}),
+    };
+  });
+
+  app.get<{ Params: { name: string; file: string } }>('/models/:name/:file', { config: { public: true } }, async (req, reply) => {
+    const m = registry().models.find((x) => x.manifest.name === req.params.name);
+    if (!m || req.params.file !== m.manifest.files.model) return reply.code(404).send({ error: `no model file ${req.params.name}/${req.params.file}` });
+    const file = path.join(m.dir, m.manifest.files.model);
+    if (!fs.existsSync(file)) return reply.code(404).send({ error: `model ${m.manifest.name}: file missing` });
+    // Versioned by the manifest: a new model version means a new ETag, so revalidation is cheap and correct.
+    const etag = `"${m.manifest.files.sha256 ?? `${m.manifest.version}-${fs.statSync(file).mtimeMs}`}"`;
+    reply.header('etag', etag).header('cache-control', 'public, max-age=86400');
+    if (req.headers['if-none-match'] === etag) return reply.code(304).send();
+    return reply.type('application/octet-stream').send(fs.createReadStream(file));
+  });
+
+  const ortDir = ortDistDir();
+  app.get<{ Params: { file: string } }>('/ort/:file', { config: { public: true } }, async (req, reply) => {
+    if (!ORT_FILE.test(req.params.file)) return reply.code(404).send({ error: `no runtime file ${req.params.file}` });
+    const file = path.join(ortDir, req.params.file);
+    if (!fs.existsSync(file)) return reply.code(404).send({ error: `no runtime file ${req.params.file}` });
+    reply.header('cache-control', 'public, max-age=31536000, immutable');
+    return reply.type(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript').send(fs.createReadStream(file));
+  });
+
+  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-results', { config: { roles: VIEWER_ROLES } }, async (req, reply) => {
+    const s = requireUser(req);
+    const study = req.params.study;
+    if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
+    const body = AiResultsBody.safeParse(req.body);
+    if (!body.success) return reply.code(422).send({ error: 'invalid AI results', details: body.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`) });
+    const { model, provider, timingsMs } = body.data;
+    const m = registry().models.find((x) => x.manifest.name === model.name);
+    if (!m) return reply.code(422).send({ error: `model.name: no model ${model.name} in the registry` });
+    if (m.manifest.version !== model.version) return reply.code(422).send({ error: `model.version: ${model.version} is not the registered version ${m.manifest.version}` });
+
+    const details: string[] = [];
+    const findings: Finding[] = [];
+    body.data.findings.forEach((raw, i) => {
+      const p = parseFinding(raw);
+      if (!p.ok) return details.push(...p.errors.map((e) => `findings.${i}.${e}`));
+      const f = p.value;
+      if (f.studyInstanceUID !== study) details.push(`findings.${i}.studyInstanceUID: ${f.studyInstanceUID} is not study ${study}`);
+      if (f.model.name !== model.name || f.model.version !== model.version) details.push(`findings.${i}.model: must be ${model.name} ${model.version}`);
+      if (f.source !== 'client') details.push(`findings.${i}.source: must be client`);
+      if (f.status !== 'ai-unverified') details.push(`findings.${i}.status: AI results arrive ai-unverified`);
+      const threshold = m.manifest.output.classes.find((c) => c.code.value === f.type.value && c.code.scheme === f.type.scheme)?.threshold;
+      if (threshold === undefined) details.push(`findings.${i}.type: ${f.type.scheme} ${f.type.value} is not a class of ${model.name}`);
+      else if (f.confidence < threshold) details.push(`findings.${i}.confidence: ${f.confidence} is below the model's threshold ${threshold}`);
+      findings.push({ ...f, model: { ...f.model, executionProvider: provider, timingsMs: f.model.timingsMs ?? timingsMs } });
+    });
+    // All or nothing: one bad finding stores none of the request.
+    if (details.length) return reply.code(422).send({ error: 'invalid AI results', details });
+
+    let stored = 0;
+    let kept = 0;
+    for (const f of findings) {
+      const existing = await getFinding(db, f.id);
+      // A re-run never undoes a radiologist's verdict on the same finding.
+      if (existing && existing.status !== 'ai-unverified') {
+        kept++;
+        continue;
+      }
+      await upsertFinding(db, f);
+      stored++;
+    }
+    await appendAudit(db, {
+      actor: s.user.username,
+      role: s.user.role,
+      action: 'ai-results-received',
+      studyUID: study,
+      detail: { model: model.name, version: model.version, provider, timingsMs, findings: findings.length, stored, keptVerdicts: kept },
+    });
+    return reply.code(201).send({ stored, keptVerdicts: kept });
+  });
+}

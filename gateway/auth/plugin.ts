@@ -12,6 +12,7 @@ import { verifyPassword } from './passwords.js';
 import { appendAudit } from '../audit/audit.js';
 import type { Role } from '../../src/core/auth/roles.js';
 import { z } from 'zod';
+import { createLoginThrottle } from './throttle.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,6 +27,9 @@ declare module 'fastify' {
 const LoginBody = z.object({ username: z.string().min(1).max(64), password: z.string().min(1).max(256) });
 const MAX_FAILED = 5;
 const LOCK_MS = 5 * 60_000;
+/** Failed log-ins per client IP before that IP is throttled (env LOGIN_MAX_FAILURES_PER_IP, LOGIN_THROTTLE_WINDOW_MS). */
+const IP_MAX_FAILURES = Number(process.env.LOGIN_MAX_FAILURES_PER_IP ?? 20);
+const IP_WINDOW_MS = Number(process.env.LOGIN_THROTTLE_WINDOW_MS ?? 10 * 60_000);
 
 export function requireUser(req: FastifyRequest): ResolvedSession {
   if (!req.session) throw Object.assign(new Error('not authenticated'), { statusCode: 401 });
@@ -34,6 +38,7 @@ export function requireUser(req: FastifyRequest): ResolvedSession {
 
 export async function registerAuth(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
   const { db } = store;
+  const throttle = createLoginThrottle({ maxFailures: IP_MAX_FAILURES, windowMs: IP_WINDOW_MS });
   app.decorateRequest('session', null);
 
   app.addHook('onRequest', async (req, reply) => {
@@ -57,6 +62,11 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
     const parsed = LoginBody.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'username and password are required' });
     const { username, password } = parsed.data;
+    const wait = throttle.retryAfter(req.ip);
+    if (wait > 0) {
+      await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'throttled', ip: req.ip } });
+      return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed log-ins from this address; try again in ${wait} s` });
+    }
     const user = await db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     const now = new Date();
     if (user?.locked_until && user.locked_until > now.toISOString()) {
@@ -72,6 +82,7 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
           .where('id', '=', user.id)
           .execute();
       }
+      throttle.recordFailure(req.ip);
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'bad credentials' } });
       return reply.code(401).send({ error: 'wrong username or password' });
     }

@@ -2,6 +2,8 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
+import { applyVerdict, type Actor, type VerdictRequest } from '../../src/core/findings/verdict.js';
+import type { StudySignoffsTable } from './migrations.js';
 
 export async function upsertFinding(db: Kysely<DB>, f: Finding): Promise<void> {
   const now = new Date().toISOString();
@@ -31,4 +33,111 @@ export async function findingsForStudy(db: Kysely<DB>, studyUID: string): Promis
 export async function getFinding(db: Kysely<DB>, id: string): Promise<Finding | null> {
   const row = await db.selectFrom('findings').select('body').where('id', '=', id).executeTakeFirst();
   return row ? FindingSchema.parse(JSON.parse(row.body)) : null;
+}
+
+export async function getSignoff(db: Kysely<DB>, studyUID: string): Promise<StudySignoffsTable | null> {
+  return (await db.selectFrom('study_signoffs').selectAll().where('study_uid', '=', studyUID).executeTakeFirst()) ?? null;
+}
+
+export type VerdictOutcome =
+  | { ok: true; finding: Finding; before: Finding; action: VerdictRequest['action']; undoneAction?: string }
+  | { ok: false; status: 404 | 409 | 422; error: string; details?: string[] };
+
+/**
+ * Applies a verdict (or undoes the last one) atomically: the sign-off check, the finding update
+ * and the history row happen in one transaction, so a verdict racing a sign-off cannot slip in.
+ */
+export async function recordVerdict(db: Kysely<DB>, id: string, req: VerdictRequest, actor: Actor, at: string): Promise<VerdictOutcome> {
+  return db.transaction().execute(async (trx): Promise<VerdictOutcome> => {
+    const current = await getFinding(trx, id);
+    if (!current) return { ok: false, status: 404, error: `no finding ${id}` };
+    const signed = await getSignoff(trx, current.studyInstanceUID);
+    if (signed) return { ok: false, status: 409, error: `study ${current.studyInstanceUID} was signed off at ${signed.signed_at}; verdicts are locked` };
+
+    if (req.action === 'undo') {
+      const last = await trx
+        .selectFrom('finding_verdicts')
+        .selectAll()
+        .where('result_id', '=', id)
+        .where('undone', '=', 0)
+        .orderBy('seq', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (!last) return { ok: false, status: 409, error: `finding ${id} has no verdict to undo` };
+      const before = FindingSchema.parse(JSON.parse(last.before_body));
+      if (last.result_id !== before.id) await trx.deleteFrom('findings').where('id', '=', last.result_id).execute();
+      await upsertFinding(trx, before);
+      await trx.updateTable('finding_verdicts').set({ undone: 1 }).where('seq', '=', last.seq).execute();
+      return { ok: true, finding: before, before: current, action: 'undo', undoneAction: last.action };
+    }
+
+    const next = applyVerdict(current, req, actor, at);
+    if (!next.ok) return { ok: false, status: 422, error: 'invalid verdict', details: next.errors };
+    if (next.value.studyInstanceUID !== current.studyInstanceUID) return { ok: false, status: 422, error: 'studyInstanceUID: a verdict cannot move a finding to another study' };
+    // The first modify of an AI original replaces it by the linked ~mod finding; the original
+    // lives on in the history row (before_body) and comes back on undo.
+    if (next.value.id !== current.id) await trx.deleteFrom('findings').where('id', '=', current.id).execute();
+    await upsertFinding(trx, next.value);
+    await trx
+      .insertInto('finding_verdicts')
+      .values({
+        study_uid: current.studyInstanceUID,
+        finding_id: current.id,
+        result_id: next.value.id,
+        action: req.action,
+        actor: actor.username,
+        role: actor.role,
+        at,
+        before_body: JSON.stringify(current),
+        after_body: JSON.stringify(next.value),
+        undone: 0,
+      })
+      .execute();
+    return { ok: true, finding: next.value, before: current, action: req.action };
+  });
+}
+
+export async function verdictHistory(db: Kysely<DB>, id: string) {
+  const rows = await db
+    .selectFrom('finding_verdicts')
+    .select(['seq', 'finding_id', 'result_id', 'action', 'actor', 'role', 'at', 'undone'])
+    .where((eb) => eb.or([eb('finding_id', '=', id), eb('result_id', '=', id)]))
+    .orderBy('seq')
+    .execute();
+  return rows.map((r) => ({ ...r, undone: !!r.undone }));
+}
+
+export type SignoffOutcome =
+  | { ok: true; signoff: StudySignoffsTable; findings: Finding[] }
+  | { ok: false; status: 409; error: string };
+
+/**
+ * Records the sign-off. Unverified findings stay unverified (they are simply not part of the
+ * verified report); from now on verdicts on this study are refused. `inTransaction` runs inside the
+ * same transaction (the outbox event), so a sign-off is never recorded without its event.
+ */
+export async function signOffStudy(
+  db: Kysely<DB>,
+  studyUID: string,
+  actor: Actor,
+  at: string,
+  inTransaction?: (trx: Kysely<DB>, findings: Finding[], signoff: StudySignoffsTable) => Promise<void>,
+): Promise<SignoffOutcome> {
+  return db.transaction().execute(async (trx): Promise<SignoffOutcome> => {
+    const existing = await getSignoff(trx, studyUID);
+    if (existing) return { ok: false, status: 409, error: `study ${studyUID} was already signed off by ${existing.signed_by} at ${existing.signed_at}` };
+    const findings = await findingsForStudy(trx, studyUID);
+    const signoff: StudySignoffsTable = {
+      study_uid: studyUID,
+      signed_by: actor.username,
+      role: actor.role,
+      signed_at: at,
+      verified_count: findings.filter((f) => f.status === 'accepted' || f.status === 'modified').length,
+      unverified_count: findings.filter((f) => f.status === 'ai-unverified').length,
+      rejected_count: findings.filter((f) => f.status === 'rejected').length,
+    };
+    await trx.insertInto('study_signoffs').values(signoff).execute();
+    if (inTransaction) await inTransaction(trx, findings, signoff);
+    return { ok: true, signoff, findings };
+  });
 }

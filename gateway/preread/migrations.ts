@@ -1,4 +1,135 @@
 /** Migrations owned by this capability: pre-read jobs and change-feed cursor (issue 8). Versions 500–599. */
 import type { Migration } from '../db/migrations.js';
 
-export const migrations: Migration[] = [];
+/** Where we are in Orthanc's /changes feed: one row per feed, advanced in the same transaction as the jobs it created. */
+export interface PrereadCursorTable {
+  feed: string;
+  last_seq: number;
+  updated_at: string;
+}
+
+/** One row per study seen on arrival: routing decision, triage result, AI state. */
+export interface PrereadStudiesTable {
+  study_uid: string;
+  orthanc_id: string;
+  /** Hash of the sorted non-own image instance UIDs, plus their count: what has been (or is being) read. */
+  fingerprint: string;
+  instance_count: number;
+  modality: string | null;
+  arrived_at: string;
+  /** When the current fingerprint arrived (re-reads reset it). */
+  fingerprint_at: string;
+  /** JSON: [{ model, version, decision: 'run'|'skip', reason }] */
+  routing: string;
+  /** 'disabled' when AI is switched off for the study; otherwise derived from jobs. */
+  ai_override: string | null;
+  priority: string;
+  reason: string;
+  /** When the current triage result was computed (arrival→flag latency). */
+  flagged_at: string | null;
+  updated_at: string;
+}
+
+export interface PrereadJobsTable {
+  id: string;
+  study_uid: string;
+  model: string;
+  model_version: string;
+  fingerprint: string;
+  /** JSON: { seriesId, seriesInstanceUID, orthancStudyId } */
+  payload: string;
+  state: string; // pending | running | done | failed
+  attempts: number;
+  next_at: string;
+  last_error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  findings_count: number | null;
+  provider: string | null;
+  duration_ms: number | null;
+}
+
+export interface PrereadAlertsTable {
+  id: string;
+  study_uid: string;
+  priority: string;
+  reason: string;
+  finding_id: string | null;
+  created_at: string;
+  acked_by: string | null;
+  acked_at: string | null;
+}
+
+declare module '../db/database.js' {
+  interface DB {
+    preread_cursor: PrereadCursorTable;
+    preread_studies: PrereadStudiesTable;
+    preread_jobs: PrereadJobsTable;
+    preread_alerts: PrereadAlertsTable;
+  }
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 500,
+    name: 'preread cursor, studies, jobs, alerts',
+    async up(db) {
+      await db.schema
+        .createTable('preread_cursor')
+        .addColumn('feed', 'text', (c) => c.primaryKey())
+        .addColumn('last_seq', 'integer', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('preread_studies')
+        .addColumn('study_uid', 'text', (c) => c.primaryKey())
+        .addColumn('orthanc_id', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('instance_count', 'integer', (c) => c.notNull())
+        .addColumn('modality', 'text')
+        .addColumn('arrived_at', 'text', (c) => c.notNull())
+        .addColumn('fingerprint_at', 'text', (c) => c.notNull())
+        .addColumn('routing', 'text', (c) => c.notNull())
+        .addColumn('ai_override', 'text')
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('flagged_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('preread_jobs')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('model_version', 'text', (c) => c.notNull())
+        .addColumn('fingerprint', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('next_at', 'text', (c) => c.notNull())
+        .addColumn('last_error', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('findings_count', 'integer')
+        .addColumn('provider', 'text')
+        .addColumn('duration_ms', 'integer')
+        .execute();
+      // The same model never runs twice on the same set of images, whatever the feed replays.
+      await db.schema.createIndex('preread_jobs_unique').on('preread_jobs').columns(['study_uid', 'model', 'fingerprint']).unique().execute();
+      await db.schema.createIndex('preread_jobs_state').on('preread_jobs').columns(['state', 'next_at']).execute();
+      await db.schema
+        .createTable('preread_alerts')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('priority', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('finding_id', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('acked_by', 'text')
+        .addColumn('acked_at', 'text')
+        .execute();
+    },
+  },
+];

@@ -2,5 +2,27 @@
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
+import { orthancAccess } from './pacs.js';
+import { fileCatalog } from './models.js';
+import { PrereadService, prereadOptionsFromEnv } from './service.js';
+import { registerPrereadRoutes } from './routes.js';
 
-export async function register(_app: FastifyInstance, _store: Store, _config: GatewayConfig): Promise<void> {}
+const services = new WeakMap<FastifyInstance, PrereadService>();
+
+/** The running pre-read service of a gateway (tests, bench: stop/start workers, read state). */
+export function prereadService(app: FastifyInstance): PrereadService | undefined {
+  return services.get(app);
+}
+
+export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+  const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
+  const opts = prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: fileCatalog(config.modelsDir, log), log });
+  const svc = new PrereadService(store, opts);
+  services.set(app, svc);
+  await registerPrereadRoutes(app, svc);
+  // PREREAD=0 turns the background service off (routes still answer from the table).
+  if (process.env.PREREAD !== '0') {
+    app.addHook('onReady', async () => svc.start());
+    app.addHook('preClose', async () => svc.stop());
+  }
+}

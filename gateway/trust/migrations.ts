@@ -1,4 +1,104 @@
 /** Migrations owned by this capability: policy, rollout, AI disable (issue 7). Versions 400–499. */
 import type { Migration } from '../db/migrations.js';
 
-export const migrations: Migration[] = [];
+declare module '../db/database.js' {
+  interface DB {
+    policy_versions: PolicyVersionsTable;
+    model_rollout: ModelRolloutTable;
+    ai_disabled_studies: AiDisabledStudiesTable;
+    ai_disabled_modalities: AiDisabledModalitiesTable;
+    findings_shown: FindingsShownTable;
+    trust_settings: TrustSettingsTable;
+  }
+}
+
+/** Each policy change is a new row: the current policy is the highest version, history is the rest. */
+export interface PolicyVersionsTable {
+  version: number;
+  body: string;
+  changed_by: string;
+  changed_at: string;
+  note: string | null;
+}
+
+export interface ModelRolloutTable {
+  model_name: string;
+  mode: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+export interface AiDisabledStudiesTable {
+  study_uid: string;
+  reason: string;
+  disabled_by: string;
+  disabled_at: string;
+}
+
+export interface AiDisabledModalitiesTable {
+  modality: string;
+  disabled_by: string;
+  disabled_at: string;
+}
+
+/** First time each finding reached a reader: the "shown" figure for governance. */
+export interface FindingsShownTable {
+  finding_id: string;
+  model_name: string;
+  first_shown_at: string;
+  first_shown_to_role: string;
+}
+
+export interface TrustSettingsTable {
+  key: string;
+  value: string;
+}
+
+export const migrations: Migration[] = [
+  {
+    version: 400,
+    name: 'trust: policy versions, rollout modes, AI disable, findings shown',
+    async up(db) {
+      await db.schema
+        .createTable('policy_versions')
+        .addColumn('version', 'integer', (c) => c.primaryKey())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .addColumn('note', 'text')
+        .execute();
+      await db.schema
+        .createTable('model_rollout')
+        .addColumn('model_name', 'text', (c) => c.primaryKey())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ai_disabled_studies')
+        .addColumn('study_uid', 'text', (c) => c.primaryKey())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('disabled_by', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ai_disabled_modalities')
+        .addColumn('modality', 'text', (c) => c.primaryKey())
+        .addColumn('disabled_by', 'text', (c) => c.notNull())
+        .addColumn('disabled_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('findings_shown')
+        .addColumn('finding_id', 'text', (c) => c.primaryKey())
+        .addColumn('model_name', 'text', (c) => c.notNull())
+        .addColumn('first_shown_at', 'text', (c) => c.notNull())
+        .addColumn('first_shown_to_role', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('trust_settings')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+];

@@ -89,6 +89,8 @@ export const ModelRefSchema = z.object({
   version: z.string().min(1),
   manufacturer: z.string().min(1).default('Reading Station Demo'),
   executionProvider: z.string().optional(),
+  /** Inference timings in milliseconds (e.g. sessionMs, inferenceMs, totalMs), recorded with AI results. */
+  timingsMs: z.record(z.string(), z.number().finite().nonnegative()).optional(),
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 

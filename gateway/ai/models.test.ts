@@ -1,0 +1,69 @@
+/**
+ * The committed demo models, run through the Node runtime on their committed held-out generated
+ * cases (rebuilt from the shared DICOM): they must meet the floors their manifests state, and
+ * give nothing above threshold on lesion-free slices.
+ */
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { DICOM, REPO_ROOT } from '../../scripts/lib/demo-data.js';
+import { loadHeldout, score } from './heldout.js';
+import { loadModel, runModelOnSlices, listModels, inferStudy, ModelError } from './runtime.js';
+
+const MODELS = path.join(REPO_ROOT, 'models');
+
+describe('model registry', () => {
+  it('lists both demo models with valid manifests', () => {
+    const { models, errors } = listModels(MODELS);
+    expect(errors).toEqual([]);
+    expect(models.map((m) => m.manifest.name)).toEqual(['chest-cr-nodule', 'head-ct-hyperdensity']);
+    for (const m of models) expect(m.manifest.regulatoryStatus).toMatch(/DEMONSTRATION ONLY/);
+  });
+});
+
+for (const name of ['head-ct-hyperdensity', 'chest-cr-nodule']) {
+  describe(`${name} on its held-out generated cases`, () => {
+    const dir = path.join(MODELS, name);
+    it('meets the recall and false-positive floors its manifest states', async () => {
+      const model = await loadModel(dir);
+      const { cases, lesionFree } = loadHeldout(dir, DICOM);
+      expect(cases.length).toBeGreaterThan(20);
+      const { results } = await runModelOnSlices(model, [...cases.map((c) => c.slice), ...lesionFree]);
+      const perCase = results.map((r, i) => ({ predicted: r.detections.map((d) => d.box), truth: i < cases.length ? cases[i].lesions : [] }));
+      const s = score(perCase);
+      const v = model.manifest.validation;
+      expect(s.lesions).toBe(v.lesions);
+      expect(s.sensitivity).toBeGreaterThanOrEqual(v.floors.sensitivity);
+      expect(s.falsePositivesPerSlice).toBeLessThanOrEqual(v.floors.maxFalsePositivesPerSlice);
+      // The TypeScript pipeline reproduces the figures the Python training pipeline measured.
+      expect(Math.abs(s.sensitivity - v.sensitivity)).toBeLessThanOrEqual(0.03);
+      expect(Math.abs(s.falsePositivesPerSlice - v.falsePositivesPerSlice)).toBeLessThanOrEqual(0.03);
+    });
+
+    it('a lesion-free slice gives no finding above threshold', async () => {
+      const model = await loadModel(dir);
+      const { lesionFree } = loadHeldout(dir, DICOM);
+      const { results } = await runModelOnSlices(model, lesionFree);
+      for (const r of results) expect(r.detections).toEqual([]);
+    });
+  });
+}
+
+describe('inferStudy', () => {
+  it('returns Findings with model, provider and timings, and refuses a study outside the indication', async () => {
+    const dir = path.join(MODELS, 'head-ct-hyperdensity');
+    const { cases } = loadHeldout(dir, DICOM);
+    const withLesion = cases.find((c) => c.lesions.length === 1)!;
+    const r = await inferStudy({ manifestDir: dir, studyInstanceUID: withLesion.slice.studyInstanceUID, slices: [withLesion.slice] });
+    expect(r.provider).toBe('wasm');
+    expect(r.timings.slices).toBe(1);
+    expect(r.timings.inferenceMs).toBeGreaterThan(0);
+    for (const f of r.findings) {
+      expect(f.model).toMatchObject({ name: 'head-ct-hyperdensity', version: '1.0.0', executionProvider: 'wasm' });
+      expect(f.model.timingsMs?.inferenceMs).toBeGreaterThan(0);
+      expect(f.source).toBe('preread');
+    }
+    await expect(
+      inferStudy({ manifestDir: dir, studyInstanceUID: '1.2.3', slices: [withLesion.slice], study: { modality: 'CT', bodyPart: 'HEAD', patientAgeYears: 9 } }),
+    ).rejects.toThrow(new ModelError('outside-indication', 'outside indication: age 9 < 18'));
+  });
+});

@@ -1,0 +1,575 @@
+/**
+ * Zero-click pre-read: follows Orthanc's change feed from a persisted cursor, routes each stable
+ * study to the models whose indication matches, runs them in a worker pool from a durable job
+ * table, stores the findings, computes the study's triage priority and raises critical alerts.
+ *
+ * Exactly-once rules: the cursor advances in the same transaction that records the study and its
+ * jobs; a job's findings, its "done" state, the triage result and the outbox events are written in
+ * one transaction too. A crash between the two leaves a "running" job, which start() puts back to
+ * pending; finding ids are deterministic, so a re-run upserts the same rows.
+ */
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Kysely, Transaction } from 'kysely';
+import type { DB, Store } from '../db/database.js';
+import './migrations.js';
+import { appendAudit } from '../audit/audit.js';
+import { upsertFinding, findingsForStudy } from '../findings/repository.js';
+import { isAiAllowed, rolloutTable } from '../trust/service.js';
+import { visibleToReaders } from '../../src/core/policy/policy.js';
+import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
+import { DEFAULT_TRIAGE_RULES, prioritise, type Priority, type TriageRules } from '../../src/core/triage/triage.js';
+import { backoffMs, deriveAiState, patientAgeYears, type AiState } from '../../src/core/triage/arrival.js';
+import { describeStudy, fetchChanges, type OrthancAccess } from './pacs.js';
+import { route, type ModelCatalog, type RoutingDecision } from './models.js';
+import { InferencePool, type WorkerResponse } from './pool.js';
+
+export interface PrereadOptions {
+  orthanc: OrthancAccess;
+  catalog: ModelCatalog;
+  /** How often the change feed is polled. */
+  pollMs: number;
+  /** A study not read within this long shows "AI unavailable" (it stays readable). */
+  timeoutMs: number;
+  workers: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  /** Critical alerts are also posted here, through the durable outbox. */
+  alertWebhookUrl: string | null;
+  /** Public base URL of the reading station, for links in webhook posts. */
+  publicUrl: string | null;
+  rules: TriageRules;
+  /** Clinical indication from a known HL7 order for this accession number (null when none is known). */
+  orderIndication?: (accessionNumber: string) => Promise<string | null>;
+  log: (msg: string) => void;
+}
+
+export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<PrereadOptions, 'orthanc' | 'catalog' | 'log'>): PrereadOptions {
+  const num = (k: string, d: number) => {
+    const v = env[k];
+    if (v === undefined || v === '') return d;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < 0) throw new Error(`${k} must be a non-negative number, got "${v}"`);
+    return n;
+  };
+  return {
+    ...base,
+    pollMs: num('PREREAD_POLL_MS', 500),
+    timeoutMs: num('PREREAD_TIMEOUT_MS', 60_000),
+    workers: num('PREREAD_WORKERS', 1),
+    maxAttempts: Math.max(1, num('PREREAD_MAX_ATTEMPTS', 3)),
+    backoffBaseMs: num('PREREAD_BACKOFF_MS', 2_000),
+    alertWebhookUrl: env.ALERT_WEBHOOK_URL || null,
+    publicUrl: env.PUBLIC_URL || null,
+    rules: DEFAULT_TRIAGE_RULES,
+  };
+}
+
+export interface TriageEntry {
+  studyUID: string;
+  priority: Priority;
+  reason: string;
+  arrivedAt: string;
+  aiState: AiState;
+}
+
+export interface AlertEntry {
+  id: string;
+  studyUID: string;
+  priority: Priority;
+  reason: string;
+  createdAt: string;
+  ackedBy: string | null;
+  ackedAt: string | null;
+  /** Where "Open" goes. */
+  url: string;
+}
+
+export interface JobView {
+  id: string;
+  model: string;
+  version: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  findingsCount: number | null;
+  provider: string | null;
+  durationMs: number | null;
+}
+
+export interface StudyPreread extends TriageEntry {
+  fingerprint: string;
+  instanceCount: number;
+  flaggedAt: string | null;
+  routing: RoutingDecision[];
+  jobs: JobView[];
+}
+
+/** The outbox contract (gateway/outbox/events.ts, SR/HL7 engineer). */
+interface OutboxApi {
+  onAiResultReady(trx: Transaction<DB>, ev: { studyInstanceUID: string; findings: Finding[]; model: { name: string; version: string }; priority: Priority }): Promise<unknown>;
+  enqueueWebhook(trx: Transaction<DB>, ev: { url: string; body: unknown }): Promise<unknown>;
+}
+
+const FEED = 'orthanc';
+const ACTOR = 'preread';
+
+async function loadOutbox(log: (m: string) => void): Promise<OutboxApi | null> {
+  const url = new URL('../outbox/events.ts', import.meta.url);
+  if (!fs.existsSync(fileURLToPath(url))) {
+    log('preread: outbox (gateway/outbox/events.ts) not installed: AI results and alert webhooks are not sent');
+    return null;
+  }
+  const mod = (await import(url.href)) as Partial<OutboxApi>;
+  if (typeof mod.onAiResultReady !== 'function' || typeof mod.enqueueWebhook !== 'function') {
+    log('preread: gateway/outbox/events.ts lacks onAiResultReady/enqueueWebhook');
+    return null;
+  }
+  return mod as OutboxApi;
+}
+
+export class PrereadService {
+  readonly events = new EventEmitter();
+  readonly pool: InferencePool;
+  private readonly db: Kysely<DB>;
+  private outbox: OutboxApi | null = null;
+  private stopped = true;
+  private feedTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private feedRunning: Promise<void> | null = null;
+  private ticking = false;
+  private tickAgain = false;
+  private inFlight = new Set<Promise<void>>();
+  private lastState = new Map<string, string>();
+
+  constructor(store: Store, readonly opts: PrereadOptions) {
+    this.db = store.db;
+    this.events.setMaxListeners(0);
+    this.pool = new InferencePool(opts.workers, () => {
+      void this.sweep();
+      this.tick();
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.outbox = await loadOutbox(this.opts.log);
+    // A job "running" when we start was interrupted by a crash or restart: run it again.
+    const resumed = await this.db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date().toISOString() }).where('state', '=', 'running').executeTakeFirst();
+    if (Number(resumed.numUpdatedRows)) this.opts.log(`preread: resuming ${resumed.numUpdatedRows} interrupted job(s)`);
+    if (this.opts.workers > 0) this.pool.start();
+    this.scheduleFeed(0);
+    this.sweepTimer = setInterval(() => void this.sweep(), 1000);
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.feedTimer) clearTimeout(this.feedTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.feedRunning;
+    await this.pool.stop();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** AI down: stop the inference workers (queued jobs wait; studies show "unavailable"). */
+  async stopWorkers(): Promise<void> {
+    await this.pool.stop();
+  }
+
+  /** AI back: the queue drains. */
+  startWorkers(): void {
+    this.pool.start();
+  }
+
+  // ---------------------------------------------------------------- change feed
+
+  private scheduleFeed(delay: number): void {
+    if (this.stopped) return;
+    this.feedTimer = setTimeout(() => {
+      this.feedRunning = this.pollFeed()
+        .catch((e) => this.opts.log(`preread: change feed: ${(e as Error).message}`))
+        .finally(() => {
+          this.feedRunning = null;
+          this.scheduleFeed(this.opts.pollMs);
+        });
+    }, delay);
+  }
+
+  /** Reads the feed until it is drained. Exposed for tests and the bench. */
+  async pollFeed(): Promise<void> {
+    for (;;) {
+      if (this.stopped) return;
+      const cur = await this.db.selectFrom('preread_cursor').select('last_seq').where('feed', '=', FEED).executeTakeFirst();
+      const since = cur?.last_seq ?? 0;
+      const page = await fetchChanges(this.opts.orthanc, since);
+      let seq = since;
+      for (const c of page.Changes) {
+        if (this.stopped) return;
+        if (c.ChangeType === 'StableStudy') {
+          await this.onStableStudy(c.ID, c.Seq);
+        }
+        seq = c.Seq;
+      }
+      // Changes we do not act on: advance past them in one write.
+      if (seq > since) await this.setCursor(this.db, seq);
+      if (page.Done || page.Changes.length === 0) return;
+    }
+  }
+
+  private async setCursor(db: Kysely<DB> | Transaction<DB>, seq: number): Promise<void> {
+    const now = new Date().toISOString();
+    await db
+      .insertInto('preread_cursor')
+      .values({ feed: FEED, last_seq: seq, updated_at: now })
+      .onConflict((oc) => oc.column('feed').doUpdateSet({ last_seq: seq, updated_at: now }))
+      .execute();
+  }
+
+  private async onStableStudy(orthancId: string, seq: number): Promise<void> {
+    const study = await describeStudy(this.opts.orthanc, orthancId);
+    if (!study || !study.studyInstanceUID) {
+      await this.setCursor(this.db, seq);
+      return;
+    }
+    const uid = study.studyInstanceUID;
+    const existing = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', uid).executeTakeFirst();
+    // Same images as last time (e.g. our own SR was added): nothing to read. Also no images at all.
+    if ((existing && existing.fingerprint === study.fingerprint) || (!existing && study.instanceCount === 0)) {
+      await this.setCursor(this.db, seq);
+      return;
+    }
+    const modality = study.imageSeries[0]?.modality ?? null;
+    const ageYears = patientAgeYears(study.tags);
+    const clinicalIndication = study.tags.AccessionNumber && this.opts.orderIndication ? await this.opts.orderIndication(study.tags.AccessionNumber) : null;
+    let routing = route(this.opts.catalog.list(), { imageSeries: study.imageSeries, bodyPart: study.tags.BodyPartExamined ?? null, ageYears, clinicalIndication });
+    const allowed = await isAiAllowed(this.db, { studyUID: uid, modality });
+    let override: 'disabled' | null = null;
+    if (!allowed.ok) {
+      override = 'disabled';
+      routing = routing.map((r) => ({ ...r, decision: 'skip', reason: allowed.reason }));
+    } else {
+      for (const r of routing) {
+        if (r.decision !== 'run') continue;
+        const m = await isAiAllowed(this.db, { studyUID: uid, modality, modelName: r.model });
+        if (!m.ok) Object.assign(r, { decision: 'skip', reason: m.reason });
+      }
+    }
+    const now = new Date().toISOString();
+    const run = routing.filter((r) => r.decision === 'run');
+    const skippedReason = routing.length === 0 ? 'no models installed' : override ? routing[0].reason : `AI skipped: ${routing.map((r) => r.reason).join('; ')}`;
+    const created: string[] = [];
+    await this.db.transaction().execute(async (trx) => {
+      const row = {
+        orthanc_id: orthancId,
+        fingerprint: study.fingerprint,
+        instance_count: study.instanceCount,
+        modality,
+        fingerprint_at: now,
+        routing: JSON.stringify(routing),
+        ai_override: override,
+        // A re-read keeps the old flag until the new result is in; a first read starts unflagged.
+        priority: existing?.priority ?? 'none',
+        reason: run.length ? (existing?.reason ?? 'AI pending') : skippedReason,
+        flagged_at: run.length ? (existing?.flagged_at ?? null) : now,
+        updated_at: now,
+      };
+      if (existing) await trx.updateTable('preread_studies').set(row).where('study_uid', '=', uid).execute();
+      else await trx.insertInto('preread_studies').values({ study_uid: uid, arrived_at: now, ...row }).execute();
+      for (const r of run) {
+        const id = crypto.randomUUID();
+        const res = await trx
+          .insertInto('preread_jobs')
+          .values({
+            id,
+            study_uid: uid,
+            model: r.model,
+            model_version: r.version,
+            fingerprint: study.fingerprint,
+            payload: JSON.stringify({ seriesId: r.seriesId, seriesInstanceUID: r.seriesInstanceUID, orthancStudyId: orthancId }),
+            state: 'pending',
+            attempts: 0,
+            next_at: now,
+            created_at: now,
+          })
+          .onConflict((oc) => oc.columns(['study_uid', 'model', 'fingerprint']).doNothing())
+          .executeTakeFirst();
+        if (Number(res.numInsertedOrUpdatedRows ?? 0n)) created.push(r.model);
+      }
+      await this.setCursor(trx, seq);
+    });
+    await appendAudit(this.db, {
+      actor: ACTOR,
+      action: existing ? 'preread-study-changed' : 'preread-study-arrived',
+      studyUID: uid,
+      detail: { fingerprint: study.fingerprint, routing: routing.map((r) => ({ model: r.model, decision: r.decision, reason: r.reason })) },
+    });
+    await this.emitTriage(uid);
+    this.tick();
+  }
+
+  // ---------------------------------------------------------------- jobs
+
+  /** Hands due jobs to idle workers. Re-entrant calls coalesce. */
+  tick(): void {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    void this.fill()
+      .catch((e) => this.opts.log(`preread: scheduler: ${(e as Error).message}`))
+      .finally(() => {
+        this.ticking = false;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.tick();
+        }
+      });
+  }
+
+  private async fill(): Promise<void> {
+    if (this.stopped) return;
+    const idle = this.pool.idle;
+    if (idle <= 0) return;
+    const now = new Date().toISOString();
+    const due = await this.db.selectFrom('preread_jobs').selectAll().where('state', '=', 'pending').where('next_at', '<=', now).orderBy('created_at').limit(idle).execute();
+    for (const job of due) {
+      const claimed = await this.db.updateTable('preread_jobs').set({ state: 'running', started_at: now }).where('id', '=', job.id).where('state', '=', 'pending').executeTakeFirst();
+      if (!Number(claimed.numUpdatedRows)) continue;
+      const model = this.opts.catalog.list().find((m) => m.manifest.name === job.model);
+      const payload = JSON.parse(job.payload) as { seriesId: string };
+      await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-started', studyUID: job.study_uid, detail: { job: job.id, model: job.model, attempt: job.attempts + 1 } });
+      await this.emitTriage(job.study_uid);
+      const p: Promise<void> = (async () => {
+        const res: WorkerResponse = model
+          ? await this.pool.run({ jobId: job.id, studyInstanceUID: job.study_uid, seriesId: payload.seriesId, manifestDir: model.dir, orthanc: this.opts.orthanc })
+          : { type: 'error', jobId: job.id, message: `model ${job.model} is no longer installed` };
+        if (res.type === 'result') await this.complete(job.id, res);
+        else await this.fail(job.id, res.message);
+      })()
+        .catch((e) => this.opts.log(`preread: job ${job.id}: ${(e as Error).message}`))
+        .finally(() => {
+          this.inFlight.delete(p);
+          this.tick();
+        });
+      this.inFlight.add(p);
+    }
+    // Jobs waiting out a back-off: come back when the first is due.
+    const next = await this.db.selectFrom('preread_jobs').select('next_at').where('state', '=', 'pending').orderBy('next_at').limit(1).executeTakeFirst();
+    if (next && !this.stopped) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.tick(), Math.max(50, Date.parse(next.next_at) - Date.now()));
+    }
+  }
+
+  private async complete(jobId: string, res: Extract<WorkerResponse, { type: 'result' }>): Promise<void> {
+    const job = await this.db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    if (!job || job.state !== 'running') return;
+    const findings: Finding[] = [];
+    for (const [i, raw] of res.findings.entries()) {
+      const r = raw as Record<string, unknown>;
+      const parsed = FindingSchema.safeParse({ ...r, id: typeof r.id === 'string' && r.id ? r.id : `${jobId}-${i}`, studyInstanceUID: job.study_uid, source: 'preread' });
+      if (!parsed.success) return this.fail(jobId, `model output ${i} is not a valid finding: ${describeIssues(parsed.error).join('; ')}`);
+      findings.push(parsed.data);
+    }
+    const rollout = await rolloutTable(this.db);
+    const thresholds = this.opts.catalog.thresholds();
+    const now = new Date().toISOString();
+    let alert: AlertEntry | null = null;
+    let triage: { priority: Priority; reason: string } | null = null;
+    await this.db.transaction().execute(async (trx) => {
+      const fresh = await trx.selectFrom('preread_jobs').select('state').where('id', '=', jobId).executeTakeFirst();
+      if (fresh?.state !== 'running') return;
+      for (const f of findings) await upsertFinding(trx, f);
+      await trx
+        .updateTable('preread_jobs')
+        .set({ state: 'done', finished_at: now, findings_count: findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
+        .where('id', '=', jobId)
+        .execute();
+      // Priority from every visible finding of the study (a radiologist's rejection lowers it; silent models never flag).
+      const all = visibleToReaders(await findingsForStudy(trx, job.study_uid), rollout);
+      const t = prioritise(all, this.opts.rules, thresholds);
+      triage = t;
+      await trx.updateTable('preread_studies').set({ priority: t.priority, reason: t.reason, flagged_at: now, updated_at: now }).where('study_uid', '=', job.study_uid).execute();
+      if (this.outbox) {
+        await this.outbox.onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model: { name: job.model, version: job.model_version }, priority: t.priority });
+      }
+      if (t.priority === 'critical') {
+        // One alert per study and set of images, however many models agree.
+        const id = `alert-${crypto.createHash('sha256').update(`${job.study_uid}|${job.fingerprint}`).digest('hex').slice(0, 24)}`;
+        const ins = await trx
+          .insertInto('preread_alerts')
+          .values({ id, study_uid: job.study_uid, priority: t.priority, reason: t.reason, finding_id: t.findingId ?? null, created_at: now, acked_by: null, acked_at: null })
+          .onConflict((oc) => oc.column('id').doNothing())
+          .executeTakeFirst();
+        if (Number(ins.numInsertedOrUpdatedRows ?? 0n)) {
+          alert = { id, studyUID: job.study_uid, priority: t.priority, reason: t.reason, createdAt: now, ackedBy: null, ackedAt: null, url: `/viewer/${job.study_uid}` };
+          if (this.opts.alertWebhookUrl && this.outbox) {
+            // No patient identifiers leave the building: study UID, finding and a link.
+            await this.outbox.enqueueWebhook(trx, {
+              url: this.opts.alertWebhookUrl,
+              body: { type: 'critical-finding', alertId: id, studyInstanceUID: job.study_uid, priority: t.priority, finding: t.reason, link: `${this.opts.publicUrl ?? ''}/viewer/${job.study_uid}`, at: now },
+            });
+          }
+        }
+      }
+    });
+    if (!triage) return;
+    const tr = triage as { priority: Priority; reason: string };
+    await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: jobId, model: job.model, findings: findings.length, provider: res.provider, ms: res.timings.totalMs, priority: tr.priority } });
+    if (alert) {
+      const a = alert as AlertEntry;
+      await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-raised', studyUID: a.studyUID, detail: { alert: a.id, reason: a.reason, webhook: !!(this.opts.alertWebhookUrl && this.outbox) } });
+      if (this.opts.alertWebhookUrl && !this.outbox) this.opts.log('preread: ALERT_WEBHOOK_URL set but no outbox installed: webhook not sent');
+      this.events.emit('alert', a);
+    }
+    await this.emitTriage(job.study_uid);
+  }
+
+  private async fail(jobId: string, message: string): Promise<void> {
+    const job = await this.db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    if (!job || job.state !== 'running') return;
+    const now = Date.now();
+    // Workers stopped under it: not the model's fault, so no attempt is spent.
+    if (message === 'inference workers stopped' || message === 'no idle inference worker') {
+      await this.db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date(now).toISOString() }).where('id', '=', jobId).execute();
+      await this.emitTriage(job.study_uid);
+      return;
+    }
+    const attempts = job.attempts + 1;
+    const final = attempts >= this.opts.maxAttempts;
+    await this.db
+      .updateTable('preread_jobs')
+      .set({ state: final ? 'failed' : 'pending', attempts, last_error: message.slice(0, 1000), next_at: new Date(now + backoffMs(attempts, this.opts.backoffBaseMs)).toISOString(), finished_at: final ? new Date(now).toISOString() : null })
+      .where('id', '=', jobId)
+      .execute();
+    await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-failed', outcome: final ? 8 : 4, studyUID: job.study_uid, detail: { job: jobId, model: job.model, attempt: attempts, final, error: message.slice(0, 500) } });
+    if (final) {
+      const open = await this.db.selectFrom('preread_jobs').select('state').where('study_uid', '=', job.study_uid).where('fingerprint', '=', job.fingerprint).execute();
+      if (!open.some((j) => j.state === 'done' || j.state === 'pending' || j.state === 'running')) {
+        await this.db.updateTable('preread_studies').set({ reason: `AI failed: ${message.slice(0, 200)}`, updated_at: new Date().toISOString() }).where('study_uid', '=', job.study_uid).where('priority', '=', 'none').execute();
+      }
+    }
+    await this.emitTriage(job.study_uid);
+  }
+
+  // ---------------------------------------------------------------- state
+
+  private async jobsByStudy(studyUIDs?: string[]): Promise<Map<string, { state: string }[]>> {
+    let q = this.db
+      .selectFrom('preread_jobs')
+      .innerJoin('preread_studies', (j) => j.onRef('preread_studies.study_uid', '=', 'preread_jobs.study_uid').onRef('preread_studies.fingerprint', '=', 'preread_jobs.fingerprint'))
+      .select(['preread_jobs.study_uid as study_uid', 'preread_jobs.state as state']);
+    if (studyUIDs) q = q.where('preread_jobs.study_uid', 'in', studyUIDs);
+    const m = new Map<string, { state: string }[]>();
+    for (const r of await q.execute()) {
+      const l = m.get(r.study_uid) ?? [];
+      l.push({ state: r.state });
+      m.set(r.study_uid, l);
+    }
+    return m;
+  }
+
+  private entry(row: DB['preread_studies'], jobs: { state: string }[], now: number): TriageEntry {
+    const aiState = deriveAiState({
+      jobs: jobs as { state: 'pending' | 'running' | 'done' | 'failed' }[],
+      override: row.ai_override === 'disabled' ? 'disabled' : null,
+      workersUp: this.pool.up,
+      waitedMs: now - Date.parse(row.fingerprint_at),
+      timeoutMs: this.opts.timeoutMs,
+    });
+    return { studyUID: row.study_uid, priority: row.priority as Priority, reason: row.reason, arrivedAt: row.arrived_at, aiState };
+  }
+
+  async triage(): Promise<Record<string, TriageEntry>> {
+    const rows = await this.db.selectFrom('preread_studies').selectAll().execute();
+    const jobs = await this.jobsByStudy();
+    const now = Date.now();
+    const out: Record<string, TriageEntry> = {};
+    for (const r of rows) out[r.study_uid] = this.entry(r, jobs.get(r.study_uid) ?? [], now);
+    return out;
+  }
+
+  async study(studyUID: string): Promise<StudyPreread | null> {
+    const row = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+    if (!row) return null;
+    const jobs = await this.db.selectFrom('preread_jobs').selectAll().where('study_uid', '=', studyUID).orderBy('created_at').execute();
+    const current = jobs.filter((j) => j.fingerprint === row.fingerprint);
+    return {
+      ...this.entry(row, current, Date.now()),
+      fingerprint: row.fingerprint,
+      instanceCount: row.instance_count,
+      flaggedAt: row.flagged_at,
+      routing: JSON.parse(row.routing) as RoutingDecision[],
+      jobs: jobs.map((j) => ({
+        id: j.id,
+        model: j.model,
+        version: j.model_version,
+        state: j.state,
+        attempts: j.attempts,
+        lastError: j.last_error,
+        createdAt: j.created_at,
+        startedAt: j.started_at,
+        finishedAt: j.finished_at,
+        findingsCount: j.findings_count,
+        provider: j.provider,
+        durationMs: j.duration_ms,
+      })),
+    };
+  }
+
+  async alerts(opts: { includeAcked?: boolean } = {}): Promise<AlertEntry[]> {
+    let q = this.db.selectFrom('preread_alerts').selectAll().orderBy('created_at', 'desc').limit(200);
+    if (!opts.includeAcked) q = q.where('acked_at', 'is', null);
+    return (await q.execute()).map((a) => ({ id: a.id, studyUID: a.study_uid, priority: a.priority as Priority, reason: a.reason, createdAt: a.created_at, ackedBy: a.acked_by, ackedAt: a.acked_at, url: `/viewer/${a.study_uid}` }));
+  }
+
+  async ack(alertId: string, user: { username: string; role: string }): Promise<AlertEntry | null> {
+    const a = await this.db.selectFrom('preread_alerts').selectAll().where('id', '=', alertId).executeTakeFirst();
+    if (!a) return null;
+    if (!a.acked_at) {
+      const now = new Date().toISOString();
+      await this.db.updateTable('preread_alerts').set({ acked_by: user.username, acked_at: now }).where('id', '=', alertId).where('acked_at', 'is', null).execute();
+      await appendAudit(this.db, { actor: user.username, role: user.role, action: 'critical-alert-acknowledged', studyUID: a.study_uid, detail: { alert: alertId, reason: a.reason } });
+    }
+    const [entry] = (await this.alerts({ includeAcked: true })).filter((x) => x.id === alertId);
+    this.events.emit('alert-ack', entry);
+    return entry ?? null;
+  }
+
+  private async emitTriage(studyUID: string): Promise<void> {
+    const row = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+    if (!row) return;
+    const jobs = (await this.jobsByStudy([studyUID])).get(studyUID) ?? [];
+    const e = this.entry(row, jobs, Date.now());
+    this.lastState.set(studyUID, `${e.aiState}|${e.priority}|${e.reason}`);
+    this.events.emit('triage', e);
+  }
+
+  /** Time passes too: a study whose wait runs over the limit (or whose workers went away) turns "unavailable". */
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const rows = await this.db.selectFrom('preread_studies').selectAll().execute();
+      const jobs = await this.jobsByStudy();
+      const now = Date.now();
+      for (const r of rows) {
+        const e = this.entry(r, jobs.get(r.study_uid) ?? [], now);
+        const key = `${e.aiState}|${e.priority}|${e.reason}`;
+        const prev = this.lastState.get(r.study_uid);
+        if (prev !== undefined && prev !== key) this.events.emit('triage', e);
+        this.lastState.set(r.study_uid, key);
+      }
+    } catch (e) {
+      this.opts.log(`preread: sweep: ${(e as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,269 @@
+/** Trust routes: policy, rollout, AI disable, AI status, governance figures, users, audit export. */
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { z } from 'zod';
+import type { Store } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+import { requireUser } from '../auth/plugin.js';
+import { appendAudit } from '../audit/audit.js';
+import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from '../audit/export.js';
+import { AI_DISABLE_REASONS, PolicySchema, ROLLOUT_MODES, describePolicyIssues, type AiDisableReason } from '../../src/core/policy/policy.js';
+import { ROLES } from '../../src/core/auth/roles.js';
+import { FindingSchema } from '../../src/core/findings/finding.js';
+import {
+  currentPolicy,
+  disableAiForStudy,
+  disabledModalities,
+  enableAiForStudy,
+  isAiAllowed,
+  policyHistory,
+  rolloutMode,
+  rolloutTable,
+  setDisabledModalities,
+  setPolicy,
+  setRolloutMode,
+  studyDisable,
+  studyFacts,
+} from './service.js';
+import { checkIndication, loadManifests } from './models.js';
+
+const READERS = ['radiologist', 'resident', 'er-attending', 'technologist'] as const;
+const UID = z.string().min(1).max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID (digits and dots)');
+const MODEL_NAME = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a model name: lower-case letters, digits and dashes');
+const MODALITY = z.string().regex(/^[A-Z]{2,4}$/, 'a DICOM modality code such as CT');
+const ISO = z.string().datetime({ offset: true });
+
+function bad(reply: FastifyReply, field: string, errors: string[] | z.ZodError, status = 400) {
+  const list = Array.isArray(errors) ? errors : errors.issues.map((i) => `${[field, ...i.path].filter(Boolean).join('.')}: ${i.message}`);
+  return reply.code(status).send({ error: `invalid ${field}`, details: list });
+}
+
+function studyParam(params: unknown): { ok: true; uid: string } | { ok: false; error: z.ZodError } {
+  const r = z.object({ study: UID }).safeParse(params);
+  return r.success ? { ok: true, uid: r.data.study } : { ok: false, error: r.error };
+}
+
+async function pseudonymSecret(store: Store): Promise<string> {
+  const { db } = store;
+  const row = await db.selectFrom('trust_settings').select('value').where('key', '=', 'audit-pseudonym-secret').executeTakeFirst();
+  if (row) return row.value;
+  const value = crypto.randomBytes(32).toString('hex');
+  await db.insertInto('trust_settings').values({ key: 'audit-pseudonym-secret', value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+  return (await db.selectFrom('trust_settings').select('value').where('key', '=', 'audit-pseudonym-secret').executeTakeFirstOrThrow()).value;
+}
+
+export async function registerTrustRoutes(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+  const { db } = store;
+
+  // ---- role policy (admin only; every change is a new version, audited with before/after)
+  app.get('/api/admin/policy', { config: { roles: ['admin'] } }, async () => {
+    const cur = await currentPolicy(db);
+    return { version: cur.version, policy: cur.policy, changedBy: cur.changedBy, changedAt: cur.changedAt, history: await policyHistory(db), roles: ROLES };
+  });
+
+  app.put('/api/admin/policy', { config: { roles: ['admin'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const body = z.object({ policy: z.unknown(), note: z.string().max(200).optional(), baseVersion: z.number().int().min(0).optional() }).strict().safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    const parsed = PolicySchema.safeParse(body.data.policy);
+    if (!parsed.success) return reply.code(422).send({ error: 'invalid policy', details: describePolicyIssues(parsed.error).map((d) => `policy.${d}`) });
+    const cur = await currentPolicy(db);
+    // Two admins editing at once: the second save must not silently undo the first.
+    if (body.data.baseVersion !== undefined && body.data.baseVersion !== cur.version) {
+      return reply.code(409).send({ error: `policy changed meanwhile (now version ${cur.version}, you edited ${body.data.baseVersion})` });
+    }
+    const v = await setPolicy(db, parsed.data, s.user, body.data.note);
+    return { version: v.version, policy: v.policy };
+  });
+
+  // ---- rollout modes per model (admin; effective at once)
+  app.get('/api/admin/rollout', { config: { roles: ['admin', 'ai-governance'] } }, async () => {
+    const t = await rolloutTable(db);
+    const names = new Set([...loadManifests(config.modelsDir).map((m) => m.name), ...Object.keys(t.modes)]);
+    return { defaultMode: t.defaultMode, models: [...names].sort().map((name) => ({ name, mode: t.modes[name] ?? t.defaultMode })) };
+  });
+
+  app.get<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { roles: ['admin', 'ai-governance'] } }, async (req, reply) => {
+    const name = MODEL_NAME.safeParse(req.params.name);
+    if (!name.success) return bad(reply, 'name', name.error);
+    return { model: name.data, mode: await rolloutMode(db, name.data) };
+  });
+
+  app.put<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { roles: ['admin'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const name = MODEL_NAME.safeParse(req.params.name);
+    if (!name.success) return bad(reply, 'name', name.error);
+    const body = z.object({ mode: z.enum(ROLLOUT_MODES) }).strict().safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    const r = await setRolloutMode(db, name.data, body.data.mode, s.user);
+    return { model: name.data, mode: r.after, previous: r.before };
+  });
+
+  // ---- AI disable per modality (admin)
+  app.get('/api/admin/ai-disabled-modalities', { config: { roles: ['admin', 'ai-governance'] } }, async () => ({ modalities: await disabledModalities(db) }));
+
+  app.put('/api/admin/ai-disabled-modalities', { config: { roles: ['admin'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const body = z.object({ modalities: z.array(MODALITY).max(50) }).strict().safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    const r = await setDisabledModalities(db, body.data.modalities, s.user);
+    return { modalities: r.after, previous: r.before };
+  });
+
+  // ---- AI disable per study (any radiologist, from the viewer, with a reason; reversible)
+  const reasonKeys = Object.keys(AI_DISABLE_REASONS) as [AiDisableReason, ...AiDisableReason[]];
+  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { roles: ['radiologist'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const p = studyParam(req.params);
+    if (!p.ok) return bad(reply, 'study', p.error);
+    const body = z.object({ reason: z.enum(reasonKeys) }).strict().safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    await disableAiForStudy(db, p.uid, AI_DISABLE_REASONS[body.data.reason], s.user);
+    return reply.code(201).send({ study: p.uid, disabled: true, reason: AI_DISABLE_REASONS[body.data.reason] });
+  });
+
+  app.delete<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { roles: ['radiologist'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const p = studyParam(req.params);
+    if (!p.ok) return bad(reply, 'study', p.error);
+    const was = await enableAiForStudy(db, p.uid, s.user);
+    if (!was) return reply.code(404).send({ error: 'AI is not disabled for this study' });
+    return { study: p.uid, disabled: false };
+  });
+
+  app.get('/api/ai-disable-reasons', async () => ({ reasons: Object.entries(AI_DISABLE_REASONS).map(([id, label]) => ({ id, label })) }));
+
+  // ---- why AI is (or is not) there for a study
+  app.get<{ Params: { study: string } }>('/api/studies/:study/ai-status', { config: { roles: [...READERS, 'admin'] } }, async (req, reply) => {
+    const p = studyParam(req.params);
+    if (!p.ok) return bad(reply, 'study', p.error);
+    const facts = await studyFacts(db, p.uid);
+    const disabled = await studyDisable(db, p.uid);
+    const allowed = await isAiAllowed(db, { studyUID: p.uid, modality: facts?.modality });
+    const t = await rolloutTable(db);
+    const models = loadManifests(config.modelsDir).map((m) => {
+      const mode = t.modes[m.name] ?? t.defaultMode;
+      const ind = checkIndication(m, facts);
+      let state: 'shown' | 'silent' | 'off' | 'outside-indication' | 'disabled';
+      let reason: string | undefined;
+      if (!allowed.ok) [state, reason] = ['disabled', allowed.reason];
+      else if (!ind.ok) [state, reason] = ['outside-indication', ind.reason];
+      else if (mode === 'off') [state, reason] = ['off', `model ${m.name} is switched off`];
+      else if (mode === 'silent') [state, reason] = ['silent', `model ${m.name} runs in silent mode: results are recorded for governance, not shown`];
+      else state = 'shown';
+      return { name: m.name, version: m.version, rollout: mode, state, reason };
+    });
+    const shown = models.filter((m) => m.state === 'shown');
+    const summary = !allowed.ok
+      ? allowed.reason
+      : shown.length
+        ? `AI: ${shown.map((m) => m.name).join(', ')}`
+        : models.length
+          ? `No AI for this study: ${models.map((m) => m.reason).join('; ')}`
+          : 'No AI models installed';
+    return {
+      study: p.uid,
+      modality: facts?.modality ?? null,
+      bodyPart: facts?.bodyPart ?? null,
+      patientAgeYears: facts?.patientAgeYears ?? null,
+      aiEnabled: allowed.ok && shown.length > 0,
+      disabled: disabled ? { scope: 'study', reason: disabled.reason, by: disabled.by, at: disabled.at } : !allowed.ok ? { scope: allowed.code === 'modality-disabled' ? 'modality' : 'study', reason: allowed.reason } : null,
+      models,
+      summary,
+    };
+  });
+
+  // ---- governance figures, per model (silent models included: that is what silent mode is for)
+  app.get('/api/governance/figures', { config: { roles: ['ai-governance', 'admin'] } }, async () => {
+    const rows = await db.selectFrom('findings').select(['model_name', 'status', 'source', 'body']).execute();
+    const shownRows = await db.selectFrom('findings_shown').select(['model_name']).execute();
+    const t = await rolloutTable(db);
+    type Fig = { model: string; rollout: string; produced: number; shown: number; pending: number; accepted: number; rejected: number; modified: number; rejectedFalsePositive: number; verdicts: number; agreementRate: number | null; falsePositiveRate: number | null };
+    const figs = new Map<string, Fig>();
+    const fig = (m: string) => {
+      let f = figs.get(m);
+      if (!f) figs.set(m, (f = { model: m, rollout: t.modes[m] ?? t.defaultMode, produced: 0, shown: 0, pending: 0, accepted: 0, rejected: 0, modified: 0, rejectedFalsePositive: 0, verdicts: 0, agreementRate: null, falsePositiveRate: null }));
+      return f;
+    };
+    for (const r of rows) {
+      const f = fig(r.model_name);
+      if (r.source !== 'radiologist') f.produced++;
+      if (r.status === 'ai-unverified') f.pending++;
+      else if (r.status === 'accepted') f.accepted++;
+      else if (r.status === 'modified') f.modified++;
+      else if (r.status === 'rejected') {
+        f.rejected++;
+        const b = FindingSchema.safeParse(JSON.parse(r.body));
+        if (b.success && b.data.verdict?.reason === 'false-positive') f.rejectedFalsePositive++;
+      }
+    }
+    for (const r of shownRows) fig(r.model_name).shown++;
+    for (const f of figs.values()) {
+      f.verdicts = f.accepted + f.rejected + f.modified;
+      f.agreementRate = f.verdicts ? f.accepted / f.verdicts : null;
+      f.falsePositiveRate = f.verdicts ? f.rejectedFalsePositive / f.verdicts : null;
+    }
+    return { generatedAt: new Date().toISOString(), models: [...figs.values()].sort((a, b) => a.model.localeCompare(b.model)) };
+  });
+
+  // ---- users and roles (admin)
+  app.get('/api/admin/users', { config: { roles: ['admin'] } }, async () => {
+    const rows = await db.selectFrom('users').select(['username', 'display_name', 'role', 'locked_until', 'created_at']).orderBy('username').execute();
+    const now = new Date().toISOString();
+    return { users: rows.map((u) => ({ username: u.username, displayName: u.display_name, role: u.role, locked: !!u.locked_until && u.locked_until > now, createdAt: u.created_at })) };
+  });
+
+  app.put<{ Params: { username: string } }>('/api/admin/users/:username/role', { config: { roles: ['admin'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
+    if (!params.success) return bad(reply, 'username', params.error);
+    const body = z.object({ role: z.enum(ROLES) }).strict().safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    // An admin cannot change their own role: no self-escalation and no locking the last admin out.
+    if (params.data.username === s.user.username) return reply.code(403).send({ error: 'you may not change your own role' });
+    const u = await db.selectFrom('users').select(['id', 'role']).where('username', '=', params.data.username).executeTakeFirst();
+    if (!u) return reply.code(404).send({ error: `no user ${params.data.username}` });
+    await db.updateTable('users').set({ role: body.data.role }).where('id', '=', u.id).execute();
+    // Sessions carry the role as looked up per request, but end them anyway so the change is felt at once.
+    await db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-role', user: params.data.username, before: u.role, after: body.data.role } });
+    return { username: params.data.username, role: body.data.role };
+  });
+
+  app.post<{ Params: { username: string } }>('/api/admin/users/:username/unlock', { config: { roles: ['admin'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
+    if (!params.success) return bad(reply, 'username', params.error);
+    const r = await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', params.data.username).executeTakeFirst();
+    if (!Number(r.numUpdatedRows)) return reply.code(404).send({ error: `no user ${params.data.username}` });
+    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-unlock', user: params.data.username } });
+    return { username: params.data.username, locked: false };
+  });
+
+  // ---- audit export (admin and governance; de-identified)
+  app.get('/api/audit/export', { config: { roles: ['admin', 'ai-governance'] } }, async (req, reply) => {
+    const s = requireUser(req);
+    const q = z
+      .object({ from: ISO, to: ISO, format: z.enum(['jsonl', 'csv', 'dicom']).default('jsonl') })
+      .strict()
+      .refine((x) => x.from < x.to, { message: 'from must be before to', path: ['from'] })
+      .safeParse(req.query);
+    if (!q.success) return bad(reply, 'query', q.error);
+    const from = new Date(q.data.from).toISOString();
+    const to = new Date(q.data.to).toISOString();
+    const rows = await auditRange(db, from, to);
+    const recs = toExportRecords(rows, { pseudonymiseActors: s.user.role === 'ai-governance', secret: await pseudonymSecret(store) });
+    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'audit-exported', detail: { from, to, format: q.data.format, records: recs.length } });
+    const stamp = from.slice(0, 10) + '_' + to.slice(0, 10);
+    if (q.data.format === 'csv') {
+      reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="audit_${stamp}.csv"`);
+      return toCsv(recs);
+    }
+    if (q.data.format === 'dicom') {
+      reply.header('content-type', 'application/xml; charset=utf-8').header('content-disposition', `attachment; filename="audit_${stamp}.xml"`);
+      return toDicomAuditXml(recs, 'reading-station-gateway');
+    }
+    reply.header('content-type', 'application/x-ndjson; charset=utf-8').header('content-disposition', `attachment; filename="audit_${stamp}.jsonl"`);
+    return toJsonLines(recs);
+  });
+}

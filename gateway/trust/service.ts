@@ -1,0 +1,211 @@
+/**
+ * Trust controls over the database: the role policy (versioned), rollout modes per model, AI disable
+ * per study and per modality, and the reader filter every findings-returning route goes through.
+ * Everything is read from the database on each call, so a change takes effect without a restart.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
+import './migrations.js';
+import { appendAudit } from '../audit/audit.js';
+import {
+  DEFAULT_POLICY,
+  PolicySchema,
+  ROLLOUT_MODES,
+  filterFindingsForRole,
+  isAiFinding,
+  rolloutModeOf,
+  visibleToReaders,
+  type Policy,
+  type RolloutMode,
+  type RolloutTable,
+} from '../../src/core/policy/policy.js';
+import type { StudyFacts } from '../../src/core/policy/study.js';
+import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
+import type { SessionUser } from '../../src/core/auth/roles.js';
+
+/** Models nobody has configured are assistive, so a newly installed model behaves as before this control existed. */
+export const DEFAULT_ROLLOUT_MODE: RolloutMode = 'assistive';
+
+export interface PolicyVersion {
+  version: number;
+  policy: Policy;
+  changedBy: string;
+  changedAt: string;
+  note: string | null;
+}
+
+export async function currentPolicy(db: Kysely<DB>): Promise<PolicyVersion> {
+  const row = await db.selectFrom('policy_versions').selectAll().orderBy('version', 'desc').limit(1).executeTakeFirst();
+  if (!row) return { version: 0, policy: DEFAULT_POLICY, changedBy: 'system', changedAt: new Date(0).toISOString(), note: 'built-in defaults' };
+  // A stored policy that no longer validates (schema tightened) falls back to deny-all, never to allow-all.
+  const parsed = PolicySchema.safeParse(JSON.parse(row.body));
+  const policy: Policy = parsed.success ? parsed.data : { roles: {} };
+  return { version: row.version, policy, changedBy: row.changed_by, changedAt: row.changed_at, note: row.note };
+}
+
+export async function policyHistory(db: Kysely<DB>): Promise<Omit<PolicyVersion, 'policy'>[]> {
+  const rows = await db.selectFrom('policy_versions').select(['version', 'changed_by', 'changed_at', 'note']).orderBy('version', 'desc').execute();
+  return rows.map((r) => ({ version: r.version, changedBy: r.changed_by, changedAt: r.changed_at, note: r.note }));
+}
+
+export async function policyAtVersion(db: Kysely<DB>, version: number): Promise<Policy | null> {
+  const row = await db.selectFrom('policy_versions').select('body').where('version', '=', version).executeTakeFirst();
+  return row ? PolicySchema.parse(JSON.parse(row.body)) : null;
+}
+
+export async function setPolicy(db: Kysely<DB>, policy: Policy, actor: SessionUser, note?: string): Promise<PolicyVersion> {
+  const before = await currentPolicy(db);
+  const at = new Date().toISOString();
+  const version = before.version + 1;
+  await db.insertInto('policy_versions').values({ version, body: JSON.stringify(policy), changed_by: actor.username, changed_at: at, note: note ?? null }).execute();
+  await appendAudit(db, {
+    actor: actor.username,
+    role: actor.role,
+    action: 'settings-changed',
+    detail: { setting: 'role-policy', fromVersion: before.version, toVersion: version, before: before.policy, after: policy, note },
+  });
+  return { version, policy, changedBy: actor.username, changedAt: at, note: note ?? null };
+}
+
+export async function rolloutTable(db: Kysely<DB>): Promise<RolloutTable> {
+  const rows = await db.selectFrom('model_rollout').select(['model_name', 'mode']).execute();
+  const modes: Record<string, RolloutMode> = Object.create(null);
+  for (const r of rows) if ((ROLLOUT_MODES as readonly string[]).includes(r.mode)) modes[r.model_name] = r.mode as RolloutMode;
+  return { modes, defaultMode: DEFAULT_ROLLOUT_MODE };
+}
+
+export async function rolloutMode(db: Kysely<DB>, modelName: string): Promise<RolloutMode> {
+  return rolloutModeOf(await rolloutTable(db), modelName);
+}
+
+export async function setRolloutMode(db: Kysely<DB>, modelName: string, mode: RolloutMode, actor: SessionUser): Promise<{ before: RolloutMode; after: RolloutMode }> {
+  const before = await rolloutMode(db, modelName);
+  const at = new Date().toISOString();
+  await db
+    .insertInto('model_rollout')
+    .values({ model_name: modelName, mode, changed_by: actor.username, changed_at: at })
+    .onConflict((oc) => oc.column('model_name').doUpdateSet({ mode, changed_by: actor.username, changed_at: at }))
+    .execute();
+  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'rollout-mode', model: modelName, before, after: mode } });
+  return { before, after: mode };
+}
+
+export async function studyDisable(db: Kysely<DB>, studyUID: string): Promise<{ reason: string; by: string; at: string } | null> {
+  const row = await db.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+  return row ? { reason: row.reason, by: row.disabled_by, at: row.disabled_at } : null;
+}
+
+export async function disableAiForStudy(db: Kysely<DB>, studyUID: string, reason: string, actor: SessionUser): Promise<void> {
+  const before = await studyDisable(db, studyUID);
+  const at = new Date().toISOString();
+  await db
+    .insertInto('ai_disabled_studies')
+    .values({ study_uid: studyUID, reason, disabled_by: actor.username, disabled_at: at })
+    .onConflict((oc) => oc.column('study_uid').doUpdateSet({ reason, disabled_by: actor.username, disabled_at: at }))
+    .execute();
+  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'ai-disabled-study', studyUID, detail: { before: before ? { disabled: true, reason: before.reason } : { disabled: false }, after: { disabled: true, reason } } });
+}
+
+export async function enableAiForStudy(db: Kysely<DB>, studyUID: string, actor: SessionUser, reason?: string): Promise<boolean> {
+  const before = await studyDisable(db, studyUID);
+  if (!before) return false;
+  await db.deleteFrom('ai_disabled_studies').where('study_uid', '=', studyUID).execute();
+  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'ai-enabled-study', studyUID, detail: { before: { disabled: true, reason: before.reason }, after: { disabled: false }, reason } });
+  return true;
+}
+
+export async function disabledModalities(db: Kysely<DB>): Promise<string[]> {
+  return (await db.selectFrom('ai_disabled_modalities').select('modality').orderBy('modality').execute()).map((r) => r.modality);
+}
+
+export async function setDisabledModalities(db: Kysely<DB>, modalities: string[], actor: SessionUser): Promise<{ before: string[]; after: string[] }> {
+  const before = await disabledModalities(db);
+  const after = [...new Set(modalities)].sort();
+  const at = new Date().toISOString();
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom('ai_disabled_modalities').execute();
+    for (const m of after) await trx.insertInto('ai_disabled_modalities').values({ modality: m, disabled_by: actor.username, disabled_at: at }).execute();
+  });
+  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'ai-disabled-modalities', before, after } });
+  return { before, after };
+}
+
+export type AiAllowed = { ok: true } | { ok: false; reason: string; code: 'study-disabled' | 'modality-disabled' | 'rollout-off' };
+
+/**
+ * The pre-read calls this before running any model on a study (and the reader filter uses it before
+ * showing any): disabled for the study or its modality, or the model's rollout is off → no.
+ * Silent mode is allowed to run: its results are recorded and counted, only never shown.
+ */
+export async function isAiAllowed(db: Kysely<DB>, q: { studyUID: string; modality?: string | null; modelName?: string }): Promise<AiAllowed> {
+  const s = await studyDisable(db, q.studyUID);
+  if (s) return { ok: false, code: 'study-disabled', reason: `AI disabled for this study by ${s.by}: ${s.reason}` };
+  if (q.modality) {
+    const mods = await disabledModalities(db);
+    if (mods.includes(q.modality.toUpperCase())) return { ok: false, code: 'modality-disabled', reason: `AI disabled for modality ${q.modality.toUpperCase()}` };
+  }
+  if (q.modelName && (await rolloutMode(db, q.modelName)) === 'off') return { ok: false, code: 'rollout-off', reason: `model ${q.modelName} is switched off` };
+  return { ok: true };
+}
+
+/** How the gateway learns a study's modality, body part and age (Orthanc lookup, cached); set by register(). */
+export type StudyFactsResolver = (studyUID: string) => Promise<StudyFacts | null>;
+const resolvers = new WeakMap<Kysely<DB>, StudyFactsResolver>();
+
+export function setStudyFactsResolver(db: Kysely<DB>, r: StudyFactsResolver): void {
+  resolvers.set(db, r);
+}
+
+export async function studyFacts(db: Kysely<DB>, studyUID: string): Promise<StudyFacts | null> {
+  const r = resolvers.get(db);
+  return r ? r(studyUID) : null;
+}
+
+/** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), role policy. */
+export async function filterForReader(db: Kysely<DB>, role: string, studyUID: string, findings: Finding[]): Promise<Finding[]> {
+  if (!findings.length) return findings;
+  const facts = await studyFacts(db, studyUID);
+  const modality = facts?.modality ?? null;
+  let visible = findings;
+  const study = await studyDisable(db, studyUID);
+  const mods = await disabledModalities(db);
+  // Unknown modality while some modality is switched off: fail closed (AI hidden, reading goes on).
+  const modalityOff = mods.length > 0 && (!modality || mods.includes(modality));
+  if (study || modalityOff) visible = visible.filter((f) => !isAiFinding(f));
+  visible = visibleToReaders(visible, await rolloutTable(db));
+  const { policy } = await currentPolicy(db);
+  return filterFindingsForRole(policy, role, visible, { modality });
+}
+
+/**
+ * THE filter between stored findings and a reader (every route that returns findings goes through it).
+ * Records the first time each AI finding reaches a reader, and audits what was shown.
+ */
+export async function applyReaderPolicy(db: Kysely<DB>, user: Pick<SessionUser, 'username' | 'role'>, studyUID: string, findings: Finding[]): Promise<Finding[]> {
+  const visible = await filterForReader(db, user.role, studyUID, findings);
+  const ai = visible.filter(isAiFinding);
+  if (ai.length) {
+    const at = new Date().toISOString();
+    for (const f of ai) {
+      await db
+        .insertInto('findings_shown')
+        .values({ finding_id: f.id, model_name: f.model.name, first_shown_at: at, first_shown_to_role: user.role })
+        .onConflict((oc) => oc.column('finding_id').doNothing())
+        .execute();
+    }
+    await appendAudit(db, { actor: user.username, role: user.role, action: 'finding-shown', studyUID, detail: { findingIds: ai.map((f) => f.id) } });
+  }
+  return visible;
+}
+
+/**
+ * For routes addressing one finding by id (verdict, history, GET /api/findings/:id): a finding this
+ * role may not see is reported as absent (404), never as forbidden, so ids cannot be probed.
+ */
+export async function readerMaySeeFinding(db: Kysely<DB>, role: string, id: string): Promise<boolean> {
+  const row = await db.selectFrom('findings').select('body').where('id', '=', id).executeTakeFirst();
+  if (!row) return false;
+  const f = FindingSchema.safeParse(JSON.parse(row.body));
+  if (!f.success) return false;
+  return (await filterForReader(db, role, f.data.studyInstanceUID, [f.data])).length === 1;
+}

@@ -1,0 +1,254 @@
+"""Head CT hyperdensity demo model: trains, evaluates on held-out slices, exports ONNX + manifest.
+
+DEMONSTRATION ONLY. The "haemorrhages" are synthetic: a documented generator paints hyperdense
+blobs into real slices of one public head CT (../shared/data/dicom/ct-head-ge, GE HiSpeed, BSD-2).
+
+Lesion generator (insert_lesions):
+  * where: the centre is drawn from brain parenchyma: pixels inside the skull (between the
+    outermost bone, >300 HU, on the same row and column) at 15..50 HU, eroded by 4 px + half the
+    radius so that the lesion sits inside the brain, never in scalp, bone or air;
+  * shape: rotated ellipse, elongation 1..2.2, border lobulated by random 2nd/3rd/5th harmonics,
+    radius 4..18 px (2..9 mm at 0.49 mm/px), one-pixel soft (partial-volume) edge;
+  * density: 50..90 HU plus Gaussian noise (sd 4 HU, the scanner's own noise level), blended over
+    the original pixels, and only over soft tissue (-5..70 HU), so bone is never overwritten;
+  * mask: blend weight >= 0.5; up to 3 non-touching lesions per slice.
+Split: slices are sorted by file name; among the slices with enough brain, every 4th is held out
+(never seen in training, not even lesion-free). Evaluation uses fresh lesions on held-out slices,
+plus each held-out slice lesion-free. heldout.json stores these cases as sparse deltas over the
+original stored pixels, so the TypeScript tests rebuild the exact images from the shared DICOM.
+
+Usage: /usr/bin/python3 models/head-ct-hyperdensity/train.py [--steps N]
+"""
+import argparse
+import glob
+import os
+import sys
+import time
+
+import numpy as np
+import pydicom
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import common as C  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERIES = os.path.join(C.DICOM, 'ct-head-ge', 'In', 'GE')
+SEED = 20261125
+
+MANIFEST = {
+    'schemaVersion': 1,
+    'name': 'head-ct-hyperdensity',
+    'version': '1.0.0',
+    'manufacturer': 'Reading Station Demo',
+    'licence': 'BSD-2-Clause (weights and code); trained on dcm_qa_ct head CT (BSD-2)',
+    'intendedUse': 'Flags focal intracranial hyperdensity (haemorrhage-like, 50-90 HU) on axial slices of non-contrast head CT in adults, as a second look. Demonstration of the reading station\'s AI pipeline.',
+    'regulatoryStatus': 'DEMONSTRATION ONLY - not a medical device, not cleared or approved for clinical use. Trained and tested on synthetic lesions painted into one real head CT; its figures say nothing about real haemorrhage.',
+    'training': '',
+    'indication': {
+        'modalities': ['CT'],
+        'bodyParts': ['HEAD'],
+        'ageYears': {'min': 18, 'max': 120},
+        'contraindications': ['contrast-enhanced CT', 'post-operative head', 'paediatric patients'],
+    },
+    'input': {
+        'name': 'input', 'width': 256, 'height': 256, 'channels': 1, 'layout': 'NCHW',
+        'normalisation': {'kind': 'window', 'center': 40, 'width': 80},
+        'resampling': 'bilinear', 'orientation': 'as-stored',
+    },
+    'output': {
+        'name': 'heatmap', 'width': 128, 'height': 128, 'activation': 'probability',
+        'decoding': {'kind': 'heatmap-boxes', 'connectivity': 8, 'minAreaCells': 2, 'nmsIou': 0.3, 'linkAcrossSlices': True},
+        'classes': [{
+            'index': 0,
+            'code': {'value': '1386000', 'scheme': 'SCT', 'meaning': 'Intracranial hemorrhage'},
+            'label': 'Hyperdensity (haemorrhage-like)',
+            'severity': 'critical',
+            'threshold': 0.5,
+        }],
+    },
+    'files': {'model': 'model.onnx'},
+}
+
+
+def load_series():
+    out = []
+    for f in sorted(glob.glob(os.path.join(SERIES, '*.dcm'))):
+        d = pydicom.dcmread(f)
+        out.append({
+            'file': os.path.relpath(f, C.DICOM),
+            'stored': d.pixel_array.astype(np.int16),
+            'slope': float(d.RescaleSlope), 'intercept': float(d.RescaleIntercept),
+        })
+    return out
+
+
+def inside_skull(hu):
+    """Pixels between the outermost bone on their row AND on their column (bone excluded)."""
+    bone = hu > 300
+
+    def span_rows(b):
+        m = np.zeros_like(b)
+        for r in np.nonzero(b.any(axis=1))[0]:
+            xs = np.nonzero(b[r])[0]
+            m[r, xs[0]:xs[-1] + 1] = True
+        return m
+
+    return span_rows(bone) & span_rows(bone.T).T & ~bone
+
+
+def regions(hu):
+    skull = inside_skull(hu)
+    brain = C.erode(skull & (hu > 15) & (hu < 50), 4)
+    soft = skull & (hu > -5) & (hu < 70)
+    return brain, soft
+
+
+def insert_lesions(stored, slope, intercept, rng, n):
+    hu = stored.astype(np.float32) * slope + intercept
+    brain, soft = regions(hu)
+    h, w = hu.shape
+    mask = np.zeros((h, w), dtype=bool)
+    lesions = []
+    for _ in range(n * 10):
+        if len(lesions) == n:
+            break
+        radius = rng.uniform(4, 18)
+        cand = C.erode(brain, int(radius // 2))
+        ys, xs = np.nonzero(cand)
+        if len(ys) == 0:
+            break
+        i = rng.integers(len(ys))
+        cy, cx = ys[i] + rng.uniform(-0.5, 0.5), xs[i] + rng.uniform(-0.5, 0.5)
+        half = int(radius * 1.6) + 3
+        y0, y1 = max(0, int(cy) - half), min(h, int(cy) + half + 1)
+        x0, x1 = max(0, int(cx) - half), min(w, int(cx) + half + 1)
+        alpha = C.blob_alpha(y1 - y0, x1 - x0, cy - y0, cx - x0, radius, rng) * soft[y0:y1, x0:x1]
+        m = alpha >= 0.5
+        if m.sum() < 6 or (C.dilate(mask, 3)[y0:y1, x0:x1] & m).any():
+            continue
+        target = rng.uniform(50, 90)
+        patch = hu[y0:y1, x0:x1]
+        new = patch * (1 - alpha) + alpha * (target + rng.normal(0, 4, patch.shape).astype(np.float32))
+        hu[y0:y1, x0:x1] = new
+        mask[y0:y1, x0:x1] |= m
+        yy, xx = np.nonzero(m)
+        lesions.append({
+            'box': {'x': int(x0 + xx.min()), 'y': int(y0 + yy.min()), 'width': int(xx.max() - xx.min() + 1), 'height': int(yy.max() - yy.min() + 1)},
+            'hu': round(float(target), 1), 'radiusPx': round(float(radius), 1),
+            'patch': (x0, y0, x1 - x0, y1 - y0),
+        })
+    new_stored = np.clip(np.rint((hu - intercept) / slope), -32768, 32767).astype(np.int16)
+    return new_stored, mask, lesions
+
+
+def split(series):
+    usable = [i for i, s in enumerate(series) if regions(s['stored'].astype(np.float32) * s['slope'] + s['intercept'])[0].sum() > 3000]
+    held = usable[1::4]
+    return [i for i in range(len(series)) if i not in held], held
+
+
+def sample(series, train_idx, rng, m):
+    s = series[train_idx[rng.integers(len(train_idx))]]
+    stored = s['stored'][:, ::-1] if rng.random() < 0.5 else s['stored']
+    n = 0 if rng.random() < 0.25 else int(rng.integers(1, 4))
+    stored, mask, lesions = insert_lesions(np.ascontiguousarray(stored), s['slope'], s['intercept'], rng, n)
+    x = C.preprocess(stored, s['slope'], s['intercept'], m['input'])
+    t = C.mask_to_target(mask, m['output']['width'], m['output']['height'], 0.3)
+    # Fully convolutional: train on 128×128 crops (64×64 output), centred on a lesion most of the time.
+    if lesions and rng.random() < 0.7:
+        b = lesions[rng.integers(len(lesions))]['box']
+        cx, cy = (b['x'] + b['width'] / 2) / 4, (b['y'] + b['height'] / 2) / 4
+        ox = int(np.clip(cx - 32 + rng.integers(-20, 21), 0, 64))
+        oy = int(np.clip(cy - 32 + rng.integers(-20, 21), 0, 64))
+    else:
+        ox, oy = int(rng.integers(0, 65)), int(rng.integers(0, 65))
+    return x[oy * 2:oy * 2 + 128, ox * 2:ox * 2 + 128], t[oy:oy + 64, ox:ox + 64]
+
+
+def predict(model, stored, s, m):
+    x = torch.from_numpy(C.preprocess(stored, s['slope'], s['intercept'], m['input']))[None, None]
+    with torch.no_grad():
+        return model(x)[0, 0].numpy()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--steps', type=int, default=2000)
+    args = ap.parse_args()
+    C.seed_everything(SEED)
+    rng = np.random.default_rng(SEED)
+    m = MANIFEST
+    series = load_series()
+    train_idx, held_idx = split(series)
+    C.log(f'{len(series)} slices; held out {[series[i]["file"] for i in held_idx]}')
+
+    model = C.HeatmapNet()
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
+    t0 = time.time()
+    for step in range(args.steps):
+        xs, ts = zip(*[sample(series, train_idx, rng, m) for _ in range(12)])
+        x = torch.from_numpy(np.stack(xs))[:, None]
+        t = torch.from_numpy(np.stack(ts))[:, None]
+        p = model(x)
+        loss = F.binary_cross_entropy(p, t, weight=1 + 9 * t)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == args.steps - 1:
+            C.log(f'step {step} loss {loss.item():.4f} {time.time() - t0:.0f}s')
+
+    # Held-out evaluation: fresh lesions on slices never trained on, and those slices lesion-free.
+    erng = np.random.default_rng(SEED + 1)
+    cases, per_case, clean = [], [], []
+    for i in held_idx:
+        s = series[i]
+        prob = predict(model, s['stored'], s, m)
+        pred = C.decode(prob, m, 512, 512)
+        per_case.append((pred, []))
+        clean.append({'file': s['file'], 'maxProbability': round(float(prob.max()), 4), 'findings': len(pred)})
+        for _ in range(6):
+            n = int(erng.integers(1, 3))
+            stored, _, lesions = insert_lesions(s['stored'].copy(), s['slope'], s['intercept'], erng, n)
+            pred = C.decode(predict(model, stored, s, m), m, 512, 512)
+            per_case.append((pred, [l['box'] for l in lesions]))
+            deltas = []
+            for l in lesions:
+                x0, y0, w, h = l['patch']
+                d = stored[y0:y0 + h, x0:x0 + w].astype(np.int32) - s['stored'][y0:y0 + h, x0:x0 + w]
+                deltas.append({'x': x0, 'y': y0, 'width': w, 'height': h, 'int16': C.b64_int16(d)})
+            cases.append({'file': s['file'], 'lesions': [{'box': l['box'], 'hu': l['hu'], 'radiusPx': l['radiusPx']} for l in lesions], 'deltas': deltas})
+    sens, fpps, nles = C.score_cases(per_case)
+    C.log(f'held-out: sensitivity {sens:.3f} over {nles} lesions, FP/slice {fpps:.3f} over {len(per_case)} slices; clean {clean}')
+
+    m = dict(m)
+    m['training'] = (
+        f'HeatmapNet (5 conv layers, {sum(p.numel() for p in model.parameters())} parameters), {args.steps} Adam steps of 12 '
+        f'128x128 crops, BCE with 10x positive weight, seed {SEED}; {len(train_idx)} training slices of the 28-slice '
+        'dcm_qa_ct GE head CT with 0-3 synthetic lesions each (generator documented in train.py), random left-right flips.'
+    )
+    m['validation'] = {
+        'data': f'{len(cases)} generated cases ({nles} synthetic lesions, 50-90 HU, 2-9 mm radius) on {len(held_idx)} held-out slices '
+                f'({", ".join(os.path.basename(series[i]["file"]) for i in held_idx)}) of the same head CT, plus those {len(held_idx)} slices lesion-free. '
+                'Same patient and scanner as training: the figures are optimistic and say nothing about real haemorrhage.',
+        'method': f'a lesion is detected when a predicted box overlaps its bounding box with IoU >= {C.HIT_IOU}; every other predicted box is a false positive',
+        'cases': len(per_case), 'lesions': nles, 'lesionFreeSlices': len(held_idx),
+        'sensitivity': round(sens, 3), 'falsePositivesPerSlice': round(fpps, 3),
+        'floors': {'sensitivity': max(0.0, round(np.floor(sens * 20) / 20 - 0.1, 2)), 'maxFalsePositivesPerSlice': round(fpps + 0.15, 2)},
+    }
+    sha = C.export_onnx(model, m, os.path.join(HERE, 'model.onnx'))
+    m['files'] = {'model': 'model.onnx', 'sha256': sha}
+    C.write_json(os.path.join(HERE, 'manifest.json'), m)
+    C.write_json(os.path.join(HERE, 'heldout.json'), {
+        'generator': 'models/head-ct-hyperdensity/train.py insert_lesions, seed %d' % (SEED + 1),
+        'dicomRoot': 'shared/data/dicom', 'columns': 512, 'rows': 512,
+        'lesionFree': [c['file'] for c in clean], 'cases': cases,
+    })
+    C.log(f'wrote model.onnx ({os.path.getsize(os.path.join(HERE, "model.onnx"))} bytes), manifest.json, heldout.json')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,129 @@
+import { lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { matchRoute, navigate, useLocation } from './router';
+import { useSession, logout } from '../auth/api';
+import { LoginPage } from '../auth/LoginPage';
+import { WorklistPage } from '../worklist/WorklistPage';
+import { loadViewerModule } from './preload';
+import { ROLE_LABELS } from '../core/auth/roles';
+import { formatPersonName } from '../core/imaging/dicomJson';
+
+const ViewerPage = lazy(loadViewerModule);
+const AdminPage = lazy(() => import('../admin/AdminPage'));
+const AlertCenter = lazy(() => import('../alerts/AlertCenter'));
+
+function Header() {
+  const { user } = useSession();
+  const { pathname } = useLocation();
+  return (
+    <header className="app-header">
+      <a
+        className="brand"
+        href="/"
+        onClick={(e) => {
+          e.preventDefault();
+          navigate('/');
+        }}
+      >
+        Reading Station
+      </a>
+      <nav>
+        <a
+          href="/"
+          className={pathname === '/' ? 'active' : ''}
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/');
+          }}
+        >
+          Worklist
+        </a>
+        {user && (user.role === 'admin' || user.role === 'ai-governance') && (
+          <a
+            href="/admin"
+            className={pathname === '/admin' ? 'active' : ''}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/admin');
+            }}
+          >
+            Admin
+          </a>
+        )}
+      </nav>
+      <div className="spacer" />
+      {user && (
+        <div className="user" data-testid="current-user">
+          <span>{formatPersonName(user.displayName)}</span>
+          <span className="role">{ROLE_LABELS[user.role] ?? user.role}</span>
+          <button
+            type="button"
+            className="link"
+            onClick={() => {
+              void logout().then(() => navigate('/login'));
+            }}
+          >
+            Log out
+          </button>
+        </div>
+      )}
+    </header>
+  );
+}
+
+function Centered({ children }: { children: ReactNode }) {
+  return <div className="centered">{children}</div>;
+}
+
+export function App() {
+  const session = useSession();
+  const { pathname, search } = useLocation();
+  const route = matchRoute(pathname);
+
+  useEffect(() => {
+    if (session.status === 'signed-out' && route.name !== 'login') {
+      navigate(`/login?next=${encodeURIComponent(pathname + window.location.search)}`, { replace: true });
+    }
+  }, [session.status, route.name, pathname]);
+
+  if (route.name === 'login') {
+    return (
+      <LoginPage
+        onDone={() => {
+          const next = search.get('next');
+          navigate(next && next.startsWith('/') && !next.startsWith('//') ? next : '/', { replace: true });
+        }}
+      />
+    );
+  }
+  if (session.status !== 'signed-in') return <Centered>Checking your session…</Centered>;
+
+  let page: ReactNode;
+  switch (route.name) {
+    case 'worklist':
+      page = <WorklistPage />;
+      break;
+    case 'viewer':
+      page = <ViewerPage key={route.studyUID} studyUID={route.studyUID} />;
+      break;
+    case 'admin':
+      page = <AdminPage />;
+      break;
+    default:
+      page = (
+        <Centered>
+          <p>There is no page at {route.pathname}.</p>
+        </Centered>
+      );
+  }
+  return (
+    <div className={`app route-${route.name}`}>
+      <Header />
+      <div className="app-body">
+        <Suspense fallback={<Centered>Loading…</Centered>}>{page}</Suspense>
+      </div>
+      <Suspense fallback={null}>
+        <AlertCenter />
+      </Suspense>
+    </div>
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The model manifest: what a model is, what it may be run on, how its input is made and its
+ * output read. One manifest.json per models/<name>/; the gateway serves them, the browser worker
+ * and the Node pre-read both drive pre/post-processing from it, so the two can never disagree.
+ */
+import { z } from 'zod';
+import { CodeSchema, SEVERITIES, describeIssues, type ParseResult } from '../findings/finding.js';
+
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+export const IndicationSchema = z
+  .object({
+    /** DICOM Modality values (CT, CR, DX...). */
+    modalities: z.array(nonEmpty).min(1, 'a model is indicated for at least one modality'),
+    /** DICOM Body Part Examined values (HEAD, CHEST...); empty = any. */
+    bodyParts: z.array(nonEmpty).default([]),
+    ageYears: z
+      .object({ min: z.number().min(0).default(0), max: z.number().positive().default(150) })
+      .refine((a) => a.min <= a.max, { message: 'min must be <= max', path: ['min'] })
+      .default({ min: 0, max: 150 }),
+    contraindications: z.array(nonEmpty).default([]),
+  })
+  .strict();
+
+/** How stored pixel values become the model's input values in [0, 1]. */
+export const NormalisationSchema = z.discriminatedUnion('kind', [
+  /** Modality LUT (slope/intercept → e.g. HU), then a linear window clipped to [0, 1]. */
+  z.object({ kind: z.literal('window'), center: z.number().finite(), width: z.number().positive() }).strict(),
+  /** Per-image min/max to [0, 1]; MONOCHROME1 images are inverted first so that dense = bright. */
+  z.object({ kind: z.literal('minmax') }).strict(),
+]);
+export type Normalisation = z.infer<typeof NormalisationSchema>;
+
+export const InputSchema = z
+  .object({
+    name: nonEmpty,
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    channels: z.literal(1),
+    layout: z.literal('NCHW').default('NCHW'),
+    normalisation: NormalisationSchema,
+    /** Resampling to the model grid; bilinear with pixel centres aligned (torch align_corners=false). */
+    resampling: z.literal('bilinear').default('bilinear'),
+    /** Row 0 of the input is the first stored row; columns as stored; no flips. MONOCHROME1 inverted. */
+    orientation: z.literal('as-stored').default('as-stored'),
+  })
+  .strict();
+
+export const ClassSchema = z
+  .object({
+    /** Channel of the output heatmap. */
+    index: z.number().int().min(0),
+    code: CodeSchema,
+    label: nonEmpty,
+    severity: z.enum(SEVERITIES),
+    /** Probability at or above which a component becomes a finding; lower output is never shown. */
+    threshold: z.number().gt(0).lt(1),
+  })
+  .strict();
+export type ModelClass = z.infer<typeof ClassSchema>;
+
+export const OutputSchema = z
+  .object({
+    name: nonEmpty,
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** The graph already applies a sigmoid ('probability') or outputs logits. */
+    activation: z.enum(['probability', 'logit']),
+    decoding: z
+      .object({
+        kind: z.literal('heatmap-boxes'),
+        connectivity: z.union([z.literal(4), z.literal(8)]).default(8),
+        /** Components smaller than this many heatmap cells are dropped as noise. */
+        minAreaCells: z.number().int().min(1).default(1),
+        nmsIou: z.number().min(0).max(1).default(0.3),
+        /** Boxes on adjacent slices that overlap are one finding (one lesion seen on several slices). */
+        linkAcrossSlices: z.boolean().default(true),
+      })
+      .strict(),
+    classes: z.array(ClassSchema).min(1),
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    const seen = new Set<number>();
+    o.classes.forEach((c, i) => {
+      if (seen.has(c.index)) ctx.addIssue({ code: 'custom', path: ['classes', i, 'index'], message: `duplicate class index ${c.index}` });
+      seen.add(c.index);
+    });
+  });
+
+export const ValidationSchema = z
+  .object({
+    /** What the figures were measured on, in words (data, how held out, how many cases). */
+    data: nonEmpty,
+    method: nonEmpty,
+    cases: z.number().int().min(0),
+    lesions: z.number().int().min(0),
+    lesionFreeSlices: z.number().int().min(0),
+    sensitivity: z.number().min(0).max(1),
+    falsePositivesPerSlice: z.number().min(0),
+    /** What the automated tests require on the committed held-out cases. */
+    floors: z.object({ sensitivity: z.number().min(0).max(1), maxFalsePositivesPerSlice: z.number().min(0) }).strict(),
+  })
+  .strict();
+
+export const ManifestSchema = z
+  .object({
+    schemaVersion: z.literal(1),
+    name: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and dashes (it is a URL path segment)'),
+    version: nonEmpty,
+    manufacturer: nonEmpty,
+    licence: nonEmpty,
+    intendedUse: nonEmpty,
+    /** Regulatory status, stated plainly. */
+    regulatoryStatus: nonEmpty,
+    training: nonEmpty,
+    indication: IndicationSchema,
+    input: InputSchema,
+    output: OutputSchema,
+    validation: ValidationSchema,
+    files: z.object({ model: z.string().regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending .onnx'), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }).strict(),
+  })
+  .strict();
+export type ModelManifest = z.infer<typeof ManifestSchema>;
+export type ModelManifestInput = z.input<typeof ManifestSchema>;
+
+export function parseManifest(input: unknown): ParseResult<ModelManifest> {
+  const r = ManifestSchema.safeParse(input);
+  return r.success ? { ok: true, value: r.data } : { ok: false, errors: describeIssues(r.error) };
+}
+
+export interface StudyForIndication {
+  modality: string;
+  bodyPart?: string | null;
+  patientAgeYears?: number | null;
+}
+
+export type IndicationResult = { ok: true } | { ok: false; reason: string };
+
+/** Body Part Examined values that mean the same region (scanners disagree). */
+const BODY_PART_SYNONYMS: Record<string, string[]> = {
+  HEAD: ['HEAD', 'BRAIN', 'SKULL', 'CEREBRUM'],
+  CHEST: ['CHEST', 'THORAX', 'LUNG', 'LUNGS'],
+};
+
+function canonicalBodyPart(p: string): string {
+  const u = p.trim().toUpperCase();
+  for (const [canon, alts] of Object.entries(BODY_PART_SYNONYMS)) if (alts.includes(u)) return canon;
+  return u;
+}
+
+/**
+ * Whether a model may run on a study. Unknown body part or age does not exclude (many real
+ * headers lack them; the modality still must match); a known value outside the indication does.
+ */
+export function indicationCheck(manifest: Pick<ModelManifest, 'indication'>, study: StudyForIndication): IndicationResult {
+  const ind = manifest.indication;
+  const modality = study.modality.trim().toUpperCase();
+  if (!ind.modalities.map((m) => m.toUpperCase()).includes(modality)) {
+    return { ok: false, reason: `outside indication: modality ${modality || '(none)'} not in ${ind.modalities.join('/')}` };
+  }
+  if (study.bodyPart && ind.bodyParts.length) {
+    const bp = canonicalBodyPart(study.bodyPart);
+    if (!ind.bodyParts.map(canonicalBodyPart).includes(bp)) {
+      return { ok: false, reason: `outside indication: body part ${study.bodyPart.trim().toUpperCase()} not in ${ind.bodyParts.join('/')}` };
+    }
+  }
+  const age = study.patientAgeYears;
+  if (age !== null && age !== undefined && Number.isFinite(age)) {
+    if (age < ind.ageYears.min) return { ok: false, reason: `outside indication: age ${age} < ${ind.ageYears.min}` };
+    if (age > ind.ageYears.max) return { ok: false, reason: `outside indication: age ${age} > ${ind.ageYears.max}` };
+  }
+  return { ok: true };
+}
+
+/** DICOM Patient's Age (AS: "045Y", "006M", "010W", "003D") to years; null when absent or malformed. */
+export function parseDicomAge(as: string | null | undefined): number | null {
+  const m = /^(\d{3})([DWMY])$/.exec((as ?? '').trim().toUpperCase());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const per = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[m[2] as 'D' | 'W' | 'M' | 'Y'];
+  return n / per;
+}

@@ -1,0 +1,69 @@
+/**
+ * From a series' WADO-RS metadata (DICOM JSON, one object per instance) to the displayed stack:
+ * one entry per frame, in anatomical order. Pure, so the ordering rules are unit-tested on real headers.
+ */
+import { TAG, num, nums, seq, str, type DicomJson } from './dicomJson';
+import { orderSlices, type SliceGeometry } from './sliceOrder';
+
+export interface StackEntry {
+  seriesInstanceUID: string;
+  sopInstanceUID: string;
+  /** 1-based frame number (1 for single-frame instances). */
+  frameNumber: number;
+  numberOfFrames: number;
+  /** Index of the instance's metadata in the input array. */
+  instanceIndex: number;
+  geometry: SliceGeometry;
+}
+
+export interface BuiltStack {
+  entries: StackEntry[];
+  method: 'position' | 'instance-number';
+  positions?: number[];
+}
+
+/** Plane position/orientation of one frame of an enhanced multi-frame instance, if it has them. */
+function frameGeometry(inst: DicomJson, frameIndex: number): Pick<SliceGeometry, 'ipp' | 'iop'> {
+  const perFrame = seq(inst, TAG.PerFrameFunctionalGroupsSequence)[frameIndex];
+  const shared = seq(inst, TAG.SharedFunctionalGroupsSequence)[0];
+  const pos = (g: DicomJson | undefined) => nums(seq(g, TAG.PlanePositionSequence)[0], TAG.ImagePositionPatient);
+  const ori = (g: DicomJson | undefined) => nums(seq(g, TAG.PlaneOrientationSequence)[0], TAG.ImageOrientationPatient);
+  return { ipp: pos(perFrame) ?? pos(shared), iop: ori(perFrame) ?? ori(shared) };
+}
+
+export function buildStack(instances: readonly DicomJson[]): BuiltStack {
+  const entries: StackEntry[] = [];
+  instances.forEach((inst, instanceIndex) => {
+    const sop = str(inst, TAG.SOPInstanceUID) ?? '';
+    const series = str(inst, TAG.SeriesInstanceUID) ?? '';
+    const frames = Math.max(1, Math.floor(num(inst, TAG.NumberOfFrames) ?? 1));
+    const instanceNumber = num(inst, TAG.InstanceNumber);
+    const ipp = nums(inst, TAG.ImagePositionPatient);
+    const iop = nums(inst, TAG.ImageOrientationPatient);
+    for (let f = 0; f < frames; f++) {
+      const g = frames > 1 ? frameGeometry(inst, f) : {};
+      entries.push({
+        seriesInstanceUID: series,
+        sopInstanceUID: sop,
+        frameNumber: f + 1,
+        numberOfFrames: frames,
+        instanceIndex,
+        // A classic multi-frame has one IPP for all frames: positions would tie, so frames keep their order.
+        geometry: { ipp: g.ipp ?? (frames > 1 ? undefined : ipp), iop: g.iop ?? iop, instanceNumber, frame: f + 1 },
+      });
+    }
+  });
+  const r = orderSlices(entries, (e) => e.geometry);
+  return { entries: r.items, method: r.method, positions: r.positions };
+}
+
+/** WADO-RS frame URL path (relative to the DICOMweb root) for one stack entry. */
+export function framePath(studyUID: string, e: Pick<StackEntry, 'seriesInstanceUID' | 'sopInstanceUID' | 'frameNumber'>): string {
+  return `/studies/${studyUID}/series/${e.seriesInstanceUID}/instances/${e.sopInstanceUID}/frames/${e.frameNumber}`;
+}
+
+/** Image-bearing series only: SR, SEG, PR, KO and friends have no pixels to stack. */
+const NON_IMAGE_MODALITIES = new Set(['SR', 'SEG', 'PR', 'KO', 'RTSTRUCT', 'RTPLAN', 'REG', 'DOC']);
+export function isImageModality(modality: string | undefined): boolean {
+  return !modality || !NON_IMAGE_MODALITIES.has(modality.toUpperCase());
+}

@@ -1,0 +1,66 @@
+/** Every SR variant the project writes, judged by validators we did not write (../shared/tools/validate-sr --ai). */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, it, expect, afterAll } from 'vitest';
+import { DICOM, HEAD_CT_DIR, SHARED, mrSeriesFiles } from '../../../scripts/lib/demo-data.js';
+import { parseDicomPart10, writeDicomPart10 } from './dicom.js';
+import { buildMeasurementReport, studyFromDataset, type SrDocumentInput } from './writer.js';
+import { sampleFindings, reviewedFindings, DEMO_MODEL } from './testing.js';
+
+const VALIDATE = path.join(SHARED, 'tools', 'validate-sr');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sr-validate-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+const load = (f: string) => parseDicomPart10(fs.readFileSync(f));
+const SOURCES = {
+  'ct': load(path.join(HEAD_CT_DIR, '05.dcm')),
+  'enhanced-ct-multiframe': load(path.join(DICOM, 'pydicom-data', 'data_store', 'data', 'eCT_Supplemental.dcm')),
+  'mr': load(mrSeriesFiles()[0]),
+};
+
+function write(name: string, input: SrDocumentInput): string {
+  const file = path.join(tmp, `${name}.dcm`);
+  fs.writeFileSync(file, writeDicomPart10(buildMeasurementReport(input)));
+  return file;
+}
+
+function variants(): Record<string, string> {
+  const files: Record<string, string> = {};
+  let n = 1;
+  for (const [name, src] of Object.entries(SOURCES)) {
+    const frames = name.includes('multiframe') ? [1, 2] : undefined;
+    const ai = sampleFindings(src, { frames });
+    const base = { study: studyFromDataset(src), model: DEMO_MODEL, contentDateTime: '2026-11-25T10:00:00Z' };
+    const aiUid = `2.25.9${n++}`;
+    files[`${name}-ai`] = write(`${name}-ai`, { ...base, kind: 'ai', findings: ai, sopInstanceUID: aiUid, seriesInstanceUID: `2.25.8${n}` });
+    files[`${name}-verified`] = write(`${name}-verified`, {
+      ...base, kind: 'verified', findings: reviewedFindings(ai), sopInstanceUID: `2.25.9${n++}`, seriesInstanceUID: `2.25.7${n}`,
+      signer: { name: 'Reader^Rita^^Dr.', organization: 'Demo Hospital', at: '2026-11-25T10:05:00Z' },
+      predecessor: { seriesInstanceUID: `2.25.8${n - 1}`, sopInstanceUID: aiUid },
+    });
+    // Only image-level findings (TID 1501 alone) and only polygons (no boxes).
+    files[`${name}-image-level`] = write(`${name}-image-level`, { ...base, kind: 'ai', findings: [ai[2]], sopInstanceUID: `2.25.6${n}`, seriesInstanceUID: `2.25.5${n}` });
+    files[`${name}-polygon`] = write(`${name}-polygon`, { ...base, kind: 'ai', findings: [ai[1]], sopInstanceUID: `2.25.4${n}`, seriesInstanceUID: `2.25.3${n}` });
+  }
+  return files;
+}
+
+describe('validate-sr --ai on every SR variant', () => {
+  const files = variants();
+  it.each(Object.keys(files))('%s passes with zero errors', (name) => {
+    let out = '';
+    let code = 0;
+    try {
+      out = execFileSync(VALIDATE, ['--ai', files[name]], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (e) {
+      const err = e as { status: number; stdout: string; stderr: string };
+      code = err.status;
+      out = `${err.stdout}\n${err.stderr}`;
+    }
+    expect(out, out).toMatch(/RESULT: PASS/);
+    expect(code, out).toBe(0);
+    expect(out).not.toMatch(/^Error/m);
+  });
+});

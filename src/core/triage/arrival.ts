@@ -1,0 +1,100 @@
+/**
+ * Pure rules for pre-read on arrival: which series are ours (so our own SR never triggers another
+ * read), what identifies "the images we read" (fingerprint), patient age for routing, back-off,
+ * and the AI state a worklist shows. Isomorphic: no Node or DOM imports.
+ */
+
+/** Manufacturer written into everything we store (SR, SEG...); ModelRef's default manufacturer. */
+export const OUR_MANUFACTURER = 'Reading Station Demo';
+/** Series description prefix we write; anything starting with it is our own output. */
+export const OUR_SERIES_PREFIX = 'Reading Station';
+
+/** Non-image modalities: objects about images, never something to read. */
+const NON_IMAGE_MODALITIES = new Set(['SR', 'KO', 'PR', 'SEG', 'REG', 'RWV', 'DOC', 'AU', 'ECG', 'PLAN', 'RTSTRUCT', 'RTPLAN', 'RTDOSE']);
+
+export interface SeriesTags {
+  Modality?: string;
+  SeriesDescription?: string;
+  Manufacturer?: string;
+}
+
+/** True for series that must not start a pre-read: our own output, or objects that hold no images. */
+export function isIgnoredSeries(s: SeriesTags): boolean {
+  const modality = (s.Modality ?? '').trim().toUpperCase();
+  if (NON_IMAGE_MODALITIES.has(modality)) return true;
+  if ((s.Manufacturer ?? '').trim() === OUR_MANUFACTURER) return true;
+  if ((s.SeriesDescription ?? '').trim().startsWith(OUR_SERIES_PREFIX)) return true;
+  return false;
+}
+
+/** FNV-1a, two 32-bit lanes: enough to tell sets of instance UIDs apart, and isomorphic. */
+function fnv64(text: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193 ^ 0x5bd1e995;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) >>> 0;
+  }
+  return h1.toString(16).padStart(8, '0') + h2.toString(16).padStart(8, '0');
+}
+
+/** Identifies the set of images read: order-independent, count first so it is readable in the table. */
+export function imageFingerprint(sopInstanceUIDs: readonly string[]): string {
+  const sorted = [...new Set(sopInstanceUIDs)].sort();
+  return `${sorted.length}:${fnv64(sorted.join('\\'))}`;
+}
+
+function parseDA(da: string | undefined): Date | null {
+  const m = /^(\d{4})(\d{2})(\d{2})$/.exec((da ?? '').trim());
+  if (!m) return null;
+  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
+  return Number.isNaN(d.getTime()) ? null : d;
+}
+
+/**
+ * Age in (fractional) years from PatientAge (AS: nnnD/W/M/Y) or, failing that, PatientBirthDate
+ * at StudyDate (or `now` when the study has no date). null when neither is usable.
+ */
+export function patientAgeYears(tags: { PatientAge?: string; PatientBirthDate?: string; StudyDate?: string }, now: Date = new Date()): number | null {
+  const as = /^(\d{3})([DWMY])$/.exec((tags.PatientAge ?? '').trim().toUpperCase());
+  if (as) {
+    const n = Number(as[1]);
+    const per = { D: 365.25, W: 365.25 / 7, M: 12, Y: 1 }[as[2] as 'D' | 'W' | 'M' | 'Y'];
+    return n / per;
+  }
+  const birth = parseDA(tags.PatientBirthDate);
+  if (!birth) return null;
+  const at = parseDA(tags.StudyDate) ?? now;
+  const years = (at.getTime() - birth.getTime()) / (365.25 * 86400_000);
+  return years >= 0 ? years : null;
+}
+
+/** Retry delay after the n-th failed attempt (1-based): base·2^(n-1), capped. */
+export function backoffMs(attempt: number, baseMs = 2_000, capMs = 5 * 60_000): number {
+  return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
+}
+
+export const AI_STATES = ['pending', 'running', 'done', 'failed', 'unavailable', 'disabled', 'skipped'] as const;
+export type AiState = (typeof AI_STATES)[number];
+
+export interface JobSummary {
+  state: 'pending' | 'running' | 'done' | 'failed';
+}
+
+/**
+ * What the worklist shows about AI for a study. "unavailable" means: not read yet and either no
+ * inference worker is up, or the study has waited longer than the limit; the study stays readable.
+ * A study with some models done and some failed is "done" (its flags are real); all failed is "failed".
+ */
+export function deriveAiState(input: { jobs: readonly JobSummary[]; override: 'disabled' | null; workersUp: boolean; waitedMs: number; timeoutMs: number }): AiState {
+  if (input.override === 'disabled') return 'disabled';
+  const { jobs } = input;
+  if (jobs.length === 0) return 'skipped';
+  const open = jobs.filter((j) => j.state === 'pending' || j.state === 'running');
+  if (open.length) {
+    if (!input.workersUp || input.waitedMs > input.timeoutMs) return 'unavailable';
+    return open.some((j) => j.state === 'running') ? 'running' : 'pending';
+  }
+  return jobs.some((j) => j.state === 'done') ? 'done' : 'failed';
+}

@@ -1,0 +1,169 @@
+/**
+ * Findings sidebar: sorted by severity then confidence, each with type, confidence, slice and model,
+ * a pending count, and one-click verdicts. Click or Enter on a row goes to the finding.
+ */
+import type { KeyboardEvent } from 'react';
+import type { ViewerContext } from '../viewer/extensions';
+import { isPending, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
+import { useSession } from '../auth/api';
+import { sortedFindings, useFindingsStore } from './state';
+import { goToFinding, noteContext, targetRegion } from './navigation';
+import { accept, reject, undo, setType, FINDING_TYPE_OPTIONS } from './actions';
+import { signOff } from './api';
+import { markStyle } from './Overlay';
+import { useStudyFindings } from './useStudyFindings';
+import { indexOfRegion } from './viewport';
+
+const REASON_LABEL: Record<RejectReason, string> = {
+  'false-positive': 'False positive',
+  artefact: 'Artefact',
+  'clinically-insignificant': 'Clinically insignificant',
+  other: 'Other',
+};
+
+function whereLabel(f: Finding, ctx: ViewerContext): string {
+  const r = targetRegion(f);
+  if (r.image.seriesInstanceUID === ctx.activeSeriesUID) {
+    const i = indexOfRegion(ctx, r);
+    if (i >= 0) return `slice ${i + 1}/${ctx.imageRefs.length}${f.regions.length > 1 ? ` (+${f.regions.length - 1})` : ''}`;
+  }
+  return 'other series';
+}
+
+export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
+  useStudyFindings(ctx.studyInstanceUID);
+  noteContext(ctx);
+  const s = useFindingsStore();
+  const session = useSession();
+  const list = sortedFindings(s);
+  const pending = list.filter((f) => isPending(f) && f.source !== 'sr').length;
+  const locked = !!s.signoff;
+  const canVerdict = session.user?.role === 'radiologist' || session.user?.role === 'resident';
+
+  const open = (f: Finding) => void goToFinding(f, ctx);
+  const onRowKey = (e: KeyboardEvent, f: Finding) => {
+    if (e.key === 'Enter' && e.target === e.currentTarget) {
+      e.preventDefault();
+      e.stopPropagation();
+      open(f);
+    }
+  };
+
+  return (
+    <section aria-label="AI findings" data-testid="findings-panel" style={{ font: '13px system-ui, sans-serif', color: '#e6e6e6', display: 'flex', flexDirection: 'column', gap: 6 }}>
+      <header style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline' }}>
+        <strong>AI findings</strong>
+        <span data-testid="findings-pending" title="Findings no radiologist has acted on yet">
+          {pending} pending
+        </span>
+      </header>
+      {s.loading && <div>Loading findings…</div>}
+      {s.error && <div role="alert" style={{ color: '#ff8a80' }}>{s.error}</div>}
+      {s.actionError && (
+        <div role="alert" data-testid="findings-action-error" style={{ color: '#ffcc80' }}>
+          {s.actionError}
+        </div>
+      )}
+      <div aria-live="polite" style={{ minHeight: 16, color: '#9ccc65', fontSize: 12 }}>
+        {s.lastAction}
+      </div>
+      {locked && (
+        <div data-testid="findings-signed" style={{ color: '#9ccc65' }}>
+          Signed off by {s.signoff!.signedBy} at {new Date(s.signoff!.signedAt).toLocaleString()}: verdicts are locked.
+        </div>
+      )}
+      {!s.loading && list.length === 0 && <div style={{ opacity: 0.7 }}>No AI findings for this study.</div>}
+      <ul role="listbox" aria-label="Findings, most severe first" style={{ listStyle: 'none', margin: 0, padding: 0, display: 'flex', flexDirection: 'column', gap: 4 }}>
+        {list.map((f) => {
+          const st = markStyle(f);
+          const sel = f.id === s.selectedId;
+          const actionable = canVerdict && !locked && f.source !== 'sr';
+          return (
+            <li
+              key={f.id}
+              role="option"
+              aria-selected={sel}
+              tabIndex={0}
+              data-finding-id={f.id}
+              data-status={f.status}
+              onClick={() => open(f)}
+              onKeyDown={(e) => onRowKey(e, f)}
+              style={{ border: `1px solid ${sel ? st.stroke : '#333'}`, borderLeft: `4px solid ${st.stroke}`, borderRadius: 3, padding: '4px 6px', cursor: 'pointer', background: sel ? 'rgba(255,255,255,0.06)' : 'transparent' }}
+            >
+              <div style={{ display: 'flex', justifyContent: 'space-between', gap: 6 }}>
+                <span>
+                  <span style={{ fontSize: 10, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : 'AI'}</span>
+                  <strong>{f.label}</strong>
+                </span>
+                <span data-testid="finding-confidence">{Math.round(f.confidence * 100)}%</span>
+              </div>
+              <div style={{ fontSize: 11, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
+                <span>{f.severity}</span>
+                <span data-testid="finding-slice">{whereLabel(f, ctx)}</span>
+                <span title={`${f.model.manufacturer} ${f.model.name} ${f.model.version}`}>
+                  {f.model.name} {f.model.version}
+                </span>
+                <span data-testid="finding-status" style={{ color: st.stroke }}>
+                  {st.text}
+                  {f.verdict ? ` by ${f.verdict.by}` : ''}
+                  {f.verdict?.reason ? ` (${REASON_LABEL[f.verdict.reason]})` : ''}
+                </span>
+              </div>
+              {actionable && (
+                <div style={{ display: 'flex', gap: 4, marginTop: 4, flexWrap: 'wrap' }} onClick={(e) => e.stopPropagation()} onKeyDown={(e) => e.stopPropagation()}>
+                  <button type="button" data-action="accept" title="Accept (a)" disabled={f.status === 'accepted'} onClick={() => void accept(f)}>
+                    ✓ Accept
+                  </button>
+                  <button type="button" data-action="reject" title="Reject (x)" disabled={f.status === 'rejected'} onClick={() => void reject(f)}>
+                    ✗ Reject
+                  </button>
+                  <select
+                    aria-label="Reject with reason"
+                    data-action="reject-reason"
+                    value={f.status === 'rejected' ? (f.verdict?.reason ?? '') : ''}
+                    onChange={(e) => e.target.value && void reject(f, e.target.value as RejectReason)}
+                  >
+                    <option value="">Reason…</option>
+                    {REJECT_REASONS.map((r) => (
+                      <option key={r} value={r}>
+                        {REASON_LABEL[r]}
+                      </option>
+                    ))}
+                  </select>
+                  <select aria-label="Change finding type" data-action="type" value={f.type.value} onChange={(e) => void setType(f, e.target.value)}>
+                    {!FINDING_TYPE_OPTIONS.some((t) => t.value === f.type.value) && <option value={f.type.value}>{f.type.meaning}</option>}
+                    {FINDING_TYPE_OPTIONS.map((t) => (
+                      <option key={t.value} value={t.value}>
+                        {t.meaning}
+                      </option>
+                    ))}
+                  </select>
+                  {f.status !== 'ai-unverified' && (
+                    <button type="button" data-action="undo" title="Undo the last verdict (u / Ctrl+Z)" onClick={() => void undo(f)}>
+                      ↶ Undo
+                    </button>
+                  )}
+                </div>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+      {s.srWarnings.length > 0 && (
+        <details data-testid="findings-sr-warnings" style={{ fontSize: 11, color: '#ffcc80' }}>
+          <summary>{s.srWarnings.length} SR conformance warning(s): the SR was read tolerantly</summary>
+          <ul style={{ margin: 0, paddingLeft: 16 }}>
+            {s.srWarnings.slice(0, 50).map((w, i) => (
+              <li key={i}>{w}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {session.user?.role === 'radiologist' && !locked && list.length > 0 && (
+        <button type="button" data-action="signoff" onClick={() => void signOff(ctx.studyInstanceUID)} title="Record the sign-off; unverified AI findings stay out of the verified report">
+          Sign off study
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,83 @@
+/** Verdict actions on the selected finding: each is one keystroke or one click. */
+import { FINDING_TYPES, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
+import { scaleBox } from '../core/findings/geometry';
+import { sendVerdict } from './api';
+import { findById, useFindingsStore } from './state';
+import { targetRegion } from './navigation';
+
+export function canAct(f: Finding | undefined): f is Finding {
+  const s = useFindingsStore.getState();
+  if (!f) {
+    useFindingsStore.setState({ actionError: 'Select a finding first (N / P or click it in the list).' });
+    return false;
+  }
+  if (s.signoff) {
+    useFindingsStore.setState({ actionError: `The study was signed off by ${s.signoff.signedBy}: verdicts are locked.` });
+    return false;
+  }
+  if (f.source === 'sr') {
+    useFindingsStore.setState({ actionError: 'This finding comes from an SR document in the study and is read-only here.' });
+    return false;
+  }
+  return true;
+}
+
+const selected = () => findById(useFindingsStore.getState(), useFindingsStore.getState().selectedId);
+
+export async function accept(f = selected()): Promise<void> {
+  if (canAct(f)) await sendVerdict(f.id, { action: 'accept' });
+}
+
+export async function reject(f = selected(), reason?: RejectReason): Promise<void> {
+  if (canAct(f)) await sendVerdict(f.id, { action: 'reject', ...(reason ? { reason } : {}) });
+}
+
+/** Shift+X: reject, or if already rejected move to the next reason (none → false positive → …). */
+export async function rejectNextReason(f = selected()): Promise<void> {
+  if (!canAct(f)) return;
+  const cur = f.status === 'rejected' ? f.verdict?.reason : undefined;
+  const i = cur ? REJECT_REASONS.indexOf(cur) : -1;
+  await sendVerdict(f.id, { action: 'reject', reason: REJECT_REASONS[(i + 1) % REJECT_REASONS.length] });
+}
+
+export async function resizeBox(factor: number, f = selected()): Promise<void> {
+  if (!canAct(f)) return;
+  const region = targetRegion(f);
+  const i = f.regions.indexOf(region);
+  if (!region.box) {
+    useFindingsStore.setState({ actionError: 'This finding has no box to resize.' });
+    return;
+  }
+  await sendVerdict(f.id, { action: 'modify', changes: { regionIndex: i, box: scaleBox(region.box, factor) } });
+}
+
+export async function setBox(f: Finding, regionIndex: number, box: { x: number; y: number; width: number; height: number }): Promise<void> {
+  if (canAct(f)) await sendVerdict(f.id, { action: 'modify', changes: { regionIndex, box } });
+}
+
+const TYPES = Object.values(FINDING_TYPES);
+
+export async function cycleType(f = selected()): Promise<void> {
+  if (!canAct(f)) return;
+  const i = TYPES.findIndex((t) => t.value === f.type.value && t.scheme === f.type.scheme);
+  await sendVerdict(f.id, { action: 'modify', changes: { type: TYPES[(i + 1) % TYPES.length] } });
+}
+
+export async function setType(f: Finding, value: string): Promise<void> {
+  const t = TYPES.find((x) => x.value === value);
+  if (t && canAct(f)) await sendVerdict(f.id, { action: 'modify', changes: { type: t } });
+}
+
+/** Undo: the given finding's last verdict, or (keyboard) the last verdict given in this session. */
+export async function undo(f?: Finding): Promise<void> {
+  const s = useFindingsStore.getState();
+  const id = f?.id ?? s.undoStack[s.undoStack.length - 1];
+  const target = findById(s, id ?? null);
+  if (!id || !target) {
+    useFindingsStore.setState({ actionError: 'Nothing to undo.' });
+    return;
+  }
+  if (canAct(target)) await sendVerdict(id, { action: 'undo' });
+}
+
+export const FINDING_TYPE_OPTIONS = TYPES;

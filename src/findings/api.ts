@@ -1,0 +1,99 @@
+/** Talking to the gateway's findings API and reading the study's SR documents. */
+import { api } from 'dicomweb-client';
+import { apiJson, ApiError } from '../auth/api';
+import type { Finding } from '../core/findings/finding';
+import type { VerdictRequest } from '../core/findings/verdict';
+import { parseDicomPart10 } from '../core/sr/dicom';
+import { readMeasurementReport } from '../core/sr/reader';
+import { replaceFinding, useFindingsStore } from './state';
+
+export async function loadFindings(studyUID: string): Promise<void> {
+  useFindingsStore.setState({ loading: true, error: null });
+  try {
+    const r = await apiJson<{ findings: Finding[]; signoff: { signedBy: string; signedAt: string } | null }>(`/api/studies/${studyUID}/findings`);
+    if (useFindingsStore.getState().studyUID !== studyUID) return;
+    useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, loading: false });
+  } catch (e) {
+    useFindingsStore.setState({ loading: false, error: e instanceof ApiError && e.status === 403 ? null : `AI findings could not be loaded: ${(e as Error).message}` });
+  }
+}
+
+type Json = Record<string, { Value?: unknown[] } | undefined>;
+const val = (j: Json, tag: string) => j[tag]?.Value?.[0] as string | undefined;
+
+/**
+ * Finds the study's SR series (QIDO, modality SR), retrieves each instance (WADO-RS) and reads it as
+ * a TID 1500 measurement report. Non-conformant SRs give warnings, not failures; an SR that cannot
+ * be parsed at all becomes one warning naming it.
+ */
+export async function loadSrFindings(studyUID: string): Promise<void> {
+  const client = new api.DICOMwebClient({ url: window.location.origin + '/dicom-web', singlepart: false } as never);
+  const warnings: string[] = [];
+  const found: Finding[] = [];
+  let series: Json[] = [];
+  try {
+    series = ((await client.searchForSeries({ studyInstanceUID: studyUID, queryParams: { Modality: 'SR' } as never })) as Json[]) ?? [];
+  } catch {
+    return; // no SR series (or PACS unreachable: the viewer itself reports that)
+  }
+  for (const s of series) {
+    if (val(s, '00080060') !== 'SR') continue;
+    const seriesUID = val(s, '0020000E');
+    if (!seriesUID) continue;
+    const instances = ((await Promise.resolve(client.searchForInstances({ studyInstanceUID: studyUID, seriesInstanceUID: seriesUID })).catch(() => [])) as Json[]) ?? [];
+    for (const inst of instances) {
+      const sop = val(inst, '00080018');
+      if (!sop) continue;
+      try {
+        const bytes = (await client.retrieveInstance({ studyInstanceUID: studyUID, seriesInstanceUID: seriesUID, sopInstanceUID: sop } as never)) as ArrayBuffer;
+        const r = readMeasurementReport(parseDicomPart10(bytes));
+        for (const w of r.warnings) warnings.push(`SR ${sop.slice(-12)}: ${w}`);
+        for (const f of r.findings) found.push({ ...f, id: `sr:${sop}:${f.id}`.slice(0, 128), source: 'sr' });
+      } catch (e) {
+        warnings.push(`SR ${sop.slice(-12)} could not be read: ${(e as Error).message}`);
+      }
+    }
+  }
+  if (useFindingsStore.getState().studyUID !== studyUID) return;
+  const ours = useFindingsStore.getState().findings;
+  // Our own SR exports come back from the PACS: show the stored finding, not its copy.
+  const known = new Set(ours.flatMap((f) => [f.trackingUID, f.id, f.originalId].filter(Boolean) as string[]));
+  const fresh = found.filter((f) => !(f.trackingUID && known.has(f.trackingUID)));
+  if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
+  useFindingsStore.setState({ srFindings: fresh, srWarnings: warnings });
+}
+
+export async function sendVerdict(id: string, req: VerdictRequest): Promise<Finding | null> {
+  useFindingsStore.setState({ actionError: null });
+  try {
+    const r = await apiJson<{ finding: Finding; replaces?: string }>(`/api/findings/${encodeURIComponent(id)}/verdict`, { method: 'POST', body: JSON.stringify(req) });
+    replaceFinding(r.finding, r.replaces);
+    useFindingsStore.setState((s) => ({
+      undoStack: req.action === 'undo' ? dropLast(s.undoStack, id) : [...s.undoStack, r.finding.id],
+      lastAction: `${req.action === 'undo' ? 'Undone' : req.action === 'accept' ? 'Accepted' : req.action === 'reject' ? 'Rejected' : 'Modified'}: ${r.finding.label}`,
+    }));
+    return r.finding;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 409) {
+      // Locked by a sign-off (maybe in another tab): refresh so the panel shows the lock.
+      const study = useFindingsStore.getState().studyUID;
+      if (study) void loadFindings(study);
+    }
+    useFindingsStore.setState({ actionError: (e as Error).message });
+    return null;
+  }
+}
+
+export async function signOff(studyUID: string): Promise<void> {
+  try {
+    await apiJson(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: '{}' });
+  } catch (e) {
+    useFindingsStore.setState({ actionError: (e as Error).message });
+  }
+  await loadFindings(studyUID);
+}
+
+function dropLast(stack: string[], id: string): string[] {
+  const i = stack.lastIndexOf(id);
+  return i < 0 ? stack : [...stack.slice(0, i), ...stack.slice(i + 1)];
+}

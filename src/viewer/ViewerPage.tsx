@@ -1,0 +1,338 @@
+/**
+ * The reading view: series thumbnails, one stack viewport, overlay text, extension slots.
+ * Default export so the shell can lazy-load it (the whole Cornerstone stack lives in this chunk).
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { useViewerStore, type SeriesInfo } from './store';
+import { ViewerController } from './controller';
+import { BINDINGS_KEY, loadBindings, saveBindings } from './commands';
+import { allCommands, keyString, resolveBindings, type Bindings } from '../core/commands/commands';
+import { viewerExtensions, type ViewerContext } from './extensions';
+import { navigate } from '../app/router';
+import { renderedUrl } from '../dicomweb/client';
+import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
+import '../extensions';
+
+declare global {
+  interface Window {
+    __viewer?: { getState(): ReturnType<ViewerController['testState']> };
+  }
+}
+
+function runViewerCommand(c: ViewerController, command: string, ctx: ViewerContext): boolean {
+  const s = useViewerStore.getState();
+  const page = Math.max(1, Math.round(s.imageIds.length / 10));
+  const seriesIdx = s.series.findIndex((x) => x.seriesInstanceUID === s.activeSeriesUID);
+  if (command.startsWith('viewer.preset.')) {
+    c.setPreset(command.slice('viewer.preset.'.length) as PresetId);
+    return true;
+  }
+  switch (command) {
+    case 'viewer.nextImage':
+      void c.scrollBy(1);
+      return true;
+    case 'viewer.prevImage':
+      void c.scrollBy(-1);
+      return true;
+    case 'viewer.pageDown':
+      void c.scrollBy(page);
+      return true;
+    case 'viewer.pageUp':
+      void c.scrollBy(-page);
+      return true;
+    case 'viewer.firstImage':
+      void c.scrollTo(0);
+      return true;
+    case 'viewer.lastImage':
+      void c.scrollTo(s.imageIds.length - 1);
+      return true;
+    case 'viewer.nextSeries':
+      if (s.series[seriesIdx + 1]) void c.showSeries(s.series[seriesIdx + 1].seriesInstanceUID);
+      return true;
+    case 'viewer.prevSeries':
+      if (seriesIdx > 0) void c.showSeries(s.series[seriesIdx - 1].seriesInstanceUID);
+      return true;
+    case 'viewer.invert':
+      c.toggleInvert();
+      return true;
+    case 'viewer.reset':
+      c.reset();
+      return true;
+    case 'viewer.zoomIn':
+      c.zoomBy(1.25);
+      return true;
+    case 'viewer.zoomOut':
+      c.zoomBy(0.8);
+      return true;
+    case 'viewer.tool.windowLevel':
+      c.setLeftTool('windowLevel');
+      return true;
+    case 'viewer.tool.pan':
+      c.setLeftTool('pan');
+      return true;
+    case 'viewer.tool.zoom':
+      c.setLeftTool('zoom');
+      return true;
+    case 'viewer.help':
+      useViewerStore.setState({ helpOpen: !s.helpOpen });
+      return true;
+    case 'viewer.worklist':
+      if (s.helpOpen) useViewerStore.setState({ helpOpen: false });
+      else navigate('/');
+      return true;
+  }
+  for (const ext of viewerExtensions()) if (ext.runCommand?.(command, ctx)) return true;
+  return false;
+}
+
+function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string; s: SeriesInfo; active: boolean; enabled: boolean; onOpen: () => void }) {
+  const [failed, setFailed] = useState(false);
+  return (
+    <button
+      type="button"
+      className={`series-item${active ? ' active' : ''}${s.status === 'error' || s.failedImages ? ' has-error' : ''}`}
+      data-series-uid={s.seriesInstanceUID}
+      data-status={s.status}
+      onClick={onOpen}
+      title={s.description}
+    >
+      <div className="thumb">
+        {enabled && s.thumbnailSop && !failed ? (
+          <img alt="" src={renderedUrl(studyUID, s.seriesInstanceUID, s.thumbnailSop)} loading="lazy" decoding="async" onError={() => setFailed(true)} />
+        ) : (
+          <span className="thumb-placeholder">{failed ? 'no preview' : s.modality}</span>
+        )}
+      </div>
+      <div className="series-meta">
+        <div className="series-desc">{s.description || `Series ${s.seriesNumber ?? ''}`}</div>
+        <div className="series-sub">
+          {s.modality} · {s.instanceCount} {s.instanceCount === 1 ? 'image' : 'images'}
+        </div>
+        {s.status === 'error' && <div className="series-error">{s.error}</div>}
+        {s.status !== 'error' && s.failedImages > 0 && (
+          <div className="series-error">
+            {s.failedImages} {s.failedImages === 1 ? 'image' : 'images'} could not be read
+          </div>
+        )}
+      </div>
+    </button>
+  );
+}
+
+function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b: Bindings) => void }) {
+  const [capturing, setCapturing] = useState<string | null>(null);
+  const commands = allCommands();
+  const map = resolveBindings(bindings);
+  useEffect(() => {
+    if (!capturing) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (['Shift', 'Control', 'Alt', 'Meta'].includes(e.key)) return;
+      e.preventDefault();
+      e.stopPropagation();
+      onChange({ ...bindings, [capturing]: [keyString(e)] });
+      setCapturing(null);
+    };
+    window.addEventListener('keydown', onKey, true);
+    return () => window.removeEventListener('keydown', onKey, true);
+  }, [capturing, bindings, onChange]);
+  const groups = [...new Set(commands.map((c) => c.group))];
+  return (
+    <div className="help-overlay" role="dialog" aria-label="Keyboard shortcuts">
+      <div className="help-card">
+        <h2>Keyboard shortcuts</h2>
+        <p className="muted">Click a key to remap it, then press the new key. Mouse: left drag window/level, right drag zoom, middle drag pan, wheel scrolls.</p>
+        <div className="help-groups">
+          {groups.map((g) => (
+            <section key={g}>
+              <h3>{g}</h3>
+              <table>
+                <tbody>
+                  {commands
+                    .filter((c) => c.group === g)
+                    .map((c) => {
+                      const keys = [...map.entries()].filter(([, cmd]) => cmd === c.command).map(([k]) => k);
+                      return (
+                        <tr key={c.command} data-command={c.command}>
+                          <td>{c.label}</td>
+                          <td>
+                            <button type="button" className="key" onClick={() => setCapturing(c.command)}>
+                              {capturing === c.command ? 'press a key…' : keys.join(' / ') || '—'}
+                            </button>
+                          </td>
+                        </tr>
+                      );
+                    })}
+                </tbody>
+              </table>
+            </section>
+          ))}
+        </div>
+        <div className="help-actions">
+          <button type="button" onClick={() => onChange({})}>
+            Restore default keys
+          </button>
+          <button type="button" onClick={() => useViewerStore.setState({ helpOpen: false })}>
+            Close (Esc)
+          </button>
+        </div>
+      </div>
+    </div>
+  );
+}
+
+export default function ViewerPage({ studyUID }: { studyUID: string }) {
+  const elementRef = useRef<HTMLDivElement>(null);
+  const [controller] = useState(() => new ViewerController(studyUID));
+  const [bindings, setBindings] = useState<Bindings>(loadBindings);
+  const s = useViewerStore();
+
+  useEffect(() => {
+    const el = elementRef.current!;
+    controller.attach(el);
+    window.__viewer = { getState: () => controller.testState() };
+    void controller.open();
+    const ro = new ResizeObserver(() => controller.resize());
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      controller.dispose();
+      delete window.__viewer;
+    };
+  }, [controller]);
+
+  const ctx: ViewerContext = useMemo(
+    () => ({
+      studyInstanceUID: studyUID,
+      activeSeriesUID: s.activeSeriesUID,
+      imageIds: s.imageIds,
+      imageRefs: s.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
+      imageIndex: s.imageIndex,
+      renderingEngineId: controller.ids.renderingEngineId,
+      viewportId: controller.ids.viewportId,
+      element: elementRef.current,
+      showSeries: (uid) => controller.showSeries(uid),
+      scrollToIndex: (i) => controller.scrollTo(i),
+    }),
+    [studyUID, s.activeSeriesUID, s.imageIds, s.entries, s.imageIndex, s.firstImageShown, controller],
+  );
+  const ctxRef = useRef(ctx);
+  ctxRef.current = ctx;
+
+  useEffect(() => {
+    const map = resolveBindings(bindings);
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+      const command = map.get(keyString(e));
+      if (!command) return;
+      if (runViewerCommand(controller, command, ctxRef.current)) e.preventDefault();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [bindings, controller]);
+
+  const updateBindings = (b: Bindings) => {
+    setBindings(b);
+    if (Object.keys(b).length) saveBindings(b);
+    else localStorage.removeItem(BINDINGS_KEY);
+  };
+
+  const active = s.series.find((x) => x.seriesInstanceUID === s.activeSeriesUID);
+  const currentId = s.imageIds[s.imageIndex];
+  const imageError = currentId ? s.imageErrors[currentId] : undefined;
+  const entry = s.entries[s.imageIndex];
+  const extensions = viewerExtensions();
+  const message = s.studyError ?? (active?.status === 'error' ? active.error : undefined) ?? imageError;
+
+  return (
+    <main className="viewer page">
+      <aside className="series-panel" aria-label="Series">
+        <div className="study-head">
+          <div className="patient">{s.patientName || '—'}</div>
+          <div className="muted">
+            {s.patientId} {s.studyDescription && `· ${s.studyDescription}`}
+          </div>
+        </div>
+        {s.series.map((x) => (
+          <Thumbnail
+            key={x.seriesInstanceUID}
+            studyUID={studyUID}
+            s={x}
+            active={x.seriesInstanceUID === s.activeSeriesUID}
+            enabled={s.firstImageShown}
+            onOpen={() => void controller.showSeries(x.seriesInstanceUID)}
+          />
+        ))}
+      </aside>
+      <section className="viewer-main">
+        <div className="toolbar" role="toolbar" aria-label="Viewer tools">
+          {(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id) => (
+            <button type="button" key={id} data-preset={id} onClick={() => controller.setPreset(id)} title={`${WINDOW_PRESETS[id].label} (key ${WINDOW_PRESETS[id].key})`}>
+              {WINDOW_PRESETS[id].label}
+            </button>
+          ))}
+          <span className="sep" />
+          {(['windowLevel', 'pan', 'zoom'] as const).map((t) => (
+            <button type="button" key={t} className={s.leftTool === t ? 'on' : ''} onClick={() => controller.setLeftTool(t)}>
+              {t === 'windowLevel' ? 'W/L' : t === 'pan' ? 'Pan' : 'Zoom'}
+            </button>
+          ))}
+          <button type="button" onClick={() => controller.toggleInvert()} className={s.invert ? 'on' : ''}>
+            Invert
+          </button>
+          <button type="button" onClick={() => controller.reset()}>
+            Reset
+          </button>
+          <button type="button" onClick={() => useViewerStore.setState({ helpOpen: true })} aria-label="Keyboard shortcuts">
+            ?
+          </button>
+          <span className="sep" />
+          {extensions.map((ext) => (ext.Toolbar ? <ext.Toolbar key={ext.id} ctx={ctx} /> : null))}
+        </div>
+        <div className="viewport-wrap">
+          <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
+          <div className="overlay-text" aria-live="polite">
+            <div className="tl">
+              <div>{s.patientName}</div>
+              <div>{active ? `${active.modality} · ${active.description}` : ''}</div>
+            </div>
+            <div className="tr">{s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''}</div>
+            <div className="bl" data-testid="slice-info">
+              {s.imageIds.length ? `Im ${s.imageIndex + 1} / ${s.imageIds.length}` : ''}
+              {entry && entry.numberOfFrames > 1 ? ` · frame ${entry.frameNumber}` : ''}
+            </div>
+            <div className="br" data-testid="wl-info">
+              {s.voi ? formatWindow(s.voi) : ''}
+              {s.invert ? ' · inverted' : ''}
+            </div>
+          </div>
+          {extensions.map((ext) =>
+            ext.Overlay ? (
+              <div className="ext-overlay" key={ext.id}>
+                <ext.Overlay ctx={ctx} />
+              </div>
+            ) : null,
+          )}
+          {s.loading && !s.firstImageShown && !message && <div className="viewport-status">Loading images…</div>}
+          {message && (
+            <div className={`viewport-error${s.studyError ? ' study' : ''}`} role="alert" data-testid="viewer-error">
+              <strong>{s.studyError ? 'Study unavailable' : active?.status === 'error' ? 'Series unavailable' : 'Image unreadable'}</strong>
+              <p>{message}</p>
+              {s.studyError && (
+                <button type="button" onClick={() => navigate('/')}>
+                  Back to the worklist
+                </button>
+              )}
+            </div>
+          )}
+        </div>
+      </section>
+      {extensions.some((e) => e.Panel) && (
+        <aside className="side-panel">
+          {extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={ctx} /> : null))}
+        </aside>
+      )}
+      {s.helpOpen && <HelpOverlay bindings={bindings} onChange={updateBindings} />}
+    </main>
+  );
+}

@@ -1,0 +1,44 @@
+/** The viewer's commands and default keys (remappable; overrides persisted in localStorage). */
+import { defineCommands, type Bindings } from '../core/commands/commands';
+import { WINDOW_PRESETS, type PresetId } from '../core/imaging/voi';
+
+export const BINDINGS_KEY = 'rs.viewer.bindings';
+
+defineCommands([
+  { command: 'viewer.nextImage', label: 'Next image', keys: ['ArrowDown', 'ArrowRight'], group: 'Navigate' },
+  { command: 'viewer.prevImage', label: 'Previous image', keys: ['ArrowUp', 'ArrowLeft'], group: 'Navigate' },
+  { command: 'viewer.pageDown', label: 'Forward 10 images', keys: ['PageDown'], group: 'Navigate' },
+  { command: 'viewer.pageUp', label: 'Back 10 images', keys: ['PageUp'], group: 'Navigate' },
+  { command: 'viewer.firstImage', label: 'First image', keys: ['Home'], group: 'Navigate' },
+  { command: 'viewer.lastImage', label: 'Last image', keys: ['End'], group: 'Navigate' },
+  { command: 'viewer.nextSeries', label: 'Next series', keys: [']'], group: 'Navigate' },
+  { command: 'viewer.prevSeries', label: 'Previous series', keys: ['['], group: 'Navigate' },
+  ...(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id) => ({
+    command: `viewer.preset.${id}`,
+    label: `Window preset: ${WINDOW_PRESETS[id].label} (W ${WINDOW_PRESETS[id].width} / L ${WINDOW_PRESETS[id].center})`,
+    keys: [WINDOW_PRESETS[id].key],
+    group: 'Window',
+  })),
+  { command: 'viewer.invert', label: 'Invert grey scale', keys: ['i'], group: 'Window' },
+  { command: 'viewer.reset', label: 'Reset view (window, zoom, pan, invert)', keys: ['r'], group: 'View' },
+  { command: 'viewer.zoomIn', label: 'Zoom in', keys: ['+', '='], group: 'View' },
+  { command: 'viewer.zoomOut', label: 'Zoom out', keys: ['-'], group: 'View' },
+  { command: 'viewer.tool.windowLevel', label: 'Left drag: window/level', keys: ['w'], group: 'Mouse' },
+  { command: 'viewer.tool.pan', label: 'Left drag: pan', keys: ['p'], group: 'Mouse' },
+  { command: 'viewer.tool.zoom', label: 'Left drag: zoom', keys: ['z'], group: 'Mouse' },
+  { command: 'viewer.help', label: 'Show / hide this help', keys: ['?'], group: 'Help' },
+  { command: 'viewer.worklist', label: 'Back to the worklist', keys: ['Escape'], group: 'Help' },
+]);
+
+export function loadBindings(): Bindings {
+  try {
+    const b = JSON.parse(localStorage.getItem(BINDINGS_KEY) ?? '{}') as unknown;
+    return b && typeof b === 'object' ? (b as Bindings) : {};
+  } catch {
+    return {};
+  }
+}
+
+export function saveBindings(b: Bindings): void {
+  localStorage.setItem(BINDINGS_KEY, JSON.stringify(b));
+}

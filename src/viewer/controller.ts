@@ -1,0 +1,386 @@
+/**
+ * Bridges the viewer store and Cornerstone: loads series metadata, orders stacks, drives the
+ * viewport, and turns every failure into a message on the image or series it concerns.
+ */
+import { Enums, eventTarget, type Types } from '@cornerstonejs/core';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
+import { utilities as toolUtils } from '@cornerstonejs/tools';
+import { createStackViewport, type LeftTool, type ViewportHandle } from './cornerstone';
+import { initialViewerState, patchSeries, useViewerStore, type SeriesInfo } from './store';
+import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
+import { buildStack, framePath, isImageModality, type StackEntry } from '../core/imaging/stack';
+import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
+import { initialVoi, windowToRange, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
+
+interface LoadedSeries {
+  entries: StackEntry[];
+  imageIds: string[];
+  instances: DicomJson[];
+}
+
+/** Human text for a failed image: missing on the PACS, refused, or undecodable. */
+export function describeImageError(err: unknown): string {
+  const e = err as { status?: number; request?: { status?: number }; message?: string; error?: unknown } | undefined;
+  const status = e?.status ?? e?.request?.status;
+  if (status === 404) return 'This image is no longer on the PACS (not found).';
+  if (typeof status === 'number' && status >= 400) return `This image could not be fetched (HTTP ${status}).`;
+  const inner = e?.error as { message?: string } | undefined;
+  const msg = e?.message ?? inner?.message ?? (typeof err === 'string' ? err : '');
+  return `This image could not be decoded${msg ? `: ${msg}` : ''}. The file may be truncated or corrupt.`;
+}
+
+const set = useViewerStore.setState;
+const get = useViewerStore.getState;
+
+export class ViewerController {
+  private handle: ViewportHandle | null = null;
+  private element: HTMLDivElement | null = null;
+  private stacks = new Map<string, LoadedSeries>();
+  private disposed = false;
+  private awaitingFirstRender = false;
+  private firstMarked = false;
+  private loaded = new Set<string>();
+  private cleanups: (() => void)[] = [];
+  private showToken = 0;
+
+  constructor(readonly studyUID: string) {
+    set(initialViewerState(studyUID), true);
+  }
+
+  get viewport(): Types.IStackViewport | null {
+    return this.handle?.viewport ?? null;
+  }
+  get ids(): { renderingEngineId: string; viewportId: string } {
+    return { renderingEngineId: this.handle?.renderingEngineId ?? '', viewportId: this.handle?.viewportId ?? '' };
+  }
+  get viewportElement(): HTMLDivElement | null {
+    return this.element;
+  }
+
+  attach(element: HTMLDivElement): void {
+    this.element = element;
+    this.handle = createStackViewport(element);
+    const on = (target: EventTarget, name: string, fn: (e: Event) => void) => {
+      target.addEventListener(name, fn);
+      this.cleanups.push(() => target.removeEventListener(name, fn));
+    };
+    on(element, Enums.Events.STACK_NEW_IMAGE, (e) => {
+      const d = (e as CustomEvent<{ imageIdIndex: number; imageId: string }>).detail;
+      if (get().imageIds[d.imageIdIndex] === d.imageId) set({ imageIndex: d.imageIdIndex });
+      this.awaitingFirstRender = true;
+    });
+    on(element, Enums.Events.IMAGE_RENDERED, () => {
+      if (this.awaitingFirstRender && !this.firstMarked) {
+        this.firstMarked = true;
+        // Pixels of the first image are on the canvas now (P4 in the shared notes).
+        performance.mark('viewer:first-image');
+        set({ firstImageShown: true });
+        this.afterFirstPaint(() => this.startDeferredWork());
+      }
+      this.syncView();
+    });
+    on(element, Enums.Events.VOI_MODIFIED, () => this.syncView());
+    on(element, Enums.Events.CAMERA_MODIFIED, () => this.syncView());
+    const onLoaded = (e: Event) => {
+      const id = (e as CustomEvent<{ image?: { imageId?: string } }>).detail?.image?.imageId;
+      if (id && get().imageIds.includes(id) && !this.loaded.has(id)) {
+        this.loaded.add(id);
+        set({ loadedCount: get().imageIds.filter((x) => this.loaded.has(x)).length });
+      }
+    };
+    on(eventTarget, Enums.Events.IMAGE_LOADED, onLoaded);
+    const onFailed = (e: Event) => {
+      const d = (e as CustomEvent<{ imageId?: string; error?: unknown }>).detail;
+      if (d?.imageId) this.recordImageError(d.imageId, d.error);
+    };
+    on(eventTarget, Enums.Events.IMAGE_LOAD_ERROR, onFailed);
+    on(eventTarget, Enums.Events.IMAGE_LOAD_FAILED, onFailed);
+  }
+
+  private afterFirstPaint(fn: () => void): void {
+    requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(fn, 0)));
+  }
+
+  private recordImageError(imageId: string, error: unknown): void {
+    if (get().imageErrors[imageId]) return;
+    const msg = describeImageError(error);
+    set((s) => ({ imageErrors: { ...s.imageErrors, [imageId]: msg } }));
+    for (const [uid, st] of this.stacks) {
+      if (st.imageIds.includes(imageId)) {
+        const failed = st.imageIds.filter((id) => get().imageErrors[id]).length;
+        patchSeries(uid, { failedImages: failed });
+      }
+    }
+    // A failed load never emits STACK_NEW_IMAGE: follow the viewport's target so the message shows on that slice.
+    const vp = this.viewport;
+    if (vp && get().imageIds[vp.getTargetImageIdIndex()] === imageId) set({ imageIndex: vp.getTargetImageIdIndex() });
+  }
+
+  private syncView(): void {
+    const vp = this.viewport;
+    if (!vp) return;
+    const p = vp.getProperties();
+    const voi = p.voiRange ? { lower: p.voiRange.lower, upper: p.voiRange.upper } : null;
+    const zoom = vp.getZoom();
+    const s = get();
+    if (s.voi?.lower !== voi?.lower || s.voi?.upper !== voi?.upper || s.invert !== !!p.invert || Math.abs(s.zoom - zoom) > 1e-6) {
+      set({ voi, invert: !!p.invert, zoom });
+    }
+  }
+
+  async open(): Promise<void> {
+    let seriesJson: DicomJson[];
+    try {
+      seriesJson = await searchSeries(this.studyUID);
+    } catch (e) {
+      if (!this.disposed) set({ loading: false, studyError: e instanceof DicomWebError ? studyMessage(e) : 'This study could not be loaded.' });
+      return;
+    }
+    if (this.disposed) return;
+    const series: SeriesInfo[] = seriesJson
+      .filter((s) => isImageModality(str(s, TAG.Modality)))
+      .map((s) => ({
+        seriesInstanceUID: str(s, TAG.SeriesInstanceUID) ?? '',
+        description: str(s, TAG.SeriesDescription) ?? '',
+        modality: str(s, TAG.Modality) ?? '',
+        seriesNumber: num(s, TAG.SeriesNumber),
+        instanceCount: num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0,
+        status: 'idle' as const,
+        failedImages: 0,
+      }))
+      .sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.description.localeCompare(b.description));
+    if (!series.length) {
+      set({ loading: false, studyError: 'This study has no images to display (only reports or other non-image objects).' });
+      return;
+    }
+    set({ series });
+    await this.showSeries(series[0].seriesInstanceUID);
+    set({ loading: false });
+  }
+
+  private async loadSeries(uid: string): Promise<LoadedSeries> {
+    const cached = this.stacks.get(uid);
+    if (cached) return cached;
+    const instances = await retrieveSeriesMetadata(this.studyUID, uid);
+    const built = buildStack(instances);
+    const imageIds = built.entries.map((e) => wadorsImageId(framePath(this.studyUID, e)));
+    built.entries.forEach((e, i) => {
+      // Multi-frame metadata is registered once, on frame 1; the loader derives the other frames from it.
+      if (e.frameNumber === 1) wadors.metaDataManager.add(imageIds[i], instances[e.instanceIndex] as never);
+    });
+    const first = instances[0];
+    if (first && !get().patientName) {
+      set({ patientName: formatPersonName(str(first, TAG.PatientName)), patientId: str(first, TAG.PatientID) ?? '', studyDescription: str(first, TAG.StudyDescription) ?? '' });
+    }
+    const loaded = { entries: built.entries, imageIds, instances };
+    this.stacks.set(uid, loaded);
+    return loaded;
+  }
+
+  async showSeries(uid: string, index = 0): Promise<void> {
+    const vp = this.viewport;
+    if (!vp) return;
+    const token = ++this.showToken;
+    patchSeries(uid, { status: 'loading', error: undefined });
+    set({ activeSeriesUID: uid });
+    let st: LoadedSeries;
+    try {
+      st = await this.loadSeries(uid);
+    } catch (e) {
+      if (this.disposed || token !== this.showToken) return;
+      const msg = e instanceof DicomWebError ? e.message : 'This series could not be loaded.';
+      patchSeries(uid, { status: 'error', error: msg });
+      set({ entries: [], imageIds: [], imageIndex: 0 });
+      if (e instanceof DicomWebError && e.status === 404) void this.checkStudyStillThere();
+      return;
+    }
+    if (this.disposed || token !== this.showToken) return;
+    if (!st.imageIds.length) {
+      patchSeries(uid, { status: 'error', error: 'This series has no images.' });
+      return;
+    }
+    const i = Math.max(0, Math.min(index, st.imageIds.length - 1));
+    set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
+    try {
+      await vp.setStack(st.imageIds, i);
+      if (this.disposed || token !== this.showToken) return;
+      this.applyInitialVoi(st);
+      patchSeries(uid, { status: 'ready' });
+    } catch (e) {
+      if (this.disposed || token !== this.showToken) return;
+      this.recordImageError(st.imageIds[i], e);
+      patchSeries(uid, { status: 'ready' });
+    }
+    if (this.firstMarked) this.enablePrefetch();
+  }
+
+  /** After a 404 on a series: is the whole study gone? Then say so instead of a per-series error. */
+  private async checkStudyStillThere(): Promise<void> {
+    try {
+      await searchSeries(this.studyUID);
+    } catch (e) {
+      if (!this.disposed && e instanceof DicomWebError && e.status === 404) set({ studyError: studyMessage(e) });
+    }
+  }
+
+  /** Only where Cornerstone's own choice (header window or pixel range) is not the rule we want. */
+  private applyInitialVoi(st: LoadedSeries): void {
+    const vp = this.viewport;
+    const entry = st.entries[0];
+    if (!vp || !entry) return;
+    const inst = st.instances[entry.instanceIndex];
+    const frameVoi = seq(seq(inst, TAG.SharedFunctionalGroupsSequence)[0], '00289132')[0];
+    const choice = initialVoi({
+      modality: str(inst, TAG.Modality),
+      windowCenter: nums(inst, TAG.WindowCenter) ?? nums(frameVoi, TAG.WindowCenter),
+      windowWidth: nums(inst, TAG.WindowWidth) ?? nums(frameVoi, TAG.WindowWidth),
+      voiLutDescriptor: nums(seq(inst, TAG.VOILUTSequence)[0], TAG.LUTDescriptor),
+    });
+    if (choice.range && (choice.source === 'modality-default' || choice.source === 'voi-lut' || (choice.source === 'window' && !nums(inst, TAG.WindowCenter)))) {
+      vp.setProperties({ voiRange: choice.range });
+      vp.render();
+    }
+  }
+
+  private enablePrefetch(): void {
+    if (!this.element) return;
+    try {
+      toolUtils.stackPrefetch.disable(this.element);
+      toolUtils.stackPrefetch.enable(this.element);
+    } catch {
+      /* prefetch is an optimisation only */
+    }
+  }
+
+  private startDeferredWork(): void {
+    if (this.disposed) return;
+    this.enablePrefetch();
+    void this.loadThumbnails();
+  }
+
+  private async loadThumbnails(): Promise<void> {
+    let inst: DicomJson[];
+    try {
+      inst = await searchInstances(this.studyUID);
+    } catch {
+      return;
+    }
+    if (this.disposed) return;
+    const bySeries = new Map<string, DicomJson[]>();
+    for (const i of inst) {
+      const s = str(i, TAG.SeriesInstanceUID) ?? '';
+      bySeries.set(s, [...(bySeries.get(s) ?? []), i]);
+    }
+    set((s) => ({
+      series: s.series.map((x) => {
+        const list = (bySeries.get(x.seriesInstanceUID) ?? []).sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
+        const mid = list[Math.floor(list.length / 2)];
+        return mid ? { ...x, thumbnailSop: str(mid, TAG.SOPInstanceUID) } : x;
+      }),
+    }));
+  }
+
+  scrollTo(index: number): Promise<void> {
+    const vp = this.viewport;
+    const n = get().imageIds.length;
+    if (!vp || !n) return Promise.resolve();
+    const i = Math.max(0, Math.min(n - 1, index));
+    set({ imageIndex: i });
+    return vp.setImageIdIndex(i).then(
+      () => undefined,
+      () => undefined, // recorded by the IMAGE_LOAD_ERROR listener
+    );
+  }
+
+  scrollBy(delta: number): Promise<void> {
+    const vp = this.viewport;
+    const current = vp ? vp.getTargetImageIdIndex() : get().imageIndex;
+    return this.scrollTo(current + delta);
+  }
+
+  setPreset(id: PresetId): void {
+    this.setVoi(windowToRange(WINDOW_PRESETS[id]));
+  }
+
+  setVoi(range: VoiRange): void {
+    const vp = this.viewport;
+    if (!vp) return;
+    vp.setProperties({ voiRange: range });
+    vp.render();
+    this.syncView();
+  }
+
+  toggleInvert(): void {
+    const vp = this.viewport;
+    if (!vp) return;
+    vp.setProperties({ invert: !vp.getProperties().invert });
+    vp.render();
+    this.syncView();
+  }
+
+  zoomBy(factor: number): void {
+    const vp = this.viewport;
+    if (!vp) return;
+    vp.setZoom(vp.getZoom() * factor);
+    vp.render();
+    this.syncView();
+  }
+
+  reset(): void {
+    const vp = this.viewport;
+    if (!vp) return;
+    vp.resetProperties();
+    vp.resetCamera();
+    const st = get().activeSeriesUID ? this.stacks.get(get().activeSeriesUID!) : undefined;
+    if (st) this.applyInitialVoi(st);
+    vp.render();
+    this.syncView();
+  }
+
+  setLeftTool(tool: LeftTool): void {
+    this.handle?.setLeftTool(tool);
+    set({ leftTool: tool });
+  }
+
+  resize(): void {
+    this.handle?.engine.resize(true, true);
+  }
+
+  testState() {
+    const s = get();
+    const vp = this.viewport;
+    const cam = vp?.getCamera();
+    return {
+      imageIndex: s.imageIndex,
+      imageCount: s.imageIds.length,
+      seriesUID: s.activeSeriesUID,
+      voi: s.voi ? { lower: s.voi.lower, upper: s.voi.upper } : null,
+      camera: cam ? { parallelScale: cam.parallelScale, focalPoint: cam.focalPoint, position: cam.position } : null,
+      activeSopInstanceUID: s.entries[s.imageIndex]?.sopInstanceUID ?? null,
+      frameNumber: s.entries[s.imageIndex]?.frameNumber ?? null,
+      invert: s.invert,
+      loadedCount: s.loadedCount,
+      firstImageShown: s.firstImageShown,
+      imageError: s.imageErrors[s.imageIds[s.imageIndex]] ?? null,
+    };
+  }
+
+  dispose(): void {
+    this.disposed = true;
+    for (const c of this.cleanups.splice(0)) c();
+    if (this.element) {
+      try {
+        toolUtils.stackPrefetch.disable(this.element);
+      } catch {
+        /* already gone */
+      }
+    }
+    this.handle?.destroy();
+    this.handle = null;
+  }
+}
+
+function studyMessage(e: DicomWebError): string {
+  if (e.status === 404) return 'This study is no longer on the PACS: it was not found (it may have been deleted or moved). Go back to the worklist and refresh.';
+  return e.message;
+}

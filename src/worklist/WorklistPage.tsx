@@ -1,0 +1,224 @@
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { searchStudies, DicomWebError } from '../dicomweb/client';
+import { apiFetch } from '../auth/api';
+import { navigate } from '../app/router';
+import { loadViewerModule } from '../app/preload';
+import {
+  DEFAULT_SORT,
+  filterRows,
+  mergeTriage,
+  rowFromQido,
+  sortRows,
+  timeSince,
+  type Priority,
+  type SortKey,
+  type SortState,
+  type TriageInfo,
+  type WorklistRow,
+} from './model';
+
+const PREFS_KEY = 'rs.worklist.prefs';
+
+function loadPrefs(): { sort: SortState; filter: string } {
+  try {
+    const p = JSON.parse(localStorage.getItem(PREFS_KEY) ?? 'null') as { sort?: SortState; filter?: string } | null;
+    return { sort: p?.sort?.key ? p.sort : DEFAULT_SORT, filter: typeof p?.filter === 'string' ? p.filter : '' };
+  } catch {
+    return { sort: DEFAULT_SORT, filter: '' };
+  }
+}
+
+const COLUMNS: { key: SortKey; label: string; className?: string }[] = [
+  { key: 'priority', label: 'Flag', className: 'col-flag' },
+  { key: 'patientName', label: 'Patient' },
+  { key: 'patientId', label: 'Patient ID' },
+  { key: 'modalities', label: 'Modality' },
+  { key: 'description', label: 'Description' },
+  { key: 'date', label: 'Date' },
+  { key: 'images', label: 'Images', className: 'num' },
+  { key: 'arrived', label: 'Waiting' },
+];
+
+const PRIORITY_LABEL: Record<Priority, string> = { critical: 'Critical', urgent: 'Urgent', routine: 'Routine', none: '' };
+
+function useTriage(): Record<string, TriageInfo> {
+  const [triage, setTriage] = useState<Record<string, TriageInfo>>({});
+  useEffect(() => {
+    let closed = false;
+    // The triage service is optional: a 404 (not installed) or any failure leaves the list unflagged.
+    apiFetch('/api/triage')
+      .then(async (r) => {
+        if (!r.ok || closed) return;
+        const body = (await r.json()) as { studies?: Record<string, TriageInfo> };
+        if (body?.studies && !closed) setTriage((t) => ({ ...body.studies, ...t }));
+      })
+      .catch(() => {});
+    let es: EventSource | null = null;
+    try {
+      es = new EventSource('/api/events');
+      es.addEventListener('triage', (ev) => {
+        try {
+          const d = JSON.parse((ev as MessageEvent<string>).data) as TriageInfo & { studyUID: string };
+          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState } }));
+        } catch {
+          /* malformed event: ignore it, keep the list */
+        }
+      });
+      // Without the events endpoint the browser would retry forever; one failure before any open is enough.
+      let opened = false;
+      es.onopen = () => {
+        opened = true;
+      };
+      es.onerror = () => {
+        if (!opened) es?.close();
+      };
+    } catch {
+      /* no EventSource */
+    }
+    return () => {
+      closed = true;
+      es?.close();
+    };
+  }, []);
+  return triage;
+}
+
+export function WorklistPage() {
+  const [studies, setStudies] = useState<WorklistRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [prefs, setPrefs] = useState(loadPrefs);
+  const [selected, setSelected] = useState(0);
+  const [now, setNow] = useState(() => Date.now());
+  const triage = useTriage();
+  const tableRef = useRef<HTMLTableSectionElement>(null);
+
+  const load = useCallback(() => {
+    setError(null);
+    searchStudies()
+      .then((list) => setStudies(list.map(rowFromQido)))
+      .catch((e: unknown) => setError(e instanceof DicomWebError ? e.message : 'The study list could not be loaded.'));
+  }, []);
+
+  useEffect(() => {
+    load();
+    const t = setInterval(() => setNow(Date.now()), 30_000);
+    return () => clearInterval(t);
+  }, [load]);
+
+  useEffect(() => {
+    localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
+  }, [prefs]);
+
+  const rows = useMemo(() => sortRows(filterRows(mergeTriage(studies ?? [], triage), prefs.filter), prefs.sort), [studies, triage, prefs]);
+
+  useEffect(() => {
+    if (selected >= rows.length && rows.length) setSelected(rows.length - 1);
+  }, [rows.length, selected]);
+
+  const open = (r: WorklistRow | undefined) => {
+    if (!r) return;
+    void loadViewerModule();
+    navigate(`/viewer/${r.studyUID}`);
+  };
+
+  const setSort = (key: SortKey) =>
+    setPrefs((p) => ({ ...p, sort: p.sort.key === key ? { key, dir: p.sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' } }));
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if ((e.target as HTMLElement).tagName === 'INPUT') {
+      if (e.key === 'ArrowDown' || e.key === 'Enter') {
+        (tableRef.current?.querySelector('tr') as HTMLElement | null)?.focus();
+        e.preventDefault();
+      }
+      return;
+    }
+    if (e.key === 'ArrowDown') setSelected((s) => Math.min(rows.length - 1, s + 1));
+    else if (e.key === 'ArrowUp') setSelected((s) => Math.max(0, s - 1));
+    else if (e.key === 'Home') setSelected(0);
+    else if (e.key === 'End') setSelected(rows.length - 1);
+    else if (e.key === 'Enter') open(rows[selected]);
+    else return;
+    e.preventDefault();
+  };
+
+  useEffect(() => {
+    const tr = tableRef.current?.querySelectorAll('tr')[selected] as HTMLElement | undefined;
+    if (tr && tableRef.current?.contains(document.activeElement)) tr.focus();
+  }, [selected]);
+
+  // Focus the first row on arrival so arrow keys work straight away.
+  useEffect(() => {
+    if (studies && !document.activeElement?.closest('.worklist')) (tableRef.current?.querySelector('tr') as HTMLElement | null)?.focus();
+  }, [studies]);
+
+  return (
+    <main className="worklist page" onKeyDown={onKeyDown}>
+      <div className="worklist-bar">
+        <h1>Worklist</h1>
+        <input
+          type="search"
+          placeholder="Filter: name, ID, modality, description…"
+          aria-label="Filter studies"
+          value={prefs.filter}
+          onChange={(e) => setPrefs((p) => ({ ...p, filter: e.target.value }))}
+        />
+        <button type="button" onClick={load}>
+          Refresh
+        </button>
+        <span className="count">{studies ? `${rows.length} of ${studies.length} studies` : ''}</span>
+      </div>
+      {error && (
+        <div className="error-banner" role="alert">
+          {error}
+        </div>
+      )}
+      {!studies && !error && <p className="muted">Loading studies…</p>}
+      {studies && studies.length === 0 && <p className="muted">No studies on the PACS yet.</p>}
+      {studies && studies.length > 0 && (
+        <table className="worklist-table">
+          <thead>
+            <tr>
+              {COLUMNS.map((c) => (
+                <th key={c.key} className={c.className} aria-sort={prefs.sort.key === c.key ? (prefs.sort.dir === 'asc' ? 'ascending' : 'descending') : 'none'}>
+                  <button type="button" onClick={() => setSort(c.key)} data-sort={c.key}>
+                    {c.label}
+                    {prefs.sort.key === c.key ? (prefs.sort.dir === 'asc' ? ' ▲' : ' ▼') : ''}
+                  </button>
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody ref={tableRef}>
+            {rows.map((r, i) => {
+              const p = r.triage?.priority ?? 'none';
+              return (
+                <tr
+                  key={r.studyUID}
+                  tabIndex={0}
+                  data-study-uid={r.studyUID}
+                  className={`${i === selected ? 'selected' : ''} prio-${p}`}
+                  aria-selected={i === selected}
+                  onClick={() => setSelected(i)}
+                  onFocus={() => setSelected(i)}
+                  onDoubleClick={() => open(r)}
+                >
+                  <td className="col-flag">
+                    {p !== 'none' && <span className={`flag flag-${p}`} title={r.triage?.reason || PRIORITY_LABEL[p]} aria-label={`${PRIORITY_LABEL[p]}: ${r.triage?.reason ?? ''}`} />}
+                  </td>
+                  <td>{r.patientName}</td>
+                  <td>{r.patientId}</td>
+                  <td>{r.modalities}</td>
+                  <td>{r.description}</td>
+                  <td>{r.date}</td>
+                  <td className="num">{r.images}</td>
+                  <td>{timeSince(r.triage?.arrivedAt, now)}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+      <p className="hint">↑ ↓ move · Enter or double-click opens · click a column to sort</p>
+    </main>
+  );
+}

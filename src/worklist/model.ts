@@ -1,0 +1,100 @@
+/** Worklist rows: QIDO-RS studies merged with the triage feed; sorting and filtering are pure. */
+import { TAG, formatDicomDate, formatPersonName, num, str, values, type DicomJson } from '../core/imaging/dicomJson';
+
+export type Priority = 'critical' | 'urgent' | 'routine' | 'none';
+export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, urgent: 1, routine: 2, none: 3 };
+
+export interface TriageInfo {
+  priority: Priority;
+  reason: string;
+  arrivedAt: string;
+  aiState: string;
+}
+
+export interface WorklistRow {
+  studyUID: string;
+  patientName: string;
+  patientId: string;
+  modalities: string;
+  description: string;
+  /** YYYY-MM-DD for display and sorting. */
+  date: string;
+  images: number;
+  accession: string;
+  triage?: TriageInfo;
+}
+
+export function rowFromQido(ds: DicomJson): WorklistRow {
+  return {
+    studyUID: str(ds, TAG.StudyInstanceUID) ?? '',
+    patientName: formatPersonName(str(ds, TAG.PatientName)),
+    patientId: str(ds, TAG.PatientID) ?? '',
+    modalities: (values(ds, TAG.ModalitiesInStudy) as string[]).filter(Boolean).join(', '),
+    description: str(ds, TAG.StudyDescription) ?? '',
+    date: formatDicomDate(str(ds, TAG.StudyDate)),
+    images: num(ds, TAG.NumberOfStudyRelatedInstances) ?? 0,
+    accession: str(ds, TAG.AccessionNumber) ?? '',
+  };
+}
+
+export type SortKey = 'priority' | 'patientName' | 'patientId' | 'modalities' | 'description' | 'date' | 'images' | 'arrived';
+export interface SortState {
+  key: SortKey;
+  dir: 'asc' | 'desc';
+}
+export const DEFAULT_SORT: SortState = { key: 'priority', dir: 'asc' };
+
+function priorityOf(r: WorklistRow): Priority {
+  return r.triage?.priority ?? 'none';
+}
+
+function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow): number {
+  switch (key) {
+    case 'priority':
+      return PRIORITY_RANK[priorityOf(a)] - PRIORITY_RANK[priorityOf(b)];
+    case 'images':
+      return a.images - b.images;
+    case 'arrived':
+      return (a.triage?.arrivedAt ?? '').localeCompare(b.triage?.arrivedAt ?? '');
+    default:
+      return String(a[key]).localeCompare(String(b[key]), undefined, { numeric: true, sensitivity: 'base' });
+  }
+}
+
+/**
+ * Sorts by the chosen column; ties fall back to critical-first then newest study, so the most
+ * urgent work is on top whatever column the reader last clicked.
+ */
+export function sortRows(rows: readonly WorklistRow[], sort: SortState): WorklistRow[] {
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  return [...rows].sort(
+    (a, b) =>
+      sign * compareBy(sort.key, a, b) ||
+      compareBy('priority', a, b) ||
+      -compareBy('date', a, b) ||
+      a.studyUID.localeCompare(b.studyUID),
+  );
+}
+
+export function filterRows(rows: readonly WorklistRow[], text: string): WorklistRow[] {
+  const q = text.trim().toLowerCase();
+  if (!q) return [...rows];
+  return rows.filter((r) => [r.patientName, r.patientId, r.modalities, r.description, r.accession, r.date].some((v) => v.toLowerCase().includes(q)));
+}
+
+export function mergeTriage(rows: readonly WorklistRow[], triage: Record<string, TriageInfo>): WorklistRow[] {
+  return rows.map((r) => (triage[r.studyUID] ? { ...r, triage: triage[r.studyUID] } : r));
+}
+
+/** "4 min", "2 h 5 min", "3 d" since arrival. */
+export function timeSince(iso: string | undefined, now: number): string {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  if (!Number.isFinite(t)) return '';
+  const min = Math.max(0, Math.floor((now - t) / 60_000));
+  if (min < 1) return 'just now';
+  if (min < 60) return `${min} min`;
+  const h = Math.floor(min / 60);
+  if (h < 24) return `${h} h ${min % 60} min`;
+  return `${Math.floor(h / 24)} d`;
+}
