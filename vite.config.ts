@@ -47,10 +47,18 @@ function precompress(): Plugin {
 export default defineConfig({
   plugins: [react(), precompress()],
   server: {
+    // Cross-origin isolation, as the gateway sends it: onnxruntime-web needs it for WASM threads.
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
     proxy: {
       '/dicom-web': { target: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080' },
       '/api': { target: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080' },
+      // AI: model files and onnxruntime's .wasm/.mjs come from the gateway (never a CDN).
+      '/models': { target: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080' },
+      '/ort': { target: process.env.GATEWAY_URL ?? 'http://127.0.0.1:8080' },
     },
+  },
+  preview: {
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
   },
   // The DICOM image loader starts its decode worker with { type: 'module' }.
   worker: { format: 'es' },

@@ -218,3 +218,31 @@ def write_json(path, obj):
 
 def log(*a):
     print(*a, file=sys.stderr, flush=True)
+
+
+def choose_operating_point(val, manifest, columns, rows, max_fp=0.2):
+    """Pick threshold and minimum component size on VALIDATION cases (never the held-out ones):
+    the highest sensitivity with at most max_fp false positives per slice; ties go to the
+    stricter setting. val: list of (probability map, true boxes)."""
+    best = None
+    for min_area in (1, 2, 3, 4, 6):
+        for thr in [round(0.5 + 0.025 * i, 3) for i in range(19)]:
+            m = json.loads(json.dumps(manifest))
+            m['output']['classes'][0]['threshold'] = thr
+            m['output']['decoding']['minAreaCells'] = min_area
+            sens, fpps, _ = score_cases([(decode(p, m, columns, rows), t) for p, t in val])
+            key = (fpps <= max_fp, sens, -fpps, thr, min_area)
+            if best is None or key > best[0]:
+                best = (key, thr, min_area, sens, fpps)
+    _, thr, min_area, sens, fpps = best
+    log(f'operating point on validation: threshold {thr}, minAreaCells {min_area}: sensitivity {sens:.3f}, FP/slice {fpps:.3f}')
+    return thr, min_area, sens, fpps
+
+
+def load_weights_from_onnx(model, path):
+    """Reuse the weights of a committed model.onnx (its initializers carry the torch names)."""
+    import onnx
+    from onnx import numpy_helper
+    g = onnx.load(path).graph
+    state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in g.initializer}
+    model.load_state_dict(state)

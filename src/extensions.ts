@@ -3,4 +3,6 @@
  * registerViewerExtension / defineCommands). One import line per capability; the viewer imports
  * this file lazily, so none of it weighs on the worklist or the first image's critical path.
  */
+import './findings/register';
+import './ai/register';
 export {};

@@ -17,11 +17,13 @@ import { upsertFinding, getFinding } from '../findings/repository.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
 import { listModels } from './runtime.js';
+import { guardAiResults } from '../trust/service.js';
 
 const READERS = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin', 'ai-governance'] as const;
 const VIEWER_ROLES = ['radiologist', 'resident', 'er-attending'] as const;
 export const PROVIDERS = ['wasm', 'webgpu'] as const;
-const ORT_FILE = /^ort-wasm-simd-threaded(\.jsep|\.asyncify|\.jspi)?\.(wasm|mjs)$/;
+/** onnxruntime-web's entry modules (one per provider) and the WASM binaries + glue they load. */
+const ORT_FILE = /^(ort\.(wasm|webgpu)\.min\.mjs|ort-wasm-simd-threaded(\.jsep|\.asyncify|\.jspi)?\.(wasm|mjs))$/;
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 const AiResultsBody = z
@@ -60,9 +62,11 @@ export async function register(app: FastifyInstance, store: Store, config: Gatew
     if (!m || req.params.file !== m.manifest.files.model) return reply.code(404).send({ error: `no model file ${req.params.name}/${req.params.file}` });
     const file = path.join(m.dir, m.manifest.files.model);
     if (!fs.existsSync(file)) return reply.code(404).send({ error: `model ${m.manifest.name}: file missing` });
-    // Versioned by the manifest: a new model version means a new ETag, so revalidation is cheap and correct.
-    const etag = `"${m.manifest.files.sha256 ?? `${m.manifest.version}-${fs.statSync(file).mtimeMs}`}"`;
-    reply.header('etag', etag).header('cache-control', 'public, max-age=86400');
+    // The ETag describes the bytes served (not what the manifest expects), so a replaced file is
+    // never masked by a cached copy; the client checks the bytes against the manifest's sha256.
+    const st = fs.statSync(file);
+    const etag = `"${m.manifest.version}-${st.size}-${Math.round(st.mtimeMs)}"`;
+    reply.header('etag', etag).header('cache-control', 'public, max-age=3600, must-revalidate');
     if (req.headers['if-none-match'] === etag) return reply.code(304).send();
     return reply.type('application/octet-stream').send(fs.createReadStream(file));
   });
@@ -86,6 +90,8 @@ export async function register(app: FastifyInstance, store: Store, config: Gatew
     const m = registry().models.find((x) => x.manifest.name === model.name);
     if (!m) return reply.code(422).send({ error: `model.name: no model ${model.name} in the registry` });
     if (m.manifest.version !== model.version) return reply.code(422).send({ error: `model.version: ${model.version} is not the registered version ${m.manifest.version}` });
+    const guard = await guardAiResults(db, study, m.manifest); // trust: disabled / rollout off / outside indication
+    if (!guard.ok) return reply.code(409).send({ error: guard.reason });
 
     const details: string[] = [];
     const findings: Finding[] = [];

@@ -163,7 +163,8 @@ describe('pre-read on arrival', () => {
       // An SR of ours into the study (the shared pydicom SR, re-identified into this study), by STOW-RS.
       const sr = path.join(srDir, 'sr.dcm');
       fs.copyFileSync(path.join(DICOM, 'pydicom', 'test_files', 'test-SR.dcm'), sr);
-      await run('dcmodify', ['-nb', '-gin', '-m', `(0020,000d)=${study.studyInstanceUID}`, '-m', `(0020,000e)=${newUid()}`, '-i', '(0008,0070)=Reading Station Demo', sr]);
+      const pid = /\[(.*)\]/.exec((await run('dcmdump', ['+P', '0010,0020', study.files[0]])).stdout)![1];
+      await run('dcmodify', ['-nb', '-gin', '-m', `(0010,0020)=${pid}`, '-m', `(0020,000d)=${study.studyInstanceUID}`, '-m', `(0020,000e)=${newUid()}`, '-i', '(0008,0070)=Reading Station Demo', sr]);
       const boundary = 'rs-boundary';
       const body = Buffer.concat([Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`), fs.readFileSync(sr), Buffer.from(`\r\n--${boundary}--\r\n`)]);
       const stow = await stack.orthanc.rest('/dicom-web/studies', { method: 'POST', body, headers: { 'content-type': `multipart/related; type="application/dicom"; boundary=${boundary}`, accept: 'application/dicom+json' } });

@@ -8,12 +8,8 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { requireUser } from '../auth/plugin.js';
 import type { Role } from '../../src/core/auth/roles.js';
+import { ALERT_ROLES, NON_DIAGNOSTIC_ROLES } from '../../src/core/triage/alerts.js';
 import type { AlertEntry, PrereadService, TriageEntry } from './service.js';
-
-/** Roles that receive critical-finding alerts (the on-call ER attending, and radiologists). */
-export const ALERT_ROLES: readonly Role[] = ['er-attending', 'radiologist'];
-/** Roles that never see diagnostic content (priority, finding names). */
-const NON_DIAGNOSTIC_ROLES: readonly Role[] = ['technologist'];
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 

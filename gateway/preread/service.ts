@@ -242,7 +242,8 @@ export class PrereadService {
     const uid = study.studyInstanceUID;
     const existing = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', uid).executeTakeFirst();
     // Same images as last time (e.g. our own SR was added): nothing to read. Also no images at all.
-    if ((existing && existing.fingerprint === study.fingerprint) || (!existing && study.instanceCount === 0)) {
+    // A study resource with no images (an SR alone; or the same Study UID under another patient) is never read.
+    if ((existing && existing.fingerprint === study.fingerprint) || study.instanceCount === 0) {
       await this.setCursor(this.db, seq);
       return;
     }

@@ -34,8 +34,9 @@ export interface BuildOptions {
   patientAge?: string;
   /** Paint the held-out synthetic lesions of the head CT model into their slices. */
   lesions?: boolean;
-  /** Only the first n slices (in file-name order). */
+  /** Only n slices (in file-name order), from index `firstSlice` (0-based; default 0). */
   slices?: number;
+  firstSlice?: number;
   /** Keep these UIDs (to send more images into an existing study). */
   studyInstanceUID?: string;
   accessionNumber?: string;
@@ -70,7 +71,7 @@ function paintDeltas(file: string, deltas: Heldout['cases'][number]['deltas'], c
 
 export async function buildHeadCtStudy(opts: BuildOptions = {}): Promise<BuiltStudy> {
   const dir = fs.mkdtempSync(path.join(opts.parentDir ?? os.tmpdir(), 'rs-study-'));
-  const names = fs.readdirSync(HEAD_CT_DIR).filter((f) => f.endsWith('.dcm')).sort().slice(0, opts.slices ?? Infinity);
+  const names = fs.readdirSync(HEAD_CT_DIR).filter((f) => f.endsWith('.dcm')).sort().slice(opts.firstSlice ?? 0, (opts.firstSlice ?? 0) + (opts.slices ?? Infinity));
   const files = names.map((n) => {
     const to = path.join(dir, n);
     fs.copyFileSync(path.join(HEAD_CT_DIR, n), to);

@@ -20,6 +20,8 @@ import {
   type RolloutTable,
 } from '../../src/core/policy/policy.js';
 import type { StudyFacts } from '../../src/core/policy/study.js';
+import type { ModelManifest } from '../../src/core/ai/manifest.js';
+import { checkIndication } from './models.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 
@@ -150,15 +152,39 @@ export async function isAiAllowed(db: Kysely<DB>, q: { studyUID: string; modalit
 
 /** How the gateway learns a study's modality, body part and age (Orthanc lookup, cached); set by register(). */
 export type StudyFactsResolver = (studyUID: string) => Promise<StudyFacts | null>;
-const resolvers = new WeakMap<Kysely<DB>, StudyFactsResolver>();
+interface TrustContext {
+  facts: StudyFactsResolver;
+  /** Installed models' manifests (for the indication guard). */
+  manifests: () => ModelManifest[];
+}
+const contexts = new WeakMap<Kysely<DB>, TrustContext>();
 
-export function setStudyFactsResolver(db: Kysely<DB>, r: StudyFactsResolver): void {
-  resolvers.set(db, r);
+export function setTrustContext(db: Kysely<DB>, ctx: TrustContext): void {
+  contexts.set(db, ctx);
 }
 
 export async function studyFacts(db: Kysely<DB>, studyUID: string): Promise<StudyFacts | null> {
-  const r = resolvers.get(db);
-  return r ? r(studyUID) : null;
+  const c = contexts.get(db);
+  return c ? c.facts(studyUID) : null;
+}
+
+function manifests(db: Kysely<DB>): ModelManifest[] {
+  return contexts.get(db)?.manifests() ?? [];
+}
+
+/**
+ * Server-side guard for AI results arriving from a browser (or any runner): refused when AI is
+ * disabled for the study or its modality, the model is off, or the study is outside its indication.
+ */
+export async function guardAiResults(db: Kysely<DB>, studyUID: string, manifest: ModelManifest): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const facts = await studyFacts(db, studyUID);
+  const allowed = await isAiAllowed(db, { studyUID, modality: facts?.modality, modelName: manifest.name });
+  if (!allowed.ok) return allowed;
+  if (facts) {
+    const ind = checkIndication(manifest, facts);
+    if (!ind.ok) return ind;
+  }
+  return { ok: true };
 }
 
 /** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), role policy. */
@@ -173,6 +199,14 @@ export async function filterForReader(db: Kysely<DB>, role: string, studyUID: st
   const modalityOff = mods.length > 0 && (!modality || mods.includes(modality));
   if (study || modalityOff) visible = visible.filter((f) => !isAiFinding(f));
   visible = visibleToReaders(visible, await rolloutTable(db));
+  // Indication guard on the way out too: a model's output on a study outside its indication is never shown.
+  if (facts) {
+    const byName = new Map(manifests(db).map((m) => [m.name, m]));
+    visible = visible.filter((f) => {
+      const m = isAiFinding(f) ? byName.get(f.model.name) : undefined;
+      return !m || checkIndication(m, facts).ok;
+    });
+  }
   const { policy } = await currentPolicy(db);
   return filterFindingsForRole(policy, role, visible, { modality });
 }

@@ -16,7 +16,7 @@ export function copyStudy(files: string[], dir: string, studyUID: string, edits:
   files.forEach((f, i) => {
     const target = path.join(dir, `${i + 1}.dcm`);
     fs.copyFileSync(f, target);
-    const args = ['-nb', '-m', `(0020,000d)=${studyUID}`, '-m', `(0020,000e)=${seriesUID}`, '-m', `(0008,0018)=${seriesUID}.${i + 1}`, '-m', `(0002,0003)=${seriesUID}.${i + 1}`];
+    const args = ['-nb', '-i', `(0020,000d)=${studyUID}`, '-i', `(0020,000e)=${seriesUID}`, '-i', `(0008,0018)=${seriesUID}.${i + 1}`];
     for (const [tag, v] of Object.entries(edits)) args.push('-i', `${tag}=${v}`);
     execFileSync('dcmodify', [...args, target], { stdio: 'pipe' });
     out.push(target);
@@ -34,7 +34,7 @@ export function testFinding(study: string, over: Partial<FindingInput> = {}): Fi
     label: 'Intracranial hemorrhage',
     confidence: 0.95,
     severity: 'critical',
-    regions: [{ image: { seriesInstanceUID: `${study}.1`, sopInstanceUID: `${study}.1.1` }, box: { x: 100, y: 100, width: 20, height: 20 } }],
+    regions: [{ image: { seriesInstanceUID: '1.2.826.0.1.3680043.9.7777.1', sopInstanceUID: '1.2.826.0.1.3680043.9.7777.1.1' }, box: { x: 100, y: 100, width: 20, height: 20 } }],
     model: { name: 'adult-head-ct', version: '1.0.0' },
     source: 'preread',
     ...over,

@@ -9,6 +9,7 @@ import { BINDINGS_KEY, loadBindings, saveBindings } from './commands';
 import { allCommands, keyString, resolveBindings, type Bindings } from '../core/commands/commands';
 import { viewerExtensions, type ViewerContext } from './extensions';
 import { navigate } from '../app/router';
+import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
 import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
 import '../extensions';
@@ -85,8 +86,35 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
   return false;
 }
 
+/** Server-rendered JPEG (Orthanc's /rendered only answers Accept: image/jpeg, which <img> does not send). */
+function useThumbnail(url: string | null): { src: string | null; failed: boolean } {
+  const [state, setState] = useState<{ src: string | null; failed: boolean }>({ src: null, failed: false });
+  useEffect(() => {
+    if (!url) return;
+    let objectUrl: string | null = null;
+    let cancelled = false;
+    apiFetch(url, { headers: { accept: 'image/jpeg' } })
+      .then(async (r) => {
+        if (!r.ok) throw new Error(String(r.status));
+        const blob = await r.blob();
+        if (cancelled) return;
+        objectUrl = URL.createObjectURL(blob);
+        setState({ src: objectUrl, failed: false });
+      })
+      .catch(() => {
+        if (!cancelled) setState({ src: null, failed: true });
+      });
+    return () => {
+      cancelled = true;
+      if (objectUrl) URL.revokeObjectURL(objectUrl);
+    };
+  }, [url]);
+  return state;
+}
+
 function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string; s: SeriesInfo; active: boolean; enabled: boolean; onOpen: () => void }) {
-  const [failed, setFailed] = useState(false);
+  const thumb = useThumbnail(enabled && s.thumbnailSop ? renderedUrl(studyUID, s.seriesInstanceUID, s.thumbnailSop) : null);
+  const failed = thumb.failed;
   return (
     <button
       type="button"
@@ -97,8 +125,8 @@ function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string;
       title={s.description}
     >
       <div className="thumb">
-        {enabled && s.thumbnailSop && !failed ? (
-          <img alt="" src={renderedUrl(studyUID, s.seriesInstanceUID, s.thumbnailSop)} loading="lazy" decoding="async" onError={() => setFailed(true)} />
+        {thumb.src ? (
+          <img alt="" src={thumb.src} decoding="async" />
         ) : (
           <span className="thumb-placeholder">{failed ? 'no preview' : s.modality}</span>
         )}

@@ -2,10 +2,9 @@
  * Bridges the viewer store and Cornerstone: loads series metadata, orders stacks, drives the
  * viewport, and turns every failure into a message on the image or series it concerns.
  */
-import { Enums, eventTarget, type Types } from '@cornerstonejs/core';
+import { Enums, cache, eventTarget, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { utilities as toolUtils } from '@cornerstonejs/tools';
-import { createStackViewport, type LeftTool, type ViewportHandle } from './cornerstone';
+import { createStackViewport, isTranscoded, markTranscode, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore, type SeriesInfo } from './store';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, isImageModality, type StackEntry } from '../core/imaging/stack';
@@ -16,6 +15,12 @@ interface LoadedSeries {
   entries: StackEntry[];
   imageIds: string[];
   instances: DicomJson[];
+}
+
+function statusOf(err: unknown): number | undefined {
+  const e = err as { status?: unknown; request?: { status?: unknown } } | undefined;
+  const s = e?.status ?? e?.request?.status;
+  return typeof s === 'number' ? s : undefined;
 }
 
 /** Human text for a failed image: missing on the PACS, refused, or undecodable. */
@@ -101,8 +106,26 @@ export class ViewerController {
     requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(fn, 0)));
   }
 
+  private inSetStack = false;
+
+  private forget(imageId: string): void {
+    try {
+      cache.removeImageLoadObject(imageId, { force: true });
+    } catch {
+      /* not cached */
+    }
+  }
+
   private recordImageError(imageId: string, error: unknown): void {
     if (get().imageErrors[imageId]) return;
+    // First 500 for an instance: ask again for it transcoded to little endian (see cornerstone.ts).
+    if (statusOf(error) === 500 && markTranscode(imageId)) {
+      this.forget(imageId);
+      const vp = this.viewport;
+      const idx = get().imageIds.indexOf(imageId);
+      if (vp && !this.inSetStack && idx >= 0 && vp.getTargetImageIdIndex() === idx) void this.reloadAt(idx);
+      return;
+    }
     const msg = describeImageError(error);
     set((s) => ({ imageErrors: { ...s.imageErrors, [imageId]: msg } }));
     for (const [uid, st] of this.stacks) {
@@ -201,17 +224,44 @@ export class ViewerController {
     }
     const i = Math.max(0, Math.min(index, st.imageIds.length - 1));
     set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
+    this.inSetStack = true;
     try {
-      await vp.setStack(st.imageIds, i);
+      try {
+        await vp.setStack(st.imageIds, i);
+      } catch (e) {
+        // A transcoding fallback was just armed for this instance: one more try.
+        if (statusOf(e) !== 500 || !isTranscoded(st.imageIds[i]) || this.disposed || token !== this.showToken) throw e;
+        this.forget(st.imageIds[i]);
+        await vp.setStack(st.imageIds, i);
+      }
       if (this.disposed || token !== this.showToken) return;
       this.applyInitialVoi(st);
       patchSeries(uid, { status: 'ready' });
     } catch (e) {
       if (this.disposed || token !== this.showToken) return;
+      this.inSetStack = false;
       this.recordImageError(st.imageIds[i], e);
       patchSeries(uid, { status: 'ready' });
+    } finally {
+      this.inSetStack = false;
     }
     if (this.firstMarked) this.enablePrefetch();
+  }
+
+  /** Reloads the image at `idx` keeping the reader's window, zoom and pan. */
+  private async reloadAt(idx: number): Promise<void> {
+    const vp = this.viewport;
+    if (!vp) return;
+    const props = vp.getProperties();
+    const camera = vp.getCamera();
+    try {
+      await vp.setStack(vp.getImageIds(), idx);
+      vp.setProperties(props);
+      vp.setCamera(camera);
+      vp.render();
+    } catch (e) {
+      this.recordImageError(vp.getImageIds()[idx], e);
+    }
   }
 
   /** After a 404 on a series: is the whole study gone? Then say so instead of a per-series error. */
@@ -242,13 +292,33 @@ export class ViewerController {
     }
   }
 
+  /**
+   * Queues every not-yet-loaded image of the active stack, nearest to the current slice first, at
+   * prefetch priority (interaction requests still jump the queue). Our own rather than tools'
+   * stackPrefetch: its request promises leak unhandled rejections for images that fail.
+   */
+  private prefetchToken = 0;
   private enablePrefetch(): void {
-    if (!this.element) return;
-    try {
-      toolUtils.stackPrefetch.disable(this.element);
-      toolUtils.stackPrefetch.enable(this.element);
-    } catch {
-      /* prefetch is an optimisation only */
+    const token = ++this.prefetchToken;
+    const { imageIds, imageIndex } = get();
+    const order = imageIds
+      .map((id, i) => ({ id, d: Math.abs(i - imageIndex) + (i < imageIndex ? 0.5 : 0) }))
+      .sort((a, b) => a.d - b.d)
+      .map((x) => x.id)
+      .filter((id) => !cache.isLoaded(id) && !get().imageErrors[id]);
+    for (const id of order) {
+      imageLoadPoolManager.addRequest(
+        () => {
+          if (token !== this.prefetchToken || this.disposed || cache.isLoaded(id)) return Promise.resolve();
+          return imageLoader.loadAndCacheImage(id, { requestType: Enums.RequestType.Prefetch } as never).then(
+            () => undefined,
+            (e: unknown) => this.recordImageError(id, e),
+          );
+        },
+        Enums.RequestType.Prefetch,
+        { imageId: id },
+        0,
+      );
     }
   }
 
@@ -368,13 +438,8 @@ export class ViewerController {
   dispose(): void {
     this.disposed = true;
     for (const c of this.cleanups.splice(0)) c();
-    if (this.element) {
-      try {
-        toolUtils.stackPrefetch.disable(this.element);
-      } catch {
-        /* already gone */
-      }
-    }
+    this.prefetchToken++;
+    imageLoadPoolManager.clearRequestStack(Enums.RequestType.Prefetch);
     this.handle?.destroy();
     this.handle = null;
   }

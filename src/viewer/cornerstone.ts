@@ -17,6 +17,28 @@ import {
 
 let initialised = false;
 
+/**
+ * Instances Orthanc cannot hand out in their stored syntax (explicit VR big endian answers 500 to
+ * `transfer-syntax=*`): their frames are asked for as explicit VR little endian, which Orthanc
+ * transcodes. Keyed by instance URI so every frame of the instance follows.
+ */
+const transcodeToLE = new Set<string>();
+const LE_ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1';
+
+export function instanceKey(imageId: string): string {
+  const i = imageId.indexOf('/frames/');
+  return i >= 0 ? imageId.slice(0, i) : imageId;
+}
+export function markTranscode(imageId: string): boolean {
+  const k = instanceKey(imageId);
+  if (transcodeToLE.has(k)) return false;
+  transcodeToLE.add(k);
+  return true;
+}
+export function isTranscoded(imageId: string): boolean {
+  return transcodeToLE.has(instanceKey(imageId));
+}
+
 export function initCornerstone(): void {
   if (initialised) return;
   initialised = true;
@@ -24,7 +46,17 @@ export function initCornerstone(): void {
   // CPU rendering on request (?cpu=1): faster on GPU-less boxes, and a fallback where WebGL is broken.
   if (new URLSearchParams(window.location.search).get('cpu') === '1') setUseCPURendering(true);
   // Decoding happens in workers; two keeps one free core on small machines and overlaps fetch/decode.
-  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
+  dicomImageLoaderInit({
+    maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
+    beforeSend: (_xhr, imageId, defaultHeaders) => (isTranscoded(imageId) ? { ...defaultHeaders, Accept: LE_ACCEPT } : undefined),
+  });
+  // The loader rejects with the XMLHttpRequest itself, and Cornerstone's request pool and wheel
+  // scroll leave some of those promises unobserved. The viewer already shows each of these on the
+  // image it concerns (IMAGE_LOAD_ERROR), so they are handled here rather than surfacing as uncaught.
+  window.addEventListener('unhandledrejection', (e) => {
+    const r = e.reason as { status?: unknown; imageId?: unknown } | undefined;
+    if (r instanceof XMLHttpRequest || (r && typeof r === 'object' && ('imageId' in r || (r as Error).name === 'ImageLoadError'))) e.preventDefault();
+  });
   toolsInit();
   for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) addTool(t);
 }

@@ -1,7 +1,8 @@
 /**
- * Window/level (VOI) rules. Window center/width follow PS3.3 C.11.2.1.2 (linear): the displayed
- * range is [c - w/2, c + w/2] in modality units (after Rescale), the same convention Cornerstone's
- * voiRange uses, so a preset and what the overlay prints agree.
+ * Window/level (VOI) rules. Window center/width follow PS3.3 C.11.2.1.2.1 (LINEAR): values at or
+ * below c - 0.5 - (w-1)/2 are black, at or above c - 0.5 + (w-1)/2 white, in modality units (after
+ * Rescale). Cornerstone's voiRange uses the same convention, so a header window, a preset and the
+ * overlay text all round-trip exactly.
  */
 export interface Window {
   center: number;
@@ -25,11 +26,11 @@ export const WINDOW_PRESETS: Record<PresetId, Window & { label: string; key: str
 
 export function windowToRange(w: Window): VoiRange {
   const width = Math.max(1, w.width);
-  return { lower: w.center - width / 2, upper: w.center + width / 2 };
+  return { lower: w.center - 0.5 - (width - 1) / 2, upper: w.center - 0.5 + (width - 1) / 2 };
 }
 
 export function rangeToWindow(r: VoiRange): Window {
-  return { center: (r.lower + r.upper) / 2, width: Math.max(1, r.upper - r.lower) };
+  return { center: (r.lower + r.upper) / 2 + 0.5, width: Math.max(1, r.upper - r.lower + 1) };
 }
 
 export interface VoiInputs {

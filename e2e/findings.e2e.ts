@@ -1,0 +1,290 @@
+/**
+ * AI findings in the real viewer: real Chromium, the production build served by the real gateway,
+ * real Orthanc with the demo head CT, and TID 1500 SRs written by DWV. Findings are seeded from the
+ * demo fixture (scripts/fixtures/demo-findings.fixture.json) exactly as `npm start` does.
+ *
+ * The DWV SRs reference a 64x64 MR image that is not in the shared data; the test builds it from
+ * the real pydicom MR_small.dcm by giving it the referenced study/series/SOP UIDs (dcmodify), so that
+ * the SR's regions have their image in the PACS. Nothing else is synthesised.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import { login, type Stack } from '../test/harness.js';
+import { DICOM, headCtFiles } from '../scripts/lib/demo-data.js';
+import { seedDemoFindings, loadDemoFindings } from '../scripts/seed-demo-findings.js';
+import { parseDicomPart10 } from '../src/core/sr/dicom.js';
+import { imageToWorld, boxCentre, type ImagePlane } from '../src/core/findings/geometry.js';
+import type { Finding } from '../src/core/findings/finding.js';
+
+const CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
+const DWV_STUDY = '1.2.826.0.1.3680043.9.7278.1.8311611710012173.20240516075655.1';
+const DWV_SERIES = '1.2.826.0.1.3680043.9.7278.1.83101114105101115.20240516075655.2';
+const DWV_SOP = '1.2.826.0.1.3680043.9.7278.1.83798073110115.20240516075655.3.6';
+const DWV_SR_DIR = path.join(DICOM, 'dwv', 'tests', 'annotation', 'tid1500-0');
+
+let stack: Stack;
+let browser: LaunchedBrowser;
+let page: Page;
+const fixture = new Map(loadDemoFindings().map((f) => [f.id, f]));
+
+/** The image plane of a CT file, straight from its DICOM header (independent of the viewer). */
+function planeOf(sop: string): ImagePlane {
+  for (const file of headCtFiles()) {
+    const ds = parseDicomPart10(fs.readFileSync(file)) as Record<string, unknown>;
+    if (ds.SOPInstanceUID !== sop) continue;
+    const iop = (ds.ImageOrientationPatient as number[]).map(Number);
+    const ipp = (ds.ImagePositionPatient as number[]).map(Number);
+    const ps = (ds.PixelSpacing as number[]).map(Number);
+    return { origin: [ipp[0], ipp[1], ipp[2]], rowCosines: [iop[0], iop[1], iop[2]], columnCosines: [iop[3], iop[4], iop[5]], rowSpacing: ps[0], columnSpacing: ps[1], columns: Number(ds.Columns), rows: Number(ds.Rows) };
+  }
+  throw new Error(`no CT file with SOP ${sop}`);
+}
+
+function buildDwvReferencedImage(dir: string): string {
+  const out = path.join(dir, 'dwv-referenced-mr.dcm');
+  fs.copyFileSync(path.join(DICOM, 'pydicom', 'test_files', 'MR_small.dcm'), out);
+  execFileSync('dcmodify', ['-nb', '-i', `(0020,000D)=${DWV_STUDY}`, '-i', `(0020,000E)=${DWV_SERIES}`, '-i', `(0008,0018)=${DWV_SOP}`, '-i', '(0010,0020)=DWV0001', out]);
+  return out;
+}
+
+type FState = { findings: (Pick<Finding, 'id' | 'status' | 'source' | 'label' | 'originalId' | 'regions' | 'verdict'>)[]; marks: { id: string; status: string; rect: { x: number; y: number; width: number; height: number } }[]; selectedId: string | null; overlaysVisible: boolean; heatmapsVisible: boolean; heatmapsDrawn: number; srWarnings: string[]; loading: boolean };
+type VState = { imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean; camera: { parallelScale: number; focalPoint: number[] } | null };
+
+// null until the lazily loaded viewer chunk has run
+const fstate = () => page.evaluate(() => window.__findings?.getState() ?? null) as Promise<FState>;
+const vstate = () => page.evaluate(() => (window as unknown as { __viewer?: { getState(): unknown } }).__viewer?.getState() ?? null) as Promise<VState>;
+
+async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  let v = await fn();
+  while (!v || !ok(v)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v, (k, x) => (k === 'regions' || k === 'marks' ? undefined : x)).slice(0, 1500)}`);
+    await page.waitForTimeout(100);
+    v = await fn();
+  }
+  return v;
+}
+
+/** Pixels of a page region that look like a colour (AI marks and heatmaps; the CT itself is grey). */
+async function colourPixels(rect: { x: number; y: number; width: number; height: number }, pad = 3): Promise<{ amber: number; coloured: number; total: number }> {
+  const clip = { x: Math.max(0, rect.x - pad), y: Math.max(0, rect.y - pad), width: rect.width + 2 * pad, height: rect.height + 2 * pad };
+  const png = await page.screenshot({ clip, type: 'png' });
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = 'data:image/png;base64,' + b64;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const g = c.getContext('2d')!;
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    let amber = 0, coloured = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      const [r, gg, b] = [d[i], d[i + 1], d[i + 2]];
+      if (r > 200 && gg > 130 && gg < 210 && b < 80) amber++;
+      if (Math.max(r, gg, b) - Math.min(r, gg, b) > 60) coloured++;
+    }
+    return { amber, coloured, total: d.length / 4 };
+  }, png.toString('base64'));
+}
+
+async function openStudy(study: string) {
+  await page.goto(`${stack.baseUrl}/viewer/${study}`);
+  await until('first image', vstate, (v) => !!v?.firstImageShown, 60_000);
+  await until('findings loaded', fstate, (s) => !!s && !s.loading && s.findings.length > 0, 30_000);
+}
+
+/** Scrolls with the keyboard (as a reader would) until the given SOP instance is shown. */
+async function scrollToSop(sop: string) {
+  await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+  for (let i = 0; i < 60; i++) {
+    const v = await vstate();
+    if (v.activeSopInstanceUID === sop) return;
+    await page.keyboard.press('ArrowDown');
+    await page.waitForTimeout(60);
+  }
+  throw new Error(`never reached ${sop}`);
+}
+
+beforeAll(async () => {
+  const tmp = fs.mkdtempSync(path.join('/tmp', 'rs-findings-e2e-'));
+  const srFiles = fs.readdirSync(DWV_SR_DIR).filter((f) => f.endsWith('.dcm')).map((f) => path.join(DWV_SR_DIR, f));
+  stack = await startE2EStack({ files: [...headCtFiles(), buildDwvReferencedImage(tmp), ...srFiles] });
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await seedDemoFindings(stack.gateway.store.db);
+  browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
+  page = browser.page;
+  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  await loginInBrowser(page, stack.baseUrl, 'rita');
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('AI findings on the image', () => {
+  it('loads the study’s findings on open, sorted, with a pending count', async () => {
+    await openStudy(CT);
+    const s = await fstate();
+    expect(s.findings.map((f) => f.id)).toEqual(['fixture-ct-ich-1', 'fixture-ct-ich-2', 'fixture-ct-fracture-1']);
+    await expect.poll(() => page.locator('[data-testid=findings-pending]').textContent()).toBe('3 pending');
+    const rows = page.locator('[data-testid=findings-panel] li[data-finding-id]');
+    expect(await rows.count()).toBe(3);
+    expect(await rows.first().textContent()).toMatch(/Intracranial hemorrhage.*91%.*slice \d+\/28.*ich-detector-demo/);
+  });
+
+  it('draws the box on the right slice (pixel check) and one key hides / shows all AI marks', async () => {
+    const f = fixture.get('fixture-ct-ich-2')!;
+    await scrollToSop(f.regions[0].image.sopInstanceUID);
+    const s = await until('mark on screen', fstate, (x) => x.marks.some((m) => m.id === f.id));
+    const mark = s.marks.find((m) => m.id === f.id)!;
+    // Only this finding's mark is on this slice.
+    expect(s.marks.map((m) => m.id)).toEqual([f.id]);
+    const shown = await colourPixels(mark.rect);
+    expect(shown.amber).toBeGreaterThan(20);
+    await page.keyboard.press('o');
+    await until('marks hidden', fstate, (x) => !x.overlaysVisible && x.marks.length === 0);
+    expect(await page.getByTestId('toggle-ai-overlays').getAttribute('aria-pressed')).toBe('false');
+    const hidden = await colourPixels(mark.rect);
+    expect(hidden.amber).toBe(0);
+    await page.keyboard.press('o');
+    await until('marks back', fstate, (x) => x.overlaysVisible && x.marks.length === 1);
+    expect((await colourPixels(mark.rect)).amber).toBeGreaterThan(20);
+  });
+
+  it('sidebar click lands on the finding’s slice, box centred and about a third of the viewport; heatmap toggles alone', async () => {
+    const f = fixture.get('fixture-ct-ich-1')!;
+    await page.locator(`[data-testid=findings-panel] li[data-finding-id="${f.id}"]`).click({ position: { x: 10, y: 8 } });
+    const sop = f.regions[0].image.sopInstanceUID;
+    const v = await until('slice of the finding', vstate, (x) => x.activeSopInstanceUID === sop);
+    // Camera centred on the box centre in world coordinates, computed here from the DICOM header.
+    const centre = imageToWorld(planeOf(sop), boxCentre(f.regions[0].box!));
+    const cam = await until('camera centred', vstate, (x) => !!x.camera && Math.hypot(...x.camera.focalPoint.slice(0, 2).map((c, i) => c - centre[i])) < 0.5);
+    expect(cam.imageIndex).toBe(v.imageIndex);
+    const s = await until('selected mark', fstate, (x) => x.selectedId === f.id && x.marks.some((m) => m.id === f.id));
+    const mark = s.marks.find((m) => m.id === f.id)!;
+    const vp = (await page.getByTestId('viewport').boundingBox())!;
+    expect(Math.abs(mark.rect.x + mark.rect.width / 2 - (vp.x + vp.width / 2))).toBeLessThan(4);
+    expect(Math.abs(mark.rect.y + mark.rect.height / 2 - (vp.y + vp.height / 2))).toBeLessThan(4);
+    const fill = Math.max(mark.rect.width / vp.width, mark.rect.height / vp.height);
+    expect(fill).toBeGreaterThan(0.28);
+    expect(fill).toBeLessThan(0.4);
+
+    // The heatmap (32x32 grid on a 512x512 image) is drawn, registered to the box region; 'h' hides it alone.
+    expect(s.heatmapsDrawn).toBe(1);
+    const inner = { x: mark.rect.x + mark.rect.width * 0.3, y: mark.rect.y + mark.rect.height * 0.3, width: mark.rect.width * 0.4, height: mark.rect.height * 0.4 };
+    const withHeat = await colourPixels(inner, 0);
+    expect(withHeat.coloured / withHeat.total).toBeGreaterThan(0.5);
+    await expect.poll(() => page.getByTestId('findings-colourbar').count()).toBe(1);
+    await page.keyboard.press('h');
+    await until('heatmap hidden', fstate, (x) => !x.heatmapsVisible && x.heatmapsDrawn === 0);
+    const noHeat = await colourPixels(inner, 0);
+    expect(noHeat.coloured / noHeat.total).toBeLessThan(0.05);
+    expect((await fstate()).marks.some((m) => m.id === f.id)).toBe(true); // boxes stay
+    await page.keyboard.press('h');
+    await until('heatmap back', fstate, (x) => x.heatmapsVisible && x.heatmapsDrawn === 1);
+  });
+
+  it('marks follow zoom and pan exactly', async () => {
+    const f = fixture.get('fixture-ct-ich-1')!;
+    const before = (await fstate()).marks.find((m) => m.id === f.id)!;
+    await page.keyboard.press('-'); // viewer zoom out (0.8x)
+    const after = await until('mark rescaled', fstate, (x) => {
+      const m = x.marks.find((mm) => mm.id === f.id);
+      return !!m && Math.abs(m.rect.width - before.rect.width) > 1;
+    });
+    const m = after.marks.find((mm) => mm.id === f.id)!;
+    expect(m.rect.width / before.rect.width).toBeCloseTo(0.8, 1);
+    expect((await colourPixels(m.rect)).amber).toBeGreaterThan(10);
+  });
+
+  it('accept, reject and modify by keyboard are stored, attributed, and survive a reload; undo works', async () => {
+    // N/P walk the sorted list: ich-1 is selected; N -> ich-2, N -> fracture.
+    await page.keyboard.press('a'); // accept ich-1
+    await until('ich-1 accepted', fstate, (x) => x.findings.find((f) => f.id === 'fixture-ct-ich-1')?.status === 'accepted');
+    await page.keyboard.press('n');
+    await until('ich-2 selected', fstate, (x) => x.selectedId === 'fixture-ct-ich-2');
+    await page.keyboard.press('x'); // reject ich-2
+    await until('ich-2 rejected', fstate, (x) => x.findings.find((f) => f.id === 'fixture-ct-ich-2')?.status === 'rejected');
+    await page.keyboard.press('X'); // reason: false positive
+    await until('reason', fstate, (x) => x.findings.find((f) => f.id === 'fixture-ct-ich-2')?.verdict?.reason === 'false-positive');
+    await page.keyboard.press('P');
+    await until('ich-1 selected', fstate, (x) => x.selectedId === 'fixture-ct-ich-1');
+    await page.keyboard.press('.'); // modify: enlarge box by 10%
+    const mod = await until('ich-1 modified', fstate, (x) => x.findings.some((f) => f.id === 'fixture-ct-ich-1~mod'));
+    const modified = mod.findings.find((f) => f.id === 'fixture-ct-ich-1~mod')!;
+    expect(modified.originalId).toBe('fixture-ct-ich-1');
+    expect(modified.regions[0].box!.width).toBeCloseTo(88, 5);
+    expect(mod.findings.some((f) => f.id === 'fixture-ct-ich-1')).toBe(false);
+    await expect.poll(() => page.locator('[data-testid=findings-pending]').textContent()).toBe('1 pending');
+
+    await page.reload();
+    await until('first image', vstate, (v) => !!v?.firstImageShown, 60_000);
+    const after = await until('findings after reload', fstate, (s) => !s.loading && s.findings.length === 3);
+    const by = new Map(after.findings.map((f) => [f.id, f]));
+    expect(by.get('fixture-ct-ich-1~mod')?.status).toBe('modified');
+    expect(by.get('fixture-ct-ich-1~mod')?.verdict?.by).toBe('rita');
+    expect(by.get('fixture-ct-ich-2')?.status).toBe('rejected');
+    expect(by.get('fixture-ct-ich-2')?.verdict?.reason).toBe('false-positive');
+    expect(by.get('fixture-ct-fracture-1')?.status).toBe('ai-unverified');
+
+    // The same through the API (what the SR/HL7 sinks read).
+    const api = await login(stack.baseUrl, 'rita');
+    const stored = await api.json<{ findings: Finding[] }>(`/api/studies/${CT}/findings`);
+    expect(stored.findings.find((f) => f.id === 'fixture-ct-ich-1~mod')?.regions[0].box?.width).toBeCloseTo(88, 5);
+
+    // Undo (one click in the row) brings back the AI original, unverified.
+    await page.locator('li[data-finding-id="fixture-ct-ich-1~mod"] button[data-action=undo]').click();
+    await until('original back', fstate, (x) => x.findings.find((f) => f.id === 'fixture-ct-ich-1')?.status === 'accepted');
+    await page.locator('li[data-finding-id="fixture-ct-ich-1"] button[data-action=undo]').click();
+    await until('unverified again', fstate, (x) => x.findings.find((f) => f.id === 'fixture-ct-ich-1')?.status === 'ai-unverified');
+  });
+
+  it('dragging a box handle modifies the finding', async () => {
+    await page.locator('li[data-finding-id="fixture-ct-ich-1"]').click({ position: { x: 10, y: 8 } });
+    const s = await until('selected', fstate, (x) => x.selectedId === 'fixture-ct-ich-1' && x.marks.some((m) => m.id === 'fixture-ct-ich-1'));
+    const mark = s.marks.find((m) => m.id === 'fixture-ct-ich-1')!;
+    const handle = page.locator('[data-finding-id="fixture-ct-ich-1"] [data-handle=se]');
+    const hb = (await handle.boundingBox())!;
+    await page.mouse.move(hb.x + hb.width / 2, hb.y + hb.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(hb.x + hb.width / 2 + mark.rect.width * 0.25, hb.y + hb.height / 2 + 10, { steps: 5 });
+    await page.mouse.up();
+    const after = await until('drag stored', fstate, (x) => x.findings.some((f) => f.id === 'fixture-ct-ich-1~mod'));
+    const box = after.findings.find((f) => f.id === 'fixture-ct-ich-1~mod')!.regions[0].box!;
+    expect(box.x).toBeCloseTo(150, 0);
+    expect(box.width).toBeGreaterThan(80 * 1.15);
+    await page.keyboard.press('u');
+    await until('undo drag', fstate, (x) => x.findings.some((f) => f.id === 'fixture-ct-ich-1'));
+  });
+
+  it('lists the shortcuts in the help overlay', async () => {
+    await page.keyboard.press('?');
+    const help = page.getByText('Show / hide all AI marks');
+    await expect.poll(() => help.count()).toBeGreaterThan(0);
+    await page.keyboard.press('?');
+  });
+
+  it('reads DWV’s TID 1500 SRs in the study and shows their regions on the referenced image, with warnings', async () => {
+    await page.goto(`${stack.baseUrl}/viewer/${DWV_STUDY}`);
+    await until('first image', vstate, (v) => !!v?.firstImageShown, 60_000);
+    const s = await until('SR findings', fstate, (x) => x.findings.filter((f) => f.source === 'sr').length >= 21, 60_000);
+    expect(s.srWarnings.length).toBeGreaterThan(0);
+    expect(s.findings.every((f) => f.regions.every((r) => r.image.sopInstanceUID === DWV_SOP))).toBe(true);
+    const v = await vstate();
+    expect(v.activeSopInstanceUID).toBe(DWV_SOP);
+    const withGeometry = s.findings.filter((f) => f.regions.some((r) => r.box || r.polygon));
+    const marks = await until('SR marks', fstate, (x) => x.marks.length >= withGeometry.length);
+    expect(new Set(marks.marks.map((m) => m.id))).toEqual(new Set(withGeometry.map((f) => f.id)));
+    await expect.poll(() => page.getByTestId('findings-sr-warnings').count()).toBe(1);
+    // SR findings are read-only here.
+    expect(await page.locator('[data-testid=findings-panel] button[data-action=accept]').count()).toBe(0);
+  });
+});

@@ -1,0 +1,54 @@
+/** Reading the viewport's pixels in the page: the only proof an image is really on screen. */
+import type { Page } from 'playwright-core';
+
+export interface CanvasStats {
+  width: number;
+  height: number;
+  mean: number;
+  std: number;
+  /** Fraction of pixels brighter than near-black. */
+  nonBlack: number;
+  /** Cheap fingerprint to tell two renderings apart. */
+  hash: number;
+}
+
+export async function canvasStats(page: Page): Promise<CanvasStats> {
+  return page.evaluate(() => {
+    const canvas = document.querySelector('.viewport-element canvas') as HTMLCanvasElement | null;
+    if (!canvas) throw new Error('no viewport canvas');
+    const ctx = canvas.getContext('2d')!;
+    const { width, height } = canvas;
+    const d = ctx.getImageData(0, 0, width, height).data;
+    let sum = 0;
+    let sum2 = 0;
+    let nonBlack = 0;
+    let hash = 0;
+    const n = width * height;
+    for (let i = 0; i < d.length; i += 4) {
+      const v = (d[i] + d[i + 1] + d[i + 2]) / 3;
+      sum += v;
+      sum2 += v * v;
+      if (v > 8) nonBlack++;
+      hash = (hash * 31 + d[i] + 7 * d[i + 1]) | 0;
+    }
+    const mean = sum / n;
+    return { width, height, mean, std: Math.sqrt(Math.max(0, sum2 / n - mean * mean)), nonBlack: nonBlack / n, hash };
+  });
+}
+
+/** Mean grey level of a small square around (fx, fy), given as fractions of the canvas size. */
+export async function regionMean(page: Page, fx: number, fy: number, half = 6): Promise<number> {
+  return page.evaluate(
+    ({ fx, fy, half }) => {
+      const canvas = document.querySelector('.viewport-element canvas') as HTMLCanvasElement;
+      const ctx = canvas.getContext('2d')!;
+      const x = Math.round(fx * canvas.width);
+      const y = Math.round(fy * canvas.height);
+      const d = ctx.getImageData(x - half, y - half, 2 * half, 2 * half).data;
+      let s = 0;
+      for (let i = 0; i < d.length; i += 4) s += (d[i] + d[i + 1] + d[i + 2]) / 3;
+      return s / (d.length / 4);
+    },
+    { fx, fy, half },
+  );
+}

@@ -1,0 +1,132 @@
+/**
+ * Crash and restart: the gateway runs as a real child process (`node --import tsx gateway/main.ts`),
+ * is killed with SIGKILL in the middle of an inference job, and started again on the same database.
+ * The job completes exactly once; a study that arrived while the gateway was down is picked up;
+ * nothing the feed already delivered is read twice.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { startOrthanc, type OrthancHandle } from '../../scripts/lib/orthanc.js';
+import { REPO_ROOT } from '../../scripts/lib/demo-data.js';
+import { login } from '../../test/harness.js';
+import { buildHeadCtStudy, cStore } from './study-builder.js';
+import type { StudyPreread } from './service.js';
+
+let orthanc: OrthancHandle;
+let tmp: string;
+let child: ChildProcess | null = null;
+
+async function startGateway(): Promise<{ proc: ChildProcess; baseUrl: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    env: {
+      ...process.env,
+      GATEWAY_PORT: '0',
+      ORTHANC_URL: orthanc.url,
+      ORTHANC_USER: orthanc.user,
+      ORTHANC_PASSWORD: orthanc.password,
+      DATABASE: path.join(tmp, 'gateway.sqlite'),
+      DEMO: '1',
+      STATIC_DIR: '',
+      MODELS_DIR: path.join(REPO_ROOT, 'models'),
+      LOG: '0',
+      PREREAD_POLL_MS: '200',
+      PREREAD_TIMEOUT_MS: '300000',
+    },
+  });
+  let stderr = '';
+  proc.stderr!.on('data', (d) => (stderr += d));
+  const port = await new Promise<number>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`gateway did not start: ${stderr}`)), 60_000);
+    proc.on('message', (m: { ready?: boolean; port?: number }) => {
+      if (m.ready && m.port) {
+        clearTimeout(t);
+        resolve(m.port);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`gateway exited ${code}: ${stderr}`)));
+  });
+  child = proc;
+  return { proc, baseUrl: `http://127.0.0.1:${port}` };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-restart-'));
+  orthanc = await startOrthanc({ dataDir: path.join(tmp, 'orthanc'), stableAge: 1 });
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) child.kill('SIGKILL');
+  await orthanc?.stop();
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('pre-read across a gateway crash', () => {
+  it('kill -9 mid-job → the job completes once after restart; a study sent while down is picked up', async () => {
+    const adult = await buildHeadCtStudy({ patientAge: '050Y' });
+    const child9 = await buildHeadCtStudy({ patientAge: '009Y', slices: 3 });
+    try {
+      let gw = await startGateway();
+      let rita = await login(gw.baseUrl, 'rita');
+      const state = (uid: string) => rita.fetch(`/api/studies/${uid}/preread`).then(async (r) => (r.ok ? ((await r.json()) as StudyPreread) : null));
+
+      await cStore(adult.files, { port: orthanc.dicomPort, aet: orthanc.aet });
+      await waitFor('job running', async () => (await state(adult.studyInstanceUID))?.jobs[0]?.state === 'running');
+      gw.proc.kill('SIGKILL');
+      await new Promise((r) => gw.proc.once('exit', r));
+
+      // While the gateway is down, another study arrives.
+      await cStore(child9.files, { port: orthanc.dicomPort, aet: orthanc.aet });
+      await new Promise((r) => setTimeout(r, 2500)); // Orthanc declares it stable meanwhile
+
+      gw = await startGateway();
+      rita = await login(gw.baseUrl, 'rita');
+      const done = await waitFor('job done after restart', async () => {
+        const s = await state(adult.studyInstanceUID);
+        return s && s.jobs[0]?.state === 'done' ? s : null;
+      });
+      expect(done.jobs).toHaveLength(1);
+      expect(done.aiState).toBe('done');
+      const missed = await waitFor('study sent while down', () => state(child9.studyInstanceUID));
+      expect(missed.routing.find((r) => r.model === 'head-ct-hyperdensity')?.reason).toBe('outside indication: age 9 < 18');
+
+      // Let the feed run a few more rounds: nothing is repeated.
+      await new Promise((r) => setTimeout(r, 1500));
+      gw.proc.kill('SIGTERM');
+      await new Promise((r) => gw.proc.once('exit', r));
+
+      const db = new Database(path.join(tmp, 'gateway.sqlite'), { readonly: true });
+      try {
+        const jobs = db.prepare('SELECT * FROM preread_jobs WHERE study_uid = ?').all(adult.studyInstanceUID) as { id: string; state: string; findings_count: number }[];
+        expect(jobs).toHaveLength(1);
+        const audit = db.prepare('SELECT action, detail FROM audit WHERE study_uid = ?').all(adult.studyInstanceUID) as { action: string; detail: string }[];
+        expect(audit.filter((a) => a.action === 'preread-study-arrived')).toHaveLength(1);
+        expect(audit.filter((a) => a.action === 'preread-inference-started')).toHaveLength(2); // once before the kill, once after
+        expect(audit.filter((a) => a.action === 'preread-inference-finished')).toHaveLength(1);
+        const findings = db.prepare("SELECT id FROM findings WHERE study_uid = ? AND source = 'preread'").all(adult.studyInstanceUID);
+        expect(findings).toHaveLength(jobs[0].findings_count);
+        expect(db.prepare('SELECT COUNT(*) AS n FROM preread_studies').get()).toEqual({ n: 2 });
+      } finally {
+        db.close();
+      }
+    } finally {
+      adult.remove();
+      child9.remove();
+    }
+  });
+});

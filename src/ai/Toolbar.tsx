@@ -1,0 +1,48 @@
+/** The AI status area: provider, progress ("AI wasm×2 12/28"), timings, and why AI did not run. */
+import { useEffect } from 'react';
+import type { ViewerContext } from '../viewer/extensions';
+import { statusText, useAiStatus } from './status';
+import { cancelStudyRun, currentRun, startStudyRun } from './runner';
+
+export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
+  const s = useAiStatus();
+  const ready = ctx.imageIds.length > 0 && !!ctx.activeSeriesUID;
+  const key = ready ? `${ctx.studyInstanceUID}|${ctx.activeSeriesUID}|${ctx.imageIds.length}` : '';
+
+  useEffect(() => {
+    if (!key) return;
+    startStudyRun({ studyInstanceUID: ctx.studyInstanceUID, imageIds: [...ctx.imageIds], imageRefs: [...ctx.imageRefs] });
+    // Closing the study (or switching series) cancels the run: no result lands on another study.
+    return () => cancelStudyRun(ctx.studyInstanceUID);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  if (s.state === 'idle') return null;
+  const colour = s.state === 'error' ? '#ff6b6b' : s.state === 'unavailable' || s.state === 'skipped' ? '#f0c040' : '#ddd';
+  return (
+    <div
+      role="status"
+      aria-live="polite"
+      data-testid="ai-status"
+      data-state={s.state}
+      data-provider={s.provider ?? ''}
+      data-done={s.done}
+      data-total={s.total}
+      style={{ display: 'flex', gap: 6, alignItems: 'center', font: '12px system-ui, sans-serif', color: colour, maxWidth: 520 }}
+      title={s.model ? `${s.model.name} ${s.model.version}${s.message ? ` · ${s.message}` : ''}` : s.message}
+    >
+      {s.state === 'running' && <progress data-testid="ai-progress" value={s.done} max={s.total} style={{ width: 80, height: 8 }} />}
+      <span data-testid="ai-status-text">{statusText(s)}</span>
+      {s.lateReady && (
+        <button
+          type="button"
+          data-testid="ai-show-late"
+          style={{ padding: '1px 6px', borderRadius: 3, border: '1px solid #555', background: 'transparent', color: '#ddd', cursor: 'pointer' }}
+          onClick={() => void currentRun()?.showLate()}
+        >
+          Show late AI results
+        </button>
+      )}
+    </div>
+  );
+}

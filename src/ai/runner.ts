@@ -1,0 +1,242 @@
+/**
+ * Runs the study's model slice by slice in the AI worker while the radiologist reads:
+ * indication guard first, progress per slice, cancelled when the study closes, a latency limit
+ * after which the viewer reads without AI (late results only when asked), every error a status.
+ */
+import { imageLoader, metaData } from '@cornerstonejs/core';
+import { wadors } from '@cornerstonejs/dicom-image-loader';
+import { indicationCheck, parseDicomAge, parseManifest, type ModelManifest, type StudyForIndication } from '../core/ai/manifest';
+import { toFindings, type SliceResult } from '../core/ai/to-findings';
+import type { Finding } from '../core/findings/finding';
+import { apiFetch, apiJson } from '../auth/api';
+import { loadFindings } from '../findings/api';
+import { AiEngine, AiError, chooseProvider, defaultThreads } from './engine';
+import { aiConfig, type AiConfig } from './config';
+import { getAiStatus, setAiStatus } from './status';
+import type { Provider, SliceRequest } from './protocol';
+
+export interface RunTarget {
+  studyInstanceUID: string;
+  imageIds: string[];
+  imageRefs: { sopInstanceUID: string; frameNumber?: number; seriesInstanceUID: string }[];
+}
+
+type RegistryEntry = ModelManifest & { modelUrl: string };
+
+let registry: Promise<RegistryEntry[]> | null = null;
+export function loadRegistry(): Promise<RegistryEntry[]> {
+  registry ??= apiJson<{ models: unknown[] }>('/api/models')
+    .then((r) =>
+      r.models.flatMap((m) => {
+        const p = parseManifest(stripUrl(m));
+        return p.ok ? [{ ...p.value, modelUrl: (m as { modelUrl: string }).modelUrl }] : [];
+      }),
+    )
+    .catch((e) => {
+      registry = null;
+      throw e;
+    });
+  return registry;
+}
+const stripUrl = (m: unknown) => {
+  const { modelUrl: _u, ...rest } = m as Record<string, unknown>;
+  return rest;
+};
+
+/** Engines are kept per model and provider: the session survives from one study to the next. */
+const engines = new Map<string, Promise<AiEngine>>();
+export function getEngine(m: RegistryEntry, provider: Provider, cfg: AiConfig): Promise<AiEngine> {
+  const key = `${m.name}@${m.version}/${provider}`;
+  let e = engines.get(key);
+  if (!e) {
+    e = AiEngine.create({
+      manifest: m,
+      modelUrl: m.modelUrl,
+      provider,
+      ortBase: '/ort/',
+      numThreads: provider === 'wasm' ? (cfg.threads ?? defaultThreads()) : 1,
+      allowFallbackAdapter: cfg.allowFallbackAdapter,
+      slowMsPerSlice: cfg.slowMsPerSlice,
+    });
+    engines.set(key, e);
+    e.then((eng) => (eng.onFatal = () => engines.delete(key))).catch(() => engines.delete(key));
+  }
+  return e;
+}
+
+type DicomJson = Record<string, { Value?: unknown[] } | undefined>;
+
+/** What the indication guard needs, from the first image's metadata. */
+export function studyFacts(imageId: string): StudyForIndication {
+  const series = metaData.get('generalSeriesModule', imageId) as { modality?: string } | undefined;
+  const raw = (wadors.metaDataManager.get(imageId) as DicomJson | undefined) ?? {};
+  const v = (tag: string) => raw[tag]?.Value?.[0] as string | undefined;
+  return {
+    modality: series?.modality ?? v('00080060') ?? '',
+    bodyPart: v('00180015') ?? null,
+    patientAgeYears: parseDicomAge(v('00101010')),
+  };
+}
+
+type PixelArray = SliceRequest['pixelData'];
+
+/** A copy of the image's stored values (the cache keeps its own), with how to interpret them. */
+async function slicePixels(imageId: string): Promise<Omit<SliceRequest, 'type' | 'runId' | 'index'>> {
+  const image = await imageLoader.loadAndCacheImage(imageId);
+  const px = image.getPixelData() as PixelArray;
+  const copy = px.slice() as PixelArray;
+  // Cornerstone may have applied the modality LUT already (preScale): then it must not be applied twice.
+  const pre = (image as { preScale?: { scaled?: boolean } }).preScale;
+  const scaled = !!pre?.scaled;
+  const pixelModule = metaData.get('imagePixelModule', imageId) as { photometricInterpretation?: string } | undefined;
+  return {
+    rows: image.rows,
+    columns: image.columns,
+    pixelData: copy,
+    slope: scaled ? 1 : (image.slope ?? 1),
+    intercept: scaled ? 0 : (image.intercept ?? 0),
+    photometricInterpretation: pixelModule?.photometricInterpretation ?? image.photometricInterpretation,
+  };
+}
+
+let runCounter = 0;
+
+export class StudyRun {
+  readonly runId = ++runCounter;
+  private cancelled = false;
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timedOut = false;
+  private late: Finding[] | null = null;
+  private lateMeta: { model: RegistryEntry; provider: Provider; timingsMs: Record<string, number> } | null = null;
+
+  constructor(
+    readonly target: RunTarget,
+    private cfg: AiConfig = aiConfig(),
+  ) {}
+
+  private live(): boolean {
+    return !this.cancelled && getAiStatus().studyUID === this.target.studyInstanceUID;
+  }
+
+  private update(p: Partial<ReturnType<typeof getAiStatus>>): void {
+    if (this.live()) setAiStatus((s) => ({ ...s, ...p }));
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  async start(): Promise<void> {
+    const t0 = performance.now();
+    const { studyInstanceUID, imageIds } = this.target;
+    setAiStatus({ state: 'checking', studyUID: studyInstanceUID, done: 0, total: imageIds.length });
+    if (!this.cfg.enabled || !imageIds.length) return this.update({ state: 'idle' });
+    this.timer = setTimeout(() => {
+      if (this.cancelled) return;
+      const s = getAiStatus();
+      if (['checking', 'loading', 'running'].includes(s.state)) {
+        this.timedOut = true;
+        this.update({ state: 'unavailable', message: `no results within ${Math.round(this.cfg.limitMs / 1000)} s` });
+      }
+    }, this.cfg.limitMs);
+    try {
+      const models = await loadRegistry();
+      const facts = studyFacts(imageIds[0]);
+      const checks = models.map((m) => ({ m, r: indicationCheck(m, facts) }));
+      const chosen = checks.find((c) => c.r.ok)?.m;
+      if (!chosen) {
+        const why = checks.find((c) => !c.r.ok && !c.r.reason.includes('modality')) ?? checks[0];
+        const reason = why && !why.r.ok ? `${why.r.reason} (${why.m.name})` : 'no model in the registry';
+        if (this.timer) clearTimeout(this.timer);
+        return this.update({ state: 'skipped', message: reason });
+      }
+      if (this.cancelled) return;
+      this.update({ state: 'loading', model: { name: chosen.name, version: chosen.version } });
+      const { provider } = await chooseProvider({ force: this.cfg.provider, allowFallbackAdapter: this.cfg.allowFallbackAdapter });
+      let engine: AiEngine;
+      try {
+        engine = await getEngine(chosen, provider, this.cfg);
+      } catch (e) {
+        // WebGPU can fail where the adapter looked fine: WASM is always there.
+        if (provider !== 'webgpu' || (e as AiError).code === 'model-missing' || (e as AiError).code === 'model-corrupt') throw e;
+        engine = await getEngine(chosen, 'wasm', this.cfg);
+      }
+      if (this.cancelled) return;
+      this.update({ state: this.timedOut ? 'unavailable' : 'running', provider: engine.provider, numThreads: engine.numThreads, done: 0 });
+
+      const results: SliceResult[] = [];
+      let inferenceMs = 0;
+      for (const [i, imageId] of imageIds.entries()) {
+        if (this.cancelled) return;
+        const px = await slicePixels(imageId);
+        if (this.cancelled) return;
+        const r = await engine.runSlice(this.runId, i, px);
+        inferenceMs += r.ms.preprocess + r.ms.inference + r.ms.postprocess;
+        const ref = this.target.imageRefs[i];
+        results.push({ image: { seriesInstanceUID: ref.seriesInstanceUID, sopInstanceUID: ref.sopInstanceUID, frameNumber: ref.frameNumber }, columns: px.columns, rows: px.rows, detections: r.detections });
+        if (!this.timedOut) this.update({ done: i + 1 });
+      }
+      const totalMs = performance.now() - t0;
+      const timingsMs = { sessionMs: round(engine.sessionMs), perSliceMs: round(inferenceMs / imageIds.length), inferenceMs: round(inferenceMs), totalMs: round(totalMs) };
+      const findings = toFindings({ manifest: chosen, studyInstanceUID, slices: results, provider: engine.provider, timingsMs, source: 'client', createdAt: new Date().toISOString() });
+      if (this.timer) clearTimeout(this.timer);
+      const timings = { sessionMs: engine.sessionMs, perSliceMs: inferenceMs / imageIds.length, totalMs };
+      if (this.timedOut) {
+        this.late = findings;
+        this.lateMeta = { model: chosen, provider: engine.provider, timingsMs };
+        return this.update({ state: 'unavailable', lateReady: true, findings: findings.length, timings });
+      }
+      await this.publish(findings, chosen, engine.provider, timingsMs);
+      this.update({ state: 'done', done: imageIds.length, findings: findings.length, timings });
+    } catch (e) {
+      if (this.timer) clearTimeout(this.timer);
+      if (this.cancelled || (e as AiError).code === 'cancelled') return;
+      this.update({ state: 'error', message: (e as Error).message });
+    }
+  }
+
+  /** The reader asked for results that came after the limit. */
+  async showLate(): Promise<void> {
+    if (!this.late || !this.lateMeta) return;
+    const { model, provider, timingsMs } = this.lateMeta;
+    await this.publish(this.late, model, provider, timingsMs);
+    this.update({ state: 'done', lateReady: false, done: this.target.imageIds.length });
+  }
+
+  private async publish(findings: Finding[], model: RegistryEntry, provider: Provider, timingsMs: Record<string, number>): Promise<void> {
+    if (!this.live()) return;
+    const res = await apiFetch(`/api/studies/${this.target.studyInstanceUID}/ai-results`, {
+      method: 'POST',
+      body: JSON.stringify({ model: { name: model.name, version: model.version }, provider, timingsMs, findings }),
+    });
+    if (!res.ok) {
+      const body = (await res.json().catch(() => ({}))) as { error?: string; details?: string[] };
+      throw new Error(`results not stored (${res.status}): ${body.error ?? ''} ${(body.details ?? []).slice(0, 2).join('; ')}`.trim());
+    }
+    if (this.live()) await loadFindings(this.target.studyInstanceUID);
+  }
+}
+
+const round = (v: number) => Math.round(v * 100) / 100;
+
+let current: StudyRun | null = null;
+
+/** Start AI for a study (cancelling any other run); returns the run. */
+export function startStudyRun(target: RunTarget): StudyRun {
+  current?.cancel();
+  current = new StudyRun(target);
+  void current.start();
+  return current;
+}
+
+export function cancelStudyRun(studyUID?: string): void {
+  if (!current || (studyUID && current.target.studyInstanceUID !== studyUID)) return;
+  current.cancel();
+  current = null;
+  setAiStatus({ state: 'idle', studyUID: null, done: 0, total: 0 });
+}
+
+export function currentRun(): StudyRun | null {
+  return current;
+}
