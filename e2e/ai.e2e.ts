@@ -221,7 +221,7 @@ describe('client AI in the viewer', () => {
         for (let i = 0; i < cpu.output.length; i++) max = Math.max(max, Math.abs(gpu.output[i] - cpu.output[i]));
         expect(max).toBeLessThan(1e-3);
       },
-      ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-webgpu-adapter=swiftshader'],
+      ['--enable-unsafe-webgpu'],
     );
   });
 

@@ -5,4 +5,5 @@
  */
 import './findings/register';
 import './ai/register';
+import './trust/register';
 export {};

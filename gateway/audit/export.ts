@@ -108,7 +108,7 @@ export function dicomEventFor(action: string): { id: Coded; type?: Coded; action
     case 'overlay-toggled':
       return { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'R' };
     default:
-      if (/^inference-/.test(action)) return { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'R' };
+      if (/inference-|ai-results/.test(action)) return { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'R' };
       if (/verdict|accept|reject|modif|sign/.test(action)) return { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'U' };
       return { id: dcm('110100', 'Application Activity'), actionCode: 'E' };
   }

@@ -1,6 +1,29 @@
-/** Route and background-service registration for this capability: SR/HL7/webhook outbox (issue 6). */
+/** Route and background-service registration for this capability: SR/HL7/webhook outbox and the MLLP listener (issue 6). */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
+import { OutboxWorker } from './worker.js';
+import { outboxSettings } from './settings.js';
+import { registerOutboxRoutes } from './routes.js';
+import { startMllpListener, type MllpListener } from '../mllp/listener.js';
 
-export async function register(_app: FastifyInstance, _store: Store, _config: GatewayConfig): Promise<void> {}
+/** The running worker per app, so other modules (and tests) can kick it after an enqueue. */
+export const workers = new WeakMap<FastifyInstance, OutboxWorker>();
+
+export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+  const settings = outboxSettings(config);
+  const worker = new OutboxWorker(store.db, config, settings);
+  workers.set(app, worker);
+  registerOutboxRoutes(app, store, worker);
+  let listener: MllpListener | null = null;
+  if (settings.mllpPort) {
+    listener = await startMllpListener(store.db, { host: settings.mllpHost, port: settings.mllpPort, log: (m) => app.log.warn(m) });
+    app.log.info(`MLLP listener on ${settings.mllpHost}:${listener.port}`);
+  }
+  if (settings.worker) await worker.start();
+  // The worker runs until the app closes; the store is closed after onClose hooks.
+  app.addHook('onClose', async () => {
+    await worker.stop();
+    await listener?.close();
+  });
+}

@@ -559,8 +559,13 @@ export class PrereadService {
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     try {
-      const rows = await this.db.selectFrom('preread_studies').selectAll().execute();
-      const jobs = await this.jobsByStudy();
+      // Only studies whose state can change with time: open jobs now, or open when last told.
+      const open = new Set((await this.db.selectFrom('preread_jobs').select('study_uid').where('state', 'in', ['pending', 'running']).distinct().execute()).map((r) => r.study_uid));
+      for (const [uid, key] of this.lastState) if (/^(pending|running|unavailable)\|/.test(key)) open.add(uid);
+      if (!open.size) return;
+      const uids = [...open];
+      const rows = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', 'in', uids).execute();
+      const jobs = await this.jobsByStudy(uids);
       const now = Date.now();
       for (const r of rows) {
         const e = this.entry(r, jobs.get(r.study_uid) ?? [], now);

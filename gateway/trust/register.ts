@@ -6,6 +6,7 @@ import { setTrustContext } from './service.js';
 import { loadManifests } from './models.js';
 import { orthancStudyFactsResolver } from './study-facts.js';
 import { registerTrustRoutes } from './routes.js';
+import { registerSrGuard } from './sr-guard.js';
 import { appendAudit } from '../audit/audit.js';
 
 export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
@@ -17,6 +18,7 @@ export async function register(app: FastifyInstance, store: Store, config: Gatew
   };
   setTrustContext(store.db, { facts: orthancStudyFactsResolver(config), manifests });
   await registerTrustRoutes(app, store, config);
+  registerSrGuard(app, store.db, config);
   app.addHook('onReady', async () => {
     await appendAudit(store.db, { actor: 'system', action: 'application-start', detail: { demo: config.demo } });
   });

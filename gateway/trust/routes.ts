@@ -240,6 +240,23 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     return { username: params.data.username, locked: false };
   });
 
+  // ---- acts that happen only in the browser (overlay toggles) reach the audit trail through here
+  app.post('/api/audit/client-events', { config: { roles: READERS } }, async (req, reply) => {
+    const s = requireUser(req);
+    const body = z
+      .object({
+        action: z.enum(['overlay-toggled', 'heatmap-toggled']),
+        studyUID: UID,
+        findingId: z.string().min(1).max(128).optional(),
+        visible: z.boolean(),
+      })
+      .strict()
+      .safeParse(req.body);
+    if (!body.success) return bad(reply, 'body', body.error);
+    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: body.data.action, studyUID: body.data.studyUID, findingId: body.data.findingId, detail: { visible: body.data.visible } });
+    return reply.code(201).send({ recorded: true });
+  });
+
   // ---- audit export (admin and governance; de-identified)
   app.get('/api/audit/export', { config: { roles: ['admin', 'ai-governance'] } }, async (req, reply) => {
     const s = requireUser(req);

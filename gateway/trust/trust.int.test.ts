@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
-import { headCtFiles, CHEST_CR } from '../../scripts/lib/demo-data.js';
+import { headCtFiles, CHEST_CR, DICOM } from '../../scripts/lib/demo-data.js';
 import { copyStudy, testFinding, adultHeadCtManifest } from './testing.js';
 import { isAiAllowed } from './service.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -17,6 +17,7 @@ const HEAD_CT = '1.2.826.0.1.3680043.9.4245.176071706449108652832586978815691566
 const CHEST = '1.2.392.200036.9125.0.199302241758.16';
 const CHILD = '1.2.826.0.1.3680043.9.7777.9';
 const ADULT = '1.2.826.0.1.3680043.9.7777.45';
+const SR_FILE = path.join(DICOM, 'pydicom', 'test_files', 'test-SR.dcm');
 
 let stack: Stack;
 const c: Record<string, Client> = {};
@@ -48,7 +49,7 @@ beforeAll(async () => {
   fs.mkdirSync(path.join(modelsDir, 'adult-head-ct'), { recursive: true });
   fs.writeFileSync(path.join(modelsDir, 'adult-head-ct', 'manifest.json'), JSON.stringify(adultHeadCtManifest()));
   fs.writeFileSync(path.join(modelsDir, 'adult-head-ct', 'model.onnx'), Buffer.alloc(16)); // never loaded: the guard refuses first
-  stack = await startStack({ files: [...slices, CHEST_CR, ...child, ...adult], config: { modelsDir } });
+  stack = await startStack({ files: [...slices, CHEST_CR, ...child, ...adult, SR_FILE], config: { modelsDir } });
   for (const u of ['rita', 'remy', 'erin', 'toby', 'ada', 'gus']) c[u] = await login(stack.baseUrl, u);
   const r = await c.rita.post('/api/findings', Object.values(f));
   expect(r.status, await r.clone().text()).toBe(201);
@@ -93,6 +94,23 @@ describe('role filters on the findings API (server side)', () => {
     }
     const ok = await c.rita.post(`/api/studies/${CHEST}/signoff`, {});
     expect(ok.status).toBe(201);
+  });
+});
+
+describe('SR content through the DICOMweb proxy', () => {
+  it('a technologist cannot read SR (findings) content, but still reads images; a radiologist reads both', async () => {
+    const [srStudy] = await c.rita.json<Record<string, { Value?: string[] }>[]>(`/dicom-web/studies?ModalitiesInStudy=SR`);
+    const studyUID = srStudy['0020000D'].Value![0];
+    const [srSeries] = await c.rita.json<Record<string, { Value?: string[] }>[]>(`/dicom-web/studies/${studyUID}/series`);
+    const seriesUID = srSeries['0020000E'].Value![0];
+    for (const p of [`/dicom-web/studies/${studyUID}/series/${seriesUID}/metadata`, `/dicom-web/studies/${studyUID}/metadata`, `/dicom-web/studies/${studyUID}/series/${seriesUID}/instances`]) {
+      const t = await c.toby.fetch(p);
+      expect(t.status, p).toBe(403);
+      expect(await t.text()).toContain('SR');
+      expect((await c.rita.fetch(p)).status, p).toBe(200);
+    }
+    expect((await c.toby.fetch(`/dicom-web/studies/${HEAD_CT}/series`)).status).toBe(200);
+    expect((await c.toby.fetch(`/dicom-web/studies/${HEAD_CT}/metadata`)).status).toBe(200);
   });
 });
 
@@ -246,16 +264,26 @@ describe('indication guard', () => {
     const r = await c.rita.post(`/api/studies/${CHILD}/ai-results`, { model: { name: 'adult-head-ct', version: '1.0.0' }, provider: 'wasm', findings: [client] });
     expect(r.status).toBe(409);
     expect(await r.text()).toContain('age 9 < 18');
+    const okAdult = await c.rita.post(`/api/studies/${ADULT}/ai-results`, { model: { name: 'adult-head-ct', version: '1.0.0' }, provider: 'wasm', findings: [testFinding(ADULT, { source: 'client' })] });
+    expect(okAdult.status, await okAdult.clone().text()).toBeLessThan(300);
     const cr = await c.rita.json<{ models: { state: string; reason: string }[] }>(`/api/studies/${CHEST}/ai-status`);
     expect(cr.models[0]).toMatchObject({ state: 'outside-indication', reason: expect.stringContaining('modality CR') });
   });
 });
 
 describe('audit trail', () => {
+  it('records overlay toggles sent by the viewer, validating them', async () => {
+    expect((await c.rita.post('/api/audit/client-events', { action: 'overlay-toggled', studyUID: HEAD_CT, visible: false })).status).toBe(201);
+    const badAction = await c.rita.post('/api/audit/client-events', { action: 'settings-changed', studyUID: HEAD_CT, visible: false });
+    expect(badAction.status).toBe(400);
+    expect(await badAction.text()).toContain('body.action');
+    expect((await c.ada.post('/api/audit/client-events', { action: 'overlay-toggled', studyUID: HEAD_CT, visible: true })).status).toBe(403);
+  });
+
   it('records the actions of this capability and the others present', async () => {
     await (await login(stack.baseUrl, 'gus')).fetch('/api/auth/logout', { method: 'POST' });
     const actions = new Set((await stack.gateway.store.db.selectFrom('audit').select('action').execute()).map((a) => a.action));
-    for (const a of ['application-start', 'login', 'logout', 'access-denied', 'settings-changed', 'ai-disabled-study', 'ai-enabled-study', 'finding-shown', 'finding-imported', 'finding-accepted', 'finding-rejected', 'study-signed-off']) {
+    for (const a of ['application-start', 'login', 'logout', 'access-denied', 'settings-changed', 'ai-disabled-study', 'ai-enabled-study', 'finding-shown', 'finding-imported', 'finding-accepted', 'finding-rejected', 'study-signed-off', 'overlay-toggled', 'ai-results-received']) {
       expect(actions.has(a), a).toBe(true);
     }
   });

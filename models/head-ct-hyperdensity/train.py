@@ -178,7 +178,7 @@ def predict(model, stored, s, m):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--steps', type=int, default=1500)
+    ap.add_argument('--steps', type=int, default=700)
     ap.add_argument('--eval-only', action='store_true', help='reuse the weights of the committed model.onnx: recalibrate, re-evaluate, re-export')
     args = ap.parse_args()
     C.seed_everything(SEED)

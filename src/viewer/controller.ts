@@ -116,14 +116,22 @@ export class ViewerController {
     }
   }
 
+  /** Errors already turned into a transcoding retry (the loader reports one failure through two events). */
+  private handledErrors = new WeakSet<object>();
+  /** Images whose retry is pending inside showSeries. */
+  private retryPending = new Set<string>();
+
   private recordImageError(imageId: string, error: unknown): void {
-    if (get().imageErrors[imageId]) return;
+    if (get().imageErrors[imageId] || this.retryPending.has(imageId)) return;
+    if (error && typeof error === 'object' && this.handledErrors.has(error)) return;
     // First 500 for an instance: ask again for it transcoded to little endian (see cornerstone.ts).
     if (statusOf(error) === 500 && markTranscode(imageId)) {
+      if (error && typeof error === 'object') this.handledErrors.add(error);
       this.forget(imageId);
       const vp = this.viewport;
       const idx = get().imageIds.indexOf(imageId);
-      if (vp && !this.inSetStack && idx >= 0 && vp.getTargetImageIdIndex() === idx) void this.reloadAt(idx);
+      if (this.inSetStack) this.retryPending.add(imageId);
+      else if (vp && idx >= 0 && vp.getTargetImageIdIndex() === idx) setTimeout(() => void this.reloadAt(idx), 0);
       return;
     }
     const msg = describeImageError(error);
@@ -189,7 +197,7 @@ export class ViewerController {
     const imageIds = built.entries.map((e) => wadorsImageId(framePath(this.studyUID, e)));
     built.entries.forEach((e, i) => {
       // Multi-frame metadata is registered once, on frame 1; the loader derives the other frames from it.
-      if (e.frameNumber === 1) wadors.metaDataManager.add(imageIds[i], instances[e.instanceIndex] as never);
+      if (e.frameNumber === 1) wadors.metaDataManager.add(imageIds[i], withDisplayDefaults(instances[e.instanceIndex]) as never);
     });
     const first = instances[0];
     if (first && !get().patientName) {
@@ -224,27 +232,28 @@ export class ViewerController {
     }
     const i = Math.max(0, Math.min(index, st.imageIds.length - 1));
     set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
-    this.inSetStack = true;
-    try {
+    // On the WebGL path a failed image does not reject setStack (only IMAGE_LOAD_ERROR says so);
+    // on the CPU path it does. Both end up in recordImageError.
+    const setStack = async () => {
       try {
         await vp.setStack(st.imageIds, i);
       } catch (e) {
-        // A transcoding fallback was just armed for this instance: one more try.
-        if (statusOf(e) !== 500 || !isTranscoded(st.imageIds[i]) || this.disposed || token !== this.showToken) throw e;
-        this.forget(st.imageIds[i]);
-        await vp.setStack(st.imageIds, i);
+        this.recordImageError(st.imageIds[i], e);
       }
-      if (this.disposed || token !== this.showToken) return;
-      this.applyInitialVoi(st);
-      patchSeries(uid, { status: 'ready' });
-    } catch (e) {
-      if (this.disposed || token !== this.showToken) return;
-      this.inSetStack = false;
-      this.recordImageError(st.imageIds[i], e);
-      patchSeries(uid, { status: 'ready' });
+    };
+    this.inSetStack = true;
+    try {
+      await setStack();
+      if (this.retryPending.delete(st.imageIds[i]) && !this.disposed && token === this.showToken) {
+        this.inSetStack = false;
+        await setStack();
+      }
     } finally {
       this.inSetStack = false;
     }
+    if (this.disposed || token !== this.showToken) return;
+    this.applyInitialVoi(st);
+    patchSeries(uid, { status: 'ready' });
     if (this.firstMarked) this.enablePrefetch();
   }
 
@@ -443,6 +452,15 @@ export class ViewerController {
     this.handle?.destroy();
     this.handle = null;
   }
+}
+
+/**
+ * Cornerstone's metadata provider calls `modality.includes(...)` and throws on instances without a
+ * Modality (Type 1, yet absent in some secondary captures): give those 'OT' (other) for display.
+ */
+function withDisplayDefaults(inst: DicomJson): DicomJson {
+  if (str(inst, TAG.Modality)) return inst;
+  return { ...inst, [TAG.Modality]: { vr: 'CS', Value: ['OT'] } };
 }
 
 function studyMessage(e: DicomWebError): string {

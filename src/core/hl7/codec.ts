@@ -171,8 +171,9 @@ export function parseMessage(text: string): Message {
 
 /**
  * Parses a file or batch (FHS/BHS envelopes around messages, or bare messages) into messages,
- * checking the envelope structure: every message starts with MSH, envelopes nest FHS > BHS > MSH
- * and close in order, and a batch holds at least one message.
+ * checking the envelope structure: every segment belongs to a message that starts with MSH, envelopes
+ * nest FHS > BHS > MSH without a second header inside an open one, and a batch holds a message.
+ * Trailers (BTS/FTS) may be missing, as python-hl7 and real senders allow.
  */
 export function parseBatch(text: string): Message[] {
   const lines = segmentLines(text);
@@ -194,12 +195,14 @@ export function parseBatch(text: string): Message[] {
       counts.push(0);
       current = null;
     } else if (name === 'BTS') {
-      if (stack[stack.length - 1] !== 'BHS') throw new Hl7Error(`${at}: BTS without an open BHS`, name);
-      if (counts[counts.length - 1] === 0) throw new Hl7Error(`${at}: batch contains no message (no MSH between BHS and BTS)`, name);
-      stack.pop();
+      // Trailers are optional in practice (python-hl7 accepts a missing or stray one): close if open.
+      if (stack[stack.length - 1] === 'BHS') {
+        if (counts[counts.length - 1] === 0) throw new Hl7Error(`${at}: batch contains no message (no MSH between BHS and BTS)`, name);
+        stack.pop();
+      }
       current = null;
     } else if (name === 'FTS') {
-      if (stack[stack.length - 1] !== 'FHS') throw new Hl7Error(`${at}: FTS without an open FHS${stack.includes('BHS') ? ' (a BHS is still open)' : ''}`, name);
+      while (stack.length && stack[stack.length - 1] !== 'FHS') stack.pop();
       stack.pop();
       current = null;
     } else if (name === 'MSH') {
@@ -211,7 +214,6 @@ export function parseBatch(text: string): Message[] {
       current.push(line);
     }
   }
-  if (stack.length) throw new Hl7Error(`${stack[stack.length - 1]} not closed (missing ${stack[stack.length - 1] === 'FHS' ? 'FTS' : 'BTS'})`, stack[stack.length - 1]);
   if (!messages.length) throw new Hl7Error('no message (no MSH segment)');
   return messages.map((m) => parseMessage(m.join('\r')));
 }

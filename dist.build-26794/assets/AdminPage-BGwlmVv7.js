@@ -1,1 +1,0 @@
-import{h as e}from"./index-CUJ3Nusr.js";var t=e(),n=`/work/main/src/admin/AdminPage.tsx`;function r(){return(0,t.jsxDEV)(`main`,{className:`page admin-page`,children:(0,t.jsxDEV)(`h1`,{children:`Administration`},void 0,!1,{fileName:n,lineNumber:5,columnNumber:7},this)},void 0,!1,{fileName:n,lineNumber:4,columnNumber:5},this)}export{r as default};

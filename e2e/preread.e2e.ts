@@ -1,0 +1,83 @@
+/**
+ * Zero-click pre-read in the real app: real Chromium on the production build, real gateway, real
+ * Orthanc. The worklist is open; a new head CT arrives by C-STORE (built from the shared GE head CT
+ * with new UIDs and the head CT model's held-out synthetic hyperdensities painted in); without a
+ * reload it moves to the top with a critical flag; the ER attending gets the alert and opens the
+ * study from it in one click; the technologist gets no alert.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import type { Stack } from '../test/harness.js';
+import { headCtFiles } from '../scripts/lib/demo-data.js';
+import { buildHeadCtStudy, cStore, type BuiltStudy } from '../gateway/preread/study-builder.js';
+
+let stack: Stack;
+let erinBrowser: LaunchedBrowser;
+let tobyBrowser: LaunchedBrowser;
+let erin: Page;
+let toby: Page;
+let study: BuiltStudy;
+
+beforeAll(async () => {
+  process.env.PREREAD_POLL_MS = '200';
+  process.env.PREREAD_TIMEOUT_MS = '120000';
+  stack = await startE2EStack({ files: headCtFiles() });
+  study = await buildHeadCtStudy({ patientAge: '045Y', lesions: true });
+  erinBrowser = await launchBrowser();
+  tobyBrowser = await launchBrowser();
+  erin = erinBrowser.page;
+  toby = tobyBrowser.page;
+  await loginInBrowser(erin, stack.baseUrl, 'erin');
+  await loginInBrowser(toby, stack.baseUrl, 'toby');
+});
+
+afterAll(async () => {
+  await erinBrowser?.close();
+  await tobyBrowser?.close();
+  study?.remove();
+  await stack?.stop();
+});
+
+describe('pre-read e2e', () => {
+  it('a study arrives → the open worklist puts it on top with a critical flag; the ER attending is alerted, the technologist is not', async () => {
+    for (const p of [erin, toby]) {
+      await p.goto(stack.baseUrl + '/');
+      await p.waitForSelector('.worklist-table tbody tr');
+    }
+    // Let the demo study's own pre-read settle so the list is quiet before the arrival.
+    const rowsBefore = await erin.locator('.worklist-table tbody tr').count();
+    const urlBefore = erin.url();
+
+    await cStore(study.files, { port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
+
+    const top = erin.locator('.worklist-table tbody tr').first();
+    await expect.poll(() => top.getAttribute('data-study-uid'), { timeout: 120_000, interval: 250 }).toBe(study.studyInstanceUID);
+    await expect.poll(() => top.locator('.flag-critical').count(), { timeout: 120_000, interval: 250 }).toBe(1);
+    expect(await top.locator('.flag-critical').getAttribute('title')).toMatch(/^ICH suspected, \d+%$/);
+    expect(erin.url()).toBe(urlBefore); // no reload, no navigation
+    expect(await erin.locator('.worklist-table tbody tr').count()).toBe(rowsBefore + 1);
+
+    // The alert names the study and the finding.
+    const alert = erin.locator(`.critical-alert[data-study="${study.studyInstanceUID}"]`);
+    await alert.waitFor({ timeout: 30_000 });
+    expect(await alert.locator('.alert-reason').textContent()).toMatch(/^ICH suspected, \d+%$/);
+    expect(await alert.textContent()).toContain(study.studyInstanceUID);
+
+    // The technologist's list shows the study but no flag and no alert.
+    const tobyRow = toby.locator(`.worklist-table tbody tr[data-study-uid="${study.studyInstanceUID}"]`);
+    await tobyRow.waitFor({ timeout: 60_000 });
+    expect(await toby.locator('.critical-alert').count()).toBe(0);
+    expect(await tobyRow.locator('.flag').count()).toBe(0);
+
+    // One click opens the study; acknowledging removes the alert and is audited.
+    await alert.locator('button', { hasText: 'Open' }).click();
+    await erin.waitForURL((u) => u.pathname === `/viewer/${study.studyInstanceUID}`);
+    await alert.locator('button', { hasText: 'Acknowledge' }).click();
+    await alert.waitFor({ state: 'detached', timeout: 10_000 });
+    const acks = await stack.gateway.store.db.selectFrom('audit').selectAll().where('action', '=', 'critical-alert-acknowledged').where('study_uid', '=', study.studyInstanceUID).execute();
+    expect(acks.map((a) => a.actor)).toEqual(['erin']);
+    expect(await toby.locator('.critical-alert').count()).toBe(0);
+  });
+});

@@ -1,0 +1,186 @@
+/**
+ * Delivery of one outbox message. Each function either resolves (delivered and confirmed) or throws
+ * a DeliveryError saying whether a retry can help. The SR and ORU are built here, at delivery time,
+ * from the study's metadata in the PACS; their identities (UIDs, control id) come from the payload.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+import { dcmjs, writeDicomPart10, type Dataset } from '../../src/core/sr/dicom.js';
+import { buildMeasurementReport, studyFromDataset, SrInputError } from '../../src/core/sr/writer.js';
+import { buildOru } from '../../src/core/hl7/oru.js';
+import { parseAck } from '../../src/core/hl7/ack.js';
+import { Hl7Error } from '../../src/core/hl7/codec.js';
+import { sendMllp } from '../mllp/client.js';
+import type { OruPayload, SrPayload, WebhookPayload } from './events.js';
+import type { OutboxSettings } from './settings.js';
+
+export class DeliveryError extends Error {
+  constructor(message: string, readonly retry: boolean) {
+    super(message);
+  }
+}
+
+export interface DeliveryContext {
+  db: Kysely<DB>;
+  config: GatewayConfig;
+  settings: OutboxSettings;
+}
+
+function orthancFetch(config: GatewayConfig, pathname: string, init: RequestInit = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
+  if (config.orthancUser) headers.authorization = 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64');
+  const root = config.orthancDicomWebRoot.replace(/\/$/, '');
+  return fetch(config.orthancUrl.replace(/\/$/, '') + root + pathname, { ...init, headers, signal: AbortSignal.timeout(30_000) }).catch((e: Error) => {
+    throw new DeliveryError(`PACS unreachable: ${(e.cause as Error | undefined)?.message ?? e.message}`, true);
+  });
+}
+
+/** DICOM JSON metadata of one instance, naturalized. */
+async function instanceMetadata(ctx: DeliveryContext, study: string, series: string, sop: string): Promise<Dataset | undefined> {
+  const r = await orthancFetch(ctx.config, `/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { accept: 'application/dicom+json' } });
+  if (r.status === 404 || r.status === 204) return undefined;
+  if (!r.ok) throw new DeliveryError(`PACS metadata ${r.status}`, r.status >= 500 || r.status === 429);
+  const json = (await r.json()) as object[];
+  if (!json.length) return undefined;
+  return dcmjs.data.DicomMetaDictionary.naturalizeDataset(json[0]);
+}
+
+/** Study-level attributes from any instance of the study (QIDO), when a finding names none we can read. */
+async function anyInstance(ctx: DeliveryContext, study: string): Promise<Dataset | undefined> {
+  const r = await orthancFetch(ctx.config, `/studies/${study}/instances?limit=1&includefield=all`, { headers: { accept: 'application/dicom+json' } });
+  if (r.status === 404 || r.status === 204) return undefined;
+  if (!r.ok) throw new DeliveryError(`PACS QIDO ${r.status}`, r.status >= 500);
+  const json = (await r.json()) as object[];
+  return json.length ? dcmjs.data.DicomMetaDictionary.naturalizeDataset(json[0]) : undefined;
+}
+
+async function sourceOf(ctx: DeliveryContext, p: { studyInstanceUID: string; findings: SrPayload['findings'] }): Promise<{ src: Dataset; sopClasses: Record<string, string> }> {
+  const sopClasses: Record<string, string> = {};
+  let src: Dataset | undefined;
+  const seen = new Set<string>();
+  for (const f of p.findings) {
+    for (const r of f.regions) {
+      if (seen.has(r.image.sopInstanceUID)) continue;
+      seen.add(r.image.sopInstanceUID);
+      if (r.image.sopClassUID && src) continue;
+      const md = await instanceMetadata(ctx, p.studyInstanceUID, r.image.seriesInstanceUID, r.image.sopInstanceUID);
+      if (!md) throw new DeliveryError(`referenced image ${r.image.sopInstanceUID} is not in the PACS (yet)`, true);
+      src ??= md;
+      sopClasses[r.image.sopInstanceUID] = String(md.SOPClassUID);
+    }
+  }
+  src ??= await anyInstance(ctx, p.studyInstanceUID);
+  if (!src) throw new DeliveryError(`study ${p.studyInstanceUID} is not in the PACS (yet)`, true);
+  return { src, sopClasses };
+}
+
+function multipart(dicom: Uint8Array): { body: Buffer; contentType: string } {
+  const boundary = `rs-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
+  const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  return { body: Buffer.concat([head, Buffer.from(dicom), tail]), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
+}
+
+export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<string> {
+  // Already stored (a previous try whose response was lost): success, nothing stored twice.
+  if (await instanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) return 'already stored';
+  const { src, sopClasses } = await sourceOf(ctx, p);
+  let ds: Dataset;
+  try {
+    ds = buildMeasurementReport({
+      kind: p.kind,
+      findings: p.findings,
+      study: studyFromDataset(src),
+      model: p.model,
+      sopInstanceUID: p.sopInstanceUID,
+      seriesInstanceUID: p.seriesInstanceUID,
+      contentDateTime: p.contentDateTime,
+      sopClassUIDs: sopClasses,
+      institutionName: ctx.settings.institution,
+      ...(p.signer ? { signer: { name: p.signer.name, organization: ctx.settings.institution, at: p.signer.at } } : {}),
+      ...(p.predecessor ? { predecessor: p.predecessor } : {}),
+    });
+  } catch (e) {
+    if (e instanceof SrInputError) throw new DeliveryError(`SR not buildable: ${e.message}`, false);
+    throw e;
+  }
+  const { body, contentType } = multipart(writeDicomPart10(ds));
+  const r = await orthancFetch(ctx.config, `/studies`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType, accept: 'application/dicom+json' } });
+  const text = await r.text();
+  if (r.ok) {
+    // STOW-RS answers 200 with a FailedSOPSequence (00081198) when an instance was refused.
+    if (text.includes('"00081198"') && !text.includes(p.sopInstanceUID.slice(-10))) throw new DeliveryError('STOW-RS refused the SR (FailedSOPSequence)', false);
+    return `stored (${r.status})`;
+  }
+  if (await instanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) return 'already stored';
+  throw new DeliveryError(`STOW-RS ${r.status}`, r.status >= 500 || r.status === 429 || r.status === 409);
+}
+
+export async function deliverOru(ctx: DeliveryContext, p: OruPayload, attempts: number): Promise<string> {
+  const { risHost, risPort } = ctx.settings;
+  if (!risHost || !risPort) throw new DeliveryError('no RIS configured (RIS_HOST/RIS_PORT)', true);
+  // Patient and accession from the study in the PACS (a QIDO; the PACS must be up, as for the SR).
+  const src = await anyInstance(ctx, p.studyInstanceUID);
+  const study = src ? studyFromDataset(src) : undefined;
+  const order =
+    (await ctx.db.selectFrom('hl7_orders').selectAll().where('study_uid', '=', p.studyInstanceUID).orderBy('received_at', 'desc').executeTakeFirst()) ??
+    (study?.AccessionNumber ? await ctx.db.selectFrom('hl7_orders').selectAll().where('accession', '=', study.AccessionNumber).executeTakeFirst() : undefined);
+  // OBR-3 must name the order; without any accession the Study Instance UID stands in (see docs/conformance.md).
+  const accession = study?.AccessionNumber || order?.accession || p.studyInstanceUID;
+  let text: string;
+  try {
+    text = buildOru({
+      controlId: p.controlId,
+      at: p.at,
+      status: p.status,
+      accession,
+      studyInstanceUID: p.studyInstanceUID,
+      ...(order?.placer_order ? { placerOrderNumber: order.placer_order } : {}),
+      ...(order?.procedure_code ? { procedure: { value: order.procedure_code, meaning: order.procedure_text || order.procedure_code, scheme: 'L' } } : {}),
+      patient: { id: study?.PatientID || order?.patient_id || 'UNKNOWN', name: study?.PatientName, birthDate: study?.PatientBirthDate, sex: study?.PatientSex },
+      findings: p.findings,
+      model: p.model,
+      ...(p.priority ? { priority: p.priority } : {}),
+      ...(p.signer ? { signer: p.signer } : {}),
+      ...(p.reportText ? { reportText: p.reportText } : {}),
+    });
+  } catch (e) {
+    if (e instanceof Hl7Error) throw new DeliveryError(`ORU not buildable: ${e.message}`, false);
+    throw e;
+  }
+  let ackText: string;
+  try {
+    ackText = await sendMllp({ host: risHost, port: risPort, timeoutMs: ctx.settings.ackTimeoutMs }, text);
+  } catch (e) {
+    throw new DeliveryError(`RIS: ${(e as Error).message}`, true);
+  }
+  let ack;
+  try {
+    ack = parseAck(ackText);
+  } catch (e) {
+    throw new DeliveryError(`RIS answered something that is not an ACK: ${(e as Error).message}`, true);
+  }
+  if (ack.controlId !== p.controlId) throw new DeliveryError(`ACK for ${ack.controlId}, not for ${p.controlId} (MSA-2 must equal MSH-10)`, true);
+  if (ack.code === 'AA' || ack.code === 'CA') return `ACK ${ack.code}`;
+  const why = ack.text || ack.error || '(no reason given)';
+  if (ack.code === 'AR' || ack.code === 'CR') throw new DeliveryError(`RIS rejected (${ack.code}): ${why}`, false);
+  // AE/CE: the receiver had an application error; retry a configured number of times.
+  throw new DeliveryError(`RIS error (${ack.code}): ${why}`, attempts <= ctx.settings.aeRetries);
+}
+
+export async function deliverWebhook(_ctx: DeliveryContext, p: WebhookPayload): Promise<string> {
+  let r: Response;
+  try {
+    r = await fetch(p.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': p.idempotencyKey },
+      body: JSON.stringify(p.body),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (e) {
+    throw new DeliveryError(`webhook unreachable: ${(e as Error).message}`, true);
+  }
+  if (r.ok) return `HTTP ${r.status}`;
+  throw new DeliveryError(`webhook HTTP ${r.status}`, r.status >= 500 || r.status === 408 || r.status === 429);
+}

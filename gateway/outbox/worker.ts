@@ -1,0 +1,145 @@
+/**
+ * Outbox worker: delivers due messages with exponential back-off and jitter.
+ * Status: pending (never tried) -> sent (a try is in flight; survives a crash and is retried on restart)
+ * -> acknowledged | failed (will retry at next_attempt_at) | dead (gave up: AR, refused, too many tries).
+ * Per study and kind, messages go out in order (a final ORU never overtakes its preliminary).
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+import { DeliveryError, deliverOru, deliverSr, deliverWebhook, type DeliveryContext } from './deliver.js';
+import type { OutboxPayload } from './events.js';
+import type { OutboxSettings } from './settings.js';
+import './schema.js';
+
+const OPEN = ['pending', 'sent', 'failed'] as const;
+
+/** Exponential back-off with jitter: base * 2^(n-1), capped, times a random factor in [0.5, 1.5). */
+export function backoffMs(attempt: number, s: Pick<OutboxSettings, 'baseDelayMs' | 'maxDelayMs'>, rand = Math.random): number {
+  const exp = Math.min(s.maxDelayMs, s.baseDelayMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(exp * (0.5 + rand()));
+}
+
+export class OutboxWorker {
+  private timer: NodeJS.Timeout | null = null;
+  private running = false;
+  private stopped = true;
+  private readonly inFlight = new Set<number>();
+  private pass: Promise<void> | null = null;
+  private readonly ctx: DeliveryContext;
+
+  constructor(readonly db: Kysely<DB>, config: GatewayConfig, readonly settings: OutboxSettings) {
+    this.ctx = { db, config, settings };
+  }
+
+  async start(): Promise<void> {
+    // Anything still 'sent' was in flight when the last process died: due now (same UID / control id).
+    await this.db.updateTable('outbox').set({ next_attempt_at: new Date(0).toISOString() }).where('status', '=', 'sent').execute();
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.pass;
+  }
+
+  /** Run a pass soon (after an enqueue, or from a test). */
+  kick(): void {
+    if (!this.stopped) this.schedule(0);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      if (this.running) return this.schedule(this.settings.pollMs);
+      this.pass = this.runOnce()
+        .then(() => {})
+        .catch(() => {})
+        .finally(() => {
+          this.pass = null;
+          this.schedule(this.settings.pollMs);
+        });
+    }, ms);
+  }
+
+  /** One pass: deliver every due message that heads its (study, kind) queue. Returns the number tried. */
+  async runOnce(): Promise<number> {
+    this.running = true;
+    try {
+      const now = new Date().toISOString();
+      // The head of each (study, kind) queue; webhooks are independent of each other.
+      const heads = await this.db
+        .selectFrom('outbox')
+        .select((eb) => [eb.fn.min('id').as('id')])
+        .where('status', 'in', OPEN)
+        .where('kind', '!=', 'webhook')
+        .groupBy(['study_uid', 'kind'])
+        .execute();
+      const headIds = heads.map((h) => Number(h.id)).filter((id) => !this.inFlight.has(id));
+      const due = headIds.length
+        ? await this.db.selectFrom('outbox').selectAll().where('id', 'in', headIds).where('next_attempt_at', '<=', now).orderBy('id').limit(200).execute()
+        : [];
+      const hooks = await this.db.selectFrom('outbox').selectAll().where('kind', '=', 'webhook').where('status', 'in', OPEN).where('next_attempt_at', '<=', now).orderBy('id').limit(50).execute();
+      const todo = [...due, ...hooks.filter((h) => !this.inFlight.has(h.id))];
+      let i = 0;
+      const lane = async () => {
+        while (i < todo.length && !this.stopped) {
+          const row = todo[i++];
+          await this.deliverOne(row.id);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.max(1, this.settings.concurrency) }, lane));
+      return todo.length;
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Delivers one message now, whatever its schedule (used by runOnce and by tests). */
+  async deliverOne(id: number): Promise<void> {
+    if (this.inFlight.has(id)) return;
+    this.inFlight.add(id);
+    try {
+      const row = await this.db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row || !OPEN.includes(row.status as (typeof OPEN)[number])) return;
+      const attempts = row.attempts + 1;
+      const sentAt = new Date().toISOString();
+      // Recorded before the try: a crash from here on leaves 'sent', retried on restart with the same identity.
+      await this.db
+        .updateTable('outbox')
+        .set({ status: 'sent', attempts, sent_at: sentAt, updated_at: sentAt, next_attempt_at: new Date(Date.now() + this.settings.ackTimeoutMs + 30_000).toISOString() })
+        .where('id', '=', id)
+        .execute();
+      const payload = JSON.parse(row.payload) as OutboxPayload;
+      try {
+        let note: string;
+        if (payload.type === 'sr') note = await deliverSr(this.ctx, payload);
+        else if (payload.type === 'oru') note = await deliverOru(this.ctx, payload, attempts);
+        else note = await deliverWebhook(this.ctx, payload);
+        const at = new Date().toISOString();
+        await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).execute();
+      } catch (e) {
+        const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
+        const dead = !err.retry || attempts >= this.settings.maxAttempts;
+        const at = new Date();
+        await this.db
+          .updateTable('outbox')
+          .set({
+            status: dead ? 'dead' : 'failed',
+            last_error: err.message.slice(0, 1000),
+            updated_at: at.toISOString(),
+            next_attempt_at: new Date(at.getTime() + (dead ? 0 : backoffMs(attempts, this.settings))).toISOString(),
+          })
+          .where('id', '=', id)
+          .execute();
+      }
+    } finally {
+      this.inFlight.delete(id);
+    }
+  }
+}

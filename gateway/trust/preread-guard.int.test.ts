@@ -1,0 +1,74 @@
+/**
+ * AI disable and the indication guard reach the pre-read: a study that arrives (real C-STORE with
+ * DCMTK storescu into a real Orthanc) while AI is disabled for it, or for its modality, or that is
+ * outside every model's indication (a 9-year-old's head CT, adult-only model) gets no job in the
+ * job table; a control study with nothing switched off does. Uses the real pre-read service.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { buildHeadCtStudy, cStore, newUid } from '../preread/study-builder.js';
+
+let stack: Stack;
+let rita: Client, ada: Client;
+const peer = () => ({ port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
+
+async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function arrive(opts: { patientAge: string; studyInstanceUID?: string }) {
+  const study = await buildHeadCtStudy({ ...opts, slices: 3 });
+  try {
+    await cStore(study.files, peer());
+  } finally {
+    study.remove();
+  }
+  const db = stack.gateway.store.db;
+  const row = await waitFor('the pre-read to see the study', () => db.selectFrom('preread_studies').selectAll().where('study_uid', '=', study.studyInstanceUID).executeTakeFirst());
+  const jobs = await db.selectFrom('preread_jobs').select(['model', 'state']).where('study_uid', '=', study.studyInstanceUID).execute();
+  return { uid: study.studyInstanceUID, row, jobs };
+}
+
+beforeAll(async () => {
+  process.env.PREREAD_POLL_MS = '200';
+  stack = await startStack();
+  [rita, ada] = await Promise.all(['rita', 'ada'].map((u) => login(stack.baseUrl, u)));
+});
+afterAll(async () => stack?.stop());
+
+describe('no inference runs where AI is disabled or outside the indication (job table)', () => {
+  it('study disabled before it arrives → no job, state disabled, reason recorded', async () => {
+    const uid = newUid();
+    expect((await rita.post(`/api/studies/${uid}/ai-disabled`, { reason: 'research-protocol' })).status).toBe(201);
+    const { row, jobs } = await arrive({ patientAge: '045Y', studyInstanceUID: uid });
+    expect(jobs).toEqual([]);
+    expect(row.ai_override).toBe('disabled');
+    expect(row.reason).toContain('Research protocol');
+  });
+
+  it('modality CT disabled → no job; switched back on → the next CT study gets its job', async () => {
+    expect((await ada.fetch('/api/admin/ai-disabled-modalities', { method: 'PUT', body: JSON.stringify({ modalities: ['CT'] }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    const off = await arrive({ patientAge: '045Y' });
+    expect(off.jobs).toEqual([]);
+    expect(off.row.reason).toContain('modality CT');
+    expect((await ada.fetch('/api/admin/ai-disabled-modalities', { method: 'PUT', body: JSON.stringify({ modalities: [] }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    const on = await arrive({ patientAge: '045Y' });
+    expect(on.jobs.map((j) => j.model)).toContain('head-ct-hyperdensity');
+  });
+
+  it('a 9-year-old head CT is not run by the adult-only model, and ai-status says why', async () => {
+    const child = await arrive({ patientAge: '009Y' });
+    expect(child.jobs.filter((j) => j.model === 'head-ct-hyperdensity')).toEqual([]);
+    const st = await rita.json<{ patientAgeYears: number; models: { name: string; state: string; reason?: string }[] }>(`/api/studies/${child.uid}/ai-status`);
+    expect(st.patientAgeYears).toBe(9);
+    const m = st.models.find((x) => x.name === 'head-ct-hyperdensity')!;
+    expect(m.state).toBe('outside-indication');
+    expect(m.reason).toMatch(/age 9 < \d+/);
+  });
+});

@@ -1,0 +1,50 @@
+/**
+ * SR content is findings content: a role the policy does not allow diagnostic findings (the
+ * technologist by default) must not read them through the DICOMweb proxy either. Such a role may
+ * still search (QIDO) and view images, but retrieving an SR series, or a whole study / study
+ * metadata that would carry an SR's content tree, is refused (403) with the reason.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
+import type { GatewayConfig } from '../config.js';
+import { orthancAuthHeader } from '../dicomweb/proxy.js';
+import { ruleFor } from '../../src/core/policy/policy.js';
+import { currentPolicy, studyFacts } from './service.js';
+
+const SERIES_PATH = /^\/dicom-web\/studies\/([0-9.]+)\/series\/([0-9.]+)(\/|$)/;
+const WHOLE_STUDY_PATH = /^\/dicom-web\/studies\/([0-9.]+)(\/(metadata|bulk|rendered)(\/.*)?)?$/;
+
+export function registerSrGuard(app: FastifyInstance, db: Kysely<DB>, config: GatewayConfig): void {
+  const seriesModality = new Map<string, { at: number; modality: string | null }>();
+  async function modalityOfSeries(uid: string): Promise<string | null> {
+    const hit = seriesModality.get(uid);
+    if (hit && Date.now() - hit.at < 60_000) return hit.modality;
+    const r = await fetch(config.orthancUrl + '/tools/find', {
+      method: 'POST',
+      headers: { ...orthancAuthHeader(config), 'content-type': 'application/json' },
+      body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: uid }, Expand: true }),
+    });
+    // Unknown (PACS down): the proxy's own request would fail too; refuse rather than guess.
+    const modality = r.ok ? (((await r.json()) as { MainDicomTags?: { Modality?: string } }[])[0]?.MainDicomTags?.Modality ?? null) : 'SR';
+    seriesModality.set(uid, { at: Date.now(), modality });
+    return modality;
+  }
+
+  app.addHook('preHandler', async (req, reply) => {
+    if (!req.url.startsWith('/dicom-web/') || !req.session) return;
+    const rule = ruleFor((await currentPolicy(db)).policy, req.session.user.role);
+    if (rule?.kinds.includes('diagnostic')) return;
+    const path = req.url.split('?')[0];
+    const s = SERIES_PATH.exec(path);
+    if (s) {
+      if ((await modalityOfSeries(s[2])) === 'SR') return reply.code(403).send({ error: `role ${req.session.user.role} may not read SR (findings) content` });
+      return;
+    }
+    const w = WHOLE_STUDY_PATH.exec(path);
+    if (w) {
+      const facts = await studyFacts(db, w[1]);
+      if (!facts || facts.modalities.includes('SR')) return reply.code(403).send({ error: `role ${req.session.user.role} may not retrieve a whole study that holds SR (findings) content; retrieve its image series` });
+    }
+  });
+}

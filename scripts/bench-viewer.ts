@@ -1,0 +1,231 @@
+/**
+ * `npm run bench:viewer`: the viewer's cold-start and scroll performance, measured the way a reader
+ * meets it: the production build served by the real gateway (pre-compressed assets, auth, DICOMweb
+ * proxy) in front of a real Orthanc with the 28-slice head CT, a fresh Chromium profile per run.
+ *
+ *   npm run bench:viewer -- [--runs 5] [--cpu] [--json out.json]
+ *
+ * Metrics (median over runs, with p95 across scroll frames):
+ *   firstImageMs   navigation start -> performance.mark('viewer:first-image') (pixels on the canvas)
+ *   reqs/bytes     requests started before the first image and their transferred bytes (app + DICOM)
+ *   allCachedMs    navigation start -> every slice of the stack loaded and decoded
+ *   step scroll    27 ArrowDown presses, one at a time: key -> rendered frame latency
+ *   burst scroll   27 ArrowDown presses back to back: interval between rendered frames
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { launchBrowser } from '../e2e/lib/browser.js';
+import { startE2EStack, DIST } from '../e2e/lib/stack.js';
+import { login } from '../test/harness.js';
+import { headCtFiles } from './lib/demo-data.js';
+
+const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
+
+function arg(name: string, dflt?: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  if (i < 0) return dflt;
+  const v = process.argv[i + 1];
+  return v && !v.startsWith('--') ? v : 'true';
+}
+
+const runs = Math.max(1, Number(arg('runs', '5')));
+const cpu = arg('cpu') === 'true';
+const jsonOut = arg('json');
+
+const median = (a: number[]) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
+};
+const pct = (a: number[], p: number) => {
+  const s = [...a].sort((x, y) => x - y);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : NaN;
+};
+
+interface RunResult {
+  firstImageMs: number;
+  reqsToFirst: number;
+  bytesToFirst: number;
+  dicomBytesToFirst: number;
+  appBytesToFirst: number;
+  allCachedMs: number;
+  stepLatencyMedMs: number;
+  stepLatencyP95Ms: number;
+  burstFrameMedMs: number;
+  burstFrameP95Ms: number;
+  burstFps: number;
+  canvasNonBlack: number;
+}
+
+const INIT = `
+  window.__bench = { renders: [], keys: [] };
+  document.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => window.__bench.renders.push(performance.now()), true);
+  window.addEventListener('keydown', (e) => window.__bench.keys.push(e.timeStamp), true);
+`;
+
+async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
+  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  try {
+    const [name, value] = cookie.split('=');
+    await b.context.addCookies([{ name, value, url: baseUrl }]);
+    await b.context.addInitScript(INIT);
+    const page = b.page;
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(`${baseUrl}/viewer/${HEAD_CT_STUDY}${cpu ? '?cpu=1' : ''}`);
+    await page.waitForFunction(() => performance.getEntriesByName('viewer:first-image').length > 0, null, { timeout: 60_000 });
+    const first = await page.evaluate(() => {
+      const mark = performance.getEntriesByName('viewer:first-image')[0].startTime;
+      const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming;
+      const res = (performance.getEntriesByType('resource') as PerformanceResourceTiming[]).filter((r) => r.startTime < mark);
+      const dicom = res.filter((r) => r.name.includes('/dicom-web/'));
+      const sum = (l: PerformanceResourceTiming[]) => l.reduce((s, r) => s + (r.transferSize || r.encodedBodySize || 0), 0);
+      const canvas = document.querySelector('.viewport-element canvas') as HTMLCanvasElement;
+      const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+      let lit = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] + d[i + 1] + d[i + 2] > 24) lit++;
+      return {
+        mark,
+        reqs: res.length + 1,
+        bytes: sum(res) + (nav?.transferSize ?? 0),
+        dicomBytes: sum(dicom),
+        appBytes: sum(res) - sum(dicom) + (nav?.transferSize ?? 0),
+        nonBlack: lit / (d.length / 4),
+      };
+    });
+    const allCached = (await (
+      await page.waitForFunction(
+        () => {
+          const s = window.__viewer?.getState();
+          return s && s.imageCount > 0 && s.loadedCount >= s.imageCount ? performance.now() : false;
+        },
+        null,
+        { timeout: 60_000, polling: 'raf' },
+      )
+    ).jsonValue()) as number;
+
+    // Step scroll: one key at a time, wait for the frame.
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => window.__viewer!.getState().imageIndex === 0);
+    await page.waitForTimeout(200);
+    await page.evaluate(() => {
+      const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+      w.__bench.renders = [];
+      w.__bench.keys = [];
+    });
+    const latencies: number[] = [];
+    for (let i = 1; i < 28; i++) {
+      await page.keyboard.press('ArrowDown');
+      await page.waitForFunction(
+        (n) => {
+          const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+          return window.__viewer!.getState().imageIndex === n && w.__bench.renders.some((t) => t >= w.__bench.keys[w.__bench.keys.length - 1]);
+        },
+        i,
+        { polling: 'raf' },
+      );
+      latencies.push(
+        await page.evaluate(() => {
+          const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+          const k = w.__bench.keys[w.__bench.keys.length - 1];
+          return w.__bench.renders.find((t) => t >= k)! - k;
+        }),
+      );
+    }
+    // Burst: all keys back to back, then measure the intervals between rendered frames.
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => window.__viewer!.getState().imageIndex === 0);
+    await page.waitForTimeout(300);
+    await page.evaluate(() => {
+      const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+      w.__bench.renders = [];
+      w.__bench.keys = [];
+    });
+    for (let i = 1; i < 28; i++) await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => window.__viewer!.getState().imageIndex === 27);
+    await page.waitForTimeout(300);
+    const burst = await page.evaluate(() => {
+      const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+      return { renders: w.__bench.renders, firstKey: w.__bench.keys[0] };
+    });
+    const frames = burst.renders.slice(1).map((t, i) => t - burst.renders[i]);
+    const span = burst.renders[burst.renders.length - 1] - burst.firstKey;
+    if (errors.length) console.warn(`[bench] page errors: ${errors.join(' | ')}`);
+    return {
+      firstImageMs: first.mark,
+      reqsToFirst: first.reqs,
+      bytesToFirst: first.bytes,
+      dicomBytesToFirst: first.dicomBytes,
+      appBytesToFirst: first.appBytes,
+      allCachedMs: allCached,
+      stepLatencyMedMs: median(latencies),
+      stepLatencyP95Ms: pct(latencies, 95),
+      burstFrameMedMs: median(frames),
+      burstFrameP95Ms: pct(frames, 95),
+      burstFps: (burst.renders.length / span) * 1000,
+      canvasNonBlack: first.nonBlack,
+    };
+  } finally {
+    await b.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const stack = await startE2EStack({ files: headCtFiles() });
+  try {
+    const client = await login(stack.baseUrl, 'rita');
+    const chromiumVersion = await (async () => {
+      const b = await launchBrowser();
+      try {
+        return b.context.browser()?.version() ?? (await b.page.evaluate(() => navigator.userAgent));
+      } finally {
+        await b.close();
+      }
+    })();
+    const assets = fs.readdirSync(path.join(DIST, 'assets'));
+    console.log('[bench:viewer] settings');
+    console.log(`  runs=${runs} rendering=${cpu ? 'cpu (?cpu=1)' : 'default (WebGL via SwiftShader when headless)'} window=1280x800 cold profile per run`);
+    console.log(`  chromium=${chromiumVersion} flags=--headless --disable-gpu --no-sandbox; node=${process.version}; cpus=${os.cpus().length} load=${os.loadavg()[0].toFixed(2)}`);
+    console.log(`  served by the gateway from dist/ (pre-compressed: ${assets.filter((a) => a.endsWith('.br')).length} .br files), study=head CT 28x512², explicit VR LE`);
+    const results: RunResult[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await oneRun(stack.baseUrl, client.cookie);
+      results.push(r);
+      console.log(
+        `  run ${i + 1}: first image ${r.firstImageMs.toFixed(0)} ms, ${r.reqsToFirst} req / ${(r.bytesToFirst / 1e6).toFixed(2)} MB before it, all cached ${r.allCachedMs.toFixed(0)} ms, step latency ${r.stepLatencyMedMs.toFixed(1)} ms, burst frame ${r.burstFrameMedMs.toFixed(1)} ms`,
+      );
+      if (r.canvasNonBlack < 0.02) throw new Error(`run ${i + 1}: canvas is blank at the first-image mark`);
+    }
+    const m = (k: keyof RunResult) => median(results.map((r) => r[k]));
+    const summary = {
+      runs,
+      cpuRendering: cpu,
+      firstImageMs: m('firstImageMs'),
+      reqsToFirst: m('reqsToFirst'),
+      bytesToFirstMB: m('bytesToFirst') / 1e6,
+      appBytesToFirstMB: m('appBytesToFirst') / 1e6,
+      dicomBytesToFirstMB: m('dicomBytesToFirst') / 1e6,
+      allCachedMs: m('allCachedMs'),
+      stepLatencyMedMs: m('stepLatencyMedMs'),
+      stepLatencyP95Ms: m('stepLatencyP95Ms'),
+      burstFrameMedMs: m('burstFrameMedMs'),
+      burstFrameP95Ms: m('burstFrameP95Ms'),
+      burstFps: m('burstFps'),
+    };
+    console.log('[bench:viewer] medians');
+    console.log(`  first image            ${summary.firstImageMs.toFixed(0)} ms`);
+    console.log(`  before first image     ${summary.reqsToFirst} requests, ${summary.bytesToFirstMB.toFixed(2)} MB (app ${summary.appBytesToFirstMB.toFixed(2)} MB, DICOM ${summary.dicomBytesToFirstMB.toFixed(2)} MB)`);
+    console.log(`  all slices cached      ${summary.allCachedMs.toFixed(0)} ms`);
+    console.log(`  step scroll latency    median ${summary.stepLatencyMedMs.toFixed(1)} ms, p95 ${summary.stepLatencyP95Ms.toFixed(1)} ms`);
+    console.log(`  burst scroll frame     median ${summary.burstFrameMedMs.toFixed(1)} ms, p95 ${summary.burstFrameP95Ms.toFixed(1)} ms (${summary.burstFps.toFixed(1)} fps)`);
+    console.log('  OHIF 3.13.2 anchor on this box (shared notes): first image 1886 ms, 63 req / 28.41 MB before it, all loaded 2243 ms');
+    if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ summary, results }, null, 2));
+  } finally {
+    await stack.stop();
+  }
+}
+
+main().catch((e) => {
+  console.error(`[bench:viewer] ${(e as Error).message}`);
+  process.exit(1);
+});

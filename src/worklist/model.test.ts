@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { filterRows, mergeTriage, rowFromQido, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
+
+const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
+  studyUID: uid,
+  patientName: 'Doe, Jane',
+  patientId: 'P' + uid,
+  modalities: 'CT',
+  description: 'Head',
+  date: '2026-01-01',
+  images: 10,
+  accession: '',
+  ...over,
+});
+
+describe('worklist rows', () => {
+  it('maps a QIDO-RS study (DICOM JSON) to a row', () => {
+    const r = rowFromQido({
+      '0020000D': { vr: 'UI', Value: ['1.2.3'] },
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'Doe^Jane' }] },
+      '00100020': { vr: 'LO', Value: ['ID1'] },
+      '00080061': { vr: 'CS', Value: ['CT', 'SR'] },
+      '00081030': { vr: 'LO', Value: ['Head w/o'] },
+      '00080020': { vr: 'DA', Value: ['20250102'] },
+      '00201208': { vr: 'IS', Value: [28] },
+    });
+    expect(r).toMatchObject({ studyUID: '1.2.3', patientName: 'Doe, Jane', patientId: 'ID1', modalities: 'CT, SR', description: 'Head w/o', date: '2025-01-02', images: 28 });
+  });
+
+  it('defaults to critical first, then urgent, routine, unflagged; newest first among equals', () => {
+    const rows = mergeTriage([row('a', { date: '2026-01-01' }), row('b'), row('c', { date: '2026-02-01' }), row('d')], {
+      b: { priority: 'urgent', reason: 'x', arrivedAt: '', aiState: '' },
+      d: { priority: 'critical', reason: 'bleed', arrivedAt: '', aiState: '' },
+    });
+    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['d', 'b', 'c', 'a']);
+  });
+
+  it('sorts by any column, both directions, numbers numerically', () => {
+    const rows = [row('a', { images: 9 }), row('b', { images: 100 }), row('c', { images: 20 })];
+    expect(sortRows(rows, { key: 'images', dir: 'asc' }).map((r) => r.images)).toEqual([9, 20, 100]);
+    expect(sortRows(rows, { key: 'images', dir: 'desc' }).map((r) => r.images)).toEqual([100, 20, 9]);
+  });
+
+  it('filters on name, ID, modality and description, case-insensitively', () => {
+    const rows = [row('a', { patientName: 'Smith, Ann' }), row('b', { modalities: 'MR' }), row('c')];
+    expect(filterRows(rows, 'smith').map((r) => r.studyUID)).toEqual(['a']);
+    expect(filterRows(rows, 'mr').map((r) => r.studyUID)).toEqual(['b']);
+    expect(filterRows(rows, '  ')).toHaveLength(3);
+  });
+
+  it('prints time since arrival', () => {
+    const now = Date.parse('2026-01-01T12:00:00Z');
+    expect(timeSince('2026-01-01T11:56:00Z', now)).toBe('4 min');
+    expect(timeSince('2026-01-01T09:55:00Z', now)).toBe('2 h 5 min');
+    expect(timeSince('2025-12-29T12:00:00Z', now)).toBe('3 d');
+    expect(timeSince(undefined, now)).toBe('');
+  });
+});
