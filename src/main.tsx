@@ -6,7 +6,8 @@ import { preloadForPath } from './app/preload';
 
 // Start the session check and, on a viewer URL, the viewer chunk in parallel with React's first render:
 // the first image is on the critical path of a deep link, and waiting for each in turn costs seconds.
-void refreshSession();
+// (Not on the log-in page itself, where the answer is a foregone 401.)
+if (window.location.pathname !== '/login') void refreshSession();
 preloadForPath(window.location.pathname);
 
 createRoot(document.getElementById('root')!).render(<App />);

@@ -6,6 +6,7 @@ import { parseVerdictRequest } from '../../src/core/findings/verdict.js';
 import { upsertFinding, findingsForStudy, getSignoff, recordVerdict, signOffStudy, verdictHistory, getFinding } from './repository.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
+import { onStudySignedOff } from '../outbox/events.js';
 import { applyReaderPolicy, readerMaySeeFinding } from '../trust/service.js';
 
 const READERS = ['radiologist', 'resident', 'er-attending', 'technologist'] as const;
@@ -68,8 +69,11 @@ export async function registerFindingsRoutes(app: FastifyInstance, store: Store)
     const s = requireUser(req);
     const study = req.params.study;
     if (!/^[0-9]+(\.[0-9]+)*$/.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
-    const out = await signOffStudy(db, study, { username: s.user.username, role: s.user.role }, new Date().toISOString(), async (_trx, _findings, _signoff) => {
-      // TODO(outbox): call onStudySignedOff(trx, { studyInstanceUID, findings, user, signedAt }) from ../outbox/events.js once it exists.
+    const out = await signOffStudy(db, study, { username: s.user.username, role: s.user.role }, new Date().toISOString(), async (trx, findings, signoff) => {
+      // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
+      // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
+      const reported = findings.filter((f) => f.status !== 'ai-unverified');
+      await onStudySignedOff(trx, { studyInstanceUID: study, findings: reported, user: s.user, signedAt: signoff.signed_at });
     });
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'study-signed-off', studyUID: study, detail: { verified: out.signoff.verified_count, unverified: out.signoff.unverified_count, rejected: out.signoff.rejected_count } });

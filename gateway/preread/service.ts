@@ -10,15 +10,14 @@
  */
 import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, Store } from '../db/database.js';
 import './migrations.js';
 import { appendAudit } from '../audit/audit.js';
 import { upsertFinding, findingsForStudy } from '../findings/repository.js';
 import { isAiAllowed, rolloutTable } from '../trust/service.js';
-import { visibleToReaders } from '../../src/core/policy/policy.js';
+import { onAiResultReady, enqueueWebhook } from '../outbox/events.js';
+import { rolloutModeOf, visibleToReaders } from '../../src/core/policy/policy.js';
 import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
 import { DEFAULT_TRIAGE_RULES, prioritise, type Priority, type TriageRules } from '../../src/core/triage/triage.js';
 import { backoffMs, deriveAiState, patientAgeYears, type AiState } from '../../src/core/triage/arrival.js';
@@ -110,34 +109,12 @@ export interface StudyPreread extends TriageEntry {
   jobs: JobView[];
 }
 
-/** The outbox contract (gateway/outbox/events.ts, SR/HL7 engineer). */
-interface OutboxApi {
-  onAiResultReady(trx: Transaction<DB>, ev: { studyInstanceUID: string; findings: Finding[]; model: { name: string; version: string }; priority: Priority }): Promise<unknown>;
-  enqueueWebhook(trx: Transaction<DB>, ev: { url: string; body: unknown }): Promise<unknown>;
-}
-
-const FEED = 'orthanc';
 const ACTOR = 'preread';
-
-async function loadOutbox(log: (m: string) => void): Promise<OutboxApi | null> {
-  const url = new URL('../outbox/events.ts', import.meta.url);
-  if (!fs.existsSync(fileURLToPath(url))) {
-    log('preread: outbox (gateway/outbox/events.ts) not installed: AI results and alert webhooks are not sent');
-    return null;
-  }
-  const mod = (await import(url.href)) as Partial<OutboxApi>;
-  if (typeof mod.onAiResultReady !== 'function' || typeof mod.enqueueWebhook !== 'function') {
-    log('preread: gateway/outbox/events.ts lacks onAiResultReady/enqueueWebhook');
-    return null;
-  }
-  return mod as OutboxApi;
-}
 
 export class PrereadService {
   readonly events = new EventEmitter();
   readonly pool: InferencePool;
   private readonly db: Kysely<DB>;
-  private outbox: OutboxApi | null = null;
   private stopped = true;
   private feedTimer: NodeJS.Timeout | null = null;
   private sweepTimer: NodeJS.Timeout | null = null;
@@ -159,7 +136,6 @@ export class PrereadService {
 
   async start(): Promise<void> {
     this.stopped = false;
-    this.outbox = await loadOutbox(this.opts.log);
     // A job "running" when we start was interrupted by a crash or restart: run it again.
     const resumed = await this.db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date().toISOString() }).where('state', '=', 'running').executeTakeFirst();
     if (Number(resumed.numUpdatedRows)) this.opts.log(`preread: resuming ${resumed.numUpdatedRows} interrupted job(s)`);
@@ -382,6 +358,7 @@ export class PrereadService {
       findings.push(parsed.data);
     }
     const rollout = await rolloutTable(this.db);
+    const manufacturer = this.opts.catalog.list().find((m) => m.manifest.name === job.model)?.manifest.manufacturer ?? findings[0]?.model.manufacturer ?? 'Reading Station Demo';
     const thresholds = this.opts.catalog.thresholds();
     const now = new Date().toISOString();
     let alert: AlertEntry | null = null;
@@ -400,8 +377,10 @@ export class PrereadService {
       const t = prioritise(all, this.opts.rules, thresholds);
       triage = t;
       await trx.updateTable('preread_studies').set({ priority: t.priority, reason: t.reason, flagged_at: now, updated_at: now }).where('study_uid', '=', job.study_uid).execute();
-      if (this.outbox) {
-        await this.outbox.onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model: { name: job.model, version: job.model_version }, priority: t.priority });
+      // The unverified AI SR and the preliminary ORU, in this transaction (durable outbox). A silent or
+      // switched-off model's result is recorded but never leaves the building.
+      if (rolloutModeOf(rollout, job.model) === 'assistive') {
+        await onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model: { name: job.model, version: job.model_version, manufacturer }, priority: t.priority });
       }
       if (t.priority === 'critical') {
         // One alert per study and set of images, however many models agree.
@@ -413,9 +392,12 @@ export class PrereadService {
           .executeTakeFirst();
         if (Number(ins.numInsertedOrUpdatedRows ?? 0n)) {
           alert = { id, studyUID: job.study_uid, priority: t.priority, reason: t.reason, createdAt: now, ackedBy: null, ackedAt: null, url: `/viewer/${job.study_uid}` };
-          if (this.opts.alertWebhookUrl && this.outbox) {
-            // No patient identifiers leave the building: study UID, finding and a link.
-            await this.outbox.enqueueWebhook(trx, {
+          if (this.opts.alertWebhookUrl) {
+            // No patient identifiers leave the building: study UID, finding and a link. The alert id is the
+            // receiver's idempotency key, so a redelivery pages nobody twice.
+            await enqueueWebhook(trx, {
+              studyInstanceUID: job.study_uid,
+              dedupeKey: id,
               url: this.opts.alertWebhookUrl,
               body: { type: 'critical-finding', alertId: id, studyInstanceUID: job.study_uid, priority: t.priority, finding: t.reason, link: `${this.opts.publicUrl ?? ''}/viewer/${job.study_uid}`, at: now },
             });
@@ -428,8 +410,7 @@ export class PrereadService {
     await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: jobId, model: job.model, findings: findings.length, provider: res.provider, ms: res.timings.totalMs, priority: tr.priority } });
     if (alert) {
       const a = alert as AlertEntry;
-      await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-raised', studyUID: a.studyUID, detail: { alert: a.id, reason: a.reason, webhook: !!(this.opts.alertWebhookUrl && this.outbox) } });
-      if (this.opts.alertWebhookUrl && !this.outbox) this.opts.log('preread: ALERT_WEBHOOK_URL set but no outbox installed: webhook not sent');
+      await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-raised', studyUID: a.studyUID, detail: { alert: a.id, reason: a.reason, webhook: !!this.opts.alertWebhookUrl } });
       this.events.emit('alert', a);
     }
     await this.emitTriage(job.study_uid);

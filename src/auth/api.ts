@@ -126,7 +126,7 @@ export async function logout(): Promise<void> {
 export function useSession(): AuthState {
   const s = useSyncExternalStore(subscribe, getSession, getSession);
   useEffect(() => {
-    if (state.status === 'unknown') void refreshSession();
+    if (state.status === 'unknown' && window.location.pathname !== '/login') void refreshSession();
   }, []);
   return s;
 }

@@ -5,9 +5,11 @@
 import { Enums, cache, eventTarget, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { createStackViewport, isTranscoded, markTranscode, type LeftTool, type ViewportHandle } from './cornerstone';
-import { initialViewerState, patchSeries, useViewerStore, type SeriesInfo } from './store';
+import { initialViewerState, patchSeries, useViewerStore } from './store';
+import { seriesFromQido } from './series';
+import { takePrefetched } from '../app/preload';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
-import { buildStack, framePath, isImageModality, type StackEntry } from '../core/imaging/stack';
+import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
 import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
 import { initialVoi, windowToRange, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
 
@@ -162,24 +164,13 @@ export class ViewerController {
   async open(): Promise<void> {
     let seriesJson: DicomJson[];
     try {
-      seriesJson = await searchSeries(this.studyUID);
+      seriesJson = await (takePrefetched<DicomJson[]>(`series:${this.studyUID}`) ?? searchSeries(this.studyUID));
     } catch (e) {
       if (!this.disposed) set({ loading: false, studyError: e instanceof DicomWebError ? studyMessage(e) : 'This study could not be loaded.' });
       return;
     }
     if (this.disposed) return;
-    const series: SeriesInfo[] = seriesJson
-      .filter((s) => isImageModality(str(s, TAG.Modality)))
-      .map((s) => ({
-        seriesInstanceUID: str(s, TAG.SeriesInstanceUID) ?? '',
-        description: str(s, TAG.SeriesDescription) ?? '',
-        modality: str(s, TAG.Modality) ?? '',
-        seriesNumber: num(s, TAG.SeriesNumber),
-        instanceCount: num(s, TAG.NumberOfSeriesRelatedInstances) ?? 0,
-        status: 'idle' as const,
-        failedImages: 0,
-      }))
-      .sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.description.localeCompare(b.description));
+    const series = seriesFromQido(seriesJson);
     if (!series.length) {
       set({ loading: false, studyError: 'This study has no images to display (only reports or other non-image objects).' });
       return;
@@ -192,7 +183,7 @@ export class ViewerController {
   private async loadSeries(uid: string): Promise<LoadedSeries> {
     const cached = this.stacks.get(uid);
     if (cached) return cached;
-    const instances = await retrieveSeriesMetadata(this.studyUID, uid);
+    const instances = await (takePrefetched<DicomJson[]>(`metadata:${this.studyUID}/${uid}`) ?? retrieveSeriesMetadata(this.studyUID, uid));
     const built = buildStack(instances);
     const imageIds = built.entries.map((e) => wadorsImageId(framePath(this.studyUID, e)));
     built.entries.forEach((e, i) => {

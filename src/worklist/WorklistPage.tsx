@@ -2,7 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent }
 import { searchStudies, DicomWebError } from '../dicomweb/client';
 import { apiFetch } from '../auth/api';
 import { navigate } from '../app/router';
-import { loadViewerModule } from '../app/preload';
+import { loadViewerModule, prefetchStudy } from '../app/preload';
 import {
   DEFAULT_SORT,
   filterRows,
@@ -118,6 +118,7 @@ export function WorklistPage() {
   const open = (r: WorklistRow | undefined) => {
     if (!r) return;
     void loadViewerModule();
+    prefetchStudy(r.studyUID);
     navigate(`/viewer/${r.studyUID}`);
   };
 
