@@ -226,7 +226,8 @@ def choose_operating_point(val, manifest, columns, rows, max_fp=0.2):
     stricter setting. val: list of (probability map, true boxes)."""
     best = None
     for min_area in (1, 2, 3, 4, 6):
-        for thr in [round(0.5 + 0.025 * i, 3) for i in range(19)]:
+        # Tiny ReLU nets top out below 0.5 (the output bias caps them): search the whole range.
+        for thr in [round(0.1 + 0.025 * i, 3) for i in range(35)]:
             m = json.loads(json.dumps(manifest))
             m['output']['classes'][0]['threshold'] = thr
             m['output']['decoding']['minAreaCells'] = min_area

@@ -14,7 +14,7 @@ export function loadFindings(file: string): { findings: Finding[]; model?: Findi
   } catch (e) {
     fail(`${file}: ${(e as Error).message}`);
   }
-  const obj = Array.isArray(raw) ? { findings: raw } : (raw as { findings?: unknown[]; model?: unknown });
+  const obj = (Array.isArray(raw) ? { findings: raw } : raw) as { findings?: unknown[]; model?: unknown };
   if (!Array.isArray(obj.findings)) fail(`${file}: expected an array of findings or { "findings": [...] }`);
   const findings = obj.findings.map((f, i) => {
     const r = FindingSchema.safeParse(f);

@@ -116,6 +116,14 @@ describe('findings API', () => {
     expect(((await late.json()) as { error: string }).error).toMatch(/signed off/);
     expect((await rita.post('/api/findings/fixture-cr-nodule-1/verdict', { action: 'undo' })).status).toBe(409);
     expect((await rita.post(`/api/studies/${CR}/signoff`, {})).status).toBe(409);
+    // The sign-off enqueued the verified SR and the final ORU in its own transaction, with the
+    // verified findings only (the unverified nodule stays out of the report).
+    const outbox = await stack.gateway.store.db.selectFrom('outbox').selectAll().where('study_uid', '=', CR).execute();
+    const sr = outbox.find((r) => r.kind === 'sr-stow');
+    const oru = outbox.find((r) => r.kind === 'hl7-oru');
+    expect(sr && JSON.parse(sr.payload)).toMatchObject({ kind: 'verified', signer: { username: 'rita' } });
+    expect(JSON.parse(sr!.payload).findings.map((f: Finding) => f.id)).toEqual(['fixture-cr-nodule-1']);
+    expect(oru && JSON.parse(oru.payload).status).toBe('F');
     const listed = await rita.json<{ signoff: { signedBy: string } }>(`/api/studies/${CR}/findings`);
     expect(listed.signoff.signedBy).toBe('rita');
 

@@ -14,6 +14,7 @@ import { findingsForStudy } from '../findings/repository.js';
 import { prioritise, DEFAULT_TRIAGE_RULES } from '../../src/core/triage/triage.js';
 import type { StudyPreread } from './service.js';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -53,6 +54,17 @@ function subscribe(client: Client, baseUrl: string): { events: { event: string; 
   return { events, close: () => ac.abort() };
 }
 
+/** The team-chat/paging endpoint: not ours, so a local receiver stands in for it (boundary). */
+const webhookPosts: { headers: http.IncomingHttpHeaders; body: any }[] = [];
+const receiver = http.createServer((req, res) => {
+  let b = '';
+  req.on('data', (d) => (b += d));
+  req.on('end', () => {
+    webhookPosts.push({ headers: req.headers, body: JSON.parse(b) });
+    res.writeHead(200).end('ok');
+  });
+});
+
 let stack: Stack;
 let rita: Client, erin: Client, toby: Client, ada: Client;
 const peer = () => ({ port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
@@ -61,12 +73,16 @@ const studyState = (uid: string) => rita.fetch(`/api/studies/${uid}/preread`).th
 beforeAll(async () => {
   process.env.PREREAD_POLL_MS = '200';
   process.env.PREREAD_TIMEOUT_MS = '120000';
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+  process.env.ALERT_WEBHOOK_URL = `http://127.0.0.1:${(receiver.address() as { port: number }).port}/page-oncall`;
   stack = await startStack();
   [rita, erin, toby, ada] = await Promise.all(['rita', 'erin', 'toby', 'ada'].map((u) => login(stack.baseUrl, u)));
 });
 
 afterAll(async () => {
   await stack?.stop();
+  receiver.close();
+  delete process.env.ALERT_WEBHOOK_URL;
 });
 
 describe('pre-read on arrival', () => {
@@ -112,6 +128,21 @@ describe('pre-read on arrival', () => {
       const tobyList = await toby.json<{ studies: Record<string, { priority: unknown; reason: unknown; aiState: string }> }>('/api/triage');
       expect(tobyList.studies[study.studyInstanceUID]).toMatchObject({ priority: null, reason: null, aiState: 'done' });
       expect((await toby.fetch('/api/alerts')).status).toBe(403);
+
+      // The webhook got the alert through the outbox: study and finding, no patient identifiers.
+      const post = await waitFor('webhook post', async () => webhookPosts.find((p) => p.body.alertId === alert.id));
+      expect(post.body).toMatchObject({ type: 'critical-finding', studyInstanceUID: study.studyInstanceUID, finding: s.reason, priority: 'critical' });
+      const pid = /\[(.*)\]/.exec((await run('dcmdump', ['+P', '0010,0020', study.files[0]])).stdout)![1];
+      expect(JSON.stringify(post.body)).not.toContain(pid);
+
+      // The unverified AI SR goes back into the study (outbox → STOW-RS): Orthanc reports the study
+      // changed and stable again, and that starts no second pre-read.
+      await waitFor('AI SR stored in the study', async () => {
+        const r = (await (await stack.orthanc.rest(`/tools/find`, { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: study.studyInstanceUID, Modality: 'SR' } }) })).json()) as string[];
+        return r.length > 0;
+      });
+      await new Promise((r) => setTimeout(r, 3000)); // StableAge 1 s + a few feed polls
+      expect((await studyState(study.studyInstanceUID))!.jobs).toHaveLength(1);
 
       // Acknowledge: recorded in the audit trail, once.
       expect((await toby.fetch(`/api/alerts/${alert.id}/ack`, { method: 'POST' })).status).toBe(403);

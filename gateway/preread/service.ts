@@ -13,6 +13,7 @@ import crypto from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, Store } from '../db/database.js';
 import './migrations.js';
+import '../outbox/schema.js';
 import { appendAudit } from '../audit/audit.js';
 import { upsertFinding, findingsForStudy } from '../findings/repository.js';
 import { isAiAllowed, rolloutTable } from '../trust/service.js';
@@ -40,8 +41,6 @@ export interface PrereadOptions {
   /** Public base URL of the reading station, for links in webhook posts. */
   publicUrl: string | null;
   rules: TriageRules;
-  /** Clinical indication from a known HL7 order for this accession number (null when none is known). */
-  orderIndication?: (accessionNumber: string) => Promise<string | null>;
   log: (msg: string) => void;
 }
 
@@ -109,6 +108,7 @@ export interface StudyPreread extends TriageEntry {
   jobs: JobView[];
 }
 
+const FEED = 'orthanc';
 const ACTOR = 'preread';
 
 export class PrereadService {
@@ -225,7 +225,7 @@ export class PrereadService {
     }
     const modality = study.imageSeries[0]?.modality ?? null;
     const ageYears = patientAgeYears(study.tags);
-    const clinicalIndication = study.tags.AccessionNumber && this.opts.orderIndication ? await this.opts.orderIndication(study.tags.AccessionNumber) : null;
+    const clinicalIndication = await this.orderIndication(uid, study.tags.AccessionNumber);
     let routing = route(this.opts.catalog.list(), { imageSeries: study.imageSeries, bodyPart: study.tags.BodyPartExamined ?? null, ageYears, clinicalIndication });
     const allowed = await isAiAllowed(this.db, { studyUID: uid, modality });
     let override: 'disabled' | null = null;
@@ -290,6 +290,15 @@ export class PrereadService {
     });
     await this.emitTriage(uid);
     this.tick();
+  }
+
+  /** The clinical indication of the HL7 order for this study (by Study UID, else accession), when one was received. */
+  private async orderIndication(studyUID: string, accession: string | undefined): Promise<string | null> {
+    const byStudy = await this.db.selectFrom('hl7_orders').select('clinical_indication').where('study_uid', '=', studyUID).orderBy('received_at', 'desc').executeTakeFirst();
+    if (byStudy) return byStudy.clinical_indication;
+    if (!accession) return null;
+    const byAcc = await this.db.selectFrom('hl7_orders').select('clinical_indication').where('accession', '=', accession).executeTakeFirst();
+    return byAcc?.clinical_indication ?? null;
   }
 
   // ---------------------------------------------------------------- jobs

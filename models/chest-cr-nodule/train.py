@@ -10,7 +10,7 @@ Lesion generator (insert_nodules):
     edge artefacts, eroded by 6 px + half the radius;
   * shape: rotated ellipse, elongation 1..1.5, lobulated border (random 2nd/3rd/5th harmonics),
     radius 4..14 px;
-  * density: the projection of a solid sphere (thickness sqrt(1 - r^2)), 60..160 stored units at
+  * density: the projection of a solid sphere (thickness sqrt(1 - r^2)), 120..260 stored units at
     its centre (denser = lower value in MONOCHROME1), plus noise (sd 5); mask = blob weight >= 0.5;
     1..3 non-touching nodules per image.
 Split: there is only one radiograph, so the background cannot be held out. Training uses
@@ -116,7 +116,7 @@ def insert_nodules(stored, rng, n, lung, max_value):
         m = alpha >= 0.5
         if m.sum() < 6 or (C.dilate(mask, 3)[y0:y1, x0:x1] & m).any():
             continue
-        amp = rng.uniform(60, 160)
+        amp = rng.uniform(120, 260)
         dome = np.sqrt(np.clip(1 - r * r, 0, 1)) * alpha
         img[y0:y1, x0:x1] -= dome * amp + m * rng.normal(0, 5, m.shape)
         mask[y0:y1, x0:x1] |= m
@@ -156,7 +156,7 @@ def predict(model, stored, img, m):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--steps', type=int, default=500)
+    ap.add_argument('--steps', type=int, default=900)
     ap.add_argument('--eval-only', action='store_true', help='reuse the weights of the committed model.onnx: recalibrate, re-evaluate, re-export')
     args = ap.parse_args()
     C.seed_everything(SEED)

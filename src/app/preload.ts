@@ -12,13 +12,16 @@ export function loadViewerModule(): Promise<typeof import('../viewer/ViewerPage'
   return viewerModule;
 }
 
-/** One-shot: a prefetched answer is used once, so later calls (e.g. "is the study still there?") hit the PACS. */
+/**
+ * One-shot: a prefetched answer is used once, so later calls (e.g. "is the study still there?") hit
+ * the PACS. A failed prefetch (say, before log-in) is retried by `fetch` rather than reported.
+ */
 const prefetched = new Map<string, Promise<unknown>>();
 
-export function takePrefetched<T>(key: string): Promise<T> | undefined {
+export function takePrefetched<T>(key: string, fetch: () => Promise<T>): Promise<T> {
   const p = prefetched.get(key) as Promise<T> | undefined;
   prefetched.delete(key);
-  return p;
+  return p ? p.catch(() => fetch()) : fetch();
 }
 
 function keep<T>(key: string, p: Promise<T>): Promise<T> {

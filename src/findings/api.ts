@@ -5,6 +5,7 @@ import type { Finding } from '../core/findings/finding';
 import type { VerdictRequest } from '../core/findings/verdict';
 import { parseDicomPart10 } from '../core/sr/dicom';
 import { readMeasurementReport } from '../core/sr/reader';
+import { trackingUidOf } from '../core/sr/writer';
 import { replaceFinding, useFindingsStore } from './state';
 
 export async function loadFindings(studyUID: string): Promise<void> {
@@ -57,7 +58,8 @@ export async function loadSrFindings(studyUID: string): Promise<void> {
   if (useFindingsStore.getState().studyUID !== studyUID) return;
   const ours = useFindingsStore.getState().findings;
   // Our own SR exports come back from the PACS: show the stored finding, not its copy.
-  const known = new Set(ours.flatMap((f) => [f.trackingUID, f.id, f.originalId].filter(Boolean) as string[]));
+  // The SR writer gives each finding a stable tracking UID (derived from the AI original's id).
+  const known = new Set(ours.flatMap((f) => [f.trackingUID, trackingUidOf(f.studyInstanceUID, f.originalId ?? f.id)].filter(Boolean) as string[]));
   const fresh = found.filter((f) => !(f.trackingUID && known.has(f.trackingUID)));
   if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
   useFindingsStore.setState({ srFindings: fresh, srWarnings: warnings });

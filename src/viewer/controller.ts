@@ -4,7 +4,7 @@
  */
 import { Enums, cache, eventTarget, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { createStackViewport, isTranscoded, markTranscode, type LeftTool, type ViewportHandle } from './cornerstone';
+import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/preload';
@@ -118,22 +118,20 @@ export class ViewerController {
     }
   }
 
-  /** Errors already turned into a transcoding retry (the loader reports one failure through two events). */
+  /** Errors already turned into a Part 10 retry (the loader reports one failure through two events). */
   private handledErrors = new WeakSet<object>();
-  /** Images whose retry is pending inside showSeries. */
+  /** Images being switched to the Part 10 route; their failure is not reported (yet). */
   private retryPending = new Set<string>();
 
   private recordImageError(imageId: string, error: unknown): void {
     if (get().imageErrors[imageId] || this.retryPending.has(imageId)) return;
     if (error && typeof error === 'object' && this.handledErrors.has(error)) return;
-    // First 500 for an instance: ask again for it transcoded to little endian (see cornerstone.ts).
-    if (statusOf(error) === 500 && markTranscode(imageId)) {
+    // Orthanc cannot serve this instance's frames as stored (see cornerstone.ts): fetch it whole.
+    if (statusOf(error) === 500 && imageId.startsWith('wadors:') && markPart10(imageId)) {
       if (error && typeof error === 'object') this.handledErrors.add(error);
+      this.retryPending.add(imageId);
       this.forget(imageId);
-      const vp = this.viewport;
-      const idx = get().imageIds.indexOf(imageId);
-      if (this.inSetStack) this.retryPending.add(imageId);
-      else if (vp && idx >= 0 && vp.getTargetImageIdIndex() === idx) setTimeout(() => void this.reloadAt(idx), 0);
+      void this.switchToPart10(imageId);
       return;
     }
     const msg = describeImageError(error);
@@ -164,7 +162,7 @@ export class ViewerController {
   async open(): Promise<void> {
     let seriesJson: DicomJson[];
     try {
-      seriesJson = await (takePrefetched<DicomJson[]>(`series:${this.studyUID}`) ?? searchSeries(this.studyUID));
+      seriesJson = await takePrefetched(`series:${this.studyUID}`, () => searchSeries(this.studyUID));
     } catch (e) {
       if (!this.disposed) set({ loading: false, studyError: e instanceof DicomWebError ? studyMessage(e) : 'This study could not be loaded.' });
       return;
@@ -183,7 +181,7 @@ export class ViewerController {
   private async loadSeries(uid: string): Promise<LoadedSeries> {
     const cached = this.stacks.get(uid);
     if (cached) return cached;
-    const instances = await (takePrefetched<DicomJson[]>(`metadata:${this.studyUID}/${uid}`) ?? retrieveSeriesMetadata(this.studyUID, uid));
+    const instances = await takePrefetched(`metadata:${this.studyUID}/${uid}`, () => retrieveSeriesMetadata(this.studyUID, uid));
     const built = buildStack(instances);
     const imageIds = built.entries.map((e) => wadorsImageId(framePath(this.studyUID, e)));
     built.entries.forEach((e, i) => {
@@ -225,22 +223,10 @@ export class ViewerController {
     set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
     // On the WebGL path a failed image does not reject setStack (only IMAGE_LOAD_ERROR says so);
     // on the CPU path it does. Both end up in recordImageError.
-    const setStack = async () => {
-      try {
-        await vp.setStack(st.imageIds, i);
-      } catch (e) {
-        this.recordImageError(st.imageIds[i], e);
-      }
-    };
-    this.inSetStack = true;
     try {
-      await setStack();
-      if (this.retryPending.delete(st.imageIds[i]) && !this.disposed && token === this.showToken) {
-        this.inSetStack = false;
-        await setStack();
-      }
-    } finally {
-      this.inSetStack = false;
+      await vp.setStack(st.imageIds, i);
+    } catch (e) {
+      this.recordImageError(st.imageIds[i], e);
     }
     if (this.disposed || token !== this.showToken) return;
     this.applyInitialVoi(st);
@@ -248,19 +234,49 @@ export class ViewerController {
     if (this.firstMarked) this.enablePrefetch();
   }
 
-  /** Reloads the image at `idx` keeping the reader's window, zoom and pan. */
-  private async reloadAt(idx: number): Promise<void> {
+  /**
+   * Re-points every frame of the instance behind `imageId` at a browser-side copy of the Part 10
+   * file, then redisplays the current image if it was one of them (keeping window, zoom and pan).
+   */
+  private async switchToPart10(imageId: string): Promise<void> {
+    const key = instanceKey(imageId);
+    const entry = [...this.stacks.entries()].find(([, st]) => st.imageIds.some((id) => instanceKey(id) === key));
+    if (!entry) return;
+    const [seriesUID, st] = entry;
+    const affected = st.imageIds.map((id, i) => (instanceKey(id) === key ? i : -1)).filter((i) => i >= 0);
+    let fileId: string;
+    try {
+      fileId = await loadInstanceAsFile(key.slice('wadors:'.length));
+    } catch (e) {
+      for (const i of affected) this.retryPending.delete(st.imageIds[i]);
+      this.recordImageError(imageId, e);
+      return;
+    }
+    if (this.disposed) return;
+    for (const i of affected) {
+      this.retryPending.delete(st.imageIds[i]);
+      const e = st.entries[i];
+      st.imageIds[i] = e.numberOfFrames > 1 ? `${fileId}?frame=${e.frameNumber}` : fileId;
+    }
+    st.imageIds = [...st.imageIds];
     const vp = this.viewport;
-    if (!vp) return;
+    if (!vp || get().activeSeriesUID !== seriesUID) return;
+    const idx = vp.getTargetImageIdIndex();
+    set({ imageIds: st.imageIds });
     const props = vp.getProperties();
     const camera = vp.getCamera();
+    const wasShown = get().firstImageShown && !affected.includes(idx);
     try {
-      await vp.setStack(vp.getImageIds(), idx);
-      vp.setProperties(props);
-      vp.setCamera(camera);
+      await vp.setStack(st.imageIds, idx);
+      if (wasShown) {
+        vp.setProperties(props);
+        vp.setCamera(camera);
+      } else {
+        this.applyInitialVoi(st);
+      }
       vp.render();
     } catch (e) {
-      this.recordImageError(vp.getImageIds()[idx], e);
+      this.recordImageError(st.imageIds[idx], e);
     }
   }
 

@@ -3,7 +3,7 @@
  * so the log-in page and the worklist never pay for vtk.js and the codecs.
  */
 import { init as coreInit, RenderingEngine, Enums, setUseCPURendering, type Types } from '@cornerstonejs/core';
-import { init as dicomImageLoaderInit } from '@cornerstonejs/dicom-image-loader';
+import { init as dicomImageLoaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
 import {
   init as toolsInit,
   addTool,
@@ -18,25 +18,53 @@ import {
 let initialised = false;
 
 /**
- * Instances Orthanc cannot hand out in their stored syntax (explicit VR big endian answers 500 to
- * `transfer-syntax=*`): their frames are asked for as explicit VR little endian, which Orthanc
- * transcodes. Keyed by instance URI so every frame of the instance follows.
+ * Instances whose frames Orthanc cannot hand out in their stored syntax: it answers 500 to
+ * `transfer-syntax=*` for explicit VR big endian and for syntaxes newer than it (HTJ2K), and cannot
+ * transcode the latter. For those the whole Part 10 instance is fetched once (WADO-RS,
+ * application/dicom, stored syntax) and decoded in the browser through the file loader.
  */
-const transcodeToLE = new Set<string>();
-const LE_ACCEPT = 'multipart/related; type=application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1';
+const part10Instances = new Set<string>();
 
 export function instanceKey(imageId: string): string {
   const i = imageId.indexOf('/frames/');
   return i >= 0 ? imageId.slice(0, i) : imageId;
 }
-export function markTranscode(imageId: string): boolean {
+
+/** True the first time an instance is switched to the Part 10 route. */
+export function markPart10(imageId: string): boolean {
   const k = instanceKey(imageId);
-  if (transcodeToLE.has(k)) return false;
-  transcodeToLE.add(k);
+  if (part10Instances.has(k)) return false;
+  part10Instances.add(k);
   return true;
 }
-export function isTranscoded(imageId: string): boolean {
-  return transcodeToLE.has(instanceKey(imageId));
+
+/** Extracts the first part of a multipart/related body. */
+export function firstMultipartPart(body: Uint8Array, contentType: string): Uint8Array {
+  const m = /boundary="?([^";]+)"?/i.exec(contentType);
+  if (!m) return body;
+  const enc = new TextEncoder();
+  const boundary = enc.encode(`--${m[1]}`);
+  const find = (needle: Uint8Array, from: number) => {
+    outer: for (let i = from; i <= body.length - needle.length; i++) {
+      for (let j = 0; j < needle.length; j++) if (body[i + j] !== needle[j]) continue outer;
+      return i;
+    }
+    return -1;
+  };
+  const start = find(boundary, 0);
+  const headersEnd = find(enc.encode('\r\n\r\n'), start);
+  const end = find(boundary, headersEnd + 4);
+  if (start < 0 || headersEnd < 0) throw new Error('malformed multipart response');
+  // The part ends with CRLF before the next boundary.
+  return body.subarray(headersEnd + 4, end < 0 ? body.length : end - 2);
+}
+
+/** Fetches one instance as Part 10 and returns the file loader's image id prefix (dicomfile:N). */
+export async function loadInstanceAsFile(instanceUrl: string): Promise<string> {
+  const r = await fetch(instanceUrl, { credentials: 'same-origin', headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
+  if (!r.ok) throw Object.assign(new Error(`instance retrieval failed (HTTP ${r.status})`), { status: r.status });
+  const part = firstMultipartPart(new Uint8Array(await r.arrayBuffer()), r.headers.get('content-type') ?? '');
+  return wadouri.fileManager.add(new Blob([part as BlobPart], { type: 'application/dicom' }));
 }
 
 export function initCornerstone(): void {
@@ -46,10 +74,7 @@ export function initCornerstone(): void {
   // CPU rendering on request (?cpu=1): faster on GPU-less boxes, and a fallback where WebGL is broken.
   if (new URLSearchParams(window.location.search).get('cpu') === '1') setUseCPURendering(true);
   // Decoding happens in workers; two keeps one free core on small machines and overlaps fetch/decode.
-  dicomImageLoaderInit({
-    maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))),
-    beforeSend: (_xhr, imageId, defaultHeaders) => (isTranscoded(imageId) ? { ...defaultHeaders, Accept: LE_ACCEPT } : undefined),
-  });
+  dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
   // The loader rejects with the XMLHttpRequest itself, and Cornerstone's request pool and wheel
   // scroll leave some of those promises unobserved. The viewer already shows each of these on the
   // image it concerns (IMAGE_LOAD_ERROR), so they are handled here rather than surfacing as uncaught.

@@ -109,6 +109,22 @@ export function WorklistPage() {
     localStorage.setItem(PREFS_KEY, JSON.stringify(prefs));
   }, [prefs]);
 
+  // A triage event for a study the list does not have yet means a new arrival: re-query (no reload),
+  // once per unknown study so that a triage entry for a study gone from the PACS cannot loop.
+  const requeried = useRef(new Set<string>());
+  useEffect(() => {
+    if (!studies) return;
+    const known = new Set(studies.map((r) => r.studyUID));
+    const fresh = Object.keys(triage).filter((uid) => !known.has(uid) && !requeried.current.has(uid));
+    if (fresh.length) {
+      const t = setTimeout(() => {
+        fresh.forEach((uid) => requeried.current.add(uid));
+        load();
+      }, 300);
+      return () => clearTimeout(t);
+    }
+  }, [triage, studies, load]);
+
   const rows = useMemo(() => sortRows(filterRows(mergeTriage(studies ?? [], triage), prefs.filter), prefs.sort), [studies, triage, prefs]);
 
   useEffect(() => {

@@ -1,0 +1,104 @@
+/**
+ * The gateway's MLLP listener against python-hl7's own client (mllp_send, Debian python3-hl7):
+ * orders are stored and served to the worklist; every malformed sample gets AE/AR with a reason, is kept
+ * for an admin, and the listener keeps answering.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startStack, login, type Stack } from '../../test/harness.js';
+import { freePort } from '../../scripts/lib/orthanc.js';
+import { SHARED } from '../../scripts/lib/demo-data.js';
+import { message, segment } from '../../src/core/hl7/codec.js';
+
+const HL7_DIR = path.join(SHARED, 'data', 'hl7', 'python-hl7');
+let stack: Stack;
+let port: number;
+
+/** Sends one file with mllp_send (it exits 0 even on AE/AR) and returns the ACK's MSA fields. */
+function mllpSend(file: string): { code: string; controlId: string; text: string; raw: string } {
+  const out = execFileSync('/usr/bin/mllp_send', ['--loose', '-p', String(port), '-f', file, '127.0.0.1'], { encoding: 'utf8', timeout: 30_000 });
+  const msa = out.split(/\r|\n/).find((l) => l.startsWith('MSA'));
+  if (!msa) throw new Error(`no MSA in the answer: ${JSON.stringify(out)}`);
+  const [, code, controlId, text] = msa.split('|');
+  return { code, controlId, text: text ?? '', raw: out };
+}
+
+beforeAll(async () => {
+  port = await freePort();
+  stack = await startStack({ config: { outbox: { mllpPort: port, worker: false } } });
+});
+afterAll(async () => stack?.stop());
+
+describe('MLLP listener', () => {
+  it('stores an ORM^O01 order (AA) and serves it to the worklist by accession and by study', async () => {
+    const obr = Array.from({ length: 31 }, () => null as unknown as string | null | (string | null)[]);
+    obr[0] = '1'; obr[1] = 'PL-1'; obr[2] = 'ACC-500'; obr[3] = ['CTHEAD', 'CT head w/o contrast', 'L']; obr[17] = 'ACC-500'; obr[30] = [null, 'Fall | headache ^ confusion'];
+    const text = message([
+      segment('MSH', ['RIS', 'HOSP', 'READING_STATION', 'RS', '20261125100000', null, ['ORM', 'O01', 'ORM_O01'], 'ORM-500', 'P', '2.5']),
+      segment('PID', [1, null, ['PAT-500']]),
+      segment('ORC', ['NW', 'PL-1', 'ACC-500', null, null, null, [null, null, null, null, null, 'S'], null, null, null, null, ['77', 'House', 'Greg', null, null, 'Dr']]),
+      segment('OBR', obr),
+      segment('ZDS', ['1.2.3.500']),
+    ]);
+    const file = path.join(stack.tmp, 'orm.hl7');
+    fs.writeFileSync(file, text);
+    const ack = mllpSend(file);
+    expect(ack).toMatchObject({ code: 'AA', controlId: 'ORM-500' });
+    const rita = await login(stack.baseUrl, 'rita');
+    const byAcc = await rita.json<{ orders: Record<string, unknown>[] }>('/api/orders?accession=ACC-500');
+    expect(byAcc.orders[0]).toMatchObject({ accession: 'ACC-500', studyInstanceUID: '1.2.3.500', priority: 'stat', orderingPhysician: 'Dr Greg House (77)', clinicalIndication: 'Fall | headache ^ confusion' });
+    const byStudy = await rita.json<{ orders: unknown[] }>('/api/orders?study=1.2.3.500');
+    expect(byStudy.orders).toHaveLength(1);
+  });
+
+  it('an ADT from the python-hl7 samples is acknowledged AA', () => {
+    const file = path.join(stack.tmp, 'adt.hl7');
+    // sample_batch2.hl7 is two ADT^A04 messages without envelope; send the first alone.
+    const first = fs.readFileSync(path.join(HL7_DIR, 'sample_batch2.hl7'), 'utf8').split(/\r|\n/).filter(Boolean);
+    const second = first.findIndex((l, i) => i > 0 && l.startsWith('MSH'));
+    fs.writeFileSync(file, first.slice(0, second).join('\r') + '\r');
+    expect(mllpSend(file).code).toBe('AA');
+  });
+
+  it('every sample_bad_* file gets AE/AR with a reason, is kept for the admin, and the listener carries on', async () => {
+    const bad = fs.readdirSync(HL7_DIR).filter((f) => f.startsWith('sample_bad_')).sort();
+    expect(bad).toHaveLength(6);
+    for (const f of bad) {
+      // mllp_send --loose needs MSH first; send the raw bytes framed by our own test socket instead? No:
+      // python-hl7's client only accepts MSH-led files, so these go through a plain TCP frame below.
+      const ack = await sendRaw(fs.readFileSync(path.join(HL7_DIR, f), 'utf8'));
+      expect(['AE', 'AR'], f).toContain(ack.code);
+      expect(ack.text.length, f).toBeGreaterThan(10);
+    }
+    const ada = await login(stack.baseUrl, 'ada');
+    const rej = await ada.json<{ items: { reason: string; ack_code: string }[] }>('/api/admin/hl7/rejected');
+    expect(rej.items.length).toBe(6);
+    expect(rej.items.every((r) => r.reason.length > 10)).toBe(true);
+    const rita = await login(stack.baseUrl, 'rita');
+    expect((await rita.fetch('/api/admin/hl7/rejected')).status).toBe(403);
+    // still listening, through python-hl7's client again
+    const file = path.join(stack.tmp, 'after.hl7');
+    fs.writeFileSync(file, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ADT', 'A08'], 'ADT-9', 'P', '2.5']), segment('PID', [1, null, ['P9']])]));
+    expect(mllpSend(file)).toMatchObject({ code: 'AA', controlId: 'ADT-9' });
+  });
+
+  it('a message without MSH-10 or with an unsupported type is answered AE/AR by name', () => {
+    const f1 = path.join(stack.tmp, 'oru.hl7');
+    fs.writeFileSync(f1, message([segment('MSH', ['LAB', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'X-1', 'P', '2.5'])]));
+    expect(mllpSend(f1)).toMatchObject({ code: 'AR', controlId: 'X-1' });
+    expect(mllpSend(f1).text).toMatch(/unsupported message type ORU\^R01/);
+    const f2 = path.join(stack.tmp, 'noctl.hl7');
+    fs.writeFileSync(f2, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-2', 'P', '2.5']), segment('ORC', ['NW']), segment('OBR', ['1'])]));
+    expect(mllpSend(f2)).toMatchObject({ code: 'AE', controlId: 'C-2' });
+  });
+});
+
+async function sendRaw(text: string): Promise<{ code: string; text: string }> {
+  const { sendMllp } = await import('./client.js');
+  const ack = await sendMllp({ host: '127.0.0.1', port, timeoutMs: 10_000 }, text);
+  const msa = ack.split('\r').find((l) => l.startsWith('MSA'))!;
+  const [, code, , t] = msa.split('|');
+  return { code, text: t ?? '' };
+}
