@@ -220,12 +220,12 @@ def log(*a):
     print(*a, file=sys.stderr, flush=True)
 
 
-def choose_operating_point(val, manifest, columns, rows, max_fp=0.2):
+def choose_operating_point(val, manifest, columns, rows, max_fp=0.25):
     """Pick threshold and minimum component size on VALIDATION cases (never the held-out ones):
     the highest sensitivity with at most max_fp false positives per slice; ties go to the
     stricter setting. val: list of (probability map, true boxes)."""
     best = None
-    for min_area in (1, 2, 3, 4, 6):
+    for min_area in (2, 4, 6, 8, 10, 12):
         # Tiny ReLU nets top out below 0.5 (the output bias caps them): search the whole range.
         for thr in [round(0.1 + 0.025 * i, 3) for i in range(35)]:
             m = json.loads(json.dumps(manifest))

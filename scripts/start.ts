@@ -10,6 +10,9 @@ import { startOrthanc, uploadFiles } from './lib/orthanc.js';
 import { REPO_ROOT } from './lib/demo-data.js';
 import { prepareDemoFiles } from './lib/demo-studies.js';
 import { DEMO_USERS, ROLE_LABELS } from '../src/core/auth/roles.js';
+import { openStore } from '../gateway/db/database.js';
+import { migrate } from '../gateway/db/migrations.js';
+import { seedDemoFindings } from './seed-demo-findings.js';
 
 const DATA = path.join(REPO_ROOT, '.data');
 const env = process.env;
@@ -51,9 +54,18 @@ const rejected = results.filter((r) => r.status.startsWith('rejected'));
 console.log(`[start] ${stored} new, ${already} already stored, ${rejected.length} rejected by Orthanc`);
 for (const r of rejected) console.log(`[start]   rejected: ${path.basename(r.file)} (${r.status})`);
 
+// Demo AI findings (fixture, clearly named) so the head CT and chest CR open with marks.
+{
+  const store = await openStore(path.join(DATA, 'gateway.sqlite'));
+  await migrate(store);
+  const seeded = await seedDemoFindings(store.db);
+  await store.close();
+  console.log(`[start] demo findings: ${seeded.inserted} added, ${seeded.kept} already there`);
+}
+
 const risScript = path.join(REPO_ROOT, 'scripts', 'demo-ris.py');
 if (fs.existsSync(risScript)) {
-  const ris = spawn('python3', [risScript, '--port', String(ports.ris), '--log', path.join(DATA, 'ris.log')], { stdio: 'inherit' });
+  const ris = spawn('/usr/bin/python3', [risScript, '--port', String(ports.ris), '--log', path.join(DATA, 'ris.log')], { stdio: 'inherit' });
   children.push(ris);
 }
 
@@ -93,5 +105,7 @@ console.log(`
 ${DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} / ${u.password.padEnd(10)}  ${ROLE_LABELS[u.role]}`).join('\n')}
 
   PACS (Orthanc) on loopback :${ports.orthancHttp} (DICOM C-STORE port ${ports.orthancDicom}, AET ${orthanc.aet}); credentials in .data/orthanc/credentials.json
+  Demo RIS (MLLP, python-hl7) on :${ports.ris}, log in .data/ris.log; inbound HL7 orders to the gateway on :${ports.mllp}.
+  To watch a study arrive by C-STORE and the worklist re-order live:  npm run demo:arrival
   Press Ctrl-C to stop everything.
 `);

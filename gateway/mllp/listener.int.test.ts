@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { startStack, login, type Stack } from '../../test/harness.js';
 import { freePort } from '../../scripts/lib/orthanc.js';
@@ -16,9 +17,12 @@ const HL7_DIR = path.join(SHARED, 'data', 'hl7', 'python-hl7');
 let stack: Stack;
 let port: number;
 
-/** Sends one file with mllp_send (it exits 0 even on AE/AR) and returns the ACK's MSA fields. */
-function mllpSend(file: string): { code: string; controlId: string; text: string; raw: string } {
-  const out = execFileSync('/usr/bin/mllp_send', ['--loose', '-p', String(port), '-f', file, '127.0.0.1'], { encoding: 'utf8', timeout: 30_000 });
+/**
+ * Sends one file with mllp_send (it exits 0 even on AE/AR) and returns the ACK's MSA fields.
+ * Asynchronous: the listener runs in this process and must keep answering while the client waits.
+ */
+async function mllpSend(file: string): Promise<{ code: string; controlId: string; text: string; raw: string }> {
+  const { stdout: out } = await promisify(execFile)('/usr/bin/mllp_send', ['--loose', '-p', String(port), '-f', file, '127.0.0.1'], { encoding: 'utf8', timeout: 30_000 });
   const msa = out.split(/\r|\n/).find((l) => l.startsWith('MSA'));
   if (!msa) throw new Error(`no MSA in the answer: ${JSON.stringify(out)}`);
   const [, code, controlId, text] = msa.split('|');
@@ -44,7 +48,7 @@ describe('MLLP listener', () => {
     ]);
     const file = path.join(stack.tmp, 'orm.hl7');
     fs.writeFileSync(file, text);
-    const ack = mllpSend(file);
+    const ack = await mllpSend(file);
     expect(ack).toMatchObject({ code: 'AA', controlId: 'ORM-500' });
     const rita = await login(stack.baseUrl, 'rita');
     const byAcc = await rita.json<{ orders: Record<string, unknown>[] }>('/api/orders?accession=ACC-500');
@@ -53,21 +57,21 @@ describe('MLLP listener', () => {
     expect(byStudy.orders).toHaveLength(1);
   });
 
-  it('an ADT from the python-hl7 samples is acknowledged AA', () => {
+  it('an ADT from the python-hl7 samples is acknowledged AA', async () => {
     const file = path.join(stack.tmp, 'adt.hl7');
     // sample_batch2.hl7 is two ADT^A04 messages without envelope; send the first alone.
     const first = fs.readFileSync(path.join(HL7_DIR, 'sample_batch2.hl7'), 'utf8').split(/\r|\n/).filter(Boolean);
     const second = first.findIndex((l, i) => i > 0 && l.startsWith('MSH'));
     fs.writeFileSync(file, first.slice(0, second).join('\r') + '\r');
-    expect(mllpSend(file).code).toBe('AA');
+    expect((await mllpSend(file)).code).toBe('AA');
   });
 
   it('every sample_bad_* file gets AE/AR with a reason, is kept for the admin, and the listener carries on', async () => {
     const bad = fs.readdirSync(HL7_DIR).filter((f) => f.startsWith('sample_bad_')).sort();
     expect(bad).toHaveLength(6);
     for (const f of bad) {
-      // mllp_send --loose needs MSH first; send the raw bytes framed by our own test socket instead? No:
-      // python-hl7's client only accepts MSH-led files, so these go through a plain TCP frame below.
+      // mllp_send --loose only takes files that start with MSH; these start with FHS/BHS, so they
+      // go out through our MLLP client (the peer under test here is the listener, not the client).
       const ack = await sendRaw(fs.readFileSync(path.join(HL7_DIR, f), 'utf8'));
       expect(['AE', 'AR'], f).toContain(ack.code);
       expect(ack.text.length, f).toBeGreaterThan(10);
@@ -81,17 +85,20 @@ describe('MLLP listener', () => {
     // still listening, through python-hl7's client again
     const file = path.join(stack.tmp, 'after.hl7');
     fs.writeFileSync(file, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ADT', 'A08'], 'ADT-9', 'P', '2.5']), segment('PID', [1, null, ['P9']])]));
-    expect(mllpSend(file)).toMatchObject({ code: 'AA', controlId: 'ADT-9' });
+    expect(await mllpSend(file)).toMatchObject({ code: 'AA', controlId: 'ADT-9' });
   });
 
-  it('a message without MSH-10 or with an unsupported type is answered AE/AR by name', () => {
+  it('an unsupported type is answered AR, an order without accession AE, each with the reason', async () => {
     const f1 = path.join(stack.tmp, 'oru.hl7');
     fs.writeFileSync(f1, message([segment('MSH', ['LAB', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'X-1', 'P', '2.5'])]));
-    expect(mllpSend(f1)).toMatchObject({ code: 'AR', controlId: 'X-1' });
-    expect(mllpSend(f1).text).toMatch(/unsupported message type ORU\^R01/);
+    const ar = await mllpSend(f1);
+    expect(ar).toMatchObject({ code: 'AR', controlId: 'X-1' });
+    expect(ar.text).toMatch(/unsupported message type ORU\^R01/);
     const f2 = path.join(stack.tmp, 'noctl.hl7');
     fs.writeFileSync(f2, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-2', 'P', '2.5']), segment('ORC', ['NW']), segment('OBR', ['1'])]));
-    expect(mllpSend(f2)).toMatchObject({ code: 'AE', controlId: 'C-2' });
+    const ae = await mllpSend(f2);
+    expect(ae).toMatchObject({ code: 'AE', controlId: 'C-2' });
+    expect(ae.text).toMatch(/no accession number/);
   });
 });
 

@@ -10,6 +10,7 @@ import { startStack, login, type Stack, type Client } from '../../test/harness.j
 import { DICOM } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, newUid } from './study-builder.js';
 import { prereadService } from './register.js';
+import { handleInbound } from '../mllp/listener.js';
 import { findingsForStudy } from '../findings/repository.js';
 import { prioritise, DEFAULT_TRIAGE_RULES } from '../../src/core/triage/triage.js';
 import type { StudyPreread } from './service.js';
@@ -252,6 +253,29 @@ describe('pre-read on arrival', () => {
       });
       expect(done.priority).toBe('critical');
       expect(done.jobs).toHaveLength(1);
+    } finally {
+      study.remove();
+    }
+  });
+
+  it("routing reads the HL7 order's clinical indication: a contraindication named there skips the model", async () => {
+    const accession = `ACC${Date.now()}`;
+    const obr = Array.from({ length: 32 }, () => '');
+    Object.assign(obr, { 0: 'OBR', 1: '1', 2: 'PLC1', 4: 'CTHEAD^CT head without contrast^L', 18: accession, 31: '^Follow-up, post-operative head' });
+    const orm = [
+      'MSH|^~\\&|RIS|HOSP|RS|RS|20261125103000||ORM^O01|MSG' + accession + '|P|2.5.1',
+      'PID|1||PID123^^^HOSP||Doe^John',
+      'ORC|NW|PLC1|||||||20261125103000',
+      obr.join('|'),
+    ].join('\r');
+    const ack = await handleInbound(stack.gateway.store.db, orm, null);
+    expect(ack.code).toBe('AA');
+    const study = await buildHeadCtStudy({ patientAge: '070Y', slices: 3, accessionNumber: accession });
+    try {
+      await cStore(study.files, peer());
+      const s = await waitFor('routing', () => studyState(study.studyInstanceUID));
+      expect(s.routing.find((r) => r.model === 'head-ct-hyperdensity')).toMatchObject({ decision: 'skip', reason: 'contraindicated by order: post-operative head' });
+      expect(s.aiState).toBe('skipped');
     } finally {
       study.remove();
     }

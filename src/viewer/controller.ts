@@ -108,7 +108,6 @@ export class ViewerController {
     requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(fn, 0)));
   }
 
-  private inSetStack = false;
 
   private forget(imageId: string): void {
     try {

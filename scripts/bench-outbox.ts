@@ -1,0 +1,146 @@
+/**
+ * npm run bench:outbox [-- --n 1000]
+ * N sign-offs (verified SR to a real Orthanc + final ORU to the demo RIS over MLLP), three runs:
+ * everything up; the PACS down for the middle third of the enqueues; the RIS down for the middle third.
+ * Prints throughput, delivery latency p50/p95, and the counts lost and duplicated (must be 0 and 0):
+ *  - SR: instances Orthanc holds per SR series vs the SR messages enqueued (lost = missing, duplicated = extra);
+ *  - ORU: ACKs the RIS logged per control id (lost = never acknowledged, duplicated = acknowledged more than once).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack } from '../test/harness.js';
+import { freePort, startOrthanc } from './lib/orthanc.js';
+import { CHEST_CR, HEAD_CT_DIR, mrSeriesFiles } from './lib/demo-data.js';
+import { parseDicomPart10 } from '../src/core/sr/dicom.js';
+import { sampleFindings, reviewedFindings } from '../src/core/sr/testing.js';
+import { onStudySignedOff } from '../gateway/outbox/events.js';
+import { workers } from '../gateway/outbox/register.js';
+import { startRis, sleep, waitFor, type Ris } from '../gateway/outbox/testkit.js';
+
+const arg = (name: string, d: number) => {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : d;
+};
+const N = arg('--n', 1000);
+const FILES = [path.join(HEAD_CT_DIR, '05.dcm'), CHEST_CR, mrSeriesFiles()[0]];
+const SOURCES = FILES.map((f) => parseDicomPart10(fs.readFileSync(f)));
+const REVIEWED = SOURCES.map((s) => reviewedFindings(sampleFindings(s)));
+const RITA = { id: 1, username: 'rita', displayName: 'Reader^Rita^^Dr.', role: 'radiologist' as const };
+
+const pct = (xs: number[], p: number) => {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+async function main() {
+  const risPort = await freePort();
+  const stack = await startStack({
+    files: FILES,
+    config: { outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 200, maxDelayMs: 2000, pollMs: 50, ackTimeoutMs: 5000, concurrency: 6 } },
+  });
+  let orthanc = stack.orthanc;
+  let ris: Ris = await startRis(risPort, path.join(stack.tmp, 'ris.log'));
+  const db = stack.gateway.store.db;
+  const worker = workers.get(stack.gateway.app)!;
+  const results: Record<string, unknown>[] = [];
+  let run = 0;
+
+  async function phase(name: string, outage?: 'pacs' | 'ris') {
+    run++;
+    const firstId = ((await db.selectFrom('outbox').select((eb) => eb.fn.max('id').as('m')).executeTakeFirst())?.m as number | null) ?? 0;
+    const t0 = Date.now();
+    for (let i = 0; i < N; i++) {
+      if (outage && i === Math.floor(N / 3)) {
+        if (outage === 'pacs') await orthanc.stop();
+        else await ris.stop();
+      }
+      if (outage && i === Math.floor((2 * N) / 3)) {
+        if (outage === 'pacs') orthanc = await startOrthanc({ dataDir: orthanc.dataDir, httpPort: orthanc.httpPort, dicomPort: orthanc.dicomPort, stableAge: 1 });
+        else ris = await startRis(risPort, ris.logFile);
+      }
+      const k = i % SOURCES.length;
+      const signedAt = new Date(Date.UTC(2026, 0, 1, 0, 0, 0, 0) + run * 10_000_000 + i * 1000).toISOString();
+      await db.transaction().execute((trx) =>
+        onStudySignedOff(trx, { studyInstanceUID: String(SOURCES[k].StudyInstanceUID), findings: REVIEWED[k], user: RITA, signedAt }),
+      );
+      worker.kick();
+      if (outage) await sleep(5); // spread the enqueues so the outage falls in the middle of the run
+    }
+    const rows = await waitFor(
+      `${name}: all delivered`,
+      async () => {
+        const r = await db.selectFrom('outbox').selectAll().where('id', '>', firstId).execute();
+        return r.length === 2 * N && r.every((x) => x.status === 'acknowledged' || x.status === 'dead') ? r : undefined;
+      },
+      30 * 60_000,
+      500,
+    ).catch(async () => db.selectFrom('outbox').selectAll().where('id', '>', firstId).execute());
+    const t1 = Date.now();
+    const acked = rows.filter((r) => r.status === 'acknowledged');
+    const lat = acked.map((r) => Date.parse(r.acknowledged_at!) - Date.parse(r.created_at));
+
+    // SR: what Orthanc holds for each enqueued SR series
+    const srRows = rows.filter((r) => r.kind === 'sr-stow').map((r) => JSON.parse(r.payload) as { studyInstanceUID: string; seriesInstanceUID: string; sopInstanceUID: string });
+    let srLost = 0;
+    let srDup = 0;
+    const byStudy = new Map<string, Map<string, number>>();
+    for (const study of new Set(srRows.map((p) => p.studyInstanceUID))) {
+      const r = await orthanc.rest(`/dicom-web/studies/${study}/instances?Modality=SR&includefield=0020000E`, { headers: { accept: 'application/dicom+json' } });
+      const list = r.status === 204 ? [] : ((await r.json()) as Record<string, { Value: string[] }>[]);
+      const m = new Map<string, number>();
+      for (const inst of list) m.set(inst['0020000E'].Value[0], (m.get(inst['0020000E'].Value[0]) ?? 0) + 1);
+      byStudy.set(study, m);
+    }
+    for (const p of srRows) {
+      const n = byStudy.get(p.studyInstanceUID)?.get(p.seriesInstanceUID) ?? 0;
+      if (n === 0) srLost++;
+      if (n > 1) srDup += n - 1;
+    }
+    // ORU: ACKs per control id in the RIS log
+    const ackCount = new Map<string, number>();
+    for (const e of ris.events()) if (e.event === 'ack' && e.ack === 'AA') ackCount.set(e.control_id!, (ackCount.get(e.control_id!) ?? 0) + 1);
+    const oruIds = rows.filter((r) => r.kind === 'hl7-oru').map((r) => r.message_id);
+    const oruLost = oruIds.filter((id) => !ackCount.get(id)).length;
+    const oruDup = oruIds.reduce((s, id) => s + Math.max(0, (ackCount.get(id) ?? 0) - 1), 0);
+    const res = {
+      run: name,
+      signOffs: N,
+      messages: rows.length,
+      acknowledged: acked.length,
+      dead: rows.filter((r) => r.status === 'dead').length,
+      seconds: +((t1 - t0) / 1000).toFixed(1),
+      throughputMsgPerS: +(acked.length / ((t1 - t0) / 1000)).toFixed(1),
+      latencyP50ms: pct(lat, 50),
+      latencyP95ms: pct(lat, 95),
+      lost: srLost + oruLost,
+      duplicated: srDup + oruDup,
+      detail: { srLost, srDup, oruLost, oruDup, retries: rows.reduce((s, r) => s + Math.max(0, r.attempts - 1), 0) },
+    };
+    results.push(res);
+    console.log(JSON.stringify(res));
+  }
+
+  try {
+    await phase('PACS and RIS up');
+    await phase('PACS down for the middle third', 'pacs');
+    await phase('RIS down for the middle third', 'ris');
+  } finally {
+    await ris.stop();
+    await orthanc.stop();
+    await stack.stop();
+  }
+  console.log('\nrun                              msgs  ack  dead    s  msg/s  p50 ms  p95 ms  lost  dup');
+  for (const r of results as { run: string; messages: number; acknowledged: number; dead: number; seconds: number; throughputMsgPerS: number; latencyP50ms: number; latencyP95ms: number; lost: number; duplicated: number }[]) {
+    console.log(
+      `${r.run.padEnd(32)} ${String(r.messages).padStart(5)} ${String(r.acknowledged).padStart(4)} ${String(r.dead).padStart(5)} ${String(r.seconds).padStart(5)} ${String(r.throughputMsgPerS).padStart(6)} ${String(r.latencyP50ms).padStart(7)} ${String(r.latencyP95ms).padStart(7)} ${String(r.lost).padStart(5)} ${String(r.duplicated).padStart(4)}`,
+    );
+  }
+  const bad = results.some((r) => (r as { lost: number }).lost || (r as { duplicated: number }).duplicated);
+  process.exit(bad ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
