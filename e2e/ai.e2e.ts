@@ -78,7 +78,7 @@ afterAll(async () => {
 
 type AiStatus = { state: string; provider?: string; numThreads?: number; done: number; total: number; message?: string; timings?: { perSliceMs: number; totalMs: number }; findings?: number; lateReady?: boolean };
 type VState = { imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean };
-type FState = { findings: { id: string; source: string; model: { executionProvider?: string; timingsMs?: Record<string, number> }; regions: { image: { sopInstanceUID: string } }[] }[]; marks: { id: string }[] };
+type FState = { findings: { id: string; source: string; regions: { image: { sopInstanceUID: string } }[] }[]; marks: { id: string }[] };
 
 const aiStatus = (page: Page) => page.evaluate(() => (window as unknown as { __rsAi: { status(): unknown } }).__rsAi.status()) as Promise<AiStatus>;
 const vstate = (page: Page) => page.evaluate(() => (window as unknown as { __viewer?: { getState(): unknown } }).__viewer?.getState() ?? null) as Promise<VState | null>;
@@ -151,9 +151,13 @@ describe('client AI in the viewer', () => {
       const f = await until(page, 'client findings', () => fstate(page), (s) => !!s && s.findings.some((x) => x.source === 'client'), 20_000);
       const client = f!.findings.filter((x) => x.source === 'client');
       expect(client.length).toBe(done.findings);
-      for (const x of client) {
-        expect(x.model.executionProvider).toBe('wasm');
-        expect(x.model.timingsMs?.perSliceMs).toBeGreaterThan(0);
+      const stored = await stack.gateway.store.db.selectFrom('findings').select(['id', 'body']).where('source', '=', 'client').execute();
+      expect(stored.map((x) => x.id).sort()).toEqual(client.map((x) => x.id).sort());
+      for (const x of stored) {
+        const model = (JSON.parse(x.body) as { model: { name: string; executionProvider?: string; timingsMs?: Record<string, number> } }).model;
+        expect(model.name).toBe('head-ct-hyperdensity');
+        expect(model.executionProvider).toBe('wasm');
+        expect(model.timingsMs?.perSliceMs).toBeGreaterThan(0);
       }
       const onLesionSlices = client.filter((x) => x.regions.some((r) => lesionSops.includes(r.image.sopInstanceUID)));
       expect(onLesionSlices.length).toBeGreaterThanOrEqual(3);

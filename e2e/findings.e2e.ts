@@ -307,7 +307,9 @@ describe('AI findings on the image', () => {
     const onError = (e: Error) => errors.push(e.message);
     page.on('pageerror', onError);
     await page.goto(`${stack.baseUrl}/viewer/${DCMQI_STUDY}`);
-    const s = await until('dcmqi SR finding', fstate, (x) => x.findings.some((f) => f.source === 'sr'), 60_000);
+    const s = await until('dcmqi SR finding', fstate, (x) => x.findings.some((f) => f.source === 'sr'), 60_000).catch(async (e: Error) => {
+      throw new Error(`${e.message}\npage: ${page.url()}\n${(await page.locator('body').innerText()).slice(0, 1500)}`);
+    });
     const f = s.findings.find((x) => x.source === 'sr')!;
     expect(f.label).toMatch(/Neoplasm/);
     // Its region refers to the SEG instance in the study (no 2D geometry to draw).

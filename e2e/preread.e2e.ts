@@ -10,7 +10,7 @@ import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import type { Stack } from '../test/harness.js';
-import { headCtFiles } from '../scripts/lib/demo-data.js';
+import { CHEST_CR, mrSeriesFiles } from '../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, type BuiltStudy } from '../gateway/preread/study-builder.js';
 
 let stack: Stack;
@@ -23,7 +23,8 @@ let study: BuiltStudy;
 beforeAll(async () => {
   process.env.PREREAD_POLL_MS = '200';
   process.env.PREREAD_TIMEOUT_MS = '120000';
-  stack = await startE2EStack({ files: headCtFiles() });
+  // Studies already on the list: an MR series (no model indicated) and a chest CR (chest model; a nodule is routine at most).
+  stack = await startE2EStack({ files: [...mrSeriesFiles(), CHEST_CR] });
   study = await buildHeadCtStudy({ patientAge: '045Y', lesions: true });
   erinBrowser = await launchBrowser();
   tobyBrowser = await launchBrowser();
@@ -53,7 +54,13 @@ describe('pre-read e2e', () => {
     await cStore(study.files, { port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
 
     const top = erin.locator('.worklist-table tbody tr').first();
-    await expect.poll(() => top.getAttribute('data-study-uid'), { timeout: 120_000, interval: 250 }).toBe(study.studyInstanceUID);
+    const rows = () => erin.$$eval('.worklist-table tbody tr', (trs) => trs.map((tr) => `${tr.getAttribute('data-study-uid')} ${tr.className}`).join('\n'));
+    try {
+      await expect.poll(() => top.getAttribute('data-study-uid'), { timeout: 120_000, interval: 250 }).toBe(study.studyInstanceUID);
+    } catch (e) {
+      console.error(`worklist rows:\n${await rows()}\ntriage: ${JSON.stringify(await stack.gateway.store.db.selectFrom('preread_studies').select(['study_uid', 'priority', 'reason']).execute())}`);
+      throw e;
+    }
     await expect.poll(() => top.locator('.flag-critical').count(), { timeout: 120_000, interval: 250 }).toBe(1);
     expect(await top.locator('.flag-critical').getAttribute('title')).toMatch(/^ICH suspected, \d+%$/);
     expect(erin.url()).toBe(urlBefore); // no reload, no navigation

@@ -201,6 +201,17 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(fs.statSync(file).size).toBeGreaterThan(20_000);
   });
 
+  it('lists every command with its keys in the ? help overlay', async () => {
+    await page.keyboard.press('?');
+    const dialog = page.locator('[role=dialog]');
+    await dialog.waitFor();
+    const text = (await dialog.textContent()) ?? '';
+    for (const label of ['Next image', 'Last image', 'Window preset: Brain', 'Window preset: Lung', 'Invert grey scale', 'Reset view']) expect(text).toContain(label);
+    expect(await dialog.locator('tr[data-command="viewer.preset.bone"] .key').textContent()).toBe('3');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('shows the MONOCHROME1 chest CR as a film: lung fields darker than the mediastinum', async () => {
     await page.goto(`${stack.baseUrl}/viewer/${CR_STUDY}`);
     await waitFirstImage(page);

@@ -88,7 +88,8 @@ describe('client AI results', () => {
     const r = await rita.post(`/api/studies/${study}/ai-results`, results(bad));
     expect(r.status).toBe(422);
     const j = (await r.json()) as { details: string[] };
-    expect(j.details).toContain("findings.0.confidence: 0.1 is below the model's threshold 0.5");
+    const threshold = (JSON.parse(fs.readFileSync(path.join(HEAD, 'manifest.json'), 'utf8')) as { output: { classes: { threshold: number }[] } }).output.classes[0].threshold;
+    expect(j.details).toContain(`findings.0.confidence: 0.1 is below the model's threshold ${threshold}`);
     expect(j.details.some((d) => d.startsWith('findings.1.studyInstanceUID'))).toBe(true);
     expect((await rita.post(`/api/studies/${study}/ai-results`, results(found, { provider: 'cuda' }))).status).toBe(422);
     const wrongVersion = await rita.post(`/api/studies/${study}/ai-results`, results(found, { model: { name: 'head-ct-hyperdensity', version: '0.9' } }));

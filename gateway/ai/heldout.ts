@@ -23,7 +23,7 @@ export interface HeldoutCase {
   lesions: Rect[];
 }
 
-export function loadHeldout(modelDir: string, dicomRoot: string): { cases: HeldoutCase[]; lesionFree: DicomSlice[] } {
+export function loadHeldout(modelDir: string, dicomRoot: string): { cases: HeldoutCase[]; lesionFree: (DicomSlice & { file: string })[] } {
   const h = JSON.parse(fs.readFileSync(path.join(modelDir, 'heldout.json'), 'utf8')) as HeldoutFile;
   const originals = new Map<string, DicomSlice>();
   const read = (f: string) => {
@@ -42,7 +42,7 @@ export function loadHeldout(modelDir: string, dicomRoot: string): { cases: Heldo
     }
     return { slice: { ...base, pixelData: copy }, lesions: c.lesions.map((l) => l.box) };
   });
-  return { cases, lesionFree: h.lesionFree.map(read) };
+  return { cases, lesionFree: h.lesionFree.map((f) => ({ ...read(f), file: f })) };
 }
 
 /** Sensitivity and false positives per slice, counted exactly as models/common.py score_cases does. */

@@ -121,6 +121,8 @@ describe('pre-read across a gateway crash', () => {
         const findings = db.prepare("SELECT id FROM findings WHERE study_uid = ? AND source = 'preread'").all(adult.studyInstanceUID);
         expect(findings).toHaveLength(jobs[0].findings_count);
         expect(db.prepare('SELECT COUNT(*) AS n FROM preread_studies').get()).toEqual({ n: 2 });
+        // The preliminary result went to the outbox once (it is written in the job's completing transaction).
+        expect(db.prepare("SELECT COUNT(*) AS n FROM outbox WHERE study_uid = ? AND kind = 'hl7-oru'").get(adult.studyInstanceUID)).toEqual({ n: 1 });
       } finally {
         db.close();
       }

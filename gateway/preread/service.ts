@@ -124,6 +124,7 @@ export class PrereadService {
   private tickAgain = false;
   private inFlight = new Set<Promise<void>>();
   private lastState = new Map<string, string>();
+  private feedFailures = new Map<number, number>();
 
   constructor(store: Store, readonly opts: PrereadOptions) {
     this.db = store.db;
@@ -190,7 +191,19 @@ export class PrereadService {
       for (const c of page.Changes) {
         if (this.stopped) return;
         if (c.ChangeType === 'StableStudy') {
-          await this.onStableStudy(c.ID, c.Seq);
+          try {
+            await this.onStableStudy(c.ID, c.Seq);
+            this.feedFailures.delete(c.Seq);
+          } catch (e) {
+            // Retried on the next poll; a study that keeps failing must not hold up every later arrival.
+            const n = (this.feedFailures.get(c.Seq) ?? 0) + 1;
+            this.feedFailures.set(c.Seq, n);
+            if (n < 5) throw e;
+            this.feedFailures.delete(c.Seq);
+            await appendAudit(this.db, { actor: ACTOR, action: 'preread-study-unreadable', outcome: 8, detail: { orthancStudy: c.ID, seq: c.Seq, error: (e as Error).message.slice(0, 300) } });
+            this.opts.log(`preread: giving up on Orthanc study ${c.ID} (change ${c.Seq}): ${(e as Error).message}`);
+            await this.setCursor(this.db, c.Seq);
+          }
         }
         seq = c.Seq;
       }

@@ -110,6 +110,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   const [, bump] = useReducer((x: number) => x + 1, 0);
   const rootRef = useRef<HTMLDivElement>(null);
   const heatRef = useRef<HTMLCanvasElement>(null);
+  const heatDirty = useRef(false);
   const [drag, setDrag] = useState<{ id: string; regionIndex: number; handle: Handle; start: Vec2; box: Box; draft: Box } | null>(null);
 
   useEffect(() => {
@@ -117,7 +118,10 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
     if (!el) return;
     // Synchronous re-render in the Cornerstone event: the marks move in the same frame as the image.
     const now = () => flushSync(bump);
-    const events = [Enums.Events.IMAGE_RENDERED, Enums.Events.CAMERA_MODIFIED, Enums.Events.STACK_NEW_IMAGE, Enums.Events.VIEWPORT_NEW_IMAGE_SET];
+    // IMAGE_RENDERED follows every camera change and new image (Cornerstone re-renders for both), so
+    // one synchronous update there is enough; reacting to CAMERA_MODIFIED/STACK_NEW_IMAGE as well
+    // only re-rendered the same frame two or three times.
+    const events = [Enums.Events.IMAGE_RENDERED];
     for (const e of events) el.addEventListener(e, now);
     const ro = new ResizeObserver(() => bump());
     ro.observe(el);
@@ -175,7 +179,8 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
     const g = hc.getContext('2d');
     if (!g) return;
     g.setTransform(1, 0, 0, 1, 0, 0);
-    g.clearRect(0, 0, w, h);
+    if (heatmaps.length || heatDirty.current) g.clearRect(0, 0, w, h);
+    heatDirty.current = heatmaps.length > 0;
     if (!proj) return;
     for (const hm of heatmaps) {
       // Cell grid -> image extent -> canvas: a heatmap of any resolution lands on its image.

@@ -159,7 +159,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           </ul>
         </details>
       )}
-      {session.user?.role === 'radiologist' && !locked && list.length > 0 && (
+      {session.user?.role === 'radiologist' && !locked && list.some((f) => f.source !== 'sr') && (
         <button type="button" data-action="signoff" onClick={() => void signOff(ctx.studyInstanceUID)} title="Record the sign-off; unverified AI findings stay out of the verified report">
           Sign off study
         </button>

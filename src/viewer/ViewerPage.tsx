@@ -322,7 +322,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           <div className="overlay-text" aria-live="polite">
             <div className="tl">
               <div>{s.patientName}</div>
-              <div>{active ? `${active.modality} · ${active.description}` : ''}</div>
+              <div>{active ? [active.modality, active.description || (active.seriesNumber !== undefined ? `Series ${active.seriesNumber}` : '')].filter(Boolean).join(' · ') : ''}</div>
             </div>
             <div className="tr">{s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''}</div>
             <div className="bl" data-testid="slice-info">

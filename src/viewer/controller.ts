@@ -4,7 +4,7 @@
  */
 import { Enums, cache, eventTarget, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, type LeftTool, type ViewportHandle } from './cornerstone';
+import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/preload';
@@ -123,6 +123,8 @@ export class ViewerController {
   private retryPending = new Set<string>();
 
   private recordImageError(imageId: string, error: unknown): void {
+    noteHandledLoadError(error);
+    noteHandledLoadError((error as { error?: unknown } | undefined)?.error);
     if (get().imageErrors[imageId] || this.retryPending.has(imageId)) return;
     if (error && typeof error === 'object' && this.handledErrors.has(error)) return;
     // Orthanc cannot serve this instance's frames as stored (see cornerstone.ts): fetch it whole.

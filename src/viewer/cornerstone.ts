@@ -67,6 +67,29 @@ export async function loadInstanceAsFile(instanceUrl: string): Promise<string> {
   return wadouri.fileManager.add(new Blob([part as BlobPart], { type: 'application/dicom' }));
 }
 
+const handledLoadErrors = new WeakSet<object>();
+const handledLoadMessages = new Set<string>();
+
+function messageOf(reason: unknown): string | undefined {
+  if (typeof reason === 'string') return reason;
+  const m = (reason as { message?: unknown } | undefined)?.message;
+  return typeof m === 'string' ? m : undefined;
+}
+
+/** The viewer calls this for every image failure it has shown to the reader. */
+export function noteHandledLoadError(reason: unknown): void {
+  if (reason && typeof reason === 'object') handledLoadErrors.add(reason);
+  const m = messageOf(reason);
+  if (m) handledLoadMessages.add(m);
+}
+
+function isHandledLoadError(reason: unknown): boolean {
+  if (reason instanceof XMLHttpRequest) return true;
+  if (reason && typeof reason === 'object' && handledLoadErrors.has(reason)) return true;
+  const m = messageOf(reason);
+  return m !== undefined && handledLoadMessages.has(m);
+}
+
 export function initCornerstone(): void {
   if (initialised) return;
   initialised = true;
@@ -75,12 +98,12 @@ export function initCornerstone(): void {
   if (new URLSearchParams(window.location.search).get('cpu') === '1') setUseCPURendering(true);
   // Decoding happens in workers; two keeps one free core on small machines and overlaps fetch/decode.
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
-  // The loader rejects with the XMLHttpRequest itself, and Cornerstone's request pool and wheel
-  // scroll leave some of those promises unobserved. The viewer already shows each of these on the
-  // image it concerns (IMAGE_LOAD_ERROR), so they are handled here rather than surfacing as uncaught.
+  // The loader rejects with the XMLHttpRequest (or the decoder's message) and Cornerstone's request
+  // pool and wheel scroll leave some of those promises unobserved. The viewer has already shown each
+  // of these failures on the image it concerns (IMAGE_LOAD_ERROR), so they are handled here instead
+  // of surfacing as uncaught; anything else still surfaces.
   window.addEventListener('unhandledrejection', (e) => {
-    const r = e.reason as { status?: unknown; imageId?: unknown } | undefined;
-    if (r instanceof XMLHttpRequest || (r && typeof r === 'object' && ('imageId' in r || (r as Error).name === 'ImageLoadError'))) e.preventDefault();
+    if (isHandledLoadError(e.reason)) e.preventDefault();
   });
   toolsInit();
   for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) addTool(t);
