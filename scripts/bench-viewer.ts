@@ -57,7 +57,9 @@ interface RunResult {
   canvasNonBlack: number;
 }
 
+// tsx (esbuild keepNames) wraps named functions inside page.evaluate callbacks with __name().
 const INIT = `
+  globalThis.__name = globalThis.__name || ((f) => f);
   window.__bench = { renders: [], keys: [] };
   document.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => window.__bench.renders.push(performance.now()), true);
   window.addEventListener('keydown', (e) => window.__bench.keys.push(e.timeStamp), true);

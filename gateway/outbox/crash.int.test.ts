@@ -65,7 +65,7 @@ function startGateway(dbFile: string, ackTimeoutMs: number): Promise<ChildProces
     ...process.env,
     GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', ORTHANC_URL: `http://127.0.0.1:${proxyPort}`, ORTHANC_USER: orthanc.user, ORTHANC_PASSWORD: orthanc.password,
     DATABASE: dbFile, STATIC_DIR: '', MODELS_DIR: path.join(REPO_ROOT, 'models'), DEMO: '1', LOG: '0',
-    RIS_HOST: '127.0.0.1', RIS_PORT: String(risPort), HL7_ACK_TIMEOUT_MS: String(ackTimeoutMs), OUTBOX_POLL_MS: '100', OUTBOX_BASE_DELAY_MS: '100', OUTBOX_MAX_DELAY_MS: '500', MLLP_PORT: '',
+    RIS_HOST: '127.0.0.1', RIS_PORT: String(risPort), HL7_ACK_TIMEOUT_MS: String(ackTimeoutMs), OUTBOX_POLL_MS: '100', OUTBOX_BASE_DELAY_MS: '100', OUTBOX_MAX_DELAY_MS: '500', MLLP_PORT: '', PREREAD: '0',
   };
   const c = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway', 'main.ts')], { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
   let err = '';

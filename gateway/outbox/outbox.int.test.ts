@@ -24,6 +24,7 @@ const studyOf = (i: number) => String(SOURCES[i].StudyInstanceUID);
 let stack: Stack;
 let ris: Ris;
 let risPort: number;
+let prevPreread: string | undefined;
 
 async function statuses(study?: string) {
   let q = stack.gateway.store.db.selectFrom('outbox').selectAll();
@@ -54,6 +55,9 @@ async function signOff(i: number, signedAt: string) {
 }
 
 beforeAll(async () => {
+  // The pre-read service (issue 5) would add its own AI results to these studies; this test counts only its own messages.
+  prevPreread = process.env.PREREAD;
+  process.env.PREREAD = '0';
   risPort = await freePort();
   stack = await startStack({
     files: FILES,
@@ -66,6 +70,8 @@ afterAll(async () => {
   // stack.stop() stops the Orthanc it started; a restarted one is ours to stop.
   await stack?.orthanc.stop();
   await stack?.stop();
+  if (prevPreread === undefined) delete process.env.PREREAD;
+  else process.env.PREREAD = prevPreread;
 });
 
 describe('outbox: SR to the PACS and ORU to the RIS', () => {

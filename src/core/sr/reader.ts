@@ -358,9 +358,6 @@ export function readMeasurementReport(dataset: Dataset): ReadResult {
           if (image && !regions.some((r) => r.image.sopInstanceUID === image.sopInstanceUID && r.image.frameNumber === image.frameNumber)) regions.push({ image });
         }
       }
-      if (regions.length && !list.some((i) => i.ValueType === 'SCOORD' || i.ValueType === 'SCOORD3D')) {
-        // Normal for TID 1501; nothing to warn about.
-      }
     }
     if (!regions.length) {
       warn(`${trackingId ?? type.meaning}: no image reference at all, group skipped`);

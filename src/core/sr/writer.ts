@@ -241,7 +241,6 @@ export function buildMeasurementReport(input: SrDocumentInput): Dataset {
         VerificationDateTime: dicomDateParts(input.signer.at).dt,
       },
     ];
-    ds.ParticipantSequence = undefined;
   }
   if (input.predecessor) {
     ds.PredecessorDocumentsSequence = [
