@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import { login, type Stack } from '../test/harness.js';
-import { DICOM, headCtFiles } from '../scripts/lib/demo-data.js';
+import { DICOM, headCtFiles, mrSeriesFiles } from '../scripts/lib/demo-data.js';
 import { seedDemoFindings, loadDemoFindings } from '../scripts/seed-demo-findings.js';
 import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { imageToWorld, boxCentre, type ImagePlane } from '../src/core/findings/geometry.js';
@@ -31,6 +31,9 @@ const DWV_SR_DIR = path.join(DICOM, 'dwv', 'tests', 'annotation', 'tid1500-0');
 let stack: Stack;
 let browser: LaunchedBrowser;
 let page: Page;
+let second: { files: string[]; seriesUID: string; sops: string[] };
+/** Uncaught exceptions in the page during the whole file: must stay empty (asserted last). */
+const pageErrors: string[] = [];
 const isFixture = (id: string) => id.startsWith('fixture-');
 const pendingCount = async () => (await fstate()).findings.filter((f) => f.status === 'ai-unverified' && f.source !== 'sr').length;
 const fixture = new Map(loadDemoFindings().map((f) => [f.id, f]));
@@ -48,6 +51,22 @@ function planeOf(sop: string): ImagePlane {
   throw new Error(`no CT file with SOP ${sop}`);
 }
 
+/**
+ * A second series in the head CT study (multi-series study), made of the real 6-slice DWV MR series
+ * given the CT's study UID and patient ID (dcmodify); series number 999 keeps the CT first on open.
+ */
+function buildSecondSeries(dir: string): { files: string[]; seriesUID: string; sops: string[] } {
+  const ct = parseDicomPart10(fs.readFileSync(headCtFiles()[0])) as Record<string, unknown>;
+  const files = mrSeriesFiles().map((f, i) => {
+    const out = path.join(dir, `second-series-${i}.dcm`);
+    fs.copyFileSync(f, out);
+    execFileSync('dcmodify', ['-nb', '-i', `(0020,000D)=${CT}`, '-i', `(0010,0020)=${String(ct.PatientID)}`, '-i', '(0020,0011)=999', out]);
+    return out;
+  });
+  const ds = files.map((f) => parseDicomPart10(fs.readFileSync(f)) as Record<string, unknown>);
+  return { files, seriesUID: String(ds[0].SeriesInstanceUID), sops: ds.map((d) => String(d.SOPInstanceUID)) };
+}
+
 function buildDwvReferencedImage(dir: string): string {
   const out = path.join(dir, 'dwv-referenced-mr.dcm');
   fs.copyFileSync(path.join(DICOM, 'pydicom', 'test_files', 'MR_small.dcm'), out);
@@ -55,8 +74,8 @@ function buildDwvReferencedImage(dir: string): string {
   return out;
 }
 
-type FState = { findings: (Pick<Finding, 'id' | 'status' | 'source' | 'label' | 'originalId' | 'regions' | 'verdict'>)[]; marks: { id: string; status: string; rect: { x: number; y: number; width: number; height: number } }[]; selectedId: string | null; overlaysVisible: boolean; heatmapsVisible: boolean; heatmapsDrawn: number; srWarnings: string[]; loading: boolean };
-type VState = { imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean; camera: { parallelScale: number; focalPoint: number[] } | null };
+type FState = { findings: (Pick<Finding, 'id' | 'status' | 'source' | 'label' | 'originalId' | 'regions' | 'verdict' | 'extent'>)[]; marks: { id: string; status: string; rect: { x: number; y: number; width: number; height: number } }[]; selectedId: string | null; overlaysVisible: boolean; heatmapsVisible: boolean; heatmapsDrawn: number; srWarnings: string[]; loading: boolean };
+type VState = { seriesUID: string | null; imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean; camera: { parallelScale: number; focalPoint: number[] } | null };
 
 // null until the lazily loaded viewer chunk has run
 const fstate = () => page.evaluate(() => window.__findings?.getState() ?? null) as Promise<FState>;
@@ -119,12 +138,16 @@ beforeAll(async () => {
   const tmp = fs.mkdtempSync(path.join('/tmp', 'rs-findings-e2e-'));
   const srFiles = fs.readdirSync(DWV_SR_DIR).filter((f) => f.endsWith('.dcm')).map((f) => path.join(DWV_SR_DIR, f));
   const dcmqi = ['sr.dcm', 'seg.dcm'].map((f) => path.join(DICOM, 'dcmqi', 'data', 'sr-example', f));
-  stack = await startE2EStack({ files: [...headCtFiles(), buildDwvReferencedImage(tmp), ...srFiles, ...dcmqi] });
+  second = buildSecondSeries(tmp);
+  stack = await startE2EStack({ files: [...headCtFiles(), ...second.files, buildDwvReferencedImage(tmp), ...srFiles, ...dcmqi] });
   fs.rmSync(tmp, { recursive: true, force: true });
   await seedDemoFindings(stack.gateway.store.db);
   browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
   page = browser.page;
-  page.on('pageerror', (e) => console.error('[page error]', e.message));
+  page.on('pageerror', (e) => {
+    pageErrors.push(e.message);
+    console.error('[page error]', e.message);
+  });
   await loginInBrowser(page, stack.baseUrl, 'rita');
 });
 
@@ -141,7 +164,7 @@ describe('AI findings on the image', () => {
     expect(s.findings.map((f) => f.id).filter(isFixture)).toEqual(['fixture-ct-ich-1', 'fixture-ct-ich-2', 'fixture-ct-fracture-1']);
     await expect.poll(async () => (await page.locator('[data-testid=findings-pending]').textContent()) === `${await pendingCount()} pending`).toBe(true);
     const row = page.locator('[data-testid=findings-panel] li[data-finding-id="fixture-ct-ich-1"]');
-    expect(await row.textContent()).toMatch(/Intracranial hemorrhage.*91%.*slice \d+\/28.*ich-detector-demo/);
+    expect(await row.textContent()).toMatch(/Intracranial hemorrhage.*91%.*slices? [\d–]+\/28.*ich-detector-demo/);
   });
 
   it('draws the box on the right slice (pixel check) and one key hides / shows all AI marks', async () => {
@@ -274,6 +297,113 @@ describe('AI findings on the image', () => {
     await until('undo drag', fstate, (x) => x.findings.some((f) => f.id === 'fixture-ct-ich-1'));
   });
 
+  it('Enter on a sidebar row focused by keyboard lands on the finding’s slice', async () => {
+    const f = fixture.get('fixture-ct-fracture-1')!;
+    const sop = f.regions.find((r) => r.box || r.polygon)!.image.sopInstanceUID;
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Home');
+    await until('first slice', vstate, (v) => v.imageIndex === 0 && v.activeSopInstanceUID !== sop);
+    // Keyboard only from here: Tab until the row has focus, then Enter.
+    const focusedRow = () => page.evaluate(() => document.activeElement?.getAttribute('data-finding-id') ?? null);
+    for (let i = 0; i < 120 && (await focusedRow()) !== f.id; i++) await page.keyboard.press('Tab');
+    expect(await focusedRow()).toBe(f.id);
+    await page.keyboard.press('Enter');
+    await until('slice of the finding', vstate, (v) => v.activeSopInstanceUID === sop);
+    await until('selected', fstate, (x) => x.selectedId === f.id && x.marks.some((m) => m.id === f.id));
+  });
+
+  it('{ / } set the selected finding’s slice range to the current slice: shown at once, stored, undoable, survives reload', async () => {
+    const id = 'fixture-ct-ich-1';
+    const row = (x = id) => page.locator(`[data-testid=findings-panel] li[data-finding-id="${x}"]`);
+    await row().click({ position: { x: 10, y: 8 } });
+    const start = await until('ich-1 slice', vstate, (v) => v.activeSopInstanceUID === fixture.get(id)!.regions[0].image.sopInstanceUID);
+    const i0 = start.imageIndex;
+    expect(i0).toBeGreaterThanOrEqual(2);
+    expect(i0 + 3).toBeLessThan(start.imageCount);
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    const stepTo = async (target: number) => {
+      const key = target > (await vstate()).imageIndex ? 'ArrowDown' : 'ArrowUp';
+      while ((await vstate()).imageIndex !== target) {
+        await page.keyboard.press(key);
+        await page.waitForTimeout(40);
+      }
+      return (await vstate()).activeSopInstanceUID!;
+    };
+    const lastSop = await stepTo(i0 + 3);
+
+    // Hold the server's answer: the sidebar must show the verdict before it arrives (optimistic).
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    await page.route('**/api/findings/*/verdict', async (route) => {
+      await gate;
+      await route.continue();
+    });
+    const answered = page.waitForResponse((r) => r.url().endsWith('/verdict') && r.request().method() === 'POST');
+    await page.keyboard.press('}');
+    await until('shown before the server answered', fstate, (x) => x.findings.find((f) => f.id === `${id}~mod`)?.extent?.lastSopInstanceUID === lastSop, 3000);
+    await expect.poll(() => row(`${id}~mod`).getByTestId('finding-slice').textContent(), { timeout: 3000 }).toMatch(new RegExp(`^slices \\d+–${i0 + 4}/`));
+    release();
+    expect((await answered).status()).toBe(200);
+    await page.unroute('**/api/findings/*/verdict');
+
+    const firstSop = await stepTo(i0 - 2);
+    const answered2 = page.waitForResponse((r) => r.url().endsWith('/verdict') && r.request().method() === 'POST');
+    await page.keyboard.press('{');
+    expect((await answered2).status()).toBe(200);
+    await expect.poll(() => row(`${id}~mod`).getByTestId('finding-slice').textContent()).toBe(`slices ${i0 - 1}–${i0 + 4}/${start.imageCount}`);
+
+    await page.reload();
+    await until('first image', vstate, (v) => !!v?.firstImageShown, 60_000);
+    const after = await until('range after reload', fstate, (x) => !x.loading && x.findings.some((f) => f.id === `${id}~mod`));
+    const mod = after.findings.find((f) => f.id === `${id}~mod`)!;
+    expect(mod.extent).toEqual({ firstSopInstanceUID: firstSop, lastSopInstanceUID: lastSop });
+    expect(mod.originalId).toBe(id);
+    expect(mod.verdict?.by).toBe('rita');
+    await expect.poll(() => row(`${id}~mod`).getByTestId('finding-slice').textContent()).toBe(`slices ${i0 - 1}–${i0 + 4}/${start.imageCount}`);
+
+    // Undo, one step at a time: first the '{', then the '}' (back to the AI original).
+    await row(`${id}~mod`).locator('button[data-action=undo]').click();
+    await until('first undo', fstate, (x) => {
+      const e = x.findings.find((f) => f.id === `${id}~mod`)?.extent;
+      return !!e && e.lastSopInstanceUID === lastSop && e.firstSopInstanceUID !== firstSop;
+    });
+    await row(`${id}~mod`).locator('button[data-action=undo]').click();
+    const orig = await until('original back', fstate, (x) => x.findings.some((f) => f.id === id) && !x.findings.some((f) => f.id === `${id}~mod`));
+    expect(orig.findings.find((f) => f.id === id)!.extent).toEqual(fixture.get(id)!.extent);
+  });
+
+  it('a finding on another series of the study switches the viewport to that series and slice', async () => {
+    const sop = second.sops[3];
+    const api = await login(stack.baseUrl, 'rita');
+    const tpl = fixture.get('fixture-ct-fracture-1')!;
+    const other = {
+      id: 'e2e-other-series-1',
+      studyInstanceUID: CT,
+      type: tpl.type,
+      label: tpl.label,
+      confidence: 0.2,
+      severity: 'routine',
+      status: 'ai-unverified',
+      source: tpl.source,
+      model: tpl.model,
+      createdAt: new Date().toISOString(),
+      regions: [{ image: { seriesInstanceUID: second.seriesUID, sopInstanceUID: sop }, box: { x: 10, y: 10, width: 20, height: 20 } }],
+    };
+    const res = await api.post('/api/findings', other);
+    expect(res.status, await res.clone().text()).toBe(201);
+    await openStudy(CT);
+    const v0 = await vstate();
+    expect(v0.seriesUID).not.toBe(second.seriesUID);
+    await until('listed', fstate, (x) => x.findings.some((f) => f.id === other.id));
+    await page.locator(`[data-testid=findings-panel] li[data-finding-id="${other.id}"]`).click({ position: { x: 10, y: 8 } });
+    const v = await until('other series shown', vstate, (x) => x.seriesUID === second.seriesUID && x.activeSopInstanceUID === sop, 30_000);
+    expect(v.imageCount).toBe(second.sops.length);
+    await until('its mark drawn', fstate, (x) => x.selectedId === other.id && x.marks.some((m) => m.id === other.id));
+    // N from here wraps to the first finding, back on the CT series.
+    await page.keyboard.press('n');
+    await until('back on the CT', vstate, (x) => x.seriesUID === v0.seriesUID);
+  });
+
   it('lists the shortcuts in the help overlay', async () => {
     await page.keyboard.press('?');
     const help = page.getByText('Show / hide all AI marks');
@@ -318,5 +448,9 @@ describe('AI findings on the image', () => {
     await expect.poll(() => page.locator(`[data-testid=findings-panel] li[data-finding-id="${f.id}"]`).count()).toBe(1);
     page.off('pageerror', onError);
     expect(errors).toEqual([]);
+  });
+
+  it('no uncaught exception reached the page during these tests', () => {
+    expect(pageErrors).toEqual([]);
   });
 });

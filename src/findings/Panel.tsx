@@ -13,6 +13,7 @@ import { signOff } from './api';
 import { markStyle } from './Overlay';
 import { useStudyFindings } from './useStudyFindings';
 import { indexOfRegion } from './viewport';
+import { sliceRangeOf } from '../core/findings/extent';
 
 const REASON_LABEL: Record<RejectReason, string> = {
   'false-positive': 'False positive',
@@ -24,6 +25,8 @@ const REASON_LABEL: Record<RejectReason, string> = {
 function whereLabel(f: Finding, ctx: ViewerContext): string {
   const r = targetRegion(f);
   if (r.image.seriesInstanceUID === ctx.activeSeriesUID) {
+    const range = f.extent ? sliceRangeOf(f, ctx.imageRefs.map((x) => x.sopInstanceUID)) : null;
+    if (range) return `slices ${range.first + 1}–${range.last + 1}/${ctx.imageRefs.length}`;
     const i = indexOfRegion(ctx, r);
     if (i >= 0) return `slice ${i + 1}/${ctx.imageRefs.length}${f.regions.length > 1 ? ` (+${f.regions.length - 1})` : ''}`;
   }

@@ -4,6 +4,8 @@ import { scaleBox } from '../core/findings/geometry';
 import { sendVerdict } from './api';
 import { findById, useFindingsStore } from './state';
 import { targetRegion } from './navigation';
+import { extentOf, setRangeEnd, sliceRangeOf } from '../core/findings/extent';
+import type { ViewerContext } from '../viewer/extensions';
 
 export function canAct(f: Finding | undefined): f is Finding {
   const s = useFindingsStore.getState();
@@ -53,6 +55,21 @@ export async function resizeBox(factor: number, f = selected()): Promise<void> {
 
 export async function setBox(f: Finding, regionIndex: number, box: { x: number; y: number; width: number; height: number }): Promise<void> {
   if (canAct(f)) await sendVerdict(f.id, { action: 'modify', changes: { regionIndex, box } });
+}
+
+/**
+ * `{` / `}`: the first / last slice of the selected finding's 3D extent becomes the slice shown now
+ * (one keystroke; the other end follows if crossed). Only within the finding's own series.
+ */
+export async function setExtentEnd(end: 'first' | 'last', ctx: Pick<ViewerContext, 'imageRefs' | 'imageIndex' | 'activeSeriesUID'>, f = selected()): Promise<void> {
+  if (!canAct(f)) return;
+  if (f.regions[0].image.seriesInstanceUID !== ctx.activeSeriesUID || !ctx.imageRefs[ctx.imageIndex]) {
+    useFindingsStore.setState({ actionError: 'Show the finding’s series to change its slice range.' });
+    return;
+  }
+  const sops = ctx.imageRefs.map((r) => r.sopInstanceUID);
+  const range = setRangeEnd(sliceRangeOf(f, sops), ctx.imageIndex, end);
+  await sendVerdict(f.id, { action: 'modify', changes: { extent: extentOf(range, sops) } });
 }
 
 const TYPES = Object.values(FINDING_TYPES);

@@ -1,12 +1,12 @@
 /** Talking to the gateway's findings API and reading the study's SR documents. */
 import { api } from 'dicomweb-client';
-import { apiJson, ApiError } from '../auth/api';
+import { apiJson, ApiError, getSession } from '../auth/api';
 import type { Finding } from '../core/findings/finding';
-import type { VerdictRequest } from '../core/findings/verdict';
+import { applyVerdict, type VerdictRequest } from '../core/findings/verdict';
 import { parseDicomPart10 } from '../core/sr/dicom';
 import { readMeasurementReport } from '../core/sr/reader';
 import { trackingUidOf } from '../core/sr/writer';
-import { replaceFinding, useFindingsStore } from './state';
+import { findById, replaceFinding, useFindingsStore } from './state';
 
 export async function loadFindings(studyUID: string): Promise<void> {
   useFindingsStore.setState({ loading: true, error: null });
@@ -65,10 +65,26 @@ export async function loadSrFindings(studyUID: string): Promise<void> {
   useFindingsStore.setState({ srFindings: fresh, srWarnings: warnings });
 }
 
+/**
+ * The verdict shows at once (optimistic: the same pure transition the gateway applies), then the
+ * server's answer (authoritative user and time) replaces it; a refusal puts the finding back.
+ * Undo is not guessed here: only the server knows the state before.
+ */
 export async function sendVerdict(id: string, req: VerdictRequest): Promise<Finding | null> {
   useFindingsStore.setState({ actionError: null });
+  const before = findById(useFindingsStore.getState(), id);
+  const user = getSession().user;
+  let shown: Finding | null = null;
+  if (before && user && req.action !== 'undo') {
+    const r = applyVerdict(before, req, { username: user.username, role: user.role }, new Date().toISOString());
+    if (r.ok) {
+      shown = r.value;
+      replaceFinding(shown, id);
+    }
+  }
   try {
     const r = await apiJson<{ finding: Finding; replaces?: string }>(`/api/findings/${encodeURIComponent(id)}/verdict`, { method: 'POST', body: JSON.stringify(req) });
+    if (shown) replaceFinding(r.finding, shown.id);
     replaceFinding(r.finding, r.replaces);
     useFindingsStore.setState((s) => ({
       undoStack: req.action === 'undo' ? dropLast(s.undoStack, id) : [...s.undoStack, r.finding.id],
@@ -76,6 +92,7 @@ export async function sendVerdict(id: string, req: VerdictRequest): Promise<Find
     }));
     return r.finding;
   } catch (e) {
+    if (shown && before) replaceFinding(before, shown.id);
     if (e instanceof ApiError && e.status === 409) {
       // Locked by a sign-off (maybe in another tab): refresh so the panel shows the lock.
       const study = useFindingsStore.getState().studyUID;

@@ -12,6 +12,8 @@ export const FINDINGS_COMMANDS = {
   grow: 'findings.growBox',
   shrink: 'findings.shrinkBox',
   cycleType: 'findings.cycleType',
+  extentFirst: 'findings.extentFirst',
+  extentLast: 'findings.extentLast',
   undo: 'findings.undo',
   opacityUp: 'findings.heatmapOpacityUp',
   opacityDown: 'findings.heatmapOpacityDown',
@@ -30,6 +32,9 @@ defineCommands([
   { command: C.grow, label: 'Modify: enlarge the selected box by 10%', keys: ['.'], group: 'AI findings' },
   { command: C.shrink, label: 'Modify: shrink the selected box by 10%', keys: [','], group: 'AI findings' },
   { command: C.cycleType, label: 'Modify: change the finding type', keys: ['t'], group: 'AI findings' },
+  // [ and ] are the viewer's series keys, so the slice range takes their shifted neighbours.
+  { command: C.extentFirst, label: 'Modify: the selected finding starts at this slice', keys: ['{'], group: 'AI findings' },
+  { command: C.extentLast, label: 'Modify: the selected finding ends at this slice', keys: ['}'], group: 'AI findings' },
   { command: C.undo, label: 'Undo the last verdict (until sign-off)', keys: ['Ctrl+z', 'u'], group: 'AI findings' },
   { command: C.opacityUp, label: 'Heatmap opacity +10%', keys: ['Shift+ArrowUp'], group: 'AI findings' },
   { command: C.opacityDown, label: 'Heatmap opacity −10%', keys: ['Shift+ArrowDown'], group: 'AI findings' },

@@ -6,7 +6,7 @@ import { FindingsPanel } from './Panel';
 import { FindingsToolbar } from './Toolbar';
 import { useFindingsStore } from './state';
 import { stepFinding } from './navigation';
-import { accept, cycleType, reject, rejectNextReason, resizeBox, undo } from './actions';
+import { accept, cycleType, reject, rejectNextReason, resizeBox, setExtentEnd, undo } from './actions';
 
 export function runFindingsCommand(command: string, ctx: ViewerContext): boolean {
   const set = useFindingsStore.setState;
@@ -47,6 +47,12 @@ export function runFindingsCommand(command: string, ctx: ViewerContext): boolean
       return true;
     case C.cycleType:
       void cycleType();
+      return true;
+    case C.extentFirst:
+      void setExtentEnd('first', ctx);
+      return true;
+    case C.extentLast:
+      void setExtentEnd('last', ctx);
       return true;
     case C.undo:
       void undo();
