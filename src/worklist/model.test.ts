@@ -35,6 +35,14 @@ describe('worklist rows', () => {
     expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['d', 'b', 'c', 'a']);
   });
 
+  it('puts the latest arrival first among equally critical studies (a new critical lands on top)', () => {
+    const rows = mergeTriage([row('old', { date: '2026-03-01' }), row('new', { date: '2020-01-01' })], {
+      old: { priority: 'critical', reason: 'ICH suspected, 90%', arrivedAt: '2026-11-25T10:00:00Z', aiState: 'done' },
+      new: { priority: 'critical', reason: 'ICH suspected, 60%', arrivedAt: '2026-11-25T11:00:00Z', aiState: 'done' },
+    });
+    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['new', 'old']);
+  });
+
   it('sorts by any column, both directions, numbers numerically', () => {
     const rows = [row('a', { images: 9 }), row('b', { images: 100 }), row('c', { images: 20 })];
     expect(sortRows(rows, { key: 'images', dir: 'asc' }).map((r) => r.images)).toEqual([9, 20, 100]);

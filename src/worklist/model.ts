@@ -62,7 +62,7 @@ function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow): number {
 }
 
 /**
- * Sorts by the chosen column; ties fall back to critical-first then newest study, so the most
+ * Sorts by the chosen column; ties fall back to critical-first, then latest arrival, then newest study, so the most
  * urgent work is on top whatever column the reader last clicked.
  */
 export function sortRows(rows: readonly WorklistRow[], sort: SortState): WorklistRow[] {
@@ -71,6 +71,8 @@ export function sortRows(rows: readonly WorklistRow[], sort: SortState): Worklis
     (a, b) =>
       sign * compareBy(sort.key, a, b) ||
       compareBy('priority', a, b) ||
+      // Among equal priorities the latest arrival goes first, so a new critical study lands on top.
+      -compareBy('arrived', a, b) ||
       -compareBy('date', a, b) ||
       a.studyUID.localeCompare(b.studyUID),
   );
