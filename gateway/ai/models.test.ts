@@ -4,10 +4,11 @@
  * give nothing above threshold on lesion-free slices.
  */
 import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
 import path from 'node:path';
-import { DICOM, REPO_ROOT } from '../../scripts/lib/demo-data.js';
+import { DICOM, REPO_ROOT, headCtFiles } from '../../scripts/lib/demo-data.js';
 import { loadHeldout, score } from './heldout.js';
-import { loadModel, runModelOnSlices, listModels, inferStudy, ModelError } from './runtime.js';
+import { loadModel, runModelOnSlices, listModels, inferStudy, ModelError, readDicomSlice } from './runtime.js';
 
 const MODELS = path.join(REPO_ROOT, 'models');
 const SUPRATENTORIAL = ['GE/09.dcm', 'GE/13.dcm', 'GE/17.dcm', 'GE/21.dcm'];
@@ -52,6 +53,19 @@ for (const name of ['head-ct-hyperdensity', 'chest-cr-nodule']) {
     });
   });
 }
+
+describe('head-ct-hyperdensity on the real, unmodified 28-slice series', () => {
+  it('marks at most two boxes of normal anatomy (skull base and vertex partial volume included)', async () => {
+    const model = await loadModel(path.join(MODELS, 'head-ct-hyperdensity'));
+    const slices = headCtFiles().map((f) => readDicomSlice(fs.readFileSync(f)));
+    expect(slices.length).toBe(28);
+    const { results } = await runModelOnSlices(model, slices);
+    const boxes = results.reduce((n, r) => n + r.detections.length, 0);
+    expect(boxes).toBeLessThanOrEqual(2);
+    // The manifest states the same count.
+    expect(model.manifest.validation.data).toContain(`it marks ${boxes} boxes of normal anatomy`);
+  });
+});
 
 describe('inferStudy', () => {
   it('returns Findings with model, provider and timings, and refuses a study outside the indication', async () => {

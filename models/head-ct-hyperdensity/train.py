@@ -17,7 +17,7 @@ Split: slices are sorted by file name; among the slices with enough brain, every
 plus each held-out slice lesion-free. heldout.json stores these cases as sparse deltas over the
 original stored pixels, so the TypeScript tests rebuild the exact images from the shared DICOM.
 
-Usage: /usr/bin/python3 models/head-ct-hyperdensity/train.py [--steps N]
+Usage: /usr/bin/python3 models/head-ct-hyperdensity/train.py [--steps N]   (about 5-8 minutes on 2 cores)
 """
 import argparse
 import glob
@@ -37,8 +37,8 @@ import common as C  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 SERIES = os.path.join(C.DICOM, 'ct-head-ge', 'In', 'GE')
 SEED = 20261125
-STEPS = 1500
-BATCH = 16
+STEPS = 1000
+BATCH = 12
 POS_WEIGHT = 4.0
 
 
@@ -49,7 +49,7 @@ class HeadNet(torch.nn.Module):
     that a 50-90 HU blob touches bone (skull base / vertex partial volume), which a lesion never does.
     BatchNorm folds into the convolutions at ONNX export (eval mode)."""
 
-    def __init__(self, c1=16, c2=24):
+    def __init__(self, c1=12, c2=16):
         super().__init__()
         nn = torch.nn
 
@@ -283,7 +283,7 @@ def main():
         stored, _, lesions = insert_lesions(s['stored'].copy(), s['slope'], s['intercept'], vrng, n)
         val.append((predict(model, stored, s, m), [l['box'] for l in lesions]))
     m = json.loads(json.dumps(m))
-    thr, min_area, vsens, vfp = C.choose_operating_point(val, m, 512, 512)
+    thr, min_area, vsens, vfp = C.choose_operating_point(val, m, 512, 512, max_fp=0.1)
     m['output']['classes'][0]['threshold'] = thr
     m['output']['decoding']['minAreaCells'] = min_area
 
@@ -314,9 +314,10 @@ def main():
     C.log(f'held-out: sensitivity {sens:.3f} over {nles} lesions, FP/slice {fpps:.3f} over {len(per_case)} slices; clean {clean}')
 
     m['training'] = (
-        f'HeatmapNet (5 conv layers, {sum(p.numel() for p in model.parameters())} parameters), {args.steps} Adam steps of 12 '
-        f'128x128 crops, BCE with 10x positive weight, seed {SEED}; {len(train_idx)} training slices of the 28-slice '
-        'dcm_qa_ct GE head CT with 0-3 synthetic lesions each (generator documented in train.py), random left-right flips. '
+        f'HeadNet (6 conv layers with BatchNorm folded in at export, dilations up to 8, {sum(p.numel() for p in model.parameters())} parameters), '
+        f'{args.steps} AdamW steps (one-cycle LR) of {BATCH} 128x128 crops, BCE with {POS_WEIGHT:g}x positive weight, seed {SEED}, 2 threads, {train_s:.0f} s; '
+        f'{len(train_idx)} training slices of the 28-slice dcm_qa_ct GE head CT with 0-3 synthetic lesions each (generator documented in train.py), '
+        'random left-right flips; 30% of crops centred on hard negatives (soft tissue at 40-110 HU next to bone: skull base and vertex partial volume). '
         f'Threshold {thr} and minimum component {min_area} cells chosen on 60 validation cases on training slices '
         f'(sensitivity {vsens:.3f}, {vfp:.3f} FP/slice there), never on the held-out slices.'
     )
@@ -324,8 +325,8 @@ def main():
         'data': f'{len(cases)} generated cases ({nles} synthetic lesions, 50-90 HU, 2-9 mm radius) on {len(held_idx)} held-out slices '
                 f'({", ".join(os.path.basename(series[i]["file"]) for i in held_idx)}) of the same head CT, plus those {len(held_idx)} slices lesion-free. '
                 'Same patient and scanner as training: the figures are optimistic and say nothing about real haemorrhage. '
-                f'On the unmodified 28-slice series it marks {sum(real_fp)} boxes of normal anatomy on {len(fp_slices)} slices '
-                f'({", ".join(fp_slices)}: skull base and vertex, where bone partial volume looks like a 50-90 HU blob).',
+                f'On the unmodified 28-slice series (23 of its slices seen in training) it marks {sum(real_fp)} boxes of normal anatomy'
+                + (f' on {len(fp_slices)} slices ({", ".join(fp_slices)}).' if fp_slices else '.'),
         'method': f'a lesion is detected when a predicted box overlaps its bounding box with IoU >= {C.HIT_IOU}; every other predicted box is a false positive',
         'cases': len(per_case), 'lesions': nles, 'lesionFreeSlices': len(held_idx),
         'sensitivity': round(sens, 3), 'falsePositivesPerSlice': round(fpps, 3),

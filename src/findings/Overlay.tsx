@@ -67,7 +67,7 @@ if (typeof window !== 'undefined') {
         heatmapOpacity: s.heatmapOpacity,
         signoff: s.signoff,
         loading: s.loading,
-        findings: sortedFindings(s).map((f) => ({ id: f.id, status: f.status, source: f.source, label: f.label, originalId: f.originalId, regions: f.regions, verdict: f.verdict })),
+        findings: sortedFindings(s).map((f) => ({ id: f.id, status: f.status, source: f.source, label: f.label, originalId: f.originalId, regions: f.regions, extent: f.extent, verdict: f.verdict })),
         srWarnings: s.srWarnings,
         marks: lastMarks,
         heatmapsDrawn: lastHeatmaps,

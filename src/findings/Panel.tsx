@@ -45,10 +45,18 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
 
   const open = (f: Finding) => void goToFinding(f, ctx);
   const onRowKey = (e: KeyboardEvent, f: Finding) => {
-    if (e.key === 'Enter' && e.target === e.currentTarget) {
+    if (e.target !== e.currentTarget) return;
+    if (e.key === 'Enter') {
       e.preventDefault();
       e.stopPropagation();
       open(f);
+    } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      // Listbox keys: move the focus between rows (and keep the viewer from scrolling the stack).
+      e.preventDefault();
+      e.stopPropagation();
+      const rows = [...(e.currentTarget.parentElement?.querySelectorAll<HTMLElement>(':scope > li[data-finding-id]') ?? [])];
+      const i = rows.indexOf(e.currentTarget as HTMLElement);
+      rows[Math.max(0, Math.min(rows.length - 1, i + (e.key === 'ArrowDown' ? 1 : -1)))]?.focus();
     }
   };
 
