@@ -12,6 +12,9 @@ Lesion generator (insert_lesions):
   * density: 50..90 HU plus Gaussian noise (sd 4 HU, the scanner's own noise level), blended over
     the original pixels, and only over soft tissue (-5..70 HU), so bone is never overwritten;
   * mask: blend weight >= 0.5; up to 3 non-touching lesions per slice.
+Training: HeadNet (BatchNorm, dilations up to 8) on 128x128 crops centred on a lesion (55%),
+on a hard negative (30%: soft tissue at 40-110 HU next to bone, the skull base / vertex partial
+volume that the first, BN-less version marked as lesions) or anywhere; BCE on logits.
 Split: slices are sorted by file name; among the slices with enough brain, every 4th is held out
 (never seen in training, not even lesion-free). Evaluation uses fresh lesions on held-out slices,
 plus each held-out slice lesion-free. heldout.json stores these cases as sparse deltas over the
