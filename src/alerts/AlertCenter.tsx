@@ -28,9 +28,11 @@ async function studyLabel(uid: string): Promise<StudyLabel | null> {
 }
 
 const panel: CSSProperties = {
-  position: 'fixed', right: '1rem', bottom: '1rem', zIndex: 1000, width: 'min(26rem, calc(100vw - 2rem))',
+  // Bottom-left: the findings sidebar (right) must stay clickable; the series strip can spare the space.
+  position: 'fixed', left: '1rem', bottom: '1rem', zIndex: 1000, width: 'min(24rem, calc(100vw - 2rem))',
   display: 'flex', flexDirection: 'column', gap: '0.5rem',
 };
+const MAX_CARDS = 2;
 const card: CSSProperties = {
   background: 'var(--panel, #14181d)', border: '2px solid var(--critical, #ff4d4f)', borderRadius: 8, padding: '0.7rem 0.8rem',
   boxShadow: '0 4px 18px rgba(0,0,0,0.6)',
@@ -82,7 +84,10 @@ export default function AlertCenter() {
     }
   }, [alerts, labels]);
 
-  if (!enabled || alerts.length === 0) return null;
+  // More than two cards would cover the images: the rest are counted, newest first on top.
+  const pending = alerts;
+  if (!enabled || pending.length === 0) return null;
+  const shown = pending.slice(0, MAX_CARDS);
 
   const ack = async (a: CriticalAlert) => {
     const r = await apiFetch(`/api/alerts/${a.id}/ack`, { method: 'POST' });
@@ -94,7 +99,7 @@ export default function AlertCenter() {
 
   return (
     <section style={panel} aria-label="Critical findings" className="alert-center">
-      {alerts.map((a) => {
+      {shown.map((a) => {
         const l = labels[a.studyUID];
         return (
           <div key={a.id} role="alert" style={card} className="critical-alert" data-study={a.studyUID}>
@@ -124,6 +129,11 @@ export default function AlertCenter() {
           </div>
         );
       })}
+      {pending.length > shown.length && (
+        <div className="muted" role="status">
+          +{pending.length - shown.length} more critical alert{pending.length - shown.length > 1 ? 's' : ''}
+        </div>
+      )}
       {error && <div role="status" className="muted">{error}</div>}
     </section>
   );
