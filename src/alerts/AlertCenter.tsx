@@ -27,16 +27,18 @@ async function studyLabel(uid: string): Promise<StudyLabel | null> {
   return { patient: personName(s['00100010']), description: String(s['00081030']?.Value?.[0] ?? '') };
 }
 
+// In the header bar's free middle: it covers neither the image, the series list nor the findings
+// sidebar. One alert at a time (newest first), the rest counted.
 const panel: CSSProperties = {
-  // Bottom-left: the findings sidebar (right) must stay clickable; the series strip can spare the space.
-  position: 'fixed', left: '1rem', bottom: '1rem', zIndex: 1000, width: 'min(24rem, calc(100vw - 2rem))',
-  display: 'flex', flexDirection: 'column', gap: '0.5rem',
+  position: 'fixed', top: '0.2rem', left: '50%', transform: 'translateX(-50%)', zIndex: 1000,
+  maxWidth: 'min(36rem, calc(100vw - 32rem))', display: 'flex', alignItems: 'center', gap: '0.5rem',
 };
-const MAX_CARDS = 2;
 const card: CSSProperties = {
-  background: 'var(--panel, #14181d)', border: '2px solid var(--critical, #ff4d4f)', borderRadius: 8, padding: '0.7rem 0.8rem',
-  boxShadow: '0 4px 18px rgba(0,0,0,0.6)',
+  background: 'var(--panel, #14181d)', border: '2px solid var(--critical, #ff4d4f)', borderRadius: 6, padding: '0.15rem 0.5rem',
+  display: 'flex', alignItems: 'center', gap: '0.5rem', whiteSpace: 'nowrap', overflow: 'hidden',
 };
+const srOnly: CSSProperties = { position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' };
+const MAX_CARDS = 1;
 
 export default function AlertCenter() {
   const { user } = useSession();
@@ -102,39 +104,30 @@ export default function AlertCenter() {
       {shown.map((a) => {
         const l = labels[a.studyUID];
         return (
-          <div key={a.id} role="alert" style={card} className="critical-alert" data-study={a.studyUID}>
-            <div style={{ display: 'flex', alignItems: 'center', gap: '0.5rem', fontWeight: 700 }}>
-              <span className="flag flag-critical" aria-hidden="true" />
-              Critical finding: <span className="alert-reason">{a.reason}</span>
-            </div>
-            <div style={{ margin: '0.3rem 0 0.6rem', fontSize: '0.9rem' }}>
-              {l ? (
-                <>
-                  {l.patient || 'Unknown patient'}
-                  {l.description ? ` · ${l.description}` : ''}
-                </>
-              ) : null}
-              <div className="muted" style={{ fontSize: '0.75rem', wordBreak: 'break-all' }} title="Study Instance UID">
-                {a.studyUID} · {new Date(a.createdAt).toLocaleTimeString()}
-              </div>
-            </div>
-            <div style={{ display: 'flex', gap: '0.5rem' }}>
-              <button type="button" className="on" onClick={() => navigate(a.url)}>
-                Open
-              </button>
-              <button type="button" onClick={() => void ack(a)}>
-                Acknowledge
-              </button>
-            </div>
+          <div key={a.id} role="alert" style={card} className="critical-alert" data-study={a.studyUID} title={`Study ${a.studyUID}`}>
+            <span className="flag flag-critical" aria-hidden="true" />
+            <strong>
+              Critical: <span className="alert-reason">{a.reason}</span>
+            </strong>
+            <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>
+              {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {new Date(a.createdAt).toLocaleTimeString()}
+            </span>
+            <span style={srOnly}>Study Instance UID {a.studyUID}</span>
+            <button type="button" className="on" onClick={() => navigate(a.url)}>
+              Open
+            </button>
+            <button type="button" onClick={() => void ack(a)}>
+              Acknowledge
+            </button>
           </div>
         );
       })}
       {pending.length > shown.length && (
-        <div className="muted" role="status">
-          +{pending.length - shown.length} more critical alert{pending.length - shown.length > 1 ? 's' : ''}
-        </div>
+        <span className="muted" role="status">
+          +{pending.length - shown.length} more
+        </span>
       )}
-      {error && <div role="status" className="muted">{error}</div>}
+      {error && <span role="status" className="muted">{error}</span>}
     </section>
   );
 }
