@@ -31,12 +31,13 @@ async function studyLabel(uid: string): Promise<StudyLabel | null> {
 // sidebar. One alert at a time (newest first), the rest counted.
 const panel: CSSProperties = {
   position: 'fixed', top: '0.2rem', left: '50%', transform: 'translateX(-50%)', zIndex: 1000,
-  maxWidth: 'min(36rem, calc(100vw - 32rem))', display: 'flex', alignItems: 'center', gap: '0.5rem',
+  maxWidth: 'min(32rem, calc(100vw - 36rem))', display: 'flex', alignItems: 'center', gap: '0.5rem',
 };
 const card: CSSProperties = {
   background: 'var(--panel, #14181d)', border: '2px solid var(--critical, #ff4d4f)', borderRadius: 6, padding: '0.15rem 0.5rem',
   display: 'flex', alignItems: 'center', gap: '0.5rem', whiteSpace: 'nowrap', overflow: 'hidden',
 };
+const compact: CSSProperties = { padding: '0.05rem 0.5rem', fontSize: '0.85rem' };
 const srOnly: CSSProperties = { position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' };
 const MAX_CARDS = 1;
 
@@ -113,10 +114,10 @@ export default function AlertCenter() {
               {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {new Date(a.createdAt).toLocaleTimeString()}
             </span>
             <span style={srOnly}>Study Instance UID {a.studyUID}</span>
-            <button type="button" className="on" onClick={() => navigate(a.url)}>
+            <button type="button" className="on" style={compact} onClick={() => navigate(a.url)}>
               Open
             </button>
-            <button type="button" onClick={() => void ack(a)}>
+            <button type="button" style={compact} onClick={() => void ack(a)}>
               Acknowledge
             </button>
           </div>
