@@ -14,6 +14,7 @@ import { AiEngine, AiError, chooseProvider, defaultThreads } from './engine';
 import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
+import { pixelPipeline } from './pipeline';
 
 export interface RunTarget {
   studyInstanceUID: string;
@@ -99,6 +100,11 @@ async function slicePixels(imageId: string): Promise<Omit<SliceRequest, 'type' |
   };
 }
 
+type SlicePixels = Awaited<ReturnType<typeof slicePixels>>;
+
+/** Enough to hide fetch/decode latency; bounded so a long series does not hold every copy at once. */
+const PIXELS_AHEAD = 8;
+
 let runCounter = 0;
 
 export class StudyRun {
@@ -153,6 +159,9 @@ export class StudyRun {
       }
       if (this.cancelled) return;
       this.update({ state: 'loading', model: { name: chosen.name, version: chosen.version } });
+      // Start loading pixels now: it runs while the session is being created.
+      const pixels = pixelPipeline<SlicePixels>(imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD);
+      pixels.prime();
       const { provider } = await chooseProvider({ force: this.cfg.provider, allowFallbackAdapter: this.cfg.allowFallbackAdapter });
       let engine: AiEngine;
       try {
@@ -167,9 +176,9 @@ export class StudyRun {
 
       const results: SliceResult[] = [];
       let inferenceMs = 0;
-      for (const [i, imageId] of imageIds.entries()) {
+      for (let i = 0; i < imageIds.length; i++) {
         if (this.cancelled) return;
-        const px = await slicePixels(imageId);
+        const px = await pixels.take(i);
         if (this.cancelled) return;
         const r = await engine.runSlice(this.runId, i, px);
         inferenceMs += r.ms.preprocess + r.ms.inference + r.ms.postprocess;
