@@ -11,9 +11,23 @@ export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
 
   useEffect(() => {
     if (!key) return;
-    startStudyRun({ studyInstanceUID: ctx.studyInstanceUID, imageIds: [...ctx.imageIds], imageRefs: [...ctx.imageRefs] });
+    const target = { studyInstanceUID: ctx.studyInstanceUID, imageIds: [...ctx.imageIds], imageRefs: [...ctx.imageRefs] };
+    // AI waits for the first image on screen: onnxruntime's download and session creation must not
+    // compete with the reader's first look (at most 3 s, then it starts anyway).
+    let started = false;
+    const t0 = performance.now();
+    const poll = setInterval(() => {
+      if (performance.getEntriesByName('viewer:first-image').length || performance.now() - t0 > 3000) {
+        clearInterval(poll);
+        started = true;
+        startStudyRun(target);
+      }
+    }, 50);
     // Closing the study (or switching series) cancels the run: no result lands on another study.
-    return () => cancelStudyRun(ctx.studyInstanceUID);
+    return () => {
+      clearInterval(poll);
+      if (started) cancelStudyRun(ctx.studyInstanceUID);
+    };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
 
