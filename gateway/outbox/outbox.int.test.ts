@@ -104,6 +104,11 @@ describe('outbox: SR to the PACS and ORU to the RIS', () => {
     expect(acks.every((e) => e.ack === 'AA' && e.delivery === 1)).toBe(true);
     const oruIds = rows.filter((r) => r.kind === 'hl7-oru').map((r) => r.message_id);
     expect(acks.map((e) => e.control_id).sort()).toEqual([...oruIds].sort());
+
+    // Every delivery is in the audit trail: SR stored ×2, HL7 sent and acknowledged ×2, for this study.
+    const audit = await stack.gateway.store.db.selectFrom('audit').select(['action', 'actor']).where('study_uid', '=', study).execute();
+    const count = (a: string) => audit.filter((r) => r.action === a && r.actor === 'gateway-outbox').length;
+    expect([count('sr-stored'), count('hl7-sent'), count('hl7-acknowledged')]).toEqual([2, 2, 2]);
   });
 
   it('a second sign-off of the same study sends a corrected ORU (C) and a new verified SR superseding the first', async () => {

@@ -11,6 +11,7 @@ import { DeliveryError, deliverOru, deliverSr, deliverWebhook, type DeliveryCont
 import type { OutboxPayload } from './events.js';
 import type { OutboxSettings } from './settings.js';
 import './schema.js';
+import { appendAudit } from '../audit/audit.js';
 
 const OPEN = ['pending', 'sent', 'failed'] as const;
 
@@ -116,6 +117,9 @@ export class OutboxWorker {
         .where('id', '=', id)
         .execute();
       const payload = JSON.parse(row.payload) as OutboxPayload;
+      const audit = (action: string, outcome: 0 | 4 | 8 = 0, detail: Record<string, unknown> = {}) =>
+        appendAudit(this.db, { actor: 'gateway-outbox', role: null, action, outcome, studyUID: row.study_uid ?? null, detail: { outboxId: id, kind: row.kind, attempt: attempts, ...detail } });
+      if (payload.type === 'oru') await audit('hl7-sent');
       try {
         let note: string;
         if (payload.type === 'sr') note = await deliverSr(this.ctx, payload);
@@ -123,6 +127,7 @@ export class OutboxWorker {
         else note = await deliverWebhook(this.ctx, payload);
         const at = new Date().toISOString();
         await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).execute();
+        await audit(payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
       } catch (e) {
         const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
         const dead = !err.retry || attempts >= this.settings.maxAttempts;
@@ -137,6 +142,8 @@ export class OutboxWorker {
           })
           .where('id', '=', id)
           .execute();
+        // Only the status and the error class: the error text may quote a peer's message.
+        await audit(dead ? 'outbox-dead' : 'outbox-retry-scheduled', dead ? 8 : 4);
       }
     } finally {
       this.inFlight.delete(id);

@@ -1,9 +1,10 @@
-import { lazy, Suspense, useEffect, type ReactNode } from 'react';
+import { lazy, Suspense, useEffect, useState, type ReactNode } from 'react';
 import { matchRoute, navigate, useLocation } from './router';
 import { useSession, logout } from '../auth/api';
 import { LoginPage } from '../auth/LoginPage';
 import { WorklistPage } from '../worklist/WorklistPage';
 import { loadViewerModule } from './preload';
+import { afterFirstImage } from './firstImage';
 import { ROLE_LABELS } from '../core/auth/roles';
 import { formatPersonName } from '../core/imaging/dicomJson';
 
@@ -78,6 +79,15 @@ export function App() {
   const session = useSession();
   const { pathname, search } = useLocation();
   const route = matchRoute(pathname);
+  // On a viewer deep link the alert panel (its chunk, /api/alerts and the event stream) waits for the
+  // first image, at most 3 s: it is not needed to see the image and competed with it for the cores.
+  const [alertsOn, setAlertsOn] = useState(() => route.name !== 'viewer');
+  useEffect(() => {
+    if (alertsOn) return;
+    const w = afterFirstImage(3000);
+    void w.promise.then(() => setAlertsOn(true));
+    return w.cancel;
+  }, [alertsOn]);
 
   useEffect(() => {
     if (session.status === 'signed-out' && route.name !== 'login') {
@@ -121,9 +131,11 @@ export function App() {
       <div className="app-body">
         <Suspense fallback={<Centered>Loading…</Centered>}>{page}</Suspense>
       </div>
-      <Suspense fallback={null}>
-        <AlertCenter />
-      </Suspense>
+      {alertsOn && (
+        <Suspense fallback={null}>
+          <AlertCenter />
+        </Suspense>
+      )}
     </div>
   );
 }

@@ -113,11 +113,19 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   const heatDirty = useRef(false);
   const [drag, setDrag] = useState<{ id: string; regionIndex: number; handle: Handle; start: Vec2; box: Box; draft: Box } | null>(null);
 
+  // What the marks were last placed for; a render that changes none of it (window/level drags,
+  // which re-render the image on every mouse move) needs no new marks.
+  const drawnFor = useRef('');
+
   useEffect(() => {
     const el = ctx.element;
     if (!el) return;
     // Synchronous re-render in the Cornerstone event: the marks move in the same frame as the image.
-    const now = () => flushSync(bump);
+    const now = () => {
+      const v = stackViewport(ctx);
+      if (v && viewKey(v) === drawnFor.current) return;
+      flushSync(bump);
+    };
     // IMAGE_RENDERED follows every camera change and new image (Cornerstone re-renders for both), so
     // one synchronous update there is enough; reacting to CAMERA_MODIFIED/STACK_NEW_IMAGE as well
     // only re-rendered the same frame two or three times.
@@ -166,6 +174,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   }
 
   useLayoutEffect(() => {
+    drawnFor.current = vp ? viewKey(vp) : '';
     const root = rootRef.current;
     const origin = root?.getBoundingClientRect();
     lastMarks = marks.map((m) => ({ id: m.finding.id, status: m.finding.status, rect: { x: (origin?.left ?? 0) + m.rect.x, y: (origin?.top ?? 0) + m.rect.y, width: m.rect.width, height: m.rect.height } }));
@@ -281,6 +290,13 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
       {shownHeat && <ColourBar heatmap={shownHeat} opacity={s.heatmapOpacity} />}
     </div>
   );
+}
+
+/** Everything the marks' canvas positions depend on, besides the findings themselves. */
+function viewKey(vp: NonNullable<ReturnType<typeof stackViewport>>): string {
+  const c = vp.getCamera();
+  const canvas = vp.canvas;
+  return [vp.getCurrentImageId(), vp.getCurrentImageIdIndex(), c.focalPoint, c.position, c.viewUp, c.parallelScale, c.flipHorizontal, c.flipVertical, canvas?.clientWidth, canvas?.clientHeight].join('|');
 }
 
 function ColourBar({ heatmap, opacity }: { heatmap: Heatmap; opacity: number }) {

@@ -3,6 +3,7 @@
  * Default export so the shell can lazy-load it (the whole Cornerstone stack lives in this chunk).
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useViewerStore, type SeriesInfo } from './store';
 import { ViewerController } from './controller';
 import { BINDINGS_KEY, loadBindings, saveBindings } from './commands';
@@ -208,11 +209,63 @@ function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b:
   );
 }
 
+/** Corner text over the image: the only part of the page that changes on every scroll step. */
+function OverlayText({ active }: { active: SeriesInfo | undefined }) {
+  const s = useViewerStore(
+    useShallow((st) => ({
+      patientName: st.patientName,
+      imageIndex: st.imageIndex,
+      imageCount: st.imageIds.length,
+      entry: st.entries[st.imageIndex],
+      voi: st.voi,
+      invert: st.invert,
+      zoom: st.zoom,
+    })),
+  );
+  const entry = s.entry;
+  return (
+    <div className="overlay-text" aria-live="polite">
+      <div className="tl">
+        <div>{s.patientName}</div>
+        <div>{active ? [active.modality, active.description || (active.seriesNumber !== undefined ? `Series ${active.seriesNumber}` : '')].filter(Boolean).join(' · ') : ''}</div>
+      </div>
+      <div className="tr">{s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''}</div>
+      <div className="bl" data-testid="slice-info">
+        {s.imageCount ? `Im ${s.imageIndex + 1} / ${s.imageCount}` : ''}
+        {entry && entry.numberOfFrames > 1 ? ` · frame ${entry.frameNumber}` : ''}
+      </div>
+      <div className="br" data-testid="wl-info">
+        {s.voi ? formatWindow(s.voi) : ''}
+        {s.invert ? ' · inverted' : ''}
+      </div>
+    </div>
+  );
+}
+
 export default function ViewerPage({ studyUID }: { studyUID: string }) {
   const elementRef = useRef<HTMLDivElement>(null);
   const [controller] = useState(() => new ViewerController(studyUID));
   const [bindings, setBindings] = useState<Bindings>(loadBindings);
-  const s = useViewerStore();
+  // Only what this component draws: the slice index, window and zoom change on every scroll step or
+  // drag and are read by <OverlayText> alone, so a scroll re-renders that and not the whole viewer.
+  const s = useViewerStore(
+    useShallow((st) => ({
+      patientName: st.patientName,
+      patientId: st.patientId,
+      studyDescription: st.studyDescription,
+      series: st.series,
+      activeSeriesUID: st.activeSeriesUID,
+      entries: st.entries,
+      imageIds: st.imageIds,
+      studyError: st.studyError,
+      imageError: st.imageIds[st.imageIndex] ? st.imageErrors[st.imageIds[st.imageIndex]] : undefined,
+      loading: st.loading,
+      firstImageShown: st.firstImageShown,
+      helpOpen: st.helpOpen,
+      leftTool: st.leftTool,
+      invert: st.invert,
+    })),
+  );
 
   useEffect(() => {
     const el = elementRef.current!;
@@ -234,14 +287,18 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       activeSeriesUID: s.activeSeriesUID,
       imageIds: s.imageIds,
       imageRefs: s.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
-      imageIndex: s.imageIndex,
+      // Read live: a new context (and a re-render of every extension) per scroll step cost more than
+      // the step itself. The overlay follows the slice through IMAGE_RENDERED instead.
+      get imageIndex() {
+        return useViewerStore.getState().imageIndex;
+      },
       renderingEngineId: controller.ids.renderingEngineId,
       viewportId: controller.ids.viewportId,
       element: elementRef.current,
       showSeries: (uid) => controller.showSeries(uid),
       scrollToIndex: (i) => controller.scrollTo(i),
     }),
-    [studyUID, s.activeSeriesUID, s.imageIds, s.entries, s.imageIndex, s.firstImageShown, controller],
+    [studyUID, s.activeSeriesUID, s.imageIds, s.entries, s.firstImageShown, controller],
   );
   const ctxRef = useRef(ctx);
   ctxRef.current = ctx;
@@ -266,11 +323,12 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   };
 
   const active = s.series.find((x) => x.seriesInstanceUID === s.activeSeriesUID);
-  const currentId = s.imageIds[s.imageIndex];
-  const imageError = currentId ? s.imageErrors[currentId] : undefined;
-  const entry = s.entries[s.imageIndex];
   const extensions = viewerExtensions();
-  const message = s.studyError ?? (active?.status === 'error' ? active.error : undefined) ?? imageError;
+  const message = s.studyError ?? (active?.status === 'error' ? active.error : undefined) ?? s.imageError;
+  // Overlays and panels (findings, SR reading, their fetches) wait for the first image, or for the
+  // load to end without one: they are not needed to see it and compete with it for the 2 cores.
+  // The sidebar itself is laid out from the start, so the viewport does not resize when they come.
+  const extensionsReady = s.firstImageShown || !s.loading;
 
   return (
     <main className="viewer page">
@@ -319,28 +377,15 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
         </div>
         <div className="viewport-wrap">
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
-          <div className="overlay-text" aria-live="polite">
-            <div className="tl">
-              <div>{s.patientName}</div>
-              <div>{active ? [active.modality, active.description || (active.seriesNumber !== undefined ? `Series ${active.seriesNumber}` : '')].filter(Boolean).join(' · ') : ''}</div>
-            </div>
-            <div className="tr">{s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''}</div>
-            <div className="bl" data-testid="slice-info">
-              {s.imageIds.length ? `Im ${s.imageIndex + 1} / ${s.imageIds.length}` : ''}
-              {entry && entry.numberOfFrames > 1 ? ` · frame ${entry.frameNumber}` : ''}
-            </div>
-            <div className="br" data-testid="wl-info">
-              {s.voi ? formatWindow(s.voi) : ''}
-              {s.invert ? ' · inverted' : ''}
-            </div>
-          </div>
-          {extensions.map((ext) =>
-            ext.Overlay ? (
-              <div className="ext-overlay" key={ext.id}>
-                <ext.Overlay ctx={ctx} />
-              </div>
-            ) : null,
-          )}
+          <OverlayText active={active} />
+          {extensionsReady &&
+            extensions.map((ext) =>
+              ext.Overlay ? (
+                <div className="ext-overlay" key={ext.id}>
+                  <ext.Overlay ctx={ctx} />
+                </div>
+              ) : null,
+            )}
           {s.loading && !s.firstImageShown && !message && <div className="viewport-status">Loading images…</div>}
           {message && (
             <div className={`viewport-error${s.studyError ? ' study' : ''}`} role="alert" data-testid="viewer-error">
@@ -357,7 +402,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       </section>
       {extensions.some((e) => e.Panel) && (
         <aside className="side-panel">
-          {extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={ctx} /> : null))}
+          {extensionsReady && extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={ctx} /> : null))}
         </aside>
       )}
       {s.helpOpen && <HelpOverlay bindings={bindings} onChange={updateBindings} />}

@@ -8,6 +8,7 @@ import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteH
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/preload';
+import { FIRST_IMAGE_MARK, notifyFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
 import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
@@ -80,7 +81,8 @@ export class ViewerController {
       if (this.awaitingFirstRender && !this.firstMarked) {
         this.firstMarked = true;
         // Pixels of the first image are on the canvas now (P4 in the shared notes).
-        performance.mark('viewer:first-image');
+        performance.mark(FIRST_IMAGE_MARK);
+        notifyFirstImage();
         set({ firstImageShown: true });
         this.afterFirstPaint(() => this.startDeferredWork());
       }

@@ -2,7 +2,7 @@
  * Cornerstone3D set-up, done once per page. Everything here is in the lazily loaded viewer chunk,
  * so the log-in page and the worklist never pay for vtk.js and the codecs.
  */
-import { init as coreInit, RenderingEngine, Enums, setUseCPURendering, type Types } from '@cornerstonejs/core';
+import { init as coreInit, RenderingEngine, Enums, getRenderingCapabilities, setUseCPURendering, type Types } from '@cornerstonejs/core';
 import { init as dicomImageLoaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
 import {
   init as toolsInit,
@@ -94,8 +94,13 @@ export function initCornerstone(): void {
   if (initialised) return;
   initialised = true;
   coreInit();
-  // CPU rendering on request (?cpu=1): faster on GPU-less boxes, and a fallback where WebGL is broken.
-  if (new URLSearchParams(window.location.search).get('cpu') === '1') setUseCPURendering(true);
+  // CPU rendering where WebGL is itself drawn by the CPU (SwiftShader, llvmpipe: no GPU; core's init
+  // has already looked at the renderer and says so in its capabilities): there the
+  // CPU path paints a 512² slice in a few ms where the emulated WebGL path takes ~25 ms, and it skips
+  // shader compilation before the first image (shared notes, "Measured floor"). A real GPU keeps
+  // WebGL. ?cpu=1 forces CPU rendering (also a fallback where WebGL is broken), ?cpu=0 forces WebGL.
+  const cpu = new URLSearchParams(window.location.search).get('cpu');
+  if (cpu === '1' || (cpu !== '0' && getRenderingCapabilities().softwareRasterizer)) setUseCPURendering(true);
   // Decoding happens in workers; two keeps one free core on small machines and overlaps fetch/decode.
   dicomImageLoaderInit({ maxWebWorkers: Math.max(1, Math.min(2, Math.floor((navigator.hardwareConcurrency || 2) / 2))) });
   // The loader rejects with the XMLHttpRequest (or the decoder's message) and Cornerstone's request
