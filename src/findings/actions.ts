@@ -1,7 +1,7 @@
 /** Verdict actions on the selected finding: each is one keystroke or one click. */
 import { FINDING_TYPES, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
 import { scaleBox } from '../core/findings/geometry';
-import { sendVerdict } from './api';
+import { sendVerdict, verdictsSettled } from './api';
 import { findById, useFindingsStore } from './state';
 import { targetRegion } from './navigation';
 import { extentOf, setRangeEnd, sliceRangeOf } from '../core/findings/extent';
@@ -87,6 +87,7 @@ export async function setType(f: Finding, value: string): Promise<void> {
 
 /** Undo: the given finding's last verdict, or (keyboard) the last verdict given in this session. */
 export async function undo(f?: Finding): Promise<void> {
+  await verdictsSettled();
   const s = useFindingsStore.getState();
   const id = f?.id ?? s.undoStack[s.undoStack.length - 1];
   const target = findById(s, id ?? null);

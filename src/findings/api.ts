@@ -70,7 +70,22 @@ export async function loadSrFindings(studyUID: string): Promise<void> {
  * server's answer (authoritative user and time) replaces it; a refusal puts the finding back.
  * Undo is not guessed here: only the server knows the state before.
  */
-export async function sendVerdict(id: string, req: VerdictRequest): Promise<Finding | null> {
+// Verdicts go to the server one at a time, in the order given: an undo pressed while a modify is
+// still in flight must undo that modify, not whatever the server had before it.
+let verdictQueue: Promise<unknown> = Promise.resolve();
+
+/** Resolves when every verdict sent so far has been answered (or refused). */
+export function verdictsSettled(): Promise<void> {
+  return verdictQueue.then(() => undefined, () => undefined);
+}
+
+export function sendVerdict(id: string, req: VerdictRequest): Promise<Finding | null> {
+  const run = verdictQueue.then(() => sendVerdictNow(id, req), () => sendVerdictNow(id, req));
+  verdictQueue = run;
+  return run;
+}
+
+async function sendVerdictNow(id: string, req: VerdictRequest): Promise<Finding | null> {
   useFindingsStore.setState({ actionError: null });
   const before = findById(useFindingsStore.getState(), id);
   const user = getSession().user;

@@ -163,6 +163,7 @@ export class ViewerController {
   }
 
   async open(): Promise<void> {
+    performance.mark('rs:open');
     let seriesJson: DicomJson[];
     try {
       seriesJson = await takePrefetched(`series:${this.studyUID}`, () => searchSeries(this.studyUID));
@@ -223,6 +224,7 @@ export class ViewerController {
       return;
     }
     const i = Math.max(0, Math.min(index, st.imageIds.length - 1));
+    performance.mark('rs:set-stack');
     set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
     // On the WebGL path a failed image does not reject setStack (only IMAGE_LOAD_ERROR says so);
     // on the CPU path it does. Both end up in recordImageError.

@@ -93,7 +93,9 @@ function isHandledLoadError(reason: unknown): boolean {
 export function initCornerstone(): void {
   if (initialised) return;
   initialised = true;
+  performance.mark('rs:cs-init-start');
   coreInit();
+  performance.mark('rs:cs-core-init');
   // CPU rendering where WebGL is itself drawn by the CPU (SwiftShader, llvmpipe: no GPU; core's init
   // has already looked at the renderer and says so in its capabilities): there the
   // CPU path paints a 512² slice in a few ms where the emulated WebGL path takes ~25 ms, and it skips
@@ -112,6 +114,7 @@ export function initCornerstone(): void {
   });
   toolsInit();
   for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) addTool(t);
+  performance.mark('rs:cs-init-end');
 }
 
 export type LeftTool = 'windowLevel' | 'pan' | 'zoom';
@@ -140,8 +143,10 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
   const viewportId = `rs-stack-${n}`;
   const toolGroupId = `rs-tools-${n}`;
   const engine = new RenderingEngine(renderingEngineId);
+  performance.mark('rs:cs-engine');
   engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
   const viewport = engine.getViewport(viewportId) as Types.IStackViewport;
+  performance.mark('rs:cs-enabled');
 
   const group = ToolGroupManager.createToolGroup(toolGroupId)!;
   for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
