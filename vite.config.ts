@@ -44,8 +44,31 @@ function precompress(): Plugin {
   };
 }
 
+/**
+ * On a viewer deep link the 3.7 MB viewer chunk is the first image's longest wait, and the app only
+ * asks for it once its own script has been fetched and run. A tiny inline script in index.html starts
+ * fetching (and compiling) it at once instead, only on /viewer/ URLs: the log-in page and the
+ * worklist do not pay for it. crossOrigin matches Vite's own preloads, so import() reuses the fetch.
+ */
+function preloadViewerChunk(): Plugin {
+  return {
+    name: 'preload-viewer-chunk',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, ctx) {
+        const viewer = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && !!c.facadeModuleId?.endsWith('/src/viewer/ViewerPage.tsx'));
+        if (!viewer || viewer.type !== 'chunk') return [];
+        const hrefs = [viewer.fileName, ...viewer.imports.filter((f) => f !== ctx.chunk?.fileName)].map((f) => `/${f}`);
+        const code = `if(location.pathname.startsWith('/viewer/'))for(const h of ${JSON.stringify(hrefs)}){const l=document.createElement('link');l.rel='modulepreload';l.crossOrigin='';l.href=h;document.head.appendChild(l)}`;
+        return [{ tag: 'script', children: code, injectTo: 'head-prepend' }];
+      },
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), precompress()],
+  plugins: [react(), precompress(), preloadViewerChunk()],
   server: {
     // Cross-origin isolation, as the gateway sends it: onnxruntime-web needs it for WASM threads.
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },

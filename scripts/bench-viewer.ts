@@ -194,7 +194,7 @@ async function main(): Promise<void> {
     })();
     const assets = fs.readdirSync(path.join(DIST, 'assets'));
     console.log('[bench:viewer] settings');
-    console.log(`  runs=${runs} rendering=${cpu ? 'cpu (?cpu=1)' : 'default (WebGL via SwiftShader when headless)'} window=1280x800 cold profile per run`);
+    console.log(`  runs=${runs} rendering=${cpu ? 'cpu (?cpu=1)' : 'default (CPU path when WebGL is software-only, as headless here; WebGL on a real GPU)'} window=1280x800 cold profile per run`);
     console.log(`  chromium=${chromiumVersion} flags=--headless --disable-gpu --no-sandbox; node=${process.version}; cpus=${os.cpus().length} load=${os.loadavg()[0].toFixed(2)}`);
     console.log(`  served by the gateway from dist/ (pre-compressed: ${assets.filter((a) => a.endsWith('.br')).length} .br files), study=head CT 28x512², explicit VR LE`);
     const results: RunResult[] = [];
