@@ -79,3 +79,14 @@ export async function login(baseUrl: string, username: string, password = `${use
     post: (p, body) => f(p, { method: 'POST', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
   };
 }
+
+/** Polls `fn` until it returns something truthy, or fails naming what it waited for. */
+export async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

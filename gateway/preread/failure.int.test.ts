@@ -12,20 +12,14 @@ import { startStack, login, type Stack, type Client } from '../../test/harness.j
 import { REPO_ROOT } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore } from './study-builder.js';
 import type { StudyPreread } from './service.js';
+import { waitFor as sharedWaitFor } from '../../test/harness.js';
 
 let stack: Stack;
 let rita: Client;
 let modelsDir: string;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 200) =>
+  sharedWaitFor(what, fn, timeoutMs, everyMs);
 
 beforeAll(async () => {
   process.env.PREREAD_POLL_MS = '200';

@@ -17,18 +17,12 @@ import type { StudyPreread } from './service.js';
 import { execFile } from 'node:child_process';
 import http from 'node:http';
 import { promisify } from 'node:util';
+import { waitFor as sharedWaitFor } from '../../test/harness.js';
 
 const run = promisify(execFile);
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000, everyMs = 200) =>
+  sharedWaitFor(what, fn, timeoutMs, everyMs);
 
 /** Reads an SSE stream into an array of {event, data} until closed. */
 function subscribe(client: Client, baseUrl: string): { events: { event: string; data: any }[]; close(): void } {

@@ -15,6 +15,7 @@ import { REPO_ROOT } from '../../scripts/lib/demo-data.js';
 import { login } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore } from './study-builder.js';
 import type { StudyPreread } from './service.js';
+import { waitFor as sharedWaitFor } from '../../test/harness.js';
 
 let orthanc: OrthancHandle;
 let tmp: string;
@@ -55,15 +56,8 @@ async function startGateway(): Promise<{ proc: ChildProcess; baseUrl: string }> 
   return { proc, baseUrl: `http://127.0.0.1:${port}` };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 100): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000, everyMs = 100) =>
+  sharedWaitFor(what, fn, timeoutMs, everyMs);
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-restart-'));

@@ -7,20 +7,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore, newUid } from '../preread/study-builder.js';
+import { waitFor as sharedWaitFor } from '../../test/harness.js';
 
 let stack: Stack;
 let rita: Client, ada: Client;
 const peer = () => ({ port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000, everyMs = 250) =>
+  sharedWaitFor(what, fn, timeoutMs, everyMs);
 
 async function arrive(opts: { patientAge: string; studyInstanceUID?: string }) {
   const study = await buildHeadCtStudy({ ...opts, slices: 3 });
