@@ -68,7 +68,7 @@ function preloadViewerChunk(): Plugin {
 }
 
 export default defineConfig({
-  plugins: [react(), precompress(), preloadViewerChunk()],
+  plugins: [react(), precompress()],
   server: {
     // Cross-origin isolation, as the gateway sends it: onnxruntime-web needs it for WASM threads.
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },

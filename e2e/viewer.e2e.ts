@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import dcmjs from 'dcmjs';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
@@ -14,25 +13,13 @@ import { canvasStats, regionMean } from './lib/canvas.js';
 import { CHEST_CR, REPO_ROOT, TRANSFER_SYNTAX_FILES, headCtFiles } from '../scripts/lib/demo-data.js';
 import { CORRUPT_SERIES_DESCRIPTION, GALLERY_STUDY_UID, prepareDemoFiles } from '../scripts/lib/demo-studies.js';
 import type { Stack } from '../test/harness.js';
+import { slicePositions } from '../test/positions.js';
 
 const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CR_STUDY = '1.2.392.200036.9125.0.199302241758.16';
 const MULTIFRAME_STUDY = '999.999.2.19960619.163000';
 
-/** SOP Instance UID -> position along the slice normal, read from the files with dcmjs (independent of the app). */
-function headCtPositions(): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const f of headCtFiles()) {
-    const buf = fs.readFileSync(f);
-    const ds = dcmjs.data.DicomMessage.readFile(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer, { untilTag: '7FE00010' } as never);
-    const nat = dcmjs.data.DicomMetaDictionary.naturalizeDataset(ds.dict) as { SOPInstanceUID: string; ImagePositionPatient: number[]; ImageOrientationPatient: number[] };
-    const [r0, r1, r2, c0, c1, c2] = nat.ImageOrientationPatient.map(Number);
-    const n = [r1 * c2 - r2 * c1, r2 * c0 - r0 * c2, r0 * c1 - r1 * c0];
-    const p = nat.ImagePositionPatient.map(Number);
-    out.set(nat.SOPInstanceUID, p[0] * n[0] + p[1] * n[1] + p[2] * n[2]);
-  }
-  return out;
-}
+const headCtPositions = () => slicePositions(headCtFiles());
 
 type ViewerTestState = { imageIndex: number; imageCount: number; seriesUID: string | null; voi: { lower: number; upper: number } | null; activeSopInstanceUID: string | null; frameNumber: number | null; firstImageShown: boolean; imageError: string | null };
 

@@ -5,8 +5,8 @@
  *
  * Node: gateway/ai/runtime.ts on the real shared DICOM (28-slice head CT; the one-image chest CR).
  * Chromium: the production build behind the real gateway; per-slice figures from the AI worker on
- * the same preprocessed tensors, per-study figures from the viewer's own run (open study → AI done,
- * pixel fetch and decode included). Options: --runs N (default 5), --json FILE, --skip-browser.
+ * the same preprocessed tensors, per-study figures from the viewer's own run. The clocks are
+ * printed with the table (CLOCKS below). Options: --runs N (default 5), --json FILE, --skip-browser.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -37,6 +37,20 @@ const quantile = (xs: number[], q: number) => {
 };
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
+const CLOCKS = `Per-study clocks (Chromium rows):
+  study p50/p95 (as in earlier runs): from the AI run's start to "AI done": the run starts when the viewer
+    lets AI start (first interactive image on screen, polled every 50 ms) and ends when the results are
+    stored by the gateway and the findings reloaded. Indication check, registry fetch, onnxruntime start
+    (worker, WebAssembly compile, threads), session, reading the pixels from Cornerstone's cache (fetching
+    and decoding any not there yet), pre-processing, inference, decoding and upload are all inside it.
+    Fresh page each run (new worker: onnxruntime starts from scratch; HTTP and code caches warm).
+  open→done p50: from navigation start of that fresh page (study link opened: page load, log-in check,
+    first image, viewer load, then all of the above) to the same "AI done".
+  same-tab p50 / same-tab open→done p50: the same study opened again in the same tab (in-app
+    navigation, as when reading one study after another): onnxruntime and the session are already
+    running. Clock A as above; open→done from the in-app navigation to "AI done".
+Per-slice figures: inference alone in the worker on preprocessed tensors (no pre/post-processing).`;
+
 interface Row {
   model: string;
   runtime: string;
@@ -47,6 +61,13 @@ interface Row {
   perSliceP95Ms: number;
   perStudyMedianMs: number;
   perStudyP95Ms: number;
+  /** Chromium: navigation start of a fresh page → AI done. */
+  openToDoneMedianMs?: number;
+  /** Chromium: same study re-opened in the same tab (engine warm): run start → done, and in-app navigation → done. */
+  sameTabStudyMedianMs?: number;
+  sameTabOpenToDoneMedianMs?: number;
+  /** Median of the viewer run's phase marks (ms from the run's start) and components. */
+  phases?: Record<string, number>;
   peakMemoryMB: number | null;
   note?: string;
 }
@@ -140,22 +161,51 @@ async function benchBrowser(): Promise<Row[]> {
           },
           [m.name, c.provider, c.threads, tensors, Math.max(3, RUNS + 1)] as const,
         );
-        // Per study: the viewer's own run, from opening the study to "AI done" (fresh page each time).
-        const studies: number[] = [];
-        for (let r = 0; r < Math.min(RUNS, 3); r++) {
-          await stack.gateway.store.db.deleteFrom('findings').execute();
-          await page.goto(`${stack.baseUrl}/viewer/${study}?aiProvider=${c.provider}&aiThreads=${c.threads}&aiLimitMs=120000`);
+        // Per study: the viewer's own run (fresh page each time), then re-opened in the same tab.
+        type Done = { state: string; message?: string; timings?: { totalMs: number; phases?: Record<string, number> } };
+        const waitDone = async () => {
           const s = (await page.waitForFunction(
             () => {
-              const st = (window as unknown as { __rsAi?: { status(): { state: string; timings?: { totalMs: number } } } }).__rsAi?.status();
+              const st = (window as unknown as { __rsAi?: { status(): { state: string } } }).__rsAi?.status();
               return st && ['done', 'error', 'skipped', 'unavailable'].includes(st.state) ? st : null;
             },
             null,
             { timeout: 120_000, polling: 50 },
-          ).then((h) => h.jsonValue())) as { state: string; message?: string; timings?: { totalMs: number } };
+          ).then((h) => h.jsonValue())) as Done;
           if (s.state !== 'done') throw new Error(`${m.name} ${c.provider}: viewer AI ended ${s.state}: ${s.message ?? ''}`);
+          return s;
+        };
+        const lastDoneMark = () => page.evaluate(() => performance.getEntriesByName('ai:done').at(-1)!.startTime);
+        const viewerUrl = `/viewer/${study}?aiProvider=${c.provider}&aiThreads=${c.threads}&aiLimitMs=120000`;
+        const studies: number[] = [];
+        const openToDone: number[] = [];
+        const phaseRuns: Record<string, number>[] = [];
+        for (let r = 0; r < Math.min(RUNS, 3); r++) {
+          await stack.gateway.store.db.deleteFrom('findings').execute();
+          await page.goto(stack.baseUrl + viewerUrl);
+          const s = await waitDone();
           studies.push(s.timings!.totalMs);
+          openToDone.push(await lastDoneMark()); // marks count from the page's navigation start
+          if (s.timings!.phases) phaseRuns.push(s.timings!.phases);
         }
+        const sameTab: number[] = [];
+        const sameTabOpen: number[] = [];
+        for (let r = 0; r < Math.min(RUNS, 3); r++) {
+          await stack.gateway.store.db.deleteFrom('findings').execute();
+          const go = (url: string) => page.evaluate((u) => {
+            history.pushState(null, '', u);
+            dispatchEvent(new PopStateEvent('popstate'));
+            return performance.now();
+          }, url);
+          await go('/');
+          await page.waitForFunction(() => (window as unknown as { __rsAi: { status(): { state: string } } }).__rsAi.status().state === 'idle', null, { timeout: 30_000 });
+          const t = await go(viewerUrl);
+          const s = await waitDone();
+          sameTab.push(s.timings!.totalMs);
+          sameTabOpen.push((await lastDoneMark()) - t);
+        }
+        const phases: Record<string, number> = {};
+        for (const k of Object.keys(phaseRuns[0] ?? {})) phases[k] = r1(quantile(phaseRuns.map((p) => p[k] ?? NaN), 0.5));
         rows.push({
           model: m.name,
           runtime: `chromium (${c.provider}${c.provider === 'wasm' ? `, ${c.threads} thread${c.threads > 1 ? 's' : ''}` : ''})`,
@@ -166,8 +216,12 @@ async function benchBrowser(): Promise<Row[]> {
           perSliceP95Ms: r1(quantile(per.ms, 0.95)),
           perStudyMedianMs: r1(quantile(studies, 0.5)),
           perStudyP95Ms: r1(quantile(studies, 0.95)),
+          openToDoneMedianMs: r1(quantile(openToDone, 0.5)),
+          sameTabStudyMedianMs: r1(quantile(sameTab, 0.5)),
+          sameTabOpenToDoneMedianMs: r1(quantile(sameTabOpen, 0.5)),
+          phases,
           peakMemoryMB: per.mem === null ? null : r1(per.mem / 2 ** 20),
-          note: 'per slice: inference in the worker; per study: viewer open → AI done (session, pixel fetch/decode, inference, upload); memory: page JS heap only',
+          note: 'per slice: inference in the worker; per study: see the clocks printed with the table; memory: page JS heap only',
         });
       }
     }
@@ -181,8 +235,16 @@ async function benchBrowser(): Promise<Row[]> {
 
 const rows = await benchNode();
 if (!SKIP_BROWSER) rows.push(...(await benchBrowser()));
-const header = ['model', 'runtime', 'provider', 'slices', 'session ms', 'slice p50', 'slice p95', 'study p50', 'study p95', 'peak MB'];
+const header = ['model', 'runtime', 'provider', 'slices', 'session ms', 'slice p50', 'slice p95', 'study p50', 'study p95', 'open→done p50', 'same-tab p50', 'same-tab open→done p50', 'peak MB'];
+const f = (v: number | undefined) => (v === undefined ? '-' : v);
 console.log(header.join(' | '));
-for (const r of rows) console.log([r.model, r.runtime, r.provider, r.slices, r.sessionMs, r.perSliceMedianMs, r.perSliceP95Ms, r.perStudyMedianMs, r.perStudyP95Ms, r.peakMemoryMB ?? '-'].join(' | ') + (r.note?.startsWith('not run') ? `  (${r.note})` : ''));
+for (const r of rows) console.log([r.model, r.runtime, r.provider, r.slices, r.sessionMs, r.perSliceMedianMs, r.perSliceP95Ms, r.perStudyMedianMs, r.perStudyP95Ms, f(r.openToDoneMedianMs), f(r.sameTabStudyMedianMs), f(r.sameTabOpenToDoneMedianMs), r.peakMemoryMB ?? '-'].join(' | ') + (r.note?.startsWith('not run') ? `  (${r.note})` : ''));
+console.log('\nNode rows: study = the 28 (or 1) slices back to back after a warm-up slice, pre/post-processing included, DICOM parsing not.');
+console.log(CLOCKS);
+const phaseRows = rows.filter((r) => r.phases && Object.keys(r.phases).length);
+if (phaseRows.length) {
+  console.log('\nWhere the fresh-page run goes (medians; "…At" = ms after the run started; engine.* = worker-side creation steps):');
+  for (const r of phaseRows) console.log(`  ${r.model} ${r.runtime}: ${Object.entries(r.phases!).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+}
 if (JSON_OUT) fs.writeFileSync(JSON_OUT, JSON.stringify({ at: new Date().toISOString(), runs: RUNS, rows }, null, 2));
 process.exit(0);

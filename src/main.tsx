@@ -1,13 +1,14 @@
-import { createRoot } from 'react-dom/client';
-import './app/theme.css';
-import { App } from './app/App';
-import { refreshSession } from './auth/api';
-import { preloadForPath } from './app/preload';
+/**
+ * The page's entry, kept tiny and free of React and the app: on a viewer deep link it starts the
+ * study's DICOM requests and the first image's decode at once, then loads the app, so the two run in
+ * parallel instead of one after the other.
+ */
+import { prefetchStudy, viewerStudyOf } from './app/prefetch';
+import { paintBootPreview } from './viewer/previewImage';
 
-// Start the session check and, on a viewer URL, the viewer chunk in parallel with React's first render:
-// the first image is on the critical path of a deep link, and waiting for each in turn costs seconds.
-// (Not on the log-in page itself, where the answer is a foregone 401.)
-if (window.location.pathname !== '/login') void refreshSession();
-preloadForPath(window.location.pathname);
-
-createRoot(document.getElementById('root')!).render(<App />);
+const study = viewerStudyOf(window.location.pathname);
+if (study) {
+  prefetchStudy(study);
+  paintBootPreview(study);
+}
+void import('./app/start');

@@ -7,6 +7,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { GatewayConfig } from '../config.js';
+import { registerFirstImage } from './firstImage.js';
+import type { Role } from '../../src/core/auth/roles.js';
 
 /** studies[/S[/series[/R[/instances[/I[/frames/N | /rendered | /metadata | /bulk/...]]]]]] and friends. */
 const DICOMWEB_PATH = /^\/(studies|series|instances)(\/[0-9.]+(\/(series|instances|metadata|rendered|thumbnail|frames|bulk)(\/[0-9A-Za-z.,/]*)?)?)?$/;
@@ -28,10 +30,12 @@ export async function registerDicomWebProxy(app: FastifyInstance, config: Gatewa
   // STOW-RS bodies are multipart/related: hand the raw stream on, unparsed.
   app.addContentTypeParser(['multipart/related', 'application/dicom'], (_req, payload, done) => done(null, payload));
 
+  const readers: Role[] = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin'];
+  registerFirstImage(app, config, readers);
   app.route({
     method: ['GET', 'HEAD', 'POST'],
     url: '/dicom-web/*',
-    config: { roles: ['radiologist', 'resident', 'er-attending', 'technologist', 'admin'] },
+    config: { roles: readers },
     handler: async (req, reply) => {
       const rawUrl = req.raw.url ?? '';
       const q = rawUrl.indexOf('?');

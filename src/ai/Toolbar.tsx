@@ -3,6 +3,7 @@ import { useEffect } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { statusText, useAiStatus } from './status';
 import { cancelStudyRun, currentRun, startStudyRun } from './runner';
+import { firstImageShown } from '../app/firstImage';
 
 export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
   const s = useAiStatus();
@@ -17,7 +18,7 @@ export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
     let started = false;
     const t0 = performance.now();
     const poll = setInterval(() => {
-      if (performance.getEntriesByName('viewer:first-image').length || performance.now() - t0 > 3000) {
+      if (firstImageShown() || performance.now() - t0 > 3000) {
         clearInterval(poll);
         started = true;
         startStudyRun(target);

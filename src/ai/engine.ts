@@ -4,7 +4,7 @@
  */
 import type { ModelManifest } from '../core/ai/manifest';
 import type { SliceDetection } from '../core/ai/processing';
-import type { AiErrorCode, InitRequest, Provider, SliceRequest, WorkerResponse } from './protocol';
+import type { AiErrorCode, InitRequest, Provider, SliceRequest, WorkerRequest, WorkerResponse } from './protocol';
 
 export class AiError extends Error {
   constructor(
@@ -36,13 +36,86 @@ export async function chooseProvider(opts: { force?: Provider; allowFallbackAdap
   }
 }
 
-/** Threads for WASM: onnxruntime's default is one on a 2-core machine; threads need cross-origin isolation. */
+/**
+ * Threads for WASM: all cores but one, at most four. The viewer keeps working during the whole run
+ * (its main thread, image decoding, the compiler tiering onnxruntime up), so on a 2-core machine a
+ * second inference thread only competes with it: measured (npm run bench:ai), one thread finishes
+ * the head CT sooner than two. Threads need cross-origin isolation.
+ */
 export function defaultThreads(): number {
   if (!self.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
+  return Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1));
 }
 
 type Pending = { resolve: (v: WorkerResponse) => void; reject: (e: AiError) => void };
+
+export type RuntimeOptions = Pick<InitRequest, 'provider' | 'ortBase' | 'numThreads' | 'allowFallbackAdapter'>;
+
+/**
+ * A worker with onnxruntime loaded and its WebAssembly compiled and started, but no model yet:
+ * the expensive, model-independent part of session creation, started as soon as AI may run so it
+ * overlaps fetching the registry and the indication check. AiEngine.load() turns it into an engine.
+ */
+export class AiRuntime {
+  /** Requests answered in order (the worker handles one message at a time, one reply each). */
+  private waiters: Pending[] = [];
+  private failed: AiError | null = null;
+  private taken = false;
+  readonly ready: Promise<Extract<WorkerResponse, { type: 'runtime-ready' }>>;
+
+  private constructor(
+    private worker: Worker,
+    readonly opts: RuntimeOptions,
+    private startedAt: number,
+  ) {
+    worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
+      const w = this.waiters.shift();
+      if (!w) return;
+      if (ev.data.type === 'error') w.reject(new AiError(ev.data.code, ev.data.message));
+      else w.resolve(ev.data);
+    };
+    worker.onerror = (ev) => {
+      this.failed = new AiError('runtime-failed', `AI worker failed to start: ${ev.message || 'script error'}`);
+      for (const w of this.waiters.splice(0)) w.reject(this.failed);
+    };
+    this.ready = this.request({ type: 'runtime', ...pickRuntime(opts) }) as Promise<Extract<WorkerResponse, { type: 'runtime-ready' }>>;
+    this.ready.catch(() => undefined); // reported by load() or whoever waits on it
+  }
+
+  static start(opts: RuntimeOptions): AiRuntime {
+    const startedAt = performance.now();
+    return new AiRuntime(new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'rs-ai' }), opts, startedAt);
+  }
+
+  private request = (msg: WorkerRequest): Promise<WorkerResponse> => {
+    if (this.failed) return Promise.reject(this.failed);
+    return new Promise((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      this.worker.postMessage(msg);
+    });
+  };
+
+  /** Hands the worker over (once). */
+  take(): { worker: Worker; startedAt: number; request: (msg: WorkerRequest) => Promise<WorkerResponse> } {
+    if (this.taken) throw new Error('AI runtime already used');
+    this.taken = true;
+    return { worker: this.worker, startedAt: this.startedAt, request: this.request };
+  }
+
+  get used(): boolean {
+    return this.taken;
+  }
+
+  dispose(): void {
+    if (this.taken) return;
+    this.taken = true;
+    this.failed = new AiError('cancelled', 'AI runtime closed');
+    for (const w of this.waiters.splice(0)) w.reject(this.failed);
+    this.worker.terminate();
+  }
+}
+
+const pickRuntime = (o: RuntimeOptions): RuntimeOptions => ({ provider: o.provider, ortBase: o.ortBase, numThreads: o.numThreads, allowFallbackAdapter: o.allowFallbackAdapter });
 
 export class AiEngine {
   private pending = new Map<string, Pending>();
@@ -56,22 +129,23 @@ export class AiEngine {
     readonly provider: Provider,
     readonly sessionMs: number,
     readonly numThreads: number,
+    /** Where session creation went (worker start → ready), for the status and the benchmark. */
+    readonly initPhases: Record<string, number> = {},
   ) {}
 
   static async create(init: Omit<InitRequest, 'type'>): Promise<AiEngine> {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'rs-ai' });
-    const ready = await new Promise<Extract<WorkerResponse, { type: 'ready' }>>((resolve, reject) => {
-      worker.onmessage = (ev: MessageEvent<WorkerResponse>) => {
-        if (ev.data.type === 'ready') resolve(ev.data);
-        else if (ev.data.type === 'error') reject(new AiError(ev.data.code, ev.data.message));
-      };
-      worker.onerror = (ev) => reject(new AiError('runtime-failed', `AI worker failed to start: ${ev.message || 'script error'}`));
-      worker.postMessage({ type: 'init', ...init } satisfies InitRequest);
-    }).catch((e) => {
+    return AiEngine.load(AiRuntime.start(init), init);
+  }
+
+  /** Loads the model into a started runtime (whose worker it takes over; one session per worker). */
+  static async load(rt: AiRuntime, init: Omit<InitRequest, 'type'>): Promise<AiEngine> {
+    const { worker, startedAt, request } = rt.take();
+    const ready = (await request({ type: 'init', ...init } satisfies InitRequest).catch((e) => {
       worker.terminate();
       throw e;
-    });
-    const engine = new AiEngine(worker, init.manifest, ready.provider, ready.sessionMs, ready.numThreads);
+    })) as Extract<WorkerResponse, { type: 'ready' }>;
+    const phases = { ...ready.phases, createTotalMs: performance.now() - startedAt };
+    const engine = new AiEngine(worker, init.manifest, ready.provider, ready.sessionMs, ready.numThreads, phases);
     worker.onmessage = (ev: MessageEvent<WorkerResponse>) => engine.receive(ev.data);
     worker.onerror = (ev) => engine.fail(new AiError('runtime-failed', `AI worker crashed: ${ev.message || 'script error'}`));
     return engine;

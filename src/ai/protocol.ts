@@ -32,6 +32,9 @@ export interface SliceRequest {
   photometricInterpretation?: string;
 }
 
+/** Load onnxruntime and start its WebAssembly backend, before the model is known (no session yet). */
+export type RuntimeRequest = { type: 'runtime' } & Pick<InitRequest, 'provider' | 'ortBase' | 'numThreads' | 'allowFallbackAdapter'>;
+
 /** Run the graph on a ready-made input tensor (1×C×H×W), returning the raw output: for parity tests. */
 export interface TensorRequest {
   type: 'tensor';
@@ -39,10 +42,11 @@ export interface TensorRequest {
   data: Float32Array;
 }
 
-export type WorkerRequest = InitRequest | SliceRequest | TensorRequest;
+export type WorkerRequest = RuntimeRequest | InitRequest | SliceRequest | TensorRequest;
 
 export type WorkerResponse =
-  | { type: 'ready'; provider: Provider; sessionMs: number; numThreads: number; crossOriginIsolated: boolean; adapter?: string }
+  | { type: 'ready'; provider: Provider; sessionMs: number; numThreads: number; crossOriginIsolated: boolean; adapter?: string; phases?: Record<string, number> }
+  | { type: 'runtime-ready'; ms: number; phases: Record<string, number> }
   | { type: 'slice'; runId: number; index: number; detections: SliceDetection[]; ms: { preprocess: number; inference: number; postprocess: number } }
   | { type: 'tensor'; id: number; data: Float32Array; ms: number }
   | { type: 'error'; code: AiErrorCode; message: string; runId?: number; index?: number; id?: number };

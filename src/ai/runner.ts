@@ -10,7 +10,7 @@ import { toFindings, type SliceResult } from '../core/ai/to-findings';
 import type { Finding } from '../core/findings/finding';
 import { apiFetch, apiJson } from '../auth/api';
 import { loadFindings } from '../findings/api';
-import { AiEngine, AiError, chooseProvider, defaultThreads } from './engine';
+import { AiEngine, AiError, AiRuntime, chooseProvider, defaultThreads, type RuntimeOptions } from './engine';
 import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
@@ -24,6 +24,22 @@ export interface RunTarget {
 
 type RegistryEntry = ModelManifest & { modelUrl: string };
 
+/**
+ * The modalities the last registry seen on this browser covers: a hint (never a decision) for
+ * whether to start onnxruntime before this page's registry has arrived. An MR study on a site
+ * with CT/CR models then costs no runtime start; the indication check itself always uses the
+ * registry just fetched.
+ */
+const MODALITY_HINT = 'rs.ai.registryModalities';
+function registryMayCover(modality: string): boolean {
+  try {
+    const hint = JSON.parse(localStorage.getItem(MODALITY_HINT) ?? 'null') as unknown;
+    return !Array.isArray(hint) || hint.includes(modality.trim().toUpperCase());
+  } catch {
+    return true;
+  }
+}
+
 let registry: Promise<RegistryEntry[]> | null = null;
 export function loadRegistry(): Promise<RegistryEntry[]> {
   registry ??= apiJson<{ models: unknown[] }>('/api/models')
@@ -33,6 +49,14 @@ export function loadRegistry(): Promise<RegistryEntry[]> {
         return p.ok ? [{ ...p.value, modelUrl: (m as { modelUrl: string }).modelUrl }] : [];
       }),
     )
+    .then((models) => {
+      try {
+        localStorage.setItem(MODALITY_HINT, JSON.stringify([...new Set(models.flatMap((m) => m.indication.modalities.map((x) => x.toUpperCase())))]));
+      } catch {
+        // storage full or blocked: the hint is only an optimisation
+      }
+      return models;
+    })
     .catch((e) => {
       registry = null;
       throw e;
@@ -46,19 +70,34 @@ const stripUrl = (m: unknown) => {
 
 /** Engines are kept per model and provider: the session survives from one study to the next. */
 const engines = new Map<string, Promise<AiEngine>>();
+/** Runtimes started before the model was known, per provider and thread count, waiting for one. */
+const spares = new Map<string, AiRuntime>();
+
+function runtimeOptions(provider: Provider, cfg: AiConfig): RuntimeOptions {
+  return { provider, ortBase: '/ort/', numThreads: provider === 'wasm' ? (cfg.threads ?? defaultThreads()) : 1, allowFallbackAdapter: cfg.allowFallbackAdapter };
+}
+const runtimeKey = (o: RuntimeOptions) => `${o.provider}×${o.numThreads}`;
+
+/**
+ * Starts onnxruntime for this provider now (worker, WebAssembly compile, threads), unless an engine
+ * or a spare runtime for it exists already: the model-independent part of session creation, run
+ * while the registry is fetched and the indication checked.
+ */
+export function warmRuntime(provider: Provider, cfg: AiConfig): void {
+  const o = runtimeOptions(provider, cfg);
+  const key = runtimeKey(o);
+  if (spares.has(key) || [...engines.keys()].some((k) => k.endsWith(`/${provider}`))) return;
+  spares.set(key, AiRuntime.start(o));
+}
+
 export function getEngine(m: RegistryEntry, provider: Provider, cfg: AiConfig): Promise<AiEngine> {
   const key = `${m.name}@${m.version}/${provider}`;
   let e = engines.get(key);
   if (!e) {
-    e = AiEngine.create({
-      manifest: m,
-      modelUrl: m.modelUrl,
-      provider,
-      ortBase: '/ort/',
-      numThreads: provider === 'wasm' ? (cfg.threads ?? defaultThreads()) : 1,
-      allowFallbackAdapter: cfg.allowFallbackAdapter,
-      slowMsPerSlice: cfg.slowMsPerSlice,
-    });
+    const o = runtimeOptions(provider, cfg);
+    const spare = spares.get(runtimeKey(o));
+    spares.delete(runtimeKey(o));
+    e = AiEngine.load(spare ?? AiRuntime.start(o), { ...o, manifest: m, modelUrl: m.modelUrl, slowMsPerSlice: cfg.slowMsPerSlice });
     engines.set(key, e);
     e.then((eng) => (eng.onFatal = () => engines.delete(key))).catch(() => engines.delete(key));
   }
@@ -104,6 +143,12 @@ type SlicePixels = Awaited<ReturnType<typeof slicePixels>>;
 
 /** Enough to hide fetch/decode latency; bounded so a long series does not hold every copy at once. */
 const PIXELS_AHEAD = 8;
+/**
+ * Slices handed to the worker before the previous one is answered: with two, the next slice is
+ * already queued in the worker when one finishes, so it never idles for a message round trip
+ * through a busy main thread. More buys nothing (the session runs one at a time).
+ */
+const SLICES_IN_FLIGHT = 2;
 
 let runCounter = 0;
 
@@ -136,6 +181,9 @@ export class StudyRun {
   async start(): Promise<void> {
     const t0 = performance.now();
     const { studyInstanceUID, imageIds } = this.target;
+    const phases: Record<string, number> = {};
+    const at = (k: string) => (phases[k] = round(performance.now() - t0));
+    performance.mark('ai:start');
     setAiStatus({ state: 'checking', studyUID: studyInstanceUID, done: 0, total: imageIds.length });
     if (!this.cfg.enabled || !imageIds.length) return this.update({ state: 'idle' });
     this.timer = setTimeout(() => {
@@ -147,8 +195,18 @@ export class StudyRun {
       }
     }, this.cfg.limitMs);
     try {
-      const models = await loadRegistry();
+      // The provider choice and the runtime start do not depend on the model: they run while the
+      // registry is fetched and the indication is checked.
       const facts = studyFacts(imageIds[0]);
+      const providerChoice = chooseProvider({ force: this.cfg.provider, allowFallbackAdapter: this.cfg.allowFallbackAdapter });
+      if (registryMayCover(facts.modality)) {
+        void providerChoice.then(({ provider }) => {
+          at('providerAt');
+          if (!this.cancelled) warmRuntime(provider, this.cfg);
+        });
+      }
+      const models = await loadRegistry();
+      at('registryAt');
       const checks = models.map((m) => ({ m, r: indicationCheck(m, facts) }));
       const chosen = checks.find((c) => c.r.ok)?.m;
       if (!chosen) {
@@ -162,7 +220,7 @@ export class StudyRun {
       // Start loading pixels now: it runs while the session is being created.
       const pixels = pixelPipeline<SlicePixels>(imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD);
       pixels.prime();
-      const { provider } = await chooseProvider({ force: this.cfg.provider, allowFallbackAdapter: this.cfg.allowFallbackAdapter });
+      const { provider } = await providerChoice;
       let engine: AiEngine;
       try {
         engine = await getEngine(chosen, provider, this.cfg);
@@ -172,20 +230,43 @@ export class StudyRun {
         engine = await getEngine(chosen, 'wasm', this.cfg);
       }
       if (this.cancelled) return;
+      at('engineReadyAt');
+      for (const [k, v] of Object.entries(engine.initPhases)) phases[`engine.${k}`] = round(v);
       this.update({ state: this.timedOut ? 'unavailable' : 'running', provider: engine.provider, numThreads: engine.numThreads, done: 0 });
 
       const results: SliceResult[] = [];
       let inferenceMs = 0;
+      let waitMs = 0;
+      const worker = { preprocess: 0, inference: 0, postprocess: 0 };
+      const submit = (i: number) => {
+        const p = pixels.take(i).then((px) => {
+          if (this.cancelled) throw new AiError('cancelled', 'AI run cancelled');
+          const dims = { columns: px.columns, rows: px.rows }; // px.pixelData is transferred to the worker
+          return engine.runSlice(this.runId, i, px).then((r) => ({ ...dims, r }));
+        });
+        p.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+        return p;
+      };
+      const inFlight = new Map<number, ReturnType<typeof submit>>();
+      for (let i = 0; i < Math.min(SLICES_IN_FLIGHT, imageIds.length); i++) inFlight.set(i, submit(i));
       for (let i = 0; i < imageIds.length; i++) {
         if (this.cancelled) return;
-        const px = await pixels.take(i);
+        const tw = performance.now();
+        const { columns, rows, r } = await inFlight.get(i)!;
+        waitMs += performance.now() - tw;
+        inFlight.delete(i);
         if (this.cancelled) return;
-        const r = await engine.runSlice(this.runId, i, px);
+        if (i + SLICES_IN_FLIGHT < imageIds.length) inFlight.set(i + SLICES_IN_FLIGHT, submit(i + SLICES_IN_FLIGHT));
+        worker.preprocess += r.ms.preprocess;
+        worker.inference += r.ms.inference;
+        worker.postprocess += r.ms.postprocess;
         inferenceMs += r.ms.preprocess + r.ms.inference + r.ms.postprocess;
         const ref = this.target.imageRefs[i];
-        results.push({ image: { seriesInstanceUID: ref.seriesInstanceUID, sopInstanceUID: ref.sopInstanceUID, frameNumber: ref.frameNumber }, columns: px.columns, rows: px.rows, detections: r.detections });
+        results.push({ image: { seriesInstanceUID: ref.seriesInstanceUID, sopInstanceUID: ref.sopInstanceUID, frameNumber: ref.frameNumber }, columns, rows, detections: r.detections });
         if (!this.timedOut) this.update({ done: i + 1 });
       }
+      at('slicesDoneAt');
+      Object.assign(phases, { waitSlicesMs: round(waitMs), workerPreprocessMs: round(worker.preprocess), workerInferenceMs: round(worker.inference), workerPostprocessMs: round(worker.postprocess) });
       const totalMs = performance.now() - t0;
       const timingsMs = { sessionMs: round(engine.sessionMs), perSliceMs: round(inferenceMs / imageIds.length), inferenceMs: round(inferenceMs), totalMs: round(totalMs) };
       const findings = toFindings({ manifest: chosen, studyInstanceUID, slices: results, provider: engine.provider, timingsMs, source: 'client', createdAt: new Date().toISOString() });
@@ -197,7 +278,9 @@ export class StudyRun {
         return this.update({ state: 'unavailable', lateReady: true, findings: findings.length, timings });
       }
       await this.publish(findings, chosen, engine.provider, timingsMs);
-      this.update({ state: 'done', done: imageIds.length, findings: findings.length, timings });
+      at('publishedAt');
+      performance.mark('ai:done');
+      this.update({ state: 'done', done: imageIds.length, findings: findings.length, timings: { ...timings, phases } });
     } catch (e) {
       if (this.timer) clearTimeout(this.timer);
       if (this.cancelled || (e as AiError).code === 'cancelled') return;

@@ -14,7 +14,7 @@ export interface AiStatus {
   total: number;
   /** What to tell the reader (reason for skipped/unavailable/error). */
   message?: string;
-  timings?: { sessionMs: number; perSliceMs: number; totalMs: number };
+  timings?: { sessionMs: number; perSliceMs: number; totalMs: number; phases?: Record<string, number> };
   findings?: number;
   /** Results arrived after the latency limit and are held until the reader asks for them. */
   lateReady?: boolean;

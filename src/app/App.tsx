@@ -3,12 +3,14 @@ import { matchRoute, navigate, useLocation } from './router';
 import { useSession, logout } from '../auth/api';
 import { LoginPage } from '../auth/LoginPage';
 import { WorklistPage } from '../worklist/WorklistPage';
-import { loadViewerModule } from './preload';
+import { loadViewerModuleAfterPreview } from './preload';
+import { ViewerSkeleton } from '../viewer/ViewerSkeleton';
+import { removeBootPreview } from '../viewer/previewImage';
 import { afterFirstImage } from './firstImage';
 import { ROLE_LABELS } from '../core/auth/roles';
 import { formatPersonName } from '../core/imaging/dicomJson';
 
-const ViewerPage = lazy(loadViewerModule);
+const ViewerPage = lazy(loadViewerModuleAfterPreview);
 const AdminPage = lazy(() => import('../admin/AdminPage'));
 const AlertCenter = lazy(() => import('../alerts/AlertCenter'));
 
@@ -89,6 +91,11 @@ export function App() {
     return w.cancel;
   }, [alertsOn]);
 
+  // The boot script's first-image canvas belongs to the viewer only (it is replaced there by React's).
+  useEffect(() => {
+    if (route.name !== 'viewer' || session.status === 'signed-out') removeBootPreview();
+  }, [route.name, session.status]);
+
   useEffect(() => {
     if (session.status === 'signed-out' && route.name !== 'login') {
       navigate(`/login?next=${encodeURIComponent(pathname + window.location.search)}`, { replace: true });
@@ -105,7 +112,21 @@ export function App() {
       />
     );
   }
-  if (session.status !== 'signed-in') return <Centered>Checking your session…</Centered>;
+  if (session.status !== 'signed-in') {
+    // A viewer deep link lays out the viewer (and its first-image preview) while the session is
+    // checked: the image requests are already on their way, and are refused anyway if it has ended.
+    if (route.name === 'viewer' && session.status !== 'signed-out') {
+      return (
+        <div className="app route-viewer">
+          <Header />
+          <div className="app-body">
+            <ViewerSkeleton studyUID={route.studyUID} />
+          </div>
+        </div>
+      );
+    }
+    return <Centered>Checking your session…</Centered>;
+  }
 
   let page: ReactNode;
   switch (route.name) {
@@ -129,7 +150,7 @@ export function App() {
     <div className={`app route-${route.name}`}>
       <Header />
       <div className="app-body">
-        <Suspense fallback={<Centered>Loading…</Centered>}>{page}</Suspense>
+        <Suspense fallback={route.name === 'viewer' ? <ViewerSkeleton studyUID={route.studyUID} /> : <Centered>Loading…</Centered>}>{page}</Suspense>
       </div>
       {alertsOn && (
         <Suspense fallback={null}>

@@ -1,9 +1,13 @@
 /**
- * Starts what a route needs as early as possible: on a viewer URL the 3.6 MB Cornerstone chunk,
- * the series list and the first series' metadata are fetched in parallel instead of one after another.
+ * The viewer chunk (Cornerstone, vtk.js, codecs: seconds of script evaluation on a small machine)
+ * is imported only once the first image is on screen from the shell's preview, or once it is clear
+ * there will be none: evaluating it earlier blocks the main thread exactly when the first frame
+ * arrives. The DICOM prefetch itself is in prefetch.ts (started by the boot script).
  */
-import { retrieveSeriesMetadata, searchSeries } from '../dicomweb/client';
-import { seriesFromQido } from '../viewer/series';
+import { firstFrameOf, prefetchStudy, viewerStudyOf } from './prefetch';
+import { previewSettled } from '../viewer/previewImage';
+
+export { prefetchStudy, takePrefetched } from './prefetch';
 
 let viewerModule: Promise<typeof import('../viewer/ViewerPage')> | null = null;
 
@@ -12,39 +16,19 @@ export function loadViewerModule(): Promise<typeof import('../viewer/ViewerPage'
   return viewerModule;
 }
 
-/**
- * One-shot: a prefetched answer is used once, so later calls (e.g. "is the study still there?") hit
- * the PACS. A failed prefetch (say, before log-in) is retried by `fetch` rather than reported.
- */
-const prefetched = new Map<string, Promise<unknown>>();
+/** Longest the chunk waits for the preview (a slow PACS must not delay the real viewer further). */
+const PREVIEW_WAIT_MS = 1500;
 
-export function takePrefetched<T>(key: string, fetch: () => Promise<T>): Promise<T> {
-  const p = prefetched.get(key) as Promise<T> | undefined;
-  prefetched.delete(key);
-  return p ? p.catch(() => fetch()) : fetch();
-}
-
-function keep<T>(key: string, p: Promise<T>): Promise<T> {
-  p.catch(() => {}); // the consumer handles the error; an unconsumed prefetch must not be "unhandled"
-  prefetched.set(key, p);
-  return p;
-}
-
-export function prefetchStudy(studyUID: string): void {
-  if (prefetched.has(`series:${studyUID}`)) return;
-  const series = keep(`series:${studyUID}`, searchSeries(studyUID));
-  series
-    .then((list) => {
-      const first = seriesFromQido(list)[0];
-      if (first) keep(`metadata:${studyUID}/${first.seriesInstanceUID}`, retrieveSeriesMetadata(studyUID, first.seriesInstanceUID));
-    })
-    .catch(() => {});
+/** For the route's lazy(): on a deep link, after the preview (or its absence) is settled. */
+export function loadViewerModuleAfterPreview(): Promise<typeof import('../viewer/ViewerPage')> {
+  const study = viewerStudyOf(window.location.pathname);
+  if (!study || viewerModule) return loadViewerModule();
+  const timeout = new Promise<void>((r) => setTimeout(r, PREVIEW_WAIT_MS));
+  const settled = firstFrameOf(study).then((f) => (f ? previewSettled(study) : undefined));
+  return Promise.race([settled, timeout]).then(loadViewerModule);
 }
 
 export function preloadForPath(pathname: string): void {
-  const m = /^\/viewer\/([0-9.]+)\/?$/.exec(pathname);
-  if (m) {
-    void loadViewerModule();
-    prefetchStudy(m[1]);
-  }
+  const study = viewerStudyOf(pathname);
+  if (study) prefetchStudy(study);
 }

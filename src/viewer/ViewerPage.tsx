@@ -14,6 +14,8 @@ import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
 import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
 import '../extensions';
+import { FirstFramePreview } from './FirstFramePreview';
+import { removeBootPreview } from './previewImage';
 
 declare global {
   interface Window {
@@ -329,6 +331,9 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   // load to end without one: they are not needed to see it and compete with it for the 2 cores.
   // The sidebar itself is laid out from the start, so the viewport does not resize when they come.
   const extensionsReady = s.firstImageShown || !s.loading;
+  useEffect(() => {
+    if (message) removeBootPreview();
+  }, [message]);
 
   return (
     <main className="viewer page">
@@ -387,6 +392,8 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
               ) : null,
             )}
           {s.loading && !s.firstImageShown && !message && <div className="viewport-status">Loading images…</div>}
+          {/* Above the status text (its canvas is transparent until drawn), below any error. */}
+          {!s.firstImageShown && !message && <FirstFramePreview studyUID={studyUID} />}
           {message && (
             <div className={`viewport-error${s.studyError ? ' study' : ''}`} role="alert" data-testid="viewer-error">
               <strong>{s.studyError ? 'Study unavailable' : active?.status === 'error' ? 'Series unavailable' : 'Image unreadable'}</strong>

@@ -7,7 +7,7 @@ import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
-import { takePrefetched } from '../app/preload';
+import { takePrefetched } from '../app/prefetch';
 import { FIRST_IMAGE_MARK, notifyFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
@@ -80,8 +80,9 @@ export class ViewerController {
     on(element, Enums.Events.IMAGE_RENDERED, () => {
       if (this.awaitingFirstRender && !this.firstMarked) {
         this.firstMarked = true;
-        // Pixels of the first image are on the canvas now (P4 in the shared notes).
-        performance.mark(FIRST_IMAGE_MARK);
+        // Pixels of the first image are on the canvas now (P4 in the shared notes), unless the
+        // shell's preview already put the same image on screen (and marked it) before Cornerstone.
+        if (!performance.getEntriesByName(FIRST_IMAGE_MARK).length) performance.mark(FIRST_IMAGE_MARK);
         notifyFirstImage();
         set({ firstImageShown: true });
         this.afterFirstPaint(() => this.startDeferredWork());

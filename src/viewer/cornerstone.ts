@@ -2,8 +2,8 @@
  * Cornerstone3D set-up, done once per page. Everything here is in the lazily loaded viewer chunk,
  * so the log-in page and the worklist never pay for vtk.js and the codecs.
  */
-import { init as coreInit, RenderingEngine, Enums, getRenderingCapabilities, setUseCPURendering, type Types } from '@cornerstonejs/core';
-import { init as dicomImageLoaderInit, wadouri } from '@cornerstonejs/dicom-image-loader';
+import { init as coreInit, RenderingEngine, Enums, getRenderingCapabilities, imageLoader, setUseCPURendering, type Types } from '@cornerstonejs/core';
+import { init as dicomImageLoaderInit, createImage, wadors, wadouri } from '@cornerstonejs/dicom-image-loader';
 import {
   init as toolsInit,
   addTool,
@@ -14,6 +14,9 @@ import {
   WindowLevelTool,
   Enums as ToolEnums,
 } from '@cornerstonejs/tools';
+
+import { firstMultipartPart } from '../core/dicomweb/multipart';
+import { takeFrame } from '../dicomweb/frames';
 
 let initialised = false;
 
@@ -36,27 +39,6 @@ export function markPart10(imageId: string): boolean {
   if (part10Instances.has(k)) return false;
   part10Instances.add(k);
   return true;
-}
-
-/** Extracts the first part of a multipart/related body. */
-export function firstMultipartPart(body: Uint8Array, contentType: string): Uint8Array {
-  const m = /boundary="?([^";]+)"?/i.exec(contentType);
-  if (!m) return body;
-  const enc = new TextEncoder();
-  const boundary = enc.encode(`--${m[1]}`);
-  const find = (needle: Uint8Array, from: number) => {
-    outer: for (let i = from; i <= body.length - needle.length; i++) {
-      for (let j = 0; j < needle.length; j++) if (body[i + j] !== needle[j]) continue outer;
-      return i;
-    }
-    return -1;
-  };
-  const start = find(boundary, 0);
-  const headersEnd = find(enc.encode('\r\n\r\n'), start);
-  const end = find(boundary, headersEnd + 4);
-  if (start < 0 || headersEnd < 0) throw new Error('malformed multipart response');
-  // The part ends with CRLF before the next boundary.
-  return body.subarray(headersEnd + 4, end < 0 ? body.length : end - 2);
 }
 
 /** Fetches one instance as Part 10 and returns the file loader's image id prefix (dicomfile:N). */
@@ -112,9 +94,25 @@ export function initCornerstone(): void {
   window.addEventListener('unhandledrejection', (e) => {
     if (isHandledLoadError(e.reason)) e.preventDefault();
   });
+  imageLoader.registerImageLoader('wadors', loadWithPrefetch as never);
   toolsInit();
   for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) addTool(t);
   performance.mark('rs:cs-init-end');
+}
+
+/**
+ * WADO-RS images: a frame the shell already fetched (dicomweb/frames.ts) is decoded from memory;
+ * anything else, or a prefetch that failed (say a 500 for a syntax Orthanc cannot serve as stored),
+ * goes through the loader's own network path, with its own error handling.
+ */
+function loadWithPrefetch(imageId: string, options: Record<string, unknown> = {}): { promise: Promise<unknown>; cancelFn?: () => void } {
+  const frame = takeFrame(imageId.slice('wadors:'.length));
+  if (!frame) return wadors.loadImage(imageId, options as never) as never;
+  const promise = frame.then(
+    (f) => createImage(imageId, f.pixelData, f.transferSyntax, options as never),
+    () => (wadors.loadImage(imageId, options as never) as { promise: Promise<unknown> }).promise,
+  );
+  return { promise, cancelFn: undefined };
 }
 
 export type LeftTool = 'windowLevel' | 'pan' | 'zoom';

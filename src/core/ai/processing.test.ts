@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyWindow, decodeSlice, gridBoxToImage, heatmapToBoxes, imageBoxToGrid, iou, minMax, modalityLut, nms, preprocess, resampleBilinear,
+  applyWindow, decodeSlice, gridBoxToImage, heatmapToBoxes, imageBoxToGrid, iou, minMax, modalityLut, nms, normalise, preprocess, resampleBilinear,
 } from './processing.js';
 import { parseManifest } from './manifest.js';
 import { sampleManifest } from './test-fixtures.js';
@@ -21,6 +21,29 @@ describe('pre-processing', () => {
     expect(Array.from(minMax([10, 20, 30]))).toEqual([0, 0.5, 1]);
     expect(Array.from(minMax([10, 20, 30], true))).toEqual([1, 0.5, 0]);
     expect(Array.from(minMax([5, 5]))).toEqual([0, 0]);
+  });
+  it('the fused normalise gives modalityLut → window/minMax bit for bit', () => {
+    // A deterministic pseudo-random image per stored type; slopes and intercepts that do not round trip through float32.
+    let seed = 12345;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    const n = 4099;
+    const images = [
+      Int16Array.from({ length: n }, () => Math.round(rnd() * 4000 - 2000)),
+      Uint16Array.from({ length: n }, () => Math.round(rnd() * 65535)),
+      Float32Array.from({ length: n }, () => rnd() * 3000 - 1024.3),
+      Uint8Array.from({ length: n }, () => Math.round(rnd() * 255)),
+      new Int16Array(n).fill(7), // flat: min/max gives zeros
+    ];
+    for (const pixelData of images)
+      for (const [slope, intercept] of [[1, -1024], [0.7, -1000.3], [1.1e-3, 0.1], [1, 0]])
+        for (const pi of ['MONOCHROME2', 'MONOCHROME1']) {
+          const slice = { rows: 1, columns: n, pixelData, slope, intercept, photometricInterpretation: pi };
+          const lut = modalityLut(pixelData, slope, intercept);
+          expect(same(normalise(slice, { kind: 'window', center: 40, width: 80 }), applyWindow(lut, 40, 80))).toBe(true);
+          expect(same(normalise(slice, { kind: 'window', center: -600.5, width: 1500.3 }), applyWindow(lut, -600.5, 1500.3))).toBe(true);
+          expect(same(normalise(slice, { kind: 'minmax' }), minMax(lut, pi === 'MONOCHROME1'))).toBe(true);
+        }
   });
   it('bilinear resampling matches torch align_corners=False', () => {
     // torch.nn.functional.interpolate(torch.tensor([[[[0.,1.],[2.,3.]]]]), size=(4,4), mode='bilinear', align_corners=False)

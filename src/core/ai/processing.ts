@@ -97,10 +97,44 @@ export function resampleBilinear(src: ArrayLike<number>, srcW: number, srcH: num
   return out;
 }
 
+/**
+ * modalityLut then applyWindow or minMax, in one buffer: the same float32 values bit for bit
+ * (the LUT's result is rounded to float32 exactly where modalityLut stores it), without a second
+ * full-size array per slice. This runs once per slice on every study, so it is worth the fusion.
+ */
 export function normalise(slice: SliceInput, n: Normalisation): Float32Array {
-  const values = modalityLut(slice.pixelData, slice.slope ?? 1, slice.intercept ?? 0);
-  if (n.kind === 'window') return applyWindow(values, n.center, n.width);
-  return minMax(values, (slice.photometricInterpretation ?? '').toUpperCase() === 'MONOCHROME1');
+  const px = slice.pixelData;
+  const slope = slice.slope ?? 1;
+  const intercept = slice.intercept ?? 0;
+  const len = px.length;
+  const out = new Float32Array(len);
+  if (n.kind === 'window') {
+    const lo = n.center - n.width / 2;
+    const width = n.width;
+    for (let i = 0; i < len; i++) {
+      const v = (Math.fround(px[i] * slope + intercept) - lo) / width;
+      out[i] = v < 0 ? 0 : v > 1 ? 1 : v;
+    }
+    return out;
+  }
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < len; i++) {
+    const v = (out[i] = px[i] * slope + intercept);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  // Compared as stored (float32), like minMax on modalityLut's output.
+  lo = Math.fround(lo);
+  hi = Math.fround(hi);
+  const span = hi - lo;
+  if (!(span > 0)) return out.fill(0);
+  const invert = (slice.photometricInterpretation ?? '').toUpperCase() === 'MONOCHROME1';
+  for (let i = 0; i < len; i++) {
+    const v = (out[i] - lo) / span;
+    out[i] = invert ? 1 - v : v;
+  }
+  return out;
 }
 
 /** Stored pixels → the model's input tensor data (1 × C × H × W, C = 1). */

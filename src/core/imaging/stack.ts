@@ -67,3 +67,27 @@ const NON_IMAGE_MODALITIES = new Set(['SR', 'SEG', 'PR', 'KO', 'RTSTRUCT', 'RTPL
 export function isImageModality(modality: string | undefined): boolean {
   return !modality || !NON_IMAGE_MODALITIES.has(modality.toUpperCase());
 }
+
+/**
+ * The series the viewer opens first, from instance metadata: the rule of the series list
+ * (viewer/series.ts: image series only, by series number, then description).
+ */
+export function firstSeriesOf(instances: readonly DicomJson[]): string | undefined {
+  const series = new Map<string, { number: number; description: string }>();
+  for (const i of instances) {
+    const uid = str(i, TAG.SeriesInstanceUID);
+    if (!uid || series.has(uid) || !isImageModality(str(i, TAG.Modality))) continue;
+    series.set(uid, { number: num(i, TAG.SeriesNumber) ?? 1e9, description: str(i, TAG.SeriesDescription) ?? '' });
+  }
+  return [...series.entries()].sort(([, a], [, b]) => a.number - b.number || a.description.localeCompare(b.description))[0]?.[0];
+}
+
+/** The image a study opens on: the first series' first slice in display order, with its metadata. */
+export function firstImageOf(studyUID: string, instances: readonly DicomJson[]): { framePath: string; instance: DicomJson; entries: StackEntry[]; seriesInstances: DicomJson[] } | null {
+  const seriesUID = firstSeriesOf(instances);
+  if (!seriesUID) return null;
+  const seriesInstances = instances.filter((i) => str(i, TAG.SeriesInstanceUID) === seriesUID);
+  const entries = buildStack(seriesInstances).entries;
+  const first = entries[0];
+  return first ? { framePath: framePath(studyUID, first), instance: seriesInstances[first.instanceIndex], entries, seriesInstances } : null;
+}
