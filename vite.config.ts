@@ -45,30 +45,29 @@ function precompress(): Plugin {
 }
 
 /**
- * On a viewer deep link the 3.7 MB viewer chunk is the first image's longest wait, and the app only
- * asks for it once its own script has been fetched and run. A tiny inline script in index.html starts
- * fetching (and compiling) it at once instead, only on /viewer/ URLs: the log-in page and the
- * worklist do not pay for it. crossOrigin matches Vite's own preloads, so import() reuses the fetch.
+ * The entry (src/main.tsx) is tiny and imports the app (src/app/start.tsx) dynamically, so that on a
+ * viewer deep link the opening image is painted before the app is evaluated. The app's chunk and
+ * its CSS are still fetched at once, in parallel with the entry: modulepreload / stylesheet links.
  */
-function preloadViewerChunk(): Plugin {
+function preloadAppChunk(): Plugin {
   return {
-    name: 'preload-viewer-chunk',
+    name: 'preload-app-chunk',
     apply: 'build',
     transformIndexHtml: {
       order: 'post',
       handler(_html, ctx) {
-        const viewer = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && !!c.facadeModuleId?.endsWith('/src/viewer/ViewerPage.tsx'));
-        if (!viewer || viewer.type !== 'chunk') return [];
-        const hrefs = [viewer.fileName, ...viewer.imports.filter((f) => f !== ctx.chunk?.fileName)].map((f) => `/${f}`);
-        const code = `if(location.pathname.startsWith('/viewer/'))for(const h of ${JSON.stringify(hrefs)}){const l=document.createElement('link');l.rel='modulepreload';l.crossOrigin='';l.href=h;document.head.appendChild(l)}`;
-        return [{ tag: 'script', children: code, injectTo: 'head-prepend' }];
+        const app = Object.values(ctx.bundle ?? {}).find((c) => c.type === 'chunk' && !!c.facadeModuleId?.endsWith('/src/app/start.tsx'));
+        if (!app || app.type !== 'chunk') return [];
+        const js = [app.fileName, ...app.imports].map((f) => ({ tag: 'link', attrs: { rel: 'modulepreload', crossorigin: '', href: `/${f}` }, injectTo: 'head' as const }));
+        const css = [...(app.viteMetadata?.importedCss ?? [])].map((f) => ({ tag: 'link', attrs: { rel: 'stylesheet', crossorigin: '', href: `/${f}` }, injectTo: 'head' as const }));
+        return [...js, ...css];
       },
     },
   };
 }
 
 export default defineConfig({
-  plugins: [react(), precompress()],
+  plugins: [react(), precompress(), preloadAppChunk()],
   server: {
     // Cross-origin isolation, as the gateway sends it: onnxruntime-web needs it for WASM threads.
     headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },

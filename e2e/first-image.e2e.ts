@@ -1,6 +1,6 @@
 /**
  * The first image before the viewer's code: on a deep link the page draws the study's opening
- * slice from the gateway's first-image answer while the Cornerstone chunk is still loading, and
+ * slice from the gateway's opening stream while the Cornerstone chunk is still loading, and
  * Cornerstone then shows the same pixels in the same place. The chunk is held back here (routing),
  * so the preview is examined on its own, then compared with Cornerstone's rendering pixel by pixel.
  */
@@ -131,7 +131,7 @@ describe('first image before the viewer code (Chromium, real gateway + Orthanc)'
     await browser.context.clearCookies();
     const page = await browser.context.newPage();
     try {
-      const firstImage = page.waitForResponse((r) => r.url().endsWith('/first-image'), { timeout: 30_000 });
+      const firstImage = page.waitForResponse((r) => r.url().endsWith('/opening'), { timeout: 30_000 });
       await page.goto(`${stack.baseUrl}/viewer/${HEAD_CT_STUDY}`);
       expect((await firstImage).status()).toBe(401);
       await page.waitForURL('**/login?next=*', { timeout: 30_000 });

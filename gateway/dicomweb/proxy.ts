@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Readable } from 'node:stream';
 import type { GatewayConfig } from '../config.js';
-import { registerFirstImage } from './firstImage.js';
+import { registerOpening } from './opening.js';
 import type { Role } from '../../src/core/auth/roles.js';
 
 /** studies[/S[/series[/R[/instances[/I[/frames/N | /rendered | /metadata | /bulk/...]]]]]] and friends. */
@@ -31,7 +31,7 @@ export async function registerDicomWebProxy(app: FastifyInstance, config: Gatewa
   app.addContentTypeParser(['multipart/related', 'application/dicom'], (_req, payload, done) => done(null, payload));
 
   const readers: Role[] = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin'];
-  registerFirstImage(app, config, readers);
+  registerOpening(app, config, readers);
   app.route({
     method: ['GET', 'HEAD', 'POST'],
     url: '/dicom-web/*',

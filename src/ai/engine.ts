@@ -37,14 +37,13 @@ export async function chooseProvider(opts: { force?: Provider; allowFallbackAdap
 }
 
 /**
- * Threads for WASM: all cores but one, at most four. The viewer keeps working during the whole run
- * (its main thread, image decoding, the compiler tiering onnxruntime up), so on a 2-core machine a
- * second inference thread only competes with it: measured (npm run bench:ai), one thread finishes
- * the head CT sooner than two. Threads need cross-origin isolation.
+ * Threads for WASM: onnxruntime's default is one on a 2-core machine; threads need cross-origin
+ * isolation. All cores (at most four), not all but one: measured with npm run bench:ai on 2 cores,
+ * one thread was no faster for the head CT and clearly slower for the chest CR.
  */
 export function defaultThreads(): number {
   if (!self.crossOriginIsolated) return 1;
-  return Math.max(1, Math.min(4, (navigator.hardwareConcurrency || 2) - 1));
+  return Math.max(1, Math.min(4, navigator.hardwareConcurrency || 2));
 }
 
 type Pending = { resolve: (v: WorkerResponse) => void; reject: (e: AiError) => void };
@@ -102,17 +101,6 @@ export class AiRuntime {
     return { worker: this.worker, startedAt: this.startedAt, request: this.request };
   }
 
-  get used(): boolean {
-    return this.taken;
-  }
-
-  dispose(): void {
-    if (this.taken) return;
-    this.taken = true;
-    this.failed = new AiError('cancelled', 'AI runtime closed');
-    for (const w of this.waiters.splice(0)) w.reject(this.failed);
-    this.worker.terminate();
-  }
 }
 
 const pickRuntime = (o: RuntimeOptions): RuntimeOptions => ({ provider: o.provider, ortBase: o.ortBase, numThreads: o.numThreads, allowFallbackAdapter: o.allowFallbackAdapter });

@@ -25,18 +25,18 @@ export interface RunTarget {
 type RegistryEntry = ModelManifest & { modelUrl: string };
 
 /**
- * The modalities the last registry seen on this browser covers: a hint (never a decision) for
- * whether to start onnxruntime before this page's registry has arrived. An MR study on a site
- * with CT/CR models then costs no runtime start; the indication check itself always uses the
- * registry just fetched.
+ * The modalities the last registry seen on this browser covers: whether to start onnxruntime
+ * before this page's registry has arrived. Only a hint for that head start (the indication check
+ * always uses the registry just fetched); without one (first visit) nothing starts early, so a
+ * study outside every model's indication never costs a runtime start.
  */
 const MODALITY_HINT = 'rs.ai.registryModalities';
 function registryMayCover(modality: string): boolean {
   try {
     const hint = JSON.parse(localStorage.getItem(MODALITY_HINT) ?? 'null') as unknown;
-    return !Array.isArray(hint) || hint.includes(modality.trim().toUpperCase());
+    return Array.isArray(hint) && hint.includes(modality.trim().toUpperCase());
   } catch {
-    return true;
+    return false;
   }
 }
 

@@ -88,7 +88,7 @@ function loadRuntime(req: RuntimeOpts): Promise<{ ms: number; phases: Record<str
       throw Object.assign(new Error(`onnxruntime could not start: ${c.message}`), { code: c.code });
     }
     phases.initWasm = performance.now() - tw;
-    // Compile the pre-processing while the thread has nothing else to do, not on the first slice.
+    // Let the JIT compile the pre-processing now rather than on the first slices (a fresh worker runs it cold).
     const tj = performance.now();
     warmPreprocess();
     phases.warmJs = performance.now() - tj;

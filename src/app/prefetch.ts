@@ -1,12 +1,13 @@
 /**
  * What a viewer deep link needs before anything else, started by the page's entry (src/main.tsx)
- * while the app's own code is still on its way, all in parallel: the opening frame (the gateway
- * picks it: /api/studies/:uid/first-image), the series list, and the study's metadata, which gives
- * the first series' stack order and so the rest of its frames. Plain fetch, no DICOMweb library: this runs before the app bundle.
+ * while the app's own code is still on its way, all in parallel: the opening series' frames in
+ * display order (the gateway streams them: /api/studies/:uid/opening), the series list, and the
+ * study's metadata. Plain fetch, no DICOMweb library: this runs before the app bundle.
  * The viewer takes each answer once (takePrefetched, takeFrame); a failed prefetch (say, before
  * log-in) is simply redone by the viewer, which reports any error itself.
  */
-import { prefetchFrames, registerFrame, type FetchedFrame } from '../dicomweb/frames';
+import { expectFrames, prefetchFrames, type FetchedFrame } from '../dicomweb/frames';
+import { boundaryOf, readParts } from '../core/dicomweb/partStream';
 import { firstImageOf, framePath } from '../core/imaging/stack';
 import { TAG, str, type DicomJson } from '../core/imaging/dicomJson';
 import { transferSyntaxOf } from '../core/dicomweb/multipart';
@@ -37,7 +38,7 @@ async function getJson(path: string): Promise<DicomJson[]> {
   return body as DicomJson[];
 }
 
-/** The first image the viewer will show, from the gateway's first-image answer (for the preview). */
+/** The first image the viewer will show, from the gateway's opening stream (for the preview). */
 export interface FirstFrame {
   url: string;
   info: PreviewInfo | null;
@@ -49,28 +50,54 @@ export function firstFrameOf(studyUID: string): Promise<FirstFrame | null> {
   return firstFrames.get(studyUID) ?? Promise.resolve(null);
 }
 
-async function fetchFirstImage(studyUID: string): Promise<FirstFrame> {
-  const r = await fetch(`/api/studies/${studyUID}/first-image`, { credentials: 'same-origin', priority: 'high' } as RequestInit);
-  const path = r.headers.get('x-frame-path');
-  if (!r.ok || !path) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
-  const info = JSON.parse(decodeURIComponent(r.headers.get('x-preview-info') ?? 'null')) as PreviewInfo | null;
-  const frame = { pixelData: new Uint8Array(await r.arrayBuffer()), transferSyntax: transferSyntaxOf(r.headers.get('content-type') ?? undefined) };
-  return { url: `${window.location.origin}${ROOT}${path}`, info, frame };
+/**
+ * Reads /api/studies/:uid/opening: a manifest (every frame of the opening series, in display order,
+ * and how to display the first), then the frames as they come. Resolves with the first frame; the
+ * others land in the frame store for the viewer.
+ */
+function openingStream(studyUID: string): Promise<FirstFrame> {
+  return new Promise<FirstFrame>((resolveFirst, rejectFirst) => {
+    void (async () => {
+      let delivery: ReturnType<typeof expectFrames> | null = null;
+      try {
+        const r = await fetch(`/api/studies/${studyUID}/opening`, { credentials: 'same-origin', priority: 'high' } as RequestInit);
+        const boundary = boundaryOf(r.headers.get('content-type'));
+        if (!r.ok || !r.body || !boundary) throw Object.assign(new Error(`HTTP ${r.status}`), { status: r.status });
+        let manifest: { frames: string[]; preview: PreviewInfo | null } | null = null;
+        let firstUrl = '';
+        for await (const part of readParts(r.body, boundary)) {
+          if (!manifest) {
+            manifest = JSON.parse(new TextDecoder().decode(part.body)) as { frames: string[]; preview: PreviewInfo | null };
+            const urls = manifest.frames.map((p) => `${window.location.origin}${ROOT}${p}`);
+            firstUrl = urls[0] ?? '';
+            delivery = expectFrames(urls);
+            continue;
+          }
+          const url = `${window.location.origin}${part.headers['content-location'] ?? ''}`;
+          const frame = { pixelData: part.body, transferSyntax: transferSyntaxOf(part.headers['content-type']) };
+          delivery!.deliver(url, frame);
+          if (url === firstUrl) resolveFirst({ url, info: manifest.preview, frame });
+        }
+        rejectFirst(new Error('the opening stream had no first frame'));
+      } catch (e) {
+        rejectFirst(e);
+      } finally {
+        (delivery as ReturnType<typeof expectFrames> | null)?.end();
+      }
+    })();
+  });
 }
-
-/** More frames than this are left to the viewer's own prefetch (long multi-frame cines). */
-const MAX_PREFETCH_FRAMES = 400;
 
 export function prefetchStudy(studyUID: string): void {
   if (firstFrames.has(studyUID)) return;
-  const first = fetchFirstImage(studyUID);
-  first.catch(() => {});
+  const first = openingStream(studyUID);
   firstFrames.set(
     studyUID,
     first.catch(() => null),
   );
   keep(`series:${studyUID}`, getJson(`/studies/${studyUID}/series?includefield=${SERIES_FIELDS}`));
-  getJson(`/studies/${studyUID}/metadata`)
+  const metadata = getJson(`/studies/${studyUID}/metadata`);
+  metadata
     .then((instances) => {
       const bySeries = new Map<string, DicomJson[]>();
       for (const i of instances) {
@@ -78,21 +105,19 @@ export function prefetchStudy(studyUID: string): void {
         bySeries.set(uid, [...(bySeries.get(uid) ?? []), i]);
       }
       for (const [uid, list] of bySeries) keep(`metadata:${studyUID}/${uid}`, Promise.resolve(list));
-      const opening = firstImageOf(studyUID, instances);
-      if (!opening) return;
-      // The order the viewer computes, so the frames arrive in the order they are shown; the first
-      // is the gateway's first-image answer, and the rest wait for it rather than compete with it.
-      const urls = opening.entries.slice(0, MAX_PREFETCH_FRAMES).map((e) => `${window.location.origin}${ROOT}${framePath(studyUID, e)}`);
-      void first.then(
-        (f) => {
-          if (f.url === urls[0]) registerFrame(f.url, f.frame);
-          prefetchFrames(urls);
-        },
-        () => prefetchFrames(urls),
-      );
     })
     .catch(() => {});
+  // Without the opening stream (an older gateway, an error), the frames come the standard way.
+  first.catch(() =>
+    metadata.then((instances) => {
+      const opening = firstImageOf(studyUID, instances);
+      if (opening) prefetchFrames(opening.entries.slice(0, MAX_PREFETCH_FRAMES).map((e) => `${window.location.origin}${ROOT}${framePath(studyUID, e)}`));
+    }, () => {}),
+  );
 }
+
+/** More frames than this are left to the viewer's own prefetch (long multi-frame cines). */
+const MAX_PREFETCH_FRAMES = 400;
 
 /** The study UID of a viewer deep link, if this is one. */
 export function viewerStudyOf(pathname: string): string | undefined {

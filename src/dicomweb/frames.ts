@@ -70,9 +70,29 @@ export function prefetchFrames(urls: readonly string[]): void {
     });
 }
 
-/** A frame that arrived by another route (the gateway's first-image answer). */
-export function registerFrame(url: string, frame: FetchedFrame): void {
-  if (!frames.has(url)) frames.set(url, Promise.resolve(frame));
+/**
+ * Frames announced by the gateway's opening stream, before their bytes: the viewer's loader waits
+ * for them instead of asking the PACS again. Whatever the stream does not deliver is rejected when
+ * it ends, and the loader then fetches it itself.
+ */
+export function expectFrames(urls: readonly string[]): { deliver(url: string, f: FetchedFrame): void; end(): void } {
+  const waiting = new Map<string, { resolve: (f: FetchedFrame) => void; reject: (e: unknown) => void }>();
+  for (const url of urls) {
+    if (frames.has(url)) continue;
+    const p = new Promise<FetchedFrame>((resolve, reject) => waiting.set(url, { resolve, reject }));
+    p.catch(() => {}); // seen by the loader when it takes this frame
+    frames.set(url, p);
+  }
+  return {
+    deliver(url, f) {
+      waiting.get(url)?.resolve(f);
+      waiting.delete(url);
+    },
+    end() {
+      for (const w of waiting.values()) w.reject(new Error('not in the opening stream'));
+      waiting.clear();
+    },
+  };
 }
 
 /** The prefetched frame for this URL, once; undefined when none was prefetched (or already taken). */
@@ -80,4 +100,9 @@ export function takeFrame(url: string): Promise<FetchedFrame> | undefined {
   const p = frames.get(url);
   if (p) frames.delete(url);
   return p;
+}
+
+/** Drops what the viewer of this study did not take (it was closed early): frames are large. */
+export function forgetStudyFrames(studyUID: string): void {
+  for (const url of [...frames.keys()]) if (url.includes(`/studies/${studyUID}/`)) frames.delete(url);
 }

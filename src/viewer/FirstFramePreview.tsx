@@ -5,24 +5,29 @@
  * render. Kept out of the Cornerstone chunk (this file imports nothing from it) so it can draw
  * while that chunk is still downloading and compiling.
  */
-import { useEffect, useRef } from 'react';
-import { decodedPreview, paintPreview, removeBootPreview, type PreviewImage } from './previewImage';
+import { useLayoutEffect, useRef } from 'react';
+import { decodedPreview, decodedPreviewNow, paintPreview, removeBootPreview, type PreviewImage } from './previewImage';
 
 export function FirstFramePreview({ studyUID }: { studyUID: string }) {
   const ref = useRef<HTMLCanvasElement>(null);
-  useEffect(() => {
+  // A layout effect, and the decoded image taken synchronously when it is there: a canvas that is
+  // mounted (or remounted, when the app swaps its loading skeleton) is never shown blank for a frame.
+  useLayoutEffect(() => {
     const canvas = ref.current!;
     let drawn: PreviewImage | null = null;
     let cancelled = false;
     const paint = () => {
       if (drawn) paintPreview(canvas, drawn, studyUID);
     };
-    void decodedPreview(studyUID).then((d) => {
+    const show = (d: PreviewImage | null) => {
       if (cancelled || !d) return;
       drawn = d;
       paint();
       removeBootPreview(true);
-    });
+    };
+    const now = decodedPreviewNow(studyUID);
+    if (now) show(now);
+    else void decodedPreview(studyUID).then(show);
     const ro = new ResizeObserver(paint);
     ro.observe(canvas);
     return () => {

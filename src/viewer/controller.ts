@@ -8,6 +8,7 @@ import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteH
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
+import { forgetStudyFrames } from '../dicomweb/frames';
 import { FIRST_IMAGE_MARK, notifyFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
@@ -459,6 +460,7 @@ export class ViewerController {
 
   dispose(): void {
     this.disposed = true;
+    forgetStudyFrames(this.studyUID);
     for (const c of this.cleanups.splice(0)) c();
     this.prefetchToken++;
     imageLoadPoolManager.clearRequestStack(Enums.RequestType.Prefetch);

@@ -12,6 +12,12 @@ export interface PreviewImage {
 }
 
 const decoded = new Map<string, Promise<PreviewImage | null>>();
+const ready = new Map<string, PreviewImage>();
+
+/** The decoded preview if it is already there (to paint in the same frame a canvas is mounted). */
+export function decodedPreviewNow(studyUID: string): PreviewImage | undefined {
+  return ready.get(studyUID);
+}
 const painted = new Map<string, () => void>();
 const paintedPromises = new Map<string, Promise<void>>();
 
@@ -29,7 +35,9 @@ export function decodedPreview(studyUID: string): Promise<PreviewImage | null> {
         image.width = info.columns;
         image.height = info.rows;
         image.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, info.columns, info.rows), 0, 0);
-        return { image, info };
+        const d = { image, info };
+        ready.set(studyUID, d);
+        return d;
       })
       .catch(() => null);
     decoded.set(studyUID, p);

@@ -1,0 +1,77 @@
+/**
+ * The opening stream, chosen next to the PACS: real Orthanc, real gateway, the real head CT.
+ * The slice order is checked against positions read from the files by dcmjs, and the bytes
+ * against Orthanc's own WADO-RS frames, not against the code under test.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { slicePositions } from '../../test/positions.js';
+import { CHEST_CR, headCtFiles } from '../../scripts/lib/demo-data.js';
+import { singlePart } from '../../src/core/dicomweb/multipart.js';
+import { boundaryOf, readParts, type Part } from '../../src/core/dicomweb/partStream.js';
+
+const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
+const CR_STUDY = '1.2.392.200036.9125.0.199302241758.16';
+
+let stack: Stack;
+let rita: Client;
+
+beforeAll(async () => {
+  stack = await startStack({ files: [...headCtFiles(), CHEST_CR] });
+  rita = await login(stack.baseUrl, 'rita');
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+});
+
+async function opening(study: string): Promise<{ status: number; parts: Part[]; manifest: { frames: string[]; preview: Record<string, unknown> } }> {
+  const r = await rita.fetch(`/api/studies/${study}/opening`);
+  const parts: Part[] = [];
+  if (r.status === 200) for await (const p of readParts(r.body!, boundaryOf(r.headers.get('content-type'))!)) parts.push(p);
+  return { status: r.status, parts, manifest: parts.length ? JSON.parse(new TextDecoder().decode(parts[0].body)) : null };
+}
+
+describe('GET /api/studies/:uid/opening', () => {
+  it('streams the opening series in anatomical order, each frame byte for byte the WADO-RS frame, with the display fields', async () => {
+    const { status, parts, manifest } = await opening(HEAD_CT_STUDY);
+    expect(status).toBe(200);
+    expect(manifest.frames).toHaveLength(28);
+    expect(parts).toHaveLength(29);
+    const pos = slicePositions(headCtFiles());
+    const sops = manifest.frames.map((p) => /\/instances\/([0-9.]+)\/frames\/1$/.exec(p)![1]);
+    const seen = sops.map((s) => pos.get(s)!);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]);
+    expect(manifest.preview).toMatchObject({ rows: 512, columns: 512, bitsAllocated: 16, photometric: 'MONOCHROME2', modality: 'CT', windowCenter: [35], windowWidth: [100] });
+    // Frames in the manifest's order, each labelled with its WADO-RS location and syntax.
+    expect(parts.slice(1).map((p) => p.headers['content-location'])).toEqual(manifest.frames.map((f) => `/dicom-web${f}`));
+    for (const i of [1, 14, 28]) {
+      const p = parts[i];
+      expect(p.headers['content-type']).toBe('application/octet-stream; transfer-syntax=1.2.840.10008.1.2.1');
+      expect(p.body.length).toBe(512 * 512 * 2);
+      const wado = await rita.fetch(p.headers['content-location'], { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
+      const frame = singlePart(new Uint8Array(await wado.arrayBuffer()), wado.headers.get('content-type')!).bytes;
+      expect(Buffer.compare(Buffer.from(p.body), Buffer.from(frame))).toBe(0);
+    }
+  });
+
+  it('gives the chest CR as MONOCHROME1 so the preview can show it as a film', async () => {
+    const { status, manifest } = await opening(CR_STUDY);
+    expect(status).toBe(200);
+    expect(manifest.preview).toMatchObject({ photometric: 'MONOCHROME1', modality: 'CR' });
+  });
+
+  it('refuses without a session, rejects a malformed UID, and says when the study is not there', async () => {
+    expect((await fetch(`${stack.baseUrl}/api/studies/${HEAD_CT_STUDY}/opening`)).status).toBe(401);
+    const bad = await rita.fetch('/api/studies/1.2.abc/opening');
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/DICOM UID/);
+    const gone = await rita.fetch('/api/studies/1.2.3.4.5.6.7/opening');
+    expect(gone.status).toBe(404);
+  });
+
+  it('is refused to a role that does not read images', async () => {
+    const gus = await login(stack.baseUrl, 'gus');
+    expect((await gus.fetch(`/api/studies/${HEAD_CT_STUDY}/opening`)).status).toBe(403);
+  });
+});
