@@ -285,6 +285,21 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(await page.locator('.viewport-status').count()).toBe(0);
   });
 
+  it('Tab moves keyboard focus out of the image (Cornerstone would swallow it)', async () => {
+    await page.goto(`${stack.baseUrl}/viewer/${HEAD_CT_STUDY}`);
+    await waitFirstImage(page);
+    await page.locator('[data-testid=viewport]').click();
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('viewport');
+    await page.keyboard.press('Tab');
+    const after = await page.evaluate(() => ({ id: document.activeElement?.getAttribute('data-testid'), tag: document.activeElement?.tagName }));
+    expect(after.id).not.toBe('viewport');
+    expect(after.tag).not.toBe('BODY');
+    // The image still takes its keys once focused again.
+    await page.locator('[data-testid=viewport]').click();
+    await page.keyboard.press('ArrowDown');
+    await waitIndex(page, 1);
+  });
+
   it('raised no uncaught exception in the page', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -90,6 +90,17 @@ export class ViewerController {
       }
       this.syncView();
     });
+    // Cornerstone's keyboard listener on the viewport element cancels every key, Tab included, so
+    // keyboard users could not leave the image. Tab never reaches it: it stops at the parent, in
+    // the capture phase, and keeps its default (focus moves on).
+    const parent = element.parentElement;
+    if (parent) {
+      const keepTab = (e: KeyboardEvent) => {
+        if (e.key === 'Tab' && e.target === element) e.stopPropagation();
+      };
+      parent.addEventListener('keydown', keepTab, true);
+      this.cleanups.push(() => parent.removeEventListener('keydown', keepTab, true));
+    }
     on(element, Enums.Events.VOI_MODIFIED, () => this.syncView());
     on(element, Enums.Events.CAMERA_MODIFIED, () => this.syncView());
     const onLoaded = (e: Event) => {
