@@ -19,6 +19,11 @@ export function firstImageShown(): boolean {
   return shown;
 }
 
+/** A new study is opening: its own first image is awaited again (AI waits for it, not the last one's). */
+export function resetFirstImage(): void {
+  shown = false;
+}
+
 /** Resolves once a first image has been shown on this page, or after `maxWaitMs` regardless. */
 export function afterFirstImage(maxWaitMs: number): { promise: Promise<void>; cancel(): void } {
   let cancel = () => {};

@@ -9,7 +9,7 @@ import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
 import { forgetStudyFrames } from '../dicomweb/frames';
-import { FIRST_IMAGE_MARK, notifyFirstImage } from '../app/firstImage';
+import { FIRST_IMAGE_MARK, notifyFirstImage, resetFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
 import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
@@ -54,6 +54,7 @@ export class ViewerController {
 
   constructor(readonly studyUID: string) {
     set(initialViewerState(studyUID), true);
+    resetFirstImage();
   }
 
   get viewport(): Types.IStackViewport | null {
