@@ -10,7 +10,8 @@ import { toFindings, type SliceResult } from '../core/ai/to-findings';
 import type { Finding } from '../core/findings/finding';
 import { apiFetch, apiJson } from '../auth/api';
 import { loadFindings } from '../findings/api';
-import { AiEngine, AiError, AiRuntime, chooseProvider, defaultThreads, type RuntimeOptions } from './engine';
+import { AiEngine, AiError, AiRuntime, chooseProvider } from './engine';
+import { MODALITY_HINT, registryMayCover, runtimeOptions, setEngineCheck, takeSpareRuntime, warmRuntime } from './warmup';
 import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
@@ -23,22 +24,6 @@ export interface RunTarget {
 }
 
 type RegistryEntry = ModelManifest & { modelUrl: string };
-
-/**
- * The modalities the last registry seen on this browser covers: whether to start onnxruntime
- * before this page's registry has arrived. Only a hint for that head start (the indication check
- * always uses the registry just fetched); without one (first visit) nothing starts early, so a
- * study outside every model's indication never costs a runtime start.
- */
-const MODALITY_HINT = 'rs.ai.registryModalities';
-function registryMayCover(modality: string): boolean {
-  try {
-    const hint = JSON.parse(localStorage.getItem(MODALITY_HINT) ?? 'null') as unknown;
-    return Array.isArray(hint) && hint.includes(modality.trim().toUpperCase());
-  } catch {
-    return false;
-  }
-}
 
 let registry: Promise<RegistryEntry[]> | null = null;
 export function loadRegistry(): Promise<RegistryEntry[]> {
@@ -70,34 +55,14 @@ const stripUrl = (m: unknown) => {
 
 /** Engines are kept per model and provider: the session survives from one study to the next. */
 const engines = new Map<string, Promise<AiEngine>>();
-/** Runtimes started before the model was known, per provider and thread count, waiting for one. */
-const spares = new Map<string, AiRuntime>();
-
-function runtimeOptions(provider: Provider, cfg: AiConfig): RuntimeOptions {
-  return { provider, ortBase: '/ort/', numThreads: provider === 'wasm' ? (cfg.threads ?? defaultThreads()) : 1, allowFallbackAdapter: cfg.allowFallbackAdapter };
-}
-const runtimeKey = (o: RuntimeOptions) => `${o.provider}×${o.numThreads}`;
-
-/**
- * Starts onnxruntime for this provider now (worker, WebAssembly compile, threads), unless an engine
- * or a spare runtime for it exists already: the model-independent part of session creation, run
- * while the registry is fetched and the indication checked.
- */
-export function warmRuntime(provider: Provider, cfg: AiConfig): void {
-  const o = runtimeOptions(provider, cfg);
-  const key = runtimeKey(o);
-  if (spares.has(key) || [...engines.keys()].some((k) => k.endsWith(`/${provider}`))) return;
-  spares.set(key, AiRuntime.start(o));
-}
+setEngineCheck((provider) => [...engines.keys()].some((k) => k.endsWith(`/${provider}`)));
 
 export function getEngine(m: RegistryEntry, provider: Provider, cfg: AiConfig): Promise<AiEngine> {
   const key = `${m.name}@${m.version}/${provider}`;
   let e = engines.get(key);
   if (!e) {
     const o = runtimeOptions(provider, cfg);
-    const spare = spares.get(runtimeKey(o));
-    spares.delete(runtimeKey(o));
-    e = AiEngine.load(spare ?? AiRuntime.start(o), { ...o, manifest: m, modelUrl: m.modelUrl, slowMsPerSlice: cfg.slowMsPerSlice });
+    e = AiEngine.load(takeSpareRuntime(o) ?? AiRuntime.start(o), { ...o, manifest: m, modelUrl: m.modelUrl, slowMsPerSlice: cfg.slowMsPerSlice });
     engines.set(key, e);
     e.then((eng) => (eng.onFatal = () => engines.delete(key))).catch(() => engines.delete(key));
   }

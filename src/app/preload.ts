@@ -24,8 +24,14 @@ export function loadViewerModuleAfterPreview(): Promise<typeof import('../viewer
   const study = viewerStudyOf(window.location.pathname);
   if (!study || viewerModule) return loadViewerModule();
   const timeout = new Promise<void>((r) => setTimeout(r, PREVIEW_WAIT_MS));
-  const settled = firstFrameOf(study).then((f) => (f ? previewSettled(study) : undefined));
-  return Promise.race([settled, timeout]).then(loadViewerModule);
+  const first = firstFrameOf(study);
+  const settled = first.then((f) => (f ? previewSettled(study) : undefined));
+  return Promise.race([settled, timeout]).then(() => {
+    // The reader has the image: onnxruntime's start (seconds of WebAssembly compile, in its own
+    // worker) now overlaps the viewer code's evaluation instead of following it.
+    void first.then((f) => import('../ai/warmup').then((m) => m.warmForModality(f?.info?.modality ?? undefined))).catch(() => {});
+    return loadViewerModule();
+  });
 }
 
 export function preloadForPath(pathname: string): void {
