@@ -127,7 +127,8 @@ async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
     ).jsonValue()) as number;
     if (timeline) {
       const t = await page.evaluate(() => [
-        ...(performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => `${r.startTime.toFixed(0).padStart(5)} ${r.responseEnd.toFixed(0).padStart(5)} ${(r.transferSize / 1e3).toFixed(0).padStart(5)}kB ${r.name.replace(location.origin, '').replace(/\/studies\/[0-9.]+/, '/studies/…').slice(0, 110)}`),
+        ...(performance.getEntriesByType('navigation') as PerformanceNavigationTiming[]).map((r) => `${r.startTime.toFixed(0).padStart(5)} ${r.responseEnd.toFixed(0).padStart(5)}       document (response start ${r.responseStart.toFixed(0)}, DOMContentLoaded ${r.domContentLoadedEventEnd.toFixed(0)})`),
+        ...(performance.getEntriesByType('resource') as PerformanceResourceTiming[]).map((r) => `${r.startTime.toFixed(0).padStart(5)} ${r.responseEnd.toFixed(0).padStart(5)} (first byte ${r.responseStart.toFixed(0).padStart(5)}) ${(r.transferSize / 1e3).toFixed(0).padStart(5)}kB ${r.name.replace(location.origin, '').replace(/\/studies\/[0-9.]+/, '/studies/…').slice(0, 110)}`),
         ...performance.getEntriesByType('mark').map((m) => `${m.startTime.toFixed(0).padStart(5)}       mark ${m.name}`),
       ]);
       console.log(t.sort((a, b) => Number(a.slice(0, 5)) - Number(b.slice(0, 5))).join('\n'));

@@ -70,11 +70,14 @@ export function registerOpening(app: FastifyInstance, config: GatewayConfig, rol
       yield partHead(boundary, { 'Content-Type': 'application/json' }, json.length);
       yield json;
       yield PART_END;
-      // In order, with up to AHEAD requests running ahead of the one being written.
+      // In order, with up to AHEAD requests running ahead of the one being written; the first
+      // frame alone, though: it is the one the reader is waiting to see.
       const pending: Promise<{ bytes: Uint8Array; syntax: string } | null>[] = [];
       let next = 0;
+      let ahead = 1;
       const refill = () => {
-        while (next < paths.length && pending.length < AHEAD) pending.push(getFrame(paths[next++]));
+        while (next < paths.length && pending.length < ahead) pending.push(getFrame(paths[next++]));
+        ahead = AHEAD;
       };
       refill();
       for (const path of paths) {

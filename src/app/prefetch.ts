@@ -71,12 +71,16 @@ function openingStream(studyUID: string): Promise<FirstFrame> {
             const urls = manifest.frames.map((p) => `${window.location.origin}${ROOT}${p}`);
             firstUrl = urls[0] ?? '';
             delivery = expectFrames(urls);
+            performance.mark('rs:opening-manifest');
             continue;
           }
           const url = `${window.location.origin}${part.headers['content-location'] ?? ''}`;
           const frame = { pixelData: part.body, transferSyntax: transferSyntaxOf(part.headers['content-type']) };
           delivery!.deliver(url, frame);
-          if (url === firstUrl) resolveFirst({ url, info: manifest.preview, frame });
+          if (url === firstUrl) {
+            performance.mark('rs:opening-first-frame');
+            resolveFirst({ url, info: manifest.preview, frame });
+          }
         }
         rejectFirst(new Error('the opening stream had no first frame'));
       } catch (e) {

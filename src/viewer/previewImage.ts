@@ -37,6 +37,7 @@ export function decodedPreview(studyUID: string): Promise<PreviewImage | null> {
         image.getContext('2d')!.putImageData(new ImageData(rgba as Uint8ClampedArray<ArrayBuffer>, info.columns, info.rows), 0, 0);
         const d = { image, info };
         ready.set(studyUID, d);
+        performance.mark('rs:preview-decoded');
         return d;
       })
       .catch(() => null);

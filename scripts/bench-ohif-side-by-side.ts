@@ -1,0 +1,95 @@
+/**
+ * `npm run bench:viewer:ohif`: OHIF v3 and our viewer in ONE interleaved run of the shared OHIF
+ * anchor harness (../shared/bench/ohif-anchor): same Orthanc, same study, same Chromium, same probe
+ * (first non-blank pixels of the largest canvas, network quiet, scroll), ratios of the medians.
+ *
+ *   npm run bench:viewer:ohif -- [--runs 5]
+ *
+ * Our gateway is started in this process, in front of the harness's Orthanc. The harness opens a
+ * bare URL in a fresh profile, so a tiny log-in relay on another loopback port answers it with our
+ * session cookie (cookies are per host, not per port) and a redirect to the viewer: the redirect
+ * counts in our time, the log-in itself (scrypt) is done once, before the runs.
+ */
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { buildGateway } from '../gateway/app.js';
+import { configFromEnv } from '../gateway/config.js';
+import { ensureBuilt, DIST } from '../e2e/lib/stack.js';
+import { login } from '../test/harness.js';
+import { SHARED, REPO_ROOT } from './lib/demo-data.js';
+
+const ANCHOR = path.join(SHARED, 'bench', 'ohif-anchor');
+const WORK = process.env.WORK ?? '/tmp/ohif-anchor';
+const ORTHANC_PORT = Number(process.env.ORTHANC_PORT ?? 8042);
+const runsArg = process.argv.indexOf('--runs');
+const runs = runsArg > 0 ? process.argv[runsArg + 1] : '5';
+
+function sh(args: string[], env: NodeJS.ProcessEnv = {}): void {
+  const r = spawnSync('bash', [path.join(ANCHOR, 'run.sh'), ...args], { stdio: 'inherit', env: { ...process.env, WORK, ...env } });
+  if (r.status !== 0) throw new Error(`run.sh ${args[0]} failed (exit ${r.status})`);
+}
+
+async function main(): Promise<void> {
+  ensureBuilt();
+  sh(['setup']);
+  sh(['start']);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-ohif-side-'));
+  const gw = await buildGateway({
+    ...configFromEnv({}),
+    port: 0,
+    orthancUrl: `http://127.0.0.1:${ORTHANC_PORT}`,
+    orthancUser: undefined,
+    orthancPassword: undefined,
+    database: path.join(tmp, 'gateway.sqlite'),
+    staticDir: DIST,
+    modelsDir: path.join(REPO_ROOT, 'models'),
+    demo: true,
+  });
+  await gw.app.listen({ host: '127.0.0.1', port: 0 });
+  const gwAddr = gw.app.server.address();
+  const base = `http://127.0.0.1:${typeof gwAddr === 'object' && gwAddr ? gwAddr.port : 0}`;
+  const relay = http.createServer();
+  try {
+    const client = await login(base, 'rita');
+    // The pre-read of the study (AI on arrival) must not share the cores with the measured runs.
+    for (const t0 = Date.now(); Date.now() - t0 < 180_000; ) {
+      const tri = (await (await client.fetch('/api/triage')).json()) as { studies: Record<string, { aiState: string }> };
+      const states = Object.values(tri.studies).map((x) => x.aiState);
+      if (states.length && states.every((st) => !['pending', 'running'].includes(st))) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    relay.on('request', (req, res) => {
+      const m = /^\/go\/([0-9.]+)$/.exec(req.url ?? '');
+      if (!m) return void res.writeHead(404).end();
+      res.writeHead(302, { 'set-cookie': `${client.cookie}; Path=/; HttpOnly; SameSite=Strict`, location: `${base}/viewer/${m[1]}` }).end();
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
+    const relayAddr = relay.address();
+    const relayUrl = `http://127.0.0.1:${typeof relayAddr === 'object' && relayAddr ? relayAddr.port : 0}/go/{study}`;
+    console.log(`[bench:viewer:ohif] ours: ${base} (log-in relay ${relayUrl}), OHIF: the anchor's server; runs=${runs}`);
+    // Our gateway runs in this process: its CPU is the run's own, not "other" load.
+    const ownPids = [fs.readFileSync(path.join(WORK, 'orthanc.pid'), 'utf8').trim(), fs.readFileSync(path.join(WORK, 'server.pid'), 'utf8').trim(), String(process.pid)].join(' ');
+    const study = fs.readFileSync(path.join(WORK, 'study-uid.txt'), 'utf8').trim();
+    // Asynchronously: this process must keep serving the gateway while the harness runs.
+    const child = spawn(
+      'node',
+      [path.join(ANCHOR, 'bench.mjs'), '--study', study, '--runs', runs, '--viewer', `ohif=http://127.0.0.1:${process.env.WEB_PORT ?? 8080}/viewer?StudyInstanceUIDs={study}`, '--viewer', `ours=${relayUrl}`, '--json', path.join(WORK, 'side-by-side.json')],
+      { stdio: 'inherit', env: { ...process.env, WORK, BENCH_OWN_PIDS: ownPids } },
+    );
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    if (code !== 0) throw new Error(`bench.mjs failed (exit ${code})`);
+  } finally {
+    relay.close();
+    await gw.close().catch(() => {});
+    sh(['stop']);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`[bench:viewer:ohif] ${(e as Error).message}`);
+  process.exit(1);
+});
