@@ -377,8 +377,6 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           <button type="button" onClick={() => useViewerStore.setState({ helpOpen: true })} aria-label="Keyboard shortcuts">
             ?
           </button>
-          <span className="sep" />
-          {extensions.map((ext) => (ext.Toolbar ? <ext.Toolbar key={ext.id} ctx={ctx} /> : null))}
         </div>
         <div className="viewport-wrap">
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
@@ -407,8 +405,13 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           )}
         </div>
       </section>
-      {extensions.some((e) => e.Panel) && (
+      {extensions.some((e) => e.Panel || e.Toolbar) && (
         <aside className="side-panel">
+          {/* The capabilities' controls (AI marks, heatmaps, AI status, study AI switch) head their
+              panel: always in view, and the image's toolbar stays one fixed row. */}
+          <div className="side-toolbar" role="toolbar" aria-label="AI controls">
+            {extensions.map((ext) => (ext.Toolbar ? <ext.Toolbar key={ext.id} ctx={ctx} /> : null))}
+          </div>
           {extensionsReady && extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={ctx} /> : null))}
         </aside>
       )}
