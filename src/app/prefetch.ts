@@ -6,9 +6,8 @@
  * The viewer takes each answer once (takePrefetched, takeFrame); a failed prefetch (say, before
  * log-in) is simply redone by the viewer, which reports any error itself.
  */
-import { expectFrames, prefetchFrames, type FetchedFrame } from '../dicomweb/frames';
+import { expectFrames, type FetchedFrame } from '../dicomweb/frames';
 import { boundaryOf, readParts } from '../core/dicomweb/partStream';
-import { firstImageOf, framePath } from '../core/imaging/stack';
 import { TAG, str, type DicomJson } from '../core/imaging/dicomJson';
 import { transferSyntaxOf } from '../core/dicomweb/multipart';
 import type { PreviewInfo } from '../core/imaging/preview';
@@ -94,34 +93,26 @@ function openingStream(studyUID: string): Promise<FirstFrame> {
 
 export function prefetchStudy(studyUID: string): void {
   if (firstFrames.has(studyUID)) return;
-  const first = openingStream(studyUID);
   firstFrames.set(
     studyUID,
-    first.catch(() => null),
+    openingStream(studyUID).catch(() => null),
   );
   keep(`series:${studyUID}`, getJson(`/studies/${studyUID}/series?includefield=${SERIES_FIELDS}`));
-  const metadata = getJson(`/studies/${studyUID}/metadata`);
-  metadata
+  getJson(`/studies/${studyUID}/metadata`)
     .then((instances) => {
       const bySeries = new Map<string, DicomJson[]>();
       for (const i of instances) {
         const uid = str(i, TAG.SeriesInstanceUID) ?? '';
-        bySeries.set(uid, [...(bySeries.get(uid) ?? []), i]);
+        const list = bySeries.get(uid);
+        if (list) list.push(i);
+        else bySeries.set(uid, [i]);
       }
       for (const [uid, list] of bySeries) keep(`metadata:${studyUID}/${uid}`, Promise.resolve(list));
     })
     .catch(() => {});
-  // Without the opening stream (an older gateway, an error), the frames come the standard way.
-  first.catch(() =>
-    metadata.then((instances) => {
-      const opening = firstImageOf(studyUID, instances);
-      if (opening) prefetchFrames(opening.entries.slice(0, MAX_PREFETCH_FRAMES).map((e) => `${window.location.origin}${ROOT}${framePath(studyUID, e)}`));
-    }, () => {}),
-  );
+  // Without the opening stream (an older gateway, an error), Cornerstone's own WADO-RS loader
+  // fetches the frames, as it does for every other series.
 }
-
-/** More frames than this are left to the viewer's own prefetch (long multi-frame cines). */
-const MAX_PREFETCH_FRAMES = 400;
 
 /** The study UID of a viewer deep link, if this is one. */
 export function viewerStudyOf(pathname: string): string | undefined {

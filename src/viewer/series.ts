@@ -1,6 +1,6 @@
 /** Series list from QIDO-RS, in display order. Kept out of the Cornerstone chunk so the shell can prefetch. */
 import { TAG, num, str, type DicomJson } from '../core/imaging/dicomJson';
-import { isImageModality } from '../core/imaging/stack';
+import { compareSeries, isImageModality } from '../core/imaging/stack';
 import type { SeriesInfo } from './store';
 
 export function seriesFromQido(seriesJson: DicomJson[]): SeriesInfo[] {
@@ -15,5 +15,5 @@ export function seriesFromQido(seriesJson: DicomJson[]): SeriesInfo[] {
       status: 'idle' as const,
       failedImages: 0,
     }))
-    .sort((a, b) => (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.description.localeCompare(b.description));
+    .sort(compareSeries);
 }

@@ -102,8 +102,7 @@ export async function* readParts(stream: ReadableStream<Uint8Array>, boundary: s
     for (;;) {
       // Delimiter line, then either "--" (the end) or headers up to a blank line.
       if (!(await fill(delimiter.length + 2))) throw new Error('multipart stream ended before its closing delimiter');
-      const at = q.indexOf(delimiter, HEADER_LIMIT);
-      if (at !== 0) throw new Error('malformed multipart stream: expected a boundary');
+      if (!q.peek(delimiter.length).every((b, i) => b === delimiter[i])) throw new Error('malformed multipart stream: expected a boundary');
       q.take(delimiter.length);
       const tail = new TextDecoder().decode(q.peek(2));
       if (tail === '--') return;

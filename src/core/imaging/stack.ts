@@ -68,26 +68,31 @@ export function isImageModality(modality: string | undefined): boolean {
   return !modality || !NON_IMAGE_MODALITIES.has(modality.toUpperCase());
 }
 
+/** Display order of series: by series number (unnumbered last), then description. */
+export function compareSeries(a: { seriesNumber?: number; description: string }, b: { seriesNumber?: number; description: string }): number {
+  return (a.seriesNumber ?? 1e9) - (b.seriesNumber ?? 1e9) || a.description.localeCompare(b.description);
+}
+
 /**
  * The series the viewer opens first, from instance metadata: the rule of the series list
- * (viewer/series.ts: image series only, by series number, then description).
+ * (viewer/series.ts: image series only, in compareSeries order).
  */
 export function firstSeriesOf(instances: readonly DicomJson[]): string | undefined {
-  const series = new Map<string, { number: number; description: string }>();
+  const series = new Map<string, { seriesNumber?: number; description: string }>();
   for (const i of instances) {
     const uid = str(i, TAG.SeriesInstanceUID);
     if (!uid || series.has(uid) || !isImageModality(str(i, TAG.Modality))) continue;
-    series.set(uid, { number: num(i, TAG.SeriesNumber) ?? 1e9, description: str(i, TAG.SeriesDescription) ?? '' });
+    series.set(uid, { seriesNumber: num(i, TAG.SeriesNumber), description: str(i, TAG.SeriesDescription) ?? '' });
   }
-  return [...series.entries()].sort(([, a], [, b]) => a.number - b.number || a.description.localeCompare(b.description))[0]?.[0];
+  return [...series.entries()].sort(([, a], [, b]) => compareSeries(a, b))[0]?.[0];
 }
 
 /** The image a study opens on: the first series' first slice in display order, with its metadata. */
-export function firstImageOf(studyUID: string, instances: readonly DicomJson[]): { framePath: string; instance: DicomJson; entries: StackEntry[]; seriesInstances: DicomJson[] } | null {
+export function firstImageOf(studyUID: string, instances: readonly DicomJson[]): { framePath: string; instance: DicomJson; entries: StackEntry[] } | null {
   const seriesUID = firstSeriesOf(instances);
   if (!seriesUID) return null;
   const seriesInstances = instances.filter((i) => str(i, TAG.SeriesInstanceUID) === seriesUID);
   const entries = buildStack(seriesInstances).entries;
   const first = entries[0];
-  return first ? { framePath: framePath(studyUID, first), instance: seriesInstances[first.instanceIndex], entries, seriesInstances } : null;
+  return first ? { framePath: framePath(studyUID, first), instance: seriesInstances[first.instanceIndex], entries } : null;
 }
