@@ -50,6 +50,11 @@ describe('pre-read e2e', () => {
     // Let the demo study's own pre-read settle so the list is quiet before the arrival.
     const rowsBefore = await erin.locator('.worklist-table tbody tr').count();
     const urlBefore = erin.url();
+    // The ER attending has picked a study (the second row) when the arrival re-sorts the list.
+    await erin.locator('.worklist-table tbody tr').first().focus();
+    await erin.keyboard.press('ArrowDown');
+    const picked = await erin.locator('.worklist-table tbody tr').nth(1).getAttribute('data-study-uid');
+    expect(await erin.getAttribute('tr.selected', 'data-study-uid')).toBe(picked);
 
     await cStore(study.files, { port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
 
@@ -64,6 +69,8 @@ describe('pre-read e2e', () => {
     await expect.poll(() => top.locator('.flag-critical').count(), { timeout: 120_000, interval: 250 }).toBe(1);
     expect(await top.locator('.flag-critical').getAttribute('title')).toMatch(/^ICH suspected, \d+%$/);
     expect(erin.url()).toBe(urlBefore); // no reload, no navigation
+    // The highlight stayed on the study the reader picked, though its row moved: Enter opens that study, not another patient.
+    expect(await erin.getAttribute('tr.selected', 'data-study-uid')).toBe(picked);
     expect(await erin.locator('.worklist-table tbody tr').count()).toBe(rowsBefore + 1);
 
     // The alert names the study and the finding.

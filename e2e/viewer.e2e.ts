@@ -86,10 +86,12 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(row).toContain('CT');
     expect(row).toContain('28');
     await page.locator('tr[data-study-uid]').first().focus();
-    for (let i = 0; i < uids.length; i++) {
+    // The pre-read may re-sort the list while we walk it: steer towards the head CT's current row.
+    for (let i = 0; i < 3 * uids.length; i++) {
+      const order = await page.$$eval('tr[data-study-uid]', (rows) => rows.map((r) => r.getAttribute('data-study-uid')));
       const sel = await page.getAttribute('tr.selected', 'data-study-uid');
       if (sel === HEAD_CT_STUDY) break;
-      await page.keyboard.press('ArrowDown');
+      await page.keyboard.press(order.indexOf(sel) < order.indexOf(HEAD_CT_STUDY) ? 'ArrowDown' : 'ArrowUp');
     }
     expect(await page.getAttribute('tr.selected', 'data-study-uid')).toBe(HEAD_CT_STUDY);
     await page.keyboard.press('Enter');

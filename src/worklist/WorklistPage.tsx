@@ -7,7 +7,9 @@ import {
   DEFAULT_SORT,
   filterRows,
   mergeTriage,
+  moveSelection,
   rowFromQido,
+  selectedIndex,
   sortRows,
   timeSince,
   type Priority,
@@ -87,7 +89,7 @@ export function WorklistPage() {
   const [studies, setStudies] = useState<WorklistRow[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [prefs, setPrefs] = useState(loadPrefs);
-  const [selected, setSelected] = useState(0);
+  const [selectedUid, setSelectedUid] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
   const triage = useTriage();
   const tableRef = useRef<HTMLTableSectionElement>(null);
@@ -127,9 +129,7 @@ export function WorklistPage() {
 
   const rows = useMemo(() => sortRows(filterRows(mergeTriage(studies ?? [], triage), prefs.filter), prefs.sort), [studies, triage, prefs]);
 
-  useEffect(() => {
-    if (selected >= rows.length && rows.length) setSelected(rows.length - 1);
-  }, [rows.length, selected]);
+  const selected = selectedIndex(rows, selectedUid);
 
   const open = (r: WorklistRow | undefined) => {
     if (!r) return;
@@ -149,10 +149,7 @@ export function WorklistPage() {
       }
       return;
     }
-    if (e.key === 'ArrowDown') setSelected((s) => Math.min(rows.length - 1, s + 1));
-    else if (e.key === 'ArrowUp') setSelected((s) => Math.max(0, s - 1));
-    else if (e.key === 'Home') setSelected(0);
-    else if (e.key === 'End') setSelected(rows.length - 1);
+    if (e.key === 'ArrowDown' || e.key === 'ArrowUp' || e.key === 'Home' || e.key === 'End') setSelectedUid(moveSelection(rows, selectedUid, e.key));
     else if (e.key === 'Enter') open(rows[selected]);
     else return;
     e.preventDefault();
@@ -215,8 +212,8 @@ export function WorklistPage() {
                   data-study-uid={r.studyUID}
                   className={`${i === selected ? 'selected' : ''} prio-${p}`}
                   aria-selected={i === selected}
-                  onClick={() => setSelected(i)}
-                  onFocus={() => setSelected(i)}
+                  onClick={() => setSelectedUid(r.studyUID)}
+                  onFocus={() => setSelectedUid(r.studyUID)}
                   onDoubleClick={() => open(r)}
                 >
                   <td className="col-flag">

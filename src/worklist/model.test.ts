@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterRows, mergeTriage, rowFromQido, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
+import { filterRows, mergeTriage, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
 
 const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
   studyUID: uid,
@@ -62,5 +62,29 @@ describe('worklist rows', () => {
     expect(timeSince('2026-01-01T09:55:00Z', now)).toBe('2 h 5 min');
     expect(timeSince('2025-12-29T12:00:00Z', now)).toBe('3 d');
     expect(timeSince(undefined, now)).toBe('');
+  });
+
+  it('keeps the selection on the chosen study when a triage result re-sorts the list', () => {
+    const before = sortRows(mergeTriage([row('a', { date: '2026-03-01' }), row('b', { date: '2026-02-01' }), row('c', { date: '2026-01-01' })], {}), DEFAULT_SORT);
+    expect(before.map((r) => r.studyUID)).toEqual(['a', 'b', 'c']);
+    const chosen = moveSelection(before, 'a', 'ArrowDown');
+    expect(chosen).toBe('b');
+    // The pre-read flags c as critical: c moves to the top and b to the middle; the highlight follows b.
+    const after = sortRows(mergeTriage(before, { c: { priority: 'critical', reason: 'ICH', arrivedAt: '2026-11-25T10:00:00Z', aiState: 'done' } }), DEFAULT_SORT);
+    expect(after.map((r) => r.studyUID)).toEqual(['c', 'a', 'b']);
+    expect(after[selectedIndex(after, chosen)].studyUID).toBe('b');
+    // Movement counts from where the chosen study is now.
+    expect(moveSelection(after, chosen, 'ArrowUp')).toBe('a');
+    expect(moveSelection(after, chosen, 'ArrowDown')).toBe('b');
+    expect(moveSelection(after, chosen, 'Home')).toBe('c');
+    expect(moveSelection(after, chosen, 'End')).toBe('b');
+  });
+
+  it('falls back to the top row when the selected study leaves the list', () => {
+    const rows = [row('a'), row('b')];
+    expect(selectedIndex(rows, 'gone')).toBe(0);
+    expect(selectedIndex(rows, null)).toBe(0);
+    expect(moveSelection(rows, 'gone', 'ArrowDown')).toBe('b');
+    expect(moveSelection([], 'a', 'ArrowDown')).toBeNull();
   });
 });

@@ -100,3 +100,23 @@ export function timeSince(iso: string | undefined, now: number): string {
   if (h < 24) return `${h} h ${min % 60} min`;
   return `${Math.floor(h / 24)} d`;
 }
+
+export type SelectionKey = 'ArrowDown' | 'ArrowUp' | 'Home' | 'End';
+
+/**
+ * The selection is a study, not a row number: when a triage result re-sorts the list the highlight stays on the
+ * study the reader chose, so Enter never opens a different patient. A selection that left the list (filtered out,
+ * gone from the PACS) falls back to the top row.
+ */
+export function selectedIndex(rows: readonly WorklistRow[], selectedUid: string | null): number {
+  const i = selectedUid === null ? -1 : rows.findIndex((r) => r.studyUID === selectedUid);
+  return i >= 0 ? i : 0;
+}
+
+/** The study selected after a movement key, counted from where the selected study is now. */
+export function moveSelection(rows: readonly WorklistRow[], selectedUid: string | null, key: SelectionKey): string | null {
+  if (!rows.length) return null;
+  const i = selectedIndex(rows, selectedUid);
+  const next = key === 'ArrowDown' ? Math.min(rows.length - 1, i + 1) : key === 'ArrowUp' ? Math.max(0, i - 1) : key === 'Home' ? 0 : rows.length - 1;
+  return rows[next].studyUID;
+}
