@@ -3,7 +3,10 @@
  * anchor harness (../shared/bench/ohif-anchor): same Orthanc, same study, same Chromium, same probe
  * (first non-blank pixels of the largest canvas, network quiet, scroll), ratios of the medians.
  *
- *   npm run bench:viewer:ohif -- [--runs 5]
+ *   npm run bench:viewer:ohif -- [--runs 5] [--only-ours] [--requests] [-- <more bench.mjs flags, e.g. --scroll keys>]
+ *
+ * --only-ours skips OHIF (for iterating on our side; ratios need both). --requests prints every request
+ * our gateway answered during each run, with its time, so that "network quiet" can be explained.
  *
  * Our gateway is started in this process, in front of the harness's Orthanc. The harness opens a
  * bare URL in a fresh profile, so a tiny log-in relay on another loopback port answers it with our
@@ -26,6 +29,10 @@ const WORK = process.env.WORK ?? '/tmp/ohif-anchor';
 const ORTHANC_PORT = Number(process.env.ORTHANC_PORT ?? 8042);
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? process.argv[runsArg + 1] : '5';
+const onlyOurs = process.argv.includes('--only-ours');
+const logRequests = process.argv.includes('--requests');
+const dashDash = process.argv.indexOf('--', 2);
+const harnessArgs = dashDash > 0 ? process.argv.slice(dashDash + 1) : [];
 
 function sh(args: string[], env: NodeJS.ProcessEnv = {}): void {
   const r = spawnSync('bash', [path.join(ANCHOR, 'run.sh'), ...args], { stdio: 'inherit', env: { ...process.env, WORK, ...env } });
@@ -48,6 +55,16 @@ async function main(): Promise<void> {
     modelsDir: path.join(REPO_ROOT, 'models'),
     demo: true,
   });
+  if (logRequests) {
+    // Page-clock times differ per run; gateway wall-clock times are relative to each run's document request.
+    let t0 = 0;
+    gw.app.addHook('onResponse', async (req, reply) => {
+      const now = Date.now();
+      if (req.url.startsWith('/viewer/')) t0 = now - reply.elapsedTime;
+      const start = now - reply.elapsedTime - t0;
+      console.log(`  [gw] ${String(Math.round(start)).padStart(6)} → ${String(Math.round(now - t0)).padStart(6)} ms ${reply.statusCode} ${req.method} ${req.url.replace(/\/studies\/[0-9.]+/, '/studies/…').slice(0, 100)}`);
+    });
+  }
   await gw.app.listen({ host: '127.0.0.1', port: 0 });
   const gwAddr = gw.app.server.address();
   const base = `http://127.0.0.1:${typeof gwAddr === 'object' && gwAddr ? gwAddr.port : 0}`;
@@ -76,7 +93,19 @@ async function main(): Promise<void> {
     // Asynchronously: this process must keep serving the gateway while the harness runs.
     const child = spawn(
       'node',
-      [path.join(ANCHOR, 'bench.mjs'), '--study', study, '--runs', runs, '--viewer', `ohif=http://127.0.0.1:${process.env.WEB_PORT ?? 8080}/viewer?StudyInstanceUIDs={study}`, '--viewer', `ours=${relayUrl}`, '--json', path.join(WORK, 'side-by-side.json')],
+      [
+        path.join(ANCHOR, 'bench.mjs'),
+        '--study',
+        study,
+        '--runs',
+        runs,
+        ...(onlyOurs ? [] : ['--viewer', `ohif=http://127.0.0.1:${process.env.WEB_PORT ?? 8080}/viewer?StudyInstanceUIDs={study}`]),
+        '--viewer',
+        `ours=${relayUrl}`,
+        '--json',
+        path.join(WORK, 'side-by-side.json'),
+        ...harnessArgs,
+      ],
       { stdio: 'inherit', env: { ...process.env, WORK, BENCH_OWN_PIDS: ownPids } },
     );
     const code = await new Promise<number | null>((r) => child.on('exit', r));
