@@ -59,7 +59,8 @@ describe('trust controls in the browser', () => {
     await loginInBrowser(page, stack.baseUrl, 'ada');
     await page.goto(`${stack.baseUrl}/admin`);
     await page.locator('[data-testid=admin-users]').waitFor({ timeout: 30_000 });
-    expect(await page.locator('[data-testid=admin-users]').textContent()).toContain('rita');
+    // The table frame renders before the user list arrives.
+    await expect.poll(() => page.locator('[data-testid=admin-users]').textContent(), { timeout: 20_000 }).toContain('rita');
     await expect.poll(() => page.locator('[data-testid=policy-json]').inputValue(), { timeout: 20_000 }).toContain('minConfidence');
     const row = page.locator('[data-testid=rollout-head-ct-hyperdensity]');
     await row.waitFor({ timeout: 20_000 });

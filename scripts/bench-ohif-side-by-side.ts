@@ -55,6 +55,15 @@ async function main(): Promise<void> {
     modelsDir: path.join(REPO_ROOT, 'models'),
     demo: true,
   });
+  // Per run of ours: when the harness navigated (the relay's redirect) and when the opening stream,
+  // which carries every slice of the opening series, was fully sent. The harness's own "loaded" is
+  // network quiet, which for OHIF is its last slice but for ours also waits for the AI's runtime, model
+  // and result upload (OHIF runs no AI): this gives the slices-only time of the same runs.
+  const navStarts: number[] = [];
+  const openingEnds: (number | null)[] = [];
+  gw.app.addHook('onResponse', async (req, reply) => {
+    if (/^\/api\/studies\/[0-9.]+\/opening$/.test(req.url)) openingEnds[navStarts.length - 1] = reply.statusCode === 200 ? Date.now() : null;
+  });
   if (logRequests) {
     // Page-clock times differ per run; gateway wall-clock times are relative to each run's document request.
     let t0 = 0;
@@ -81,6 +90,7 @@ async function main(): Promise<void> {
     relay.on('request', (req, res) => {
       const m = /^\/go\/([0-9.]+)$/.exec(req.url ?? '');
       if (!m) return void res.writeHead(404).end();
+      navStarts.push(Date.now());
       res.writeHead(302, { 'set-cookie': `${client.cookie}; Path=/; HttpOnly; SameSite=Strict`, location: `${base}/viewer/${m[1]}` }).end();
     });
     await new Promise<void>((r) => relay.listen(0, '127.0.0.1', () => r()));
@@ -110,12 +120,37 @@ async function main(): Promise<void> {
     );
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     if (code !== 0) throw new Error(`bench.mjs failed (exit ${code})`);
+    printSlicesInBrowser(navStarts, openingEnds, onlyOurs);
   } finally {
     relay.close();
     await gw.close().catch(() => {});
     sh(['stop']);
     fs.rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+interface HarnessRun {
+  error?: string;
+  othersCpuPct?: number;
+  loadedMs?: number;
+}
+
+function printSlicesInBrowser(navStarts: number[], openingEnds: (number | null)[], onlyOurs: boolean): void {
+  const json = JSON.parse(fs.readFileSync(path.join(WORK, 'side-by-side.json'), 'utf8')) as { options: { maxOthers: number }; results: Record<string, HarnessRun[]> };
+  const clean = (r: HarnessRun) => !r.error && !((r.othersCpuPct ?? 0) > json.options.maxOthers);
+  const ours = json.results.ours ?? [];
+  if (ours.length !== navStarts.length) return void console.log(`[bench:viewer:ohif] ${ours.length} harness runs but ${navStarts.length} navigations: slices-only times not paired`);
+  const slices = ours.flatMap((r, i) => (clean(r) && openingEnds[i] != null ? [openingEnds[i]! - navStarts[i]] : []));
+  const med = (a: number[]) => {
+    const s = [...a].sort((x, y) => x - y);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  if (!slices.length) return;
+  console.log(`\n# all slices in the browser (ours: navigation → opening stream fully sent, by the gateway's clock; OHIF: network quiet)`);
+  console.log(`ours   median ${med(slices).toFixed(0)} ms over ${slices.length} clean runs (${slices.map((x) => x.toFixed(0)).join(', ')})`);
+  if (onlyOurs) return;
+  const ohif = (json.results.ohif ?? []).filter(clean).map((r) => r.loadedMs!).filter((x) => typeof x === 'number');
+  if (ohif.length) console.log(`ohif   median ${med(ohif).toFixed(0)} ms (loadedMs)\nratio  ${(med(slices) / med(ohif)).toFixed(3)}`);
 }
 
 main().catch((e) => {
