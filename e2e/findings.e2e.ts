@@ -184,6 +184,25 @@ describe('AI findings on the image', () => {
     await page.keyboard.press('o');
     await until('marks back', fstate, (x) => x.overlaysVisible && x.marks.some((m) => m.id === f.id));
     expect((await colourPixels(mark.rect)).amber).toBeGreaterThan(20);
+    // One step onto a slice that no finding touches: the mark goes (the overlay skips its work on such
+    // slices only when nothing is drawn yet).
+    const marked = new Set((await fstate()).findings.flatMap((x) => x.regions.map((r) => r.image.sopInstanceUID)));
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    let prev = (await vstate()).imageIndex;
+    let moved = false;
+    for (const key of ['ArrowDown', 'ArrowUp'] as const) {
+      for (let i = 0; i < 8 && !moved; i++) {
+        await page.keyboard.press(key);
+        const v = await until('slice change', vstate, (x) => x.imageIndex !== prev, 3000).catch(() => null);
+        if (!v) break; // an end of the stack
+        prev = v.imageIndex;
+        moved = !marked.has(v.activeSopInstanceUID!);
+      }
+      if (moved) break;
+    }
+    expect(moved).toBe(true);
+    await until('no marks on an unmarked slice', fstate, (x) => x.marks.length === 0 && x.heatmapsDrawn === 0);
+    expect((await colourPixels(mark.rect)).amber).toBe(0);
   });
 
   it('sidebar click lands on the finding’s slice, box centred and about a third of the viewport; heatmap toggles alone', async () => {

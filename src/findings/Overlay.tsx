@@ -116,6 +116,8 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   // What the marks were last placed for; a render that changes none of it (window/level drags,
   // which re-render the image on every mouse move) needs no new marks.
   const drawnFor = useRef('');
+  const ctxRef = useRef(ctx);
+  ctxRef.current = ctx;
 
   useEffect(() => {
     const el = ctx.element;
@@ -123,6 +125,9 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
     // Synchronous re-render in the Cornerstone event: the marks move in the same frame as the image.
     const now = () => {
       const v = stackViewport(ctx);
+      // Most slices carry no finding: with nothing drawn and nothing to draw there is no React work
+      // and no camera math on the scroll step's critical path.
+      if (v && !lastMarks.length && !lastHeatmaps && !anythingToDraw(useFindingsStore.getState(), ctxRef.current.imageRefs[v.getCurrentImageIdIndex()])) return;
       if (v && viewKey(v) === drawnFor.current) return;
       flushSync(bump);
     };
@@ -293,6 +298,14 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
 }
 
 /** Everything the marks' canvas positions depend on, besides the findings themselves. */
+/** Whether any visible finding has a mark or heatmap on this image (cheap: no projection). */
+function anythingToDraw(s: Parameters<typeof sortedFindings>[0] & { overlaysVisible: boolean; heatmapsVisible: boolean }, ref: ViewerContext['imageRefs'][number] | undefined): boolean {
+  if (!ref || !s.overlaysVisible) return false;
+  return [...s.findings, ...s.srFindings].some(
+    (f) => regionsOnImage(f, ref).length > 0 || (s.heatmapsVisible && f.status !== 'rejected' && (f.heatmaps ?? []).some((h) => regionsOnImage({ regions: [{ image: h.image }] }, ref).length > 0)),
+  );
+}
+
 function viewKey(vp: NonNullable<ReturnType<typeof stackViewport>>): string {
   const c = vp.getCamera();
   const canvas = vp.canvas;
