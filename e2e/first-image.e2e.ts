@@ -127,6 +127,36 @@ describe('first image before the viewer code (Chromium, real gateway + Orthanc)'
     });
   }
 
+  it('keys pressed while the viewer code loads are not lost: replayed in order once it is interactive', async () => {
+    const { page, release } = await openHeld(HEAD_CT_STUDY);
+    try {
+      await page.waitForSelector('[data-testid=first-frame-preview]', { timeout: 30_000 });
+      const before = (await grab(page, '[data-testid=first-frame-preview]'))!;
+      // The reader starts stepping and picks the bone window before Cornerstone exists.
+      expect(await page.locator('.viewport-element').count()).toBe(0);
+      for (const key of ['ArrowDown', 'ArrowDown', 'ArrowDown', '3']) await page.keyboard.press(key);
+      release();
+      await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+      await page.waitForFunction(() => window.__viewer?.getState().imageIndex === 3, null, { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector('[data-testid=wl-info]')?.textContent?.includes('W 2800 L 600'), null, { timeout: 10_000 }).catch(async (e) => {
+        throw new Error(`${(e as Error).message}; wl-info: ${await page.textContent('[data-testid=wl-info]')}; state: ${JSON.stringify(await page.evaluate(() => window.__viewer?.getState()))}`.slice(0, 1500));
+      });
+      expect(await page.textContent('[data-testid=slice-info]')).toContain('Im 4 / 28');
+      await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+      // Pixels: slice 4 in the bone window is not the brain-window slice 1 of the preview.
+      const after = (await grab(page, '.viewport-element canvas'))!;
+      expect(compare(before.grey, after.grey).meanAbs).toBeGreaterThan(10);
+      // Replayed once: keys after that act directly, one step each.
+      await page.keyboard.press('ArrowDown');
+      await page.waitForFunction(() => window.__viewer?.getState().imageIndex === 4, null, { timeout: 10_000 });
+      await page.waitForTimeout(300);
+      expect(await page.evaluate(() => window.__viewer?.getState().imageIndex)).toBe(4);
+    } finally {
+      release();
+      await page.close();
+    }
+  });
+
   it('without a session nothing of the study is drawn: the log-in page shows', async () => {
     await browser.context.clearCookies();
     const page = await browser.context.newPage();

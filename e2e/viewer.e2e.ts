@@ -152,6 +152,16 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(after.hash).not.toBe(before.hash);
     expect(Math.abs(after.mean - before.mean)).toBeGreaterThan(2);
     expect(await page.textContent('[data-testid=wl-info]')).toContain('W 2800 L 600');
+    // The window holds while scrolling, on screen and in the overlay text: the next slice is in bone
+    // too (dark brain, nothing like the header window's bright one), and the text still says so.
+    await page.keyboard.press('ArrowDown');
+    await waitIndex(page, 3);
+    const next = await canvasStats(page);
+    expect(Math.abs(next.mean - after.mean)).toBeLessThan(Math.abs(next.mean - before.mean));
+    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 2800 L 600');
+    expect((await state(page)).voi!.upper).toBeGreaterThan(1900);
+    await page.keyboard.press('ArrowUp');
+    await waitIndex(page, 2);
     await page.keyboard.press('1'); // brain
     await page.waitForFunction(() => Math.round(window.__viewer!.getState().voi!.upper - window.__viewer!.getState().voi!.lower) === 79, null, { timeout: 10_000 });
     expect(await page.textContent('[data-testid=wl-info]')).toContain('W 80 L 40');

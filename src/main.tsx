@@ -6,11 +6,13 @@
  */
 import { prefetchStudy, viewerStudyOf } from './app/prefetch';
 import { paintBootPreview, previewSettled } from './viewer/previewImage';
+import { startEarlyKeys } from './app/earlyKeys';
 
 const PREVIEW_FIRST_MS = 700;
 
 const study = viewerStudyOf(window.location.pathname);
 if (study) {
+  startEarlyKeys();
   prefetchStudy(study);
   paintBootPreview(study);
   // The app's chunks are fetched meanwhile (modulepreload links in index.html, vite.config.ts).

@@ -16,6 +16,7 @@ import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
+import { earlyKeysActive, takeEarlyKeys } from '../app/earlyKeys';
 
 declare global {
   interface Window {
@@ -312,11 +313,40 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
       const command = map.get(keyString(e));
       if (!command) return;
+      // Until the first image is drawn the early-key queue keeps keys, to replay them in order.
+      if (earlyKeysActive()) return void e.preventDefault();
       if (runViewerCommand(controller, command, ctxRef.current)) e.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [bindings, controller]);
+
+  // The keys pressed while the viewer was loading, replayed in order once it is interactive; a study
+  // that fails to open drops them (they were meant for its images).
+  const bindingsRef = useRef(bindings);
+  bindingsRef.current = bindings;
+  useEffect(() => {
+    const drain = (st: { studyError: string | null; loading: boolean }) => {
+      if (!earlyKeysActive()) return true;
+      // Interactive once the opening series is set up: its first image drawn and its initial window
+      // applied (replaying earlier would let that window overwrite a preset key), or loading ended
+      // without an image (a corrupt first slice: the reader may be stepping past it).
+      if (st.loading && !st.studyError) return false;
+      const keys = takeEarlyKeys();
+      if (st.studyError) return true;
+      const map = resolveBindings(bindingsRef.current);
+      for (const k of keys) {
+        const command = map.get(keyString(k));
+        if (command) runViewerCommand(controller, command, ctxRef.current);
+      }
+      return true;
+    };
+    if (drain(useViewerStore.getState())) return;
+    const unsubscribe = useViewerStore.subscribe((st) => {
+      if (drain(st)) unsubscribe();
+    });
+    return unsubscribe;
+  }, [controller]);
 
   const updateBindings = (b: Bindings) => {
     setBindings(b);

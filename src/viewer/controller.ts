@@ -51,6 +51,8 @@ export class ViewerController {
   private loaded = new Set<string>();
   private cleanups: (() => void)[] = [];
   private showToken = 0;
+  /** The window last set on the viewport (initial, preset, drag); null right after a new stack. */
+  private voiInEffect: VoiRange | null = null;
 
   constructor(readonly studyUID: string) {
     set(initialViewerState(studyUID), true);
@@ -74,12 +76,24 @@ export class ViewerController {
       target.addEventListener(name, fn);
       this.cleanups.push(() => target.removeEventListener(name, fn));
     };
+    on(element, Enums.Events.VOI_MODIFIED, (e) => {
+      const r = (e as CustomEvent<{ range?: VoiRange }>).detail.range;
+      if (r) this.voiInEffect = { lower: r.lower, upper: r.upper };
+    });
     on(element, Enums.Events.STACK_NEW_IMAGE, (e) => {
       const d = (e as CustomEvent<{ imageIdIndex: number; imageId: string }>).detail;
       if (get().imageIds[d.imageIdIndex] === d.imageId) set({ imageIndex: d.imageIdIndex });
       this.awaitingFirstRender = true;
     });
     on(element, Enums.Events.IMAGE_RENDERED, () => {
+      // Cornerstone's CPU path draws a new slice with the window in effect but then reports the
+      // slice's header window from getProperties(): the overlay text would name a window that is not
+      // on screen, and a W/L drag would start from it. Re-stating it costs no render (the CPU path's
+      // setVOI only records it) and keeps the two the same.
+      const vp = this.viewport;
+      const held = this.voiInEffect;
+      const reported = vp?.getProperties().voiRange;
+      if (vp && held && (reported?.lower !== held.lower || reported?.upper !== held.upper)) vp.setProperties({ voiRange: held });
       if (this.awaitingFirstRender && !this.firstMarked) {
         this.firstMarked = true;
         // Pixels of the first image are on the canvas now (P4 in the shared notes), unless the
@@ -242,6 +256,8 @@ export class ViewerController {
     set({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, loadedCount: st.imageIds.filter((x) => this.loaded.has(x)).length });
     // On the WebGL path a failed image does not reject setStack (only IMAGE_LOAD_ERROR says so);
     // on the CPU path it does. Both end up in recordImageError.
+    // A new stack starts from its own default window, not the previous series' one.
+    this.voiInEffect = null;
     try {
       await vp.setStack(st.imageIds, i);
     } catch (e) {
@@ -285,6 +301,7 @@ export class ViewerController {
     const props = vp.getProperties();
     const camera = vp.getCamera();
     const wasShown = get().firstImageShown && !affected.includes(idx);
+    this.voiInEffect = null;
     try {
       await vp.setStack(st.imageIds, idx);
       if (wasShown) {
@@ -434,6 +451,7 @@ export class ViewerController {
   reset(): void {
     const vp = this.viewport;
     if (!vp) return;
+    this.voiInEffect = null;
     vp.resetProperties();
     vp.resetCamera();
     const st = get().activeSeriesUID ? this.stacks.get(get().activeSeriesUID!) : undefined;

@@ -3,6 +3,7 @@ import { searchStudies, DicomWebError } from '../dicomweb/client';
 import { apiFetch } from '../auth/api';
 import { navigate } from '../app/router';
 import { loadViewerModule, prefetchStudy } from '../app/preload';
+import { startEarlyKeys } from '../app/earlyKeys';
 import {
   DEFAULT_SORT,
   filterRows,
@@ -135,6 +136,7 @@ export function WorklistPage() {
     if (!r) return;
     void loadViewerModule();
     prefetchStudy(r.studyUID);
+    startEarlyKeys();
     navigate(`/viewer/${r.studyUID}`);
   };
 
