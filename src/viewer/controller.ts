@@ -93,7 +93,7 @@ export class ViewerController {
       const vp = this.viewport;
       const held = this.voiInEffect;
       const reported = vp?.getProperties().voiRange;
-      if (vp && held && (reported?.lower !== held.lower || reported?.upper !== held.upper)) vp.setProperties({ voiRange: held });
+      if (vp && held && (reported?.lower !== held.lower || reported?.upper !== held.upper)) vp.setProperties({ voiRange: held }, true);
       if (this.awaitingFirstRender && !this.firstMarked) {
         this.firstMarked = true;
         // Pixels of the first image are on the canvas now (P4 in the shared notes), unless the
