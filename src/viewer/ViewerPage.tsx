@@ -341,11 +341,17 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       }
       return true;
     };
-    if (drain(useViewerStore.getState())) return;
+    // Leaving before the viewer got ready (Esc back to the worklist) drops what was kept: keys typed
+    // on the worklist afterwards must not be replayed into the next study.
+    const dropKept = () => void (earlyKeysActive() && takeEarlyKeys());
+    if (drain(useViewerStore.getState())) return dropKept;
     const unsubscribe = useViewerStore.subscribe((st) => {
       if (drain(st)) unsubscribe();
     });
-    return unsubscribe;
+    return () => {
+      unsubscribe();
+      dropKept();
+    };
   }, [controller]);
 
   const updateBindings = (b: Bindings) => {
