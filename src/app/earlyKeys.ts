@@ -24,7 +24,8 @@ const MODIFIERS = new Set(['Shift', 'Control', 'Alt', 'Meta', 'AltGraph', 'CapsL
 let queue: EarlyKey[] | null = null;
 let stopTimer: ReturnType<typeof setTimeout> | null = null;
 
-function typingInto(t: EventTarget | null): boolean {
+/** Keys typed into a field are text, not commands (the viewer's key handler uses the same rule). */
+export function typingInto(t: EventTarget | null): boolean {
   const el = t as HTMLElement | null;
   return !!el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
 }

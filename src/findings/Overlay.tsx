@@ -174,7 +174,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
           marks.push({ finding: f, regionIndex, points: pts, closed: true, rect: boundingRect(pts) });
         }
       });
-      if (s.heatmapsVisible && f.status !== 'rejected') for (const h of f.heatmaps ?? []) if (regionsOnImage({ regions: [{ image: h.image }] }, ref).length) heatmaps.push(h);
+      if (s.heatmapsVisible) heatmaps.push(...heatmapsOnImage(f, ref));
     }
   }
 
@@ -297,15 +297,21 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   );
 }
 
-/** Everything the marks' canvas positions depend on, besides the findings themselves. */
-/** Whether any visible finding has a mark or heatmap on this image (cheap: no projection). */
-function anythingToDraw(s: Parameters<typeof sortedFindings>[0] & { overlaysVisible: boolean; heatmapsVisible: boolean }, ref: ViewerContext['imageRefs'][number] | undefined): boolean {
-  if (!ref || !s.overlaysVisible) return false;
-  return [...s.findings, ...s.srFindings].some(
-    (f) => regionsOnImage(f, ref).length > 0 || (s.heatmapsVisible && f.status !== 'rejected' && (f.heatmaps ?? []).some((h) => regionsOnImage({ regions: [{ image: h.image }] }, ref).length > 0)),
-  );
+type ImageRef = ViewerContext['imageRefs'][number];
+
+/** A finding's heatmaps on this image; a rejected finding shows none. */
+function heatmapsOnImage(f: Finding, ref: ImageRef): Heatmap[] {
+  return f.status === 'rejected' ? [] : (f.heatmaps ?? []).filter((h) => regionsOnImage({ regions: [{ image: h.image }] }, ref).length > 0);
 }
 
+/** Whether any visible finding has a mark or heatmap on this image (cheap: no projection). */
+function anythingToDraw(s: Parameters<typeof sortedFindings>[0] & { overlaysVisible: boolean; heatmapsVisible: boolean }, ref: ImageRef | undefined): boolean {
+  if (!ref || !s.overlaysVisible) return false;
+  const on = (f: Finding) => regionsOnImage(f, ref).length > 0 || (s.heatmapsVisible && heatmapsOnImage(f, ref).length > 0);
+  return s.findings.some(on) || s.srFindings.some(on);
+}
+
+/** Everything the marks' canvas positions depend on, besides the findings themselves. */
 function viewKey(vp: NonNullable<ReturnType<typeof stackViewport>>): string {
   const c = vp.getCamera();
   const canvas = vp.canvas;

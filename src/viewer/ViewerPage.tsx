@@ -16,7 +16,7 @@ import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
-import { earlyKeysActive, takeEarlyKeys } from '../app/earlyKeys';
+import { earlyKeysActive, takeEarlyKeys, typingInto } from '../app/earlyKeys';
 
 declare global {
   interface Window {
@@ -309,11 +309,10 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   useEffect(() => {
     const map = resolveBindings(bindings);
     const onKey = (e: KeyboardEvent) => {
-      const t = e.target as HTMLElement | null;
-      if (t && (t.tagName === 'INPUT' || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' || t.isContentEditable)) return;
+      if (typingInto(e.target)) return;
       const command = map.get(keyString(e));
       if (!command) return;
-      // Until the first image is drawn the early-key queue keeps keys, to replay them in order.
+      // Until the viewer is interactive the early-key queue keeps keys, to replay them in order.
       if (earlyKeysActive()) return void e.preventDefault();
       if (runViewerCommand(controller, command, ctxRef.current)) e.preventDefault();
     };

@@ -76,10 +76,6 @@ export class ViewerController {
       target.addEventListener(name, fn);
       this.cleanups.push(() => target.removeEventListener(name, fn));
     };
-    on(element, Enums.Events.VOI_MODIFIED, (e) => {
-      const r = (e as CustomEvent<{ range?: VoiRange }>).detail.range;
-      if (r) this.voiInEffect = { lower: r.lower, upper: r.upper };
-    });
     on(element, Enums.Events.STACK_NEW_IMAGE, (e) => {
       const d = (e as CustomEvent<{ imageIdIndex: number; imageId: string }>).detail;
       if (get().imageIds[d.imageIdIndex] === d.imageId) set({ imageIndex: d.imageIdIndex });
@@ -116,7 +112,11 @@ export class ViewerController {
       parent.addEventListener('keydown', keepTab, true);
       this.cleanups.push(() => parent.removeEventListener('keydown', keepTab, true));
     }
-    on(element, Enums.Events.VOI_MODIFIED, () => this.syncView());
+    on(element, Enums.Events.VOI_MODIFIED, (e) => {
+      const r = (e as CustomEvent<{ range?: VoiRange }>).detail.range;
+      if (r) this.voiInEffect = { lower: r.lower, upper: r.upper };
+      this.syncView();
+    });
     on(element, Enums.Events.CAMERA_MODIFIED, () => this.syncView());
     const onLoaded = (e: Event) => {
       const id = (e as CustomEvent<{ image?: { imageId?: string } }>).detail?.image?.imageId;
