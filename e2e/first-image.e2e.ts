@@ -10,6 +10,7 @@ import { startE2EStack } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import { CHEST_CR, headCtFiles } from '../scripts/lib/demo-data.js';
 import { login, type Stack } from '../test/harness.js';
+import { expectOverlayText } from './lib/canvas.js';
 
 const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CR_STUDY = '1.2.392.200036.9125.0.199302241758.16';
@@ -141,7 +142,7 @@ describe('first image before the viewer code (Chromium, real gateway + Orthanc)'
       await page.waitForFunction(() => document.querySelector('[data-testid=wl-info]')?.textContent?.includes('W 2800 L 600'), null, { timeout: 10_000 }).catch(async (e) => {
         throw new Error(`${(e as Error).message}; wl-info: ${await page.textContent('[data-testid=wl-info]')}; state: ${JSON.stringify(await page.evaluate(() => window.__viewer?.getState()))}`.slice(0, 1500));
       });
-      expect(await page.textContent('[data-testid=slice-info]')).toContain('Im 4 / 28');
+      await expectOverlayText(page, 'slice-info', 'Im 4 / 28');
       await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
       // Pixels: slice 4 in the bone window is not the brain-window slice 1 of the preview.
       const after = (await grab(page, '.viewport-element canvas'))!;

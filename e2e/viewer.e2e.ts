@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
-import { canvasStats, regionMean } from './lib/canvas.js';
+import { canvasStats, expectOverlayText, paintedCorner, regionMean } from './lib/canvas.js';
 import { CHEST_CR, REPO_ROOT, TRANSFER_SYNTAX_FILES, headCtFiles } from '../scripts/lib/demo-data.js';
 import { CORRUPT_SERIES_DESCRIPTION, GALLERY_STUDY_UID, prepareDemoFiles } from '../scripts/lib/demo-studies.js';
 import type { Stack } from '../test/harness.js';
@@ -104,14 +104,18 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(s.std).toBeGreaterThan(20);
     const st = await state(page);
     expect(st.imageCount).toBe(28);
-    expect(await page.textContent('[data-testid=slice-info]')).toContain('Im 1 / 28');
+    await expectOverlayText(page, 'slice-info', 'Im 1 / 28');
     // Header window of this series is C 35 / W 100; the overlay prints what is applied.
-    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 100 L 35');
+    await expectOverlayText(page, 'wl-info', 'W 100 L 35');
+    // The slice and window corners are painted, not DOM text: there must be lettering in them.
+    expect((await paintedCorner(page, 'bl')).lit).toBeGreaterThan(20);
+    expect((await paintedCorner(page, 'br')).lit).toBeGreaterThan(20);
   });
 
   it('scrolls through the whole stack in anatomical order (by position along the normal) to the last slice', async () => {
     const pos = headCtPositions();
     const seen: number[] = [];
+    const firstLabel = await paintedCorner(page, 'bl');
     for (let i = 0; i < 28; i++) {
       if (i > 0) await page.keyboard.press('ArrowDown');
       await waitIndex(page, i);
@@ -124,7 +128,11 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     const gaps = seen.slice(1).map((v, i) => v - seen[i]);
     expect(Math.max(...gaps) - Math.min(...gaps)).toBeGreaterThan(0.5);
     expect((await state(page)).imageIndex).toBe(27);
-    expect(await page.textContent('[data-testid=slice-info]')).toContain('Im 28 / 28');
+    await expectOverlayText(page, 'slice-info', 'Im 28 / 28');
+    // The painted slice number followed the scroll ("Im 1" and "Im 28" differ in their pixels).
+    const lastLabel = await paintedCorner(page, 'bl');
+    expect(lastLabel.lit).toBeGreaterThan(20);
+    expect(lastLabel.hash).not.toBe(firstLabel.hash);
     await page.keyboard.press('Home');
     await waitIndex(page, 0);
     await page.keyboard.press('End');
@@ -145,26 +153,28 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     await page.keyboard.press('ArrowDown');
     await waitIndex(page, 2);
     const before = await canvasStats(page);
+    const headerWindowLabel = await paintedCorner(page, 'br');
     await page.keyboard.press('3'); // bone
     await page.waitForFunction(() => window.__viewer!.getState().voi?.upper! > 1000, null, { timeout: 10_000 });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
     const after = await canvasStats(page);
     expect(after.hash).not.toBe(before.hash);
     expect(Math.abs(after.mean - before.mean)).toBeGreaterThan(2);
-    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 2800 L 600');
+    await expectOverlayText(page, 'wl-info', 'W 2800 L 600');
+    expect((await paintedCorner(page, 'br')).hash).not.toBe(headerWindowLabel.hash);
     // The window holds while scrolling, on screen and in the overlay text: the next slice is in bone
     // too (dark brain, nothing like the header window's bright one), and the text still says so.
     await page.keyboard.press('ArrowDown');
     await waitIndex(page, 3);
     const next = await canvasStats(page);
     expect(Math.abs(next.mean - after.mean)).toBeLessThan(Math.abs(next.mean - before.mean));
-    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 2800 L 600');
+    await expectOverlayText(page, 'wl-info', 'W 2800 L 600');
     expect((await state(page)).voi!.upper).toBeGreaterThan(1900);
     await page.keyboard.press('ArrowUp');
     await waitIndex(page, 2);
     await page.keyboard.press('1'); // brain
     await page.waitForFunction(() => Math.round(window.__viewer!.getState().voi!.upper - window.__viewer!.getState().voi!.lower) === 79, null, { timeout: 10_000 });
-    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 80 L 40');
+    await expectOverlayText(page, 'wl-info', 'W 80 L 40');
     // Drag with the left button changes W/L too.
     const box = (await page.locator('[data-testid=viewport]').boundingBox())!;
     const v0 = (await state(page)).voi!;
@@ -182,7 +192,7 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     expect(inverted.mean).toBeGreaterThan(beforeInvert.mean + 20);
     await page.keyboard.press('r');
     await page.waitForFunction(() => !window.__viewer!.getState().invert, null, { timeout: 10_000 });
-    expect(await page.textContent('[data-testid=wl-info]')).toContain('W 100 L 35');
+    await expectOverlayText(page, 'wl-info', 'W 100 L 35');
   });
 
   it('takes the README screenshot of the head CT', async () => {

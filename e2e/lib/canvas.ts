@@ -52,3 +52,34 @@ export async function regionMean(page: Page, fx: number, fy: number, half = 6): 
     { fx, fy, half },
   );
 }
+
+/** One painted corner of the overlay text (slice 'bl', window 'br', zoom 'tr'): lit pixels and a hash. */
+export async function paintedCorner(page: Page, corner: 'tr' | 'bl' | 'br'): Promise<{ lit: number; hash: number }> {
+  return page.evaluate((corner) => {
+    const canvas = document.querySelector(`.overlay-text .${corner} canvas`) as HTMLCanvasElement | null;
+    if (!canvas || !canvas.width) throw new Error(`no painted ${corner} corner`);
+    const d = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    let lit = 0;
+    let hash = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      if (d[i + 3] > 128 && d[i] > 128) lit++;
+      hash = (hash * 31 + d[i] + 7 * d[i + 3]) | 0;
+    }
+    return { lit, hash };
+  }, corner);
+}
+
+/**
+ * The overlay's words as a screen reader gets them. They follow the painted corners once the reader
+ * stops scrolling or dragging (a quarter of a second), so this waits for them.
+ */
+export async function expectOverlayText(page: Page, testId: 'slice-info' | 'wl-info', text: string): Promise<void> {
+  const read = () => page.textContent(`[data-testid=${testId}]`).then((t) => t ?? '');
+  const t0 = Date.now();
+  let last = await read();
+  while (!last.includes(text) && Date.now() - t0 < 10_000) {
+    await page.waitForTimeout(50);
+    last = await read();
+  }
+  if (!last.includes(text)) throw new Error(`overlay ${testId} says "${last}", expected "${text}"`);
+}

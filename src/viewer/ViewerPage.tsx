@@ -12,7 +12,8 @@ import { viewerExtensions, type ViewerContext } from './extensions';
 import { navigate } from '../app/router';
 import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
-import { formatWindow, type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
+import { type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
+import { OverlayText } from './OverlayText';
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
@@ -207,39 +208,6 @@ function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b:
             Close (Esc)
           </button>
         </div>
-      </div>
-    </div>
-  );
-}
-
-/** Corner text over the image: the only part of the page that changes on every scroll step. */
-function OverlayText({ active }: { active: SeriesInfo | undefined }) {
-  const s = useViewerStore(
-    useShallow((st) => ({
-      patientName: st.patientName,
-      imageIndex: st.imageIndex,
-      imageCount: st.imageIds.length,
-      entry: st.entries[st.imageIndex],
-      voi: st.voi,
-      invert: st.invert,
-      zoom: st.zoom,
-    })),
-  );
-  const entry = s.entry;
-  return (
-    <div className="overlay-text" aria-live="polite">
-      <div className="tl">
-        <div>{s.patientName}</div>
-        <div>{active ? [active.modality, active.description || (active.seriesNumber !== undefined ? `Series ${active.seriesNumber}` : '')].filter(Boolean).join(' · ') : ''}</div>
-      </div>
-      <div className="tr">{s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''}</div>
-      <div className="bl" data-testid="slice-info">
-        {s.imageCount ? `Im ${s.imageIndex + 1} / ${s.imageCount}` : ''}
-        {entry && entry.numberOfFrames > 1 ? ` · frame ${entry.frameNumber}` : ''}
-      </div>
-      <div className="br" data-testid="wl-info">
-        {s.voi ? formatWindow(s.voi) : ''}
-        {s.invert ? ' · inverted' : ''}
       </div>
     </div>
   );

@@ -1,0 +1,142 @@
+/**
+ * Corner text over the image. The corners that change while reading (slice, window, zoom) are
+ * painted onto small canvases from a store subscription, not rendered as DOM text: a DOM text
+ * change on a scroll step costs the whole page a style, layout and paint pass (about 1 ms of the
+ * 8 ms step budget on the reference machine), a canvas change only its own few pixels.
+ *
+ * The same words stay in the DOM for screen readers and tests, in a visually hidden live region
+ * that is written once the reader stops scrolling or dragging: a polite live region updated on
+ * every step would queue one announcement per slice.
+ */
+import { useEffect, useRef } from 'react';
+import { useShallow } from 'zustand/react/shallow';
+import { useViewerStore, type SeriesInfo } from './store';
+import { cornerText, seriesLine, type CornerText } from './overlayText';
+
+/** Quiet time after the last change before the accessible text follows. */
+export const SETTLE_MS = 250;
+
+type PaintedCornerId = 'tr' | 'bl' | 'br';
+
+const CORNERS: { id: PaintedCornerId; testId?: string; label: string }[] = [
+  { id: 'tr', label: 'Zoom' },
+  { id: 'bl', testId: 'slice-info', label: 'Image' },
+  { id: 'br', testId: 'wl-info', label: 'Window' },
+];
+
+export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
+  const fixed = useViewerStore(useShallow((st) => ({ patientName: st.patientName })));
+  const canvases = useRef<Partial<Record<PaintedCornerId, HTMLCanvasElement | null>>>({});
+  const spoken = useRef<Partial<Record<PaintedCornerId, HTMLSpanElement | null>>>({});
+
+  useEffect(() => {
+    const painted: Partial<Record<PaintedCornerId, string>> = {};
+    let settle: ReturnType<typeof setTimeout> | undefined;
+    let latest: CornerText | null = null;
+    const speak = () => {
+      for (const { id } of CORNERS) {
+        const el = spoken.current[id];
+        const text = latest?.[id].join('\n') ?? '';
+        if (el && el.textContent !== text) el.textContent = text;
+      }
+    };
+    const update = () => {
+      const text = cornerText(useViewerStore.getState(), undefined);
+      let changed = false;
+      for (const { id } of CORNERS) {
+        const lines = text[id];
+        const key = lines.join('\n');
+        if (painted[id] === key) continue;
+        const c = canvases.current[id];
+        if (!c) continue;
+        painted[id] = key;
+        paintCorner(c, lines, id === 'bl' ? 'left' : 'right');
+        changed = true;
+      }
+      latest = text;
+      if (!changed) return;
+      clearTimeout(settle);
+      settle = setTimeout(speak, SETTLE_MS);
+    };
+    update();
+    speak();
+    const unsubscribe = useViewerStore.subscribe(update);
+    return () => {
+      unsubscribe();
+      clearTimeout(settle);
+    };
+  }, []);
+
+  return (
+    <div className="overlay-text">
+      <div className="tl">
+        <div>{fixed.patientName}</div>
+        <div>{seriesLine(active)}</div>
+      </div>
+      {CORNERS.map(({ id, testId, label }) => (
+        <div key={id} className={id}>
+          <canvas ref={(el) => void (canvases.current[id] = el)} className="painted-text" aria-hidden="true" />
+          <span className="visually-hidden" aria-live="polite" aria-label={label} data-testid={testId} ref={(el) => void (spoken.current[id] = el)} />
+        </div>
+      ))}
+    </div>
+  );
+}
+
+interface CornerStyle {
+  dpr: number;
+  cssW: number;
+  cssH: number;
+  font: string;
+  size: number;
+  color: string;
+}
+/** Read once per canvas (and again after a page zoom): reading styles on every step could force a layout. */
+const styles = new WeakMap<HTMLCanvasElement, CornerStyle>();
+
+function cornerStyle(canvas: HTMLCanvasElement): CornerStyle {
+  const dpr = window.devicePixelRatio || 1;
+  const known = styles.get(canvas);
+  if (known && known.dpr === dpr) return known;
+  const cs = getComputedStyle(canvas);
+  const size = parseFloat(cs.fontSize) || 18;
+  const st = {
+    dpr,
+    cssW: parseFloat(cs.width) || canvas.clientWidth,
+    cssH: parseFloat(cs.height) || canvas.clientHeight,
+    font: `${cs.fontWeight} ${size}px ${cs.fontFamily}`,
+    size,
+    color: cs.color,
+  };
+  styles.set(canvas, st);
+  return st;
+}
+
+/** Draws lines of text, in the overlay's font and shadow, into a canvas of a fixed CSS size. */
+function paintCorner(canvas: HTMLCanvasElement, lines: string[], align: 'left' | 'right'): void {
+  const st = cornerStyle(canvas);
+  const w = Math.round(st.cssW * st.dpr);
+  const h = Math.round(st.cssH * st.dpr);
+  // Resizing clears the canvas and is only needed at the first paint or after a page zoom.
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const g = canvas.getContext('2d');
+  if (!g) return;
+  g.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
+  g.clearRect(0, 0, st.cssW, st.cssH);
+  g.font = st.font;
+  g.textAlign = align;
+  g.textBaseline = 'bottom';
+  g.fillStyle = st.color;
+  g.shadowColor = '#000';
+  g.shadowBlur = 3;
+  const lineH = st.size * 1.35;
+  const x = align === 'left' ? 3 : st.cssW - 3;
+  // Bottom-aligned: the last line sits on the canvas's lower edge.
+  lines
+    .filter(Boolean)
+    .reverse()
+    .forEach((line, i) => g.fillText(line, x, st.cssH - 3 - i * lineH));
+}
