@@ -128,6 +128,15 @@ describe('client AI in the viewer', () => {
       await until(page, 'first image', () => vstate(page), (v) => !!v?.firstImageShown, 60_000);
       const running = await until(page, 'AI running', () => aiStatus(page), (s) => s.state === 'running' && s.done >= 1 && s.done < s.total - 5, 60_000, 20);
       expect(running.provider).toBe('wasm');
+      // AI waits for the reader: neither onnxruntime's start nor the run began before every slice of
+      // the opening series was decoded.
+      const marks = await page.evaluate(() => performance.getEntriesByType('mark').map((m) => [m.name, m.startTime] as const));
+      const at = (name: string) => marks.filter(([n]) => n === name).map(([, t]) => t);
+      const cachedAt = at('viewer:stack-cached')[0];
+      expect(cachedAt).toBeGreaterThan(0);
+      expect(at('ai:start').length).toBe(1);
+      expect(at('ai:runtime-start').length).toBeGreaterThanOrEqual(1);
+      for (const t of [...at('ai:start'), ...at('ai:runtime-start')]) expect(t).toBeGreaterThanOrEqual(cachedAt);
       await expect(page.getByTestId('ai-status-text').textContent()).resolves.toMatch(/^AI wasm×2 \d+\/28$/);
       expect(await page.getByTestId('ai-progress').count()).toBe(1);
 

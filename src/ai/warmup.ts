@@ -41,6 +41,7 @@ export function warmRuntime(provider: Provider, cfg: AiConfig): void {
   const o = runtimeOptions(provider, cfg);
   const key = runtimeKey(o);
   if (spares.has(key) || hasEngine(provider)) return;
+  performance.mark('ai:runtime-start');
   spares.set(key, AiRuntime.start(o));
 }
 

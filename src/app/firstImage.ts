@@ -19,9 +19,36 @@ export function firstImageShown(): boolean {
   return shown;
 }
 
+/**
+ * "Every image of the opening series is decoded (or known to be unreadable)": from then on the
+ * reader scrolls from memory, and work as heavy as AI inference no longer slows the stack's decode
+ * on a small machine.
+ */
+const CACHED_EVENT = 'rs:stack-cached';
+let cached = false;
+export function notifyStackCached(): void {
+  if (cached) return;
+  cached = true;
+  performance.mark('viewer:stack-cached');
+  window.dispatchEvent(new Event(CACHED_EVENT));
+}
+
+export function stackCached(): boolean {
+  return cached;
+}
+
+/** Resolves once the opening stack is cached (see notifyStackCached). */
+export function whenStackCached(): Promise<void> {
+  return new Promise((resolve) => {
+    if (cached) return resolve();
+    window.addEventListener(CACHED_EVENT, () => resolve(), { once: true });
+  });
+}
+
 /** A new study is opening: its own first image is awaited again (AI waits for it, not the last one's). */
 export function resetFirstImage(): void {
   shown = false;
+  cached = false;
 }
 
 /** Resolves once a first image has been shown on this page, or after `maxWaitMs` regardless. */

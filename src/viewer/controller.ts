@@ -9,7 +9,7 @@ import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
 import { forgetStudyFrames } from '../dicomweb/frames';
-import { FIRST_IMAGE_MARK, notifyFirstImage, resetFirstImage } from '../app/firstImage';
+import { FIRST_IMAGE_MARK, notifyFirstImage, notifyStackCached, resetFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
 import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
@@ -123,6 +123,7 @@ export class ViewerController {
       if (id && get().imageIds.includes(id) && !this.loaded.has(id)) {
         this.loaded.add(id);
         set({ loadedCount: get().imageIds.filter((x) => this.loaded.has(x)).length });
+        this.noteIfCached();
       }
     };
     on(eventTarget, Enums.Events.IMAGE_LOADED, onLoaded);
@@ -132,6 +133,12 @@ export class ViewerController {
     };
     on(eventTarget, Enums.Events.IMAGE_LOAD_ERROR, onFailed);
     on(eventTarget, Enums.Events.IMAGE_LOAD_FAILED, onFailed);
+  }
+
+  /** The opening stack is all in memory (or unreadable where it is not): see notifyStackCached. */
+  private noteIfCached(): void {
+    const s = get();
+    if (s.imageIds.length && s.imageIds.every((id) => this.loaded.has(id) || s.imageErrors[id])) notifyStackCached();
   }
 
   private afterFirstPaint(fn: () => void): void {
@@ -167,6 +174,7 @@ export class ViewerController {
     }
     const msg = describeImageError(error);
     set((s) => ({ imageErrors: { ...s.imageErrors, [imageId]: msg } }));
+    this.noteIfCached();
     for (const [uid, st] of this.stacks) {
       if (st.imageIds.includes(imageId)) {
         const failed = st.imageIds.filter((id) => get().imageErrors[id]).length;
