@@ -173,6 +173,24 @@ describe('first image before the viewer code (Chromium, real gateway + Orthanc)'
     }
   });
 
+  it('serves the production build (the figures and the reader get React without its development checks)', async () => {
+    // vitest runs with NODE_ENV=test, under which a Vite build bundles React's development runtime.
+    const page = await browser.context.newPage();
+    try {
+      const scripts: string[] = [];
+      page.on('response', (r) => {
+        if (r.url().endsWith('.js')) scripts.push(r.url());
+      });
+      await page.goto(`${stack.baseUrl}/`);
+      await page.waitForSelector('.worklist-table, form', { timeout: 30_000 });
+      expect(scripts.length).toBeGreaterThan(0);
+      expect(scripts.filter((u) => u.includes('jsx-dev-runtime'))).toEqual([]);
+      for (const u of scripts) expect(await (await fetch(u)).text(), u).not.toMatch(/react-dom\.development|Each child in a list should have a unique "key" prop/);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('raised no uncaught exception in the page', () => {
     expect(pageErrors).toEqual([]);
   });

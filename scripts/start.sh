@@ -5,6 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
 if [ ! -f dist/index.html ] || [ -n "$(find src index.html vite.config.ts -newer dist/index.html -print -quit 2>/dev/null)" ]; then
   echo "[start] building the viewer"
-  npx vite build --logLevel error
+  NODE_ENV=production npx vite build --logLevel error
 fi
 exec npx tsx scripts/start.ts

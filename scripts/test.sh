@@ -7,7 +7,7 @@ bash scripts/ensure-deps.sh
 echo "[test] typecheck"
 npx tsc -p tsconfig.json
 echo "[test] build viewer"
-npx vite build --logLevel error
+NODE_ENV=production npx vite build --logLevel error
 npx vitest run --project unit
 npx vitest run --project integration
 npx vitest run --project e2e

@@ -46,7 +46,9 @@ export function ensureBuilt(): void {
   `;
   // Re-checked under the lock: another run may have just built the same sources.
   const recheck = `node "${path.join(REPO_ROOT, 'e2e/lib/stale-check.mjs')}"`;
-  const r = spawnSync('flock', ['/tmp/rs-vite-build.lock', 'bash', '-c', `${recheck} || { ${script} }`], { stdio: 'inherit', cwd: REPO_ROOT });
+  // Always the production build: vitest sets NODE_ENV=test, with which Vite bundles React's
+  // development build (twice the size, several times slower): e2e and benchmarks would measure that.
+  const r = spawnSync('flock', ['/tmp/rs-vite-build.lock', 'bash', '-c', `${recheck} || { ${script} }`], { stdio: 'inherit', cwd: REPO_ROOT, env: { ...process.env, NODE_ENV: 'production' } });
   if (r.status !== 0) throw new Error(`vite build failed (exit ${r.status})`);
 }
 
