@@ -154,10 +154,16 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   const canvas = vp?.canvas;
   const parent = rootRef.current?.parentElement;
   let frame = { left: 0, top: 0, width: canvas?.clientWidth ?? 0, height: canvas?.clientHeight ?? 0 };
+  // Our root is laid over the canvas, so on the page it starts where the canvas does.
+  let pageOrigin: { left: number; top: number } | null = null;
   if (canvas && parent) {
     const c = canvas.getBoundingClientRect(), p = parent.getBoundingClientRect();
     frame = { left: c.left - p.left - parent.clientLeft, top: c.top - p.top - parent.clientTop, width: c.width, height: c.height };
+    pageOrigin = { left: c.left, top: c.top };
   }
+  // Read now, while the layout is clean: read in the layout effect, after React has changed the
+  // marks, it forced a synchronous layout of the page on every scroll step onto a marked slice.
+  const key = vp ? viewKey(vp) : '';
 
   const marks: Mark[] = [];
   const heatmaps: Heatmap[] = [];
@@ -179,9 +185,8 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   }
 
   useLayoutEffect(() => {
-    drawnFor.current = vp ? viewKey(vp) : '';
-    const root = rootRef.current;
-    const origin = root?.getBoundingClientRect();
+    drawnFor.current = key;
+    const origin = pageOrigin;
     lastMarks = marks.map((m) => ({ id: m.finding.id, status: m.finding.status, rect: { x: (origin?.left ?? 0) + m.rect.x, y: (origin?.top ?? 0) + m.rect.y, width: m.rect.width, height: m.rect.height } }));
     lastHeatmaps = heatmaps.length;
     const hc = heatRef.current;

@@ -46,11 +46,27 @@ export interface Projection {
 export function projection(vp: Types.IStackViewport): Projection | null {
   const plane = currentPlane(vp);
   if (!plane) return null;
+  const viaViewport = (p: Vec2): Vec2 => {
+    const c = vp.worldToCanvas(imageToWorld(plane, p) as Types.Point3);
+    return [c[0], c[1]];
+  };
+  // Image -> canvas is affine for a stack viewport (in-plane scale, rotation, flip, pan), so three
+  // points through the viewport fix it for every other: Cornerstone reads the camera afresh on each
+  // worldToCanvas, which made drawing a slice's marks cost milliseconds on the scroll step.
+  let affine: ((p: Vec2) => Vec2) | null = null;
+  const SPAN = 256;
   return {
     plane,
     toCanvas: (p) => {
-      const c = vp.worldToCanvas(imageToWorld(plane, p) as Types.Point3);
-      return [c[0], c[1]];
+      if (!affine) {
+        const o = viaViewport([0, 0]);
+        const u = viaViewport([SPAN, 0]);
+        const v = viaViewport([0, SPAN]);
+        const ux = (u[0] - o[0]) / SPAN, uy = (u[1] - o[1]) / SPAN;
+        const vx = (v[0] - o[0]) / SPAN, vy = (v[1] - o[1]) / SPAN;
+        affine = (q) => [o[0] + q[0] * ux + q[1] * vx, o[1] + q[0] * uy + q[1] * vy];
+      }
+      return affine(p);
     },
     toImage: (c) => worldToImage(plane, vp.canvasToWorld(c as Types.Point2) as unknown as Vec3),
   };
