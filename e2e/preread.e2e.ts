@@ -78,6 +78,17 @@ describe('pre-read e2e', () => {
     await alert.waitFor({ timeout: 30_000 });
     expect(await alert.locator('.alert-reason').textContent()).toMatch(/^ICH suspected, \d+%$/);
     expect(await alert.textContent()).toContain(study.studyInstanceUID);
+    // It sits in the header between the links and the reader's name, covering neither, with its buttons in view.
+    const boxOf = async (sel: string) => (await erin.locator(sel).first().boundingBox())!;
+    const [a, userBox, nav, header] = [await alert.boundingBox(), await boxOf('[data-testid=current-user]'), await boxOf('.app-header nav'), await boxOf('.app-header')];
+    expect(a!.x + a!.width).toBeLessThanOrEqual(userBox.x + 0.5);
+    expect(a!.x).toBeGreaterThanOrEqual(nav.x + nav.width - 0.5);
+    expect(a!.y).toBeGreaterThanOrEqual(header.y - 0.5);
+    expect(a!.y + a!.height).toBeLessThanOrEqual(header.y + header.height + 0.5);
+    for (const name of ['Open', 'Acknowledge']) {
+      const b = (await alert.locator('button', { hasText: name }).boundingBox())!;
+      expect(b.x + b.width).toBeLessThanOrEqual(a!.x + a!.width + 0.5);
+    }
 
     // The technologist's list shows the study but no flag and no alert.
     const tobyRow = toby.locator(`.worklist-table tbody tr[data-study-uid="${study.studyInstanceUID}"]`);

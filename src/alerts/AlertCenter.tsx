@@ -27,17 +27,17 @@ async function studyLabel(uid: string): Promise<StudyLabel | null> {
   return { patient: personName(s['00100010']), description: String(s['00081030']?.Value?.[0] ?? '') };
 }
 
-// In the header bar's free middle: it covers neither the image, the series list nor the findings
-// sidebar. One alert at a time (newest first), the rest counted.
+// In the header bar's free middle (the header lays it out between its links and the user): it covers
+// neither the image, the series list, the findings sidebar nor the user's name. One alert at a time
+// (newest first), the rest counted.
 const panel: CSSProperties = {
-  position: 'fixed', top: '0.2rem', left: '50%', transform: 'translateX(-50%)', zIndex: 1000,
-  maxWidth: 'min(32rem, calc(100vw - 36rem))', display: 'flex', alignItems: 'center', gap: '0.5rem',
+  display: 'flex', alignItems: 'center', justifyContent: 'center', gap: '0.5rem', minWidth: 0, maxWidth: '100%',
 };
 const card: CSSProperties = {
   background: 'var(--panel, #14181d)', border: '2px solid var(--critical, #ff4d4f)', borderRadius: 6, padding: '0.15rem 0.5rem',
-  display: 'flex', alignItems: 'center', gap: '0.5rem', whiteSpace: 'nowrap', overflow: 'hidden',
+  display: 'flex', alignItems: 'center', gap: '0.5rem', whiteSpace: 'nowrap', overflow: 'hidden', minWidth: 0,
 };
-const compact: CSSProperties = { padding: '0.05rem 0.5rem', fontSize: '0.85rem' };
+const compact: CSSProperties = { padding: '0.05rem 0.5rem', fontSize: '0.85rem', flex: 'none' };
 const srOnly: CSSProperties = { position: 'absolute', width: 1, height: 1, overflow: 'hidden', clip: 'rect(0 0 0 0)', whiteSpace: 'nowrap' };
 const MAX_CARDS = 1;
 
@@ -107,10 +107,10 @@ export default function AlertCenter() {
         return (
           <div key={a.id} role="alert" style={card} className="critical-alert" data-study={a.studyUID} title={`Study ${a.studyUID}`}>
             <span className="flag flag-critical" aria-hidden="true" />
-            <strong>
+            <strong style={{ flex: 'none' }}>
               Critical: <span className="alert-reason">{a.reason}</span>
             </strong>
-            <span style={{ overflow: 'hidden', textOverflow: 'ellipsis' }}>
+            <span style={{ overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }}>
               {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {new Date(a.createdAt).toLocaleTimeString()}
             </span>
             <span style={srOnly}>Study Instance UID {a.studyUID}</span>

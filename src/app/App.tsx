@@ -14,7 +14,8 @@ const ViewerPage = lazy(loadViewerModuleAfterPreview);
 const AdminPage = lazy(() => import('../admin/AdminPage'));
 const AlertCenter = lazy(() => import('../alerts/AlertCenter'));
 
-function Header() {
+/** The header; `middle` (the critical-alert centre) takes the free space between the nav and the user. */
+function Header({ middle }: { middle?: ReactNode }) {
   const { user } = useSession();
   const { pathname } = useLocation();
   return (
@@ -53,7 +54,7 @@ function Header() {
           </a>
         )}
       </nav>
-      <div className="spacer" />
+      <div className="spacer header-middle">{middle}</div>
       {user && (
         <div className="user" data-testid="current-user">
           <span>{formatPersonName(user.displayName)}</span>
@@ -148,15 +149,18 @@ export function App() {
   }
   return (
     <div className={`app route-${route.name}`}>
-      <Header />
+      <Header
+        middle={
+          alertsOn && (
+            <Suspense fallback={null}>
+              <AlertCenter />
+            </Suspense>
+          )
+        }
+      />
       <div className="app-body">
         <Suspense fallback={route.name === 'viewer' ? <ViewerSkeleton studyUID={route.studyUID} /> : <Centered>Loading…</Centered>}>{page}</Suspense>
       </div>
-      {alertsOn && (
-        <Suspense fallback={null}>
-          <AlertCenter />
-        </Suspense>
-      )}
     </div>
   );
 }
