@@ -62,7 +62,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
 
   return (
     <section aria-label="AI findings" data-testid="findings-panel" style={{ font: '13px system-ui, sans-serif', color: '#e6e6e6', display: 'flex', flexDirection: 'column', gap: 6 }}>
-      <header style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline' }}>
+      <header style={{ display: 'flex', justifyContent: 'space-between', alignItems: 'baseline', padding: '0 8px' }}>
         <strong>AI findings</strong>
         <span data-testid="findings-pending" title="Findings no radiologist has acted on yet">
           {pending} pending
