@@ -3,7 +3,7 @@ import { useEffect } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { statusText, useAiStatus } from './status';
 import { cancelStudyRun, currentRun, startStudyRun } from './runner';
-import { firstImageShown, stackCached } from '../app/firstImage';
+import { afterFirstImage, afterStackCached, firstImageShown } from '../app/firstImage';
 
 export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
   const s = useAiStatus();
@@ -18,20 +18,23 @@ export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
     // most 4 s more): on two cores they made "every slice ready to scroll" half a second later.
     // The slices are then in memory, so the AI reads them at no extra decode cost.
     let started = false;
-    const t0 = performance.now();
-    let shownAt: number | null = null;
-    const poll = setInterval(() => {
-      const now = performance.now();
-      if (shownAt === null && firstImageShown()) shownAt = now;
-      if (shownAt === null ? now - t0 > 3000 : stackCached() || now - shownAt > 4000) {
-        clearInterval(poll);
+    let cancelled = false;
+    let waiting = afterFirstImage(3000);
+    void waiting.promise
+      .then(() => {
+        if (cancelled || !firstImageShown()) return;
+        waiting = afterStackCached(4000);
+        return waiting.promise;
+      })
+      .then(() => {
+        if (cancelled) return;
         started = true;
         startStudyRun(target);
-      }
-    }, 50);
+      });
     // Closing the study (or switching series) cancels the run: no result lands on another study.
     return () => {
-      clearInterval(poll);
+      cancelled = true;
+      waiting.cancel();
       if (started) cancelStudyRun(ctx.studyInstanceUID);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps

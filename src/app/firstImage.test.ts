@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { notifyStackCached, resetFirstImage, stackCached, whenStackCached } from './firstImage';
+import { afterStackCached, notifyStackCached, resetFirstImage, stackCached } from './firstImage';
 
 describe('stack-cached signal (what AI waits for)', () => {
   // The module signals on `window`; in Node an EventTarget stands in for it.
@@ -7,14 +7,14 @@ describe('stack-cached signal (what AI waits for)', () => {
   afterEach(() => resetFirstImage());
   it('resolves waiters once, and at once for late ones', async () => {
     const order: string[] = [];
-    const early = whenStackCached().then(() => order.push('early'));
+    const early = afterStackCached().promise.then(() => order.push('early'));
     await Promise.resolve();
     expect(order).toEqual([]);
     expect(stackCached()).toBe(false);
     notifyStackCached();
     notifyStackCached(); // idempotent
     await early;
-    await whenStackCached().then(() => order.push('late'));
+    await afterStackCached().promise.then(() => order.push('late'));
     expect(order).toEqual(['early', 'late']);
     expect(performance.getEntriesByName('viewer:stack-cached').length).toBe(1);
   });
@@ -23,7 +23,7 @@ describe('stack-cached signal (what AI waits for)', () => {
     resetFirstImage();
     expect(stackCached()).toBe(false);
     let resolved = false;
-    void whenStackCached().then(() => (resolved = true));
+    void afterStackCached().promise.then(() => (resolved = true));
     await new Promise((r) => setTimeout(r, 10));
     expect(resolved).toBe(false);
     notifyStackCached();

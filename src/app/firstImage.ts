@@ -37,13 +37,6 @@ export function stackCached(): boolean {
   return cached;
 }
 
-/** Resolves once the opening stack is cached (see notifyStackCached). */
-export function whenStackCached(): Promise<void> {
-  return new Promise((resolve) => {
-    if (cached) return resolve();
-    window.addEventListener(CACHED_EVENT, () => resolve(), { once: true });
-  });
-}
 
 /** A new study is opening: its own first image is awaited again (AI waits for it, not the last one's). */
 export function resetFirstImage(): void {
@@ -51,21 +44,36 @@ export function resetFirstImage(): void {
   cached = false;
 }
 
-/** Resolves once a first image has been shown on this page, or after `maxWaitMs` regardless. */
-export function afterFirstImage(maxWaitMs: number): { promise: Promise<void>; cancel(): void } {
+interface Wait {
+  promise: Promise<void>;
+  cancel(): void;
+}
+
+/** Resolves once `isSet()` (told by `event`), or after `maxWaitMs` regardless when given. */
+function afterSignal(isSet: () => boolean, event: string, maxWaitMs?: number): Wait {
   let cancel = () => {};
   const promise = new Promise<void>((resolve) => {
-    if (shown) return resolve();
+    if (isSet()) return resolve();
     const done = () => {
       cancel();
       resolve();
     };
-    const t = setTimeout(done, maxWaitMs);
-    window.addEventListener(EVENT, done);
+    const t = maxWaitMs === undefined ? undefined : setTimeout(done, maxWaitMs);
+    window.addEventListener(event, done);
     cancel = () => {
       clearTimeout(t);
-      window.removeEventListener(EVENT, done);
+      window.removeEventListener(event, done);
     };
   });
   return { promise, cancel: () => cancel() };
+}
+
+/** Resolves once a first image has been shown on this page, or after `maxWaitMs` regardless. */
+export function afterFirstImage(maxWaitMs: number): Wait {
+  return afterSignal(() => shown, EVENT, maxWaitMs);
+}
+
+/** Resolves once the opening stack is cached (see notifyStackCached), or after `maxWaitMs` when given. */
+export function afterStackCached(maxWaitMs?: number): Wait {
+  return afterSignal(() => cached, CACHED_EVENT, maxWaitMs);
 }

@@ -6,7 +6,7 @@
  */
 import { firstFrameOf, prefetchStudy, viewerStudyOf } from './prefetch';
 import { previewSettled } from '../viewer/previewImage';
-import { whenStackCached } from './firstImage';
+import { afterStackCached } from './firstImage';
 
 export { prefetchStudy, takePrefetched } from './prefetch';
 
@@ -31,7 +31,7 @@ export function loadViewerModuleAfterPreview(): Promise<typeof import('../viewer
   // of the opening series is decoded: run beside the viewer code's evaluation and the decode, on two
   // cores, it made the stack ready to scroll about half a second later (returning readers, for whom
   // the registry hint allows the head start), for AI results about 0.3 s sooner.
-  void Promise.all([first, whenStackCached()])
+  void Promise.all([first, afterStackCached().promise])
     .then(([f]) => import('../ai/warmup').then((m) => m.warmForModality(f?.info?.modality ?? undefined)))
     .catch(() => {});
   return Promise.race([settled, timeout]).then(() => loadViewerModule());

@@ -1,7 +1,7 @@
 /**
  * Corner text over the image. The corners that change while reading (slice, window, zoom) are
  * painted onto small canvases from a store subscription, not rendered as DOM text: a DOM text
- * change on a scroll step costs the whole page a style, layout and paint pass (about 1 ms of the
+ * change on a scroll step costs the whole page a style, layout and paint pass (about 1.7 ms of the
  * 8 ms step budget on the reference machine), a canvas change only its own few pixels.
  *
  * The same words stay in the DOM for screen readers and tests, in a visually hidden live region
