@@ -57,11 +57,43 @@ function credentials(dataDir: string): { user: string; password: string } {
   return c;
 }
 
+/** Orthanc's own words for why it stopped: its error lines, last few. */
+function logErrors(logPath: string): string {
+  try {
+    return fs.readFileSync(logPath, 'utf8').split('\n').filter((l) => /^E\d{4}/.test(l)).slice(-4).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Starts Orthanc; if it exits at start because a port was taken, tries again. A port from
+ * freePort() is only free when it is picked: on a busy test machine an outgoing connection or
+ * another server can take it before Orthanc binds (CI saw "Orthanc exited at start" once).
+ * Ports chosen here are picked afresh; ports the caller fixed are retried after a pause
+ * (a restart on the same ports can meet the old process's sockets still closing).
+ */
 export async function startOrthanc(opts: OrthancOptions): Promise<OrthancHandle> {
+  const attempts = 4;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOrthancOnce(opts);
+    } catch (e) {
+      if (!(e instanceof PortInUseError) || attempt >= attempts) throw e;
+      if (!opts.quiet) console.warn(`[orthanc] ${e.message}; trying again (${attempt}/${attempts - 1})`);
+      await new Promise((r) => setTimeout(r, opts.httpPort || opts.dicomPort ? 1000 * attempt : 100));
+    }
+  }
+}
+
+export class PortInUseError extends Error {}
+
+async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
   const dataDir = path.resolve(opts.dataDir);
   fs.mkdirSync(path.join(dataDir, 'storage'), { recursive: true });
   const httpPort = opts.httpPort ?? (await freePort());
-  const dicomPort = opts.dicomPort ?? (await freePort());
+  let dicomPort = opts.dicomPort ?? (await freePort());
+  while (dicomPort === httpPort && opts.dicomPort === undefined) dicomPort = await freePort();
   const aet = opts.aet ?? 'RSPACS';
   const { user, password } = credentials(dataDir);
   const config = {
@@ -88,6 +120,7 @@ export async function startOrthanc(opts: OrthancOptions): Promise<OrthancHandle>
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
   const logFile = fs.openSync(path.join(dataDir, 'orthanc.log'), 'a');
   const child = spawn(ORTHANC_BIN, [configPath], { stdio: ['ignore', logFile, logFile] });
+  fs.closeSync(logFile); // the child holds its own copy
   const url = `http://127.0.0.1:${httpPort}`;
   const auth = 'Basic ' + Buffer.from(`${user}:${password}`).toString('base64');
   const rest = (p: string, init: RequestInit = {}) => fetch(url + p, { ...init, headers: { authorization: auth, ...(init.headers as Record<string, string>) } });
@@ -95,9 +128,15 @@ export async function startOrthanc(opts: OrthancOptions): Promise<OrthancHandle>
   child.on('exit', () => (exited = true));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (exited) throw new Error(`Orthanc exited at start; see ${path.join(dataDir, 'orthanc.log')}`);
+    if (exited) {
+      const logPath = path.join(dataDir, 'orthanc.log');
+      const why = logErrors(logPath);
+      const msg = `Orthanc exited at start (HTTP port ${httpPort}, DICOM port ${dicomPort})${why ? `:\n${why}` : ''}\nsee ${logPath}`;
+      throw /already in use/i.test(why) ? new PortInUseError(msg) : new Error(msg);
+    }
     try {
-      const r = await rest('/system');
+      // A bounded wait: whatever else answers on the port must not hold the start-up loop.
+      const r = await rest('/system', { signal: AbortSignal.timeout(2000) });
       if (r.ok) break;
     } catch {
       /* not up yet */
