@@ -57,10 +57,10 @@ function credentials(dataDir: string): { user: string; password: string } {
   return c;
 }
 
-/** Orthanc's own words for why it stopped: its error lines, last few. */
-function logErrors(logPath: string): string {
+/** Orthanc's own words for why it stopped: the error lines it wrote after `from` (the log is appended to across starts). */
+function logErrors(logPath: string, from: number): string {
   try {
-    return fs.readFileSync(logPath, 'utf8').split('\n').filter((l) => /^E\d{4}/.test(l)).slice(-4).join('\n');
+    return fs.readFileSync(logPath).subarray(from).toString('utf8').split('\n').filter((l) => /^E\d{4}/.test(l)).slice(-4).join('\n');
   } catch {
     return '';
   }
@@ -118,7 +118,9 @@ async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
   };
   const configPath = path.join(dataDir, 'orthanc.json');
   fs.writeFileSync(configPath, JSON.stringify(config, null, 2), { mode: 0o600 });
-  const logFile = fs.openSync(path.join(dataDir, 'orthanc.log'), 'a');
+  const logPath = path.join(dataDir, 'orthanc.log');
+  const logFile = fs.openSync(logPath, 'a');
+  const logStart = fs.fstatSync(logFile).size;
   const child = spawn(ORTHANC_BIN, [configPath], { stdio: ['ignore', logFile, logFile] });
   fs.closeSync(logFile); // the child holds its own copy
   const url = `http://127.0.0.1:${httpPort}`;
@@ -129,8 +131,7 @@ async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) {
-      const logPath = path.join(dataDir, 'orthanc.log');
-      const why = logErrors(logPath);
+      const why = logErrors(logPath, logStart);
       const msg = `Orthanc exited at start (HTTP port ${httpPort}, DICOM port ${dicomPort})${why ? `:\n${why}` : ''}\nsee ${logPath}`;
       throw /already in use/i.test(why) ? new PortInUseError(msg) : new Error(msg);
     }
