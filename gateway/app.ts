@@ -13,11 +13,13 @@ import { register as registerOutbox } from './outbox/register.js';
 import { register as registerAi } from './ai/register.js';
 import { register as registerTrust } from './trust/register.js';
 import { register as registerPreread } from './preread/register.js';
+import { createContext, type GatewayContext } from './context.js';
 
 export interface Gateway {
   app: FastifyInstance;
   store: Store;
   config: GatewayConfig;
+  ctx: GatewayContext;
   /** Every route registered, for the route-table security tests. */
   routes: { method: string; url: string; public: boolean; roles?: readonly string[] }[];
   close(): Promise<void>;
@@ -61,7 +63,8 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   await registerAuth(app, store, config);
   await registerDicomWebProxy(app, config);
   // Each capability registers its routes and background services (outbox worker, change feed...).
-  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread]) await register(app, store, config);
+  const ctx = createContext(store, config);
+  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread]) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
   if (config.staticDir) await registerStatic(app, config.staticDir);
   else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
@@ -70,6 +73,7 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
     app,
     store,
     config,
+    ctx,
     routes,
     async close() {
       await app.close();

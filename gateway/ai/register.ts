@@ -10,8 +10,7 @@ import path from 'node:path';
 import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
 import { parseFinding, type Finding } from '../../src/core/findings/finding.js';
 import { upsertFinding, getFinding } from '../findings/repository.js';
 import { appendAudit } from '../audit/audit.js';
@@ -41,7 +40,8 @@ function ortDistDir(): string {
   return path.dirname(require.resolve('onnxruntime-web'));
 }
 
-export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config } = ctx;
   const { db } = store;
   const modelsDir = path.resolve(config.modelsDir);
   // Read per request: the registry is a handful of small files, and adding a model needs no restart.

@@ -11,6 +11,7 @@ import { resolveSession, createSession, destroySession, SESSION_COOKIE, type Res
 import { verifyPassword } from './passwords.js';
 import { appendAudit } from '../audit/audit.js';
 import type { Role } from '../../src/core/auth/roles.js';
+import type { Permission } from '../../src/core/auth/permissions.js';
 import { z } from 'zod';
 import { createLoginThrottle } from './throttle.js';
 
@@ -21,6 +22,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     public?: boolean;
     roles?: readonly Role[];
+    /** The action this route performs, from the one permission table (src/core/auth/permissions.ts). */
+    permission?: Permission;
   }
 }
 

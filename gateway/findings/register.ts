@@ -1,9 +1,9 @@
 /** Route registration for findings: list, import, verdicts, sign-off (issue 4). */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
 import { registerFindingsRoutes } from './routes.js';
 
-export async function register(app: FastifyInstance, store: Store, _config: GatewayConfig): Promise<void> {
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config } = ctx;
   await registerFindingsRoutes(app, store);
 }

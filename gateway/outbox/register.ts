@@ -1,7 +1,6 @@
 /** Route and background-service registration for this capability: SR/HL7/webhook outbox and the MLLP listener (issue 6). */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
 import { OutboxWorker } from './worker.js';
 import { outboxSettings } from './settings.js';
 import { registerOutboxRoutes } from './routes.js';
@@ -10,7 +9,8 @@ import { startMllpListener, type MllpListener } from '../mllp/listener.js';
 /** The running worker per app, so other modules (and tests) can kick it after an enqueue. */
 export const workers = new WeakMap<FastifyInstance, OutboxWorker>();
 
-export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config } = ctx;
   const settings = outboxSettings(config);
   const worker = new OutboxWorker(store.db, config, settings);
   workers.set(app, worker);

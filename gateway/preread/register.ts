@@ -1,7 +1,6 @@
 /** Route and background-service registration for this capability: pre-read jobs and change-feed cursor (issue 8). */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
 import { orthancAccess } from './pacs.js';
 import { fileCatalog } from './models.js';
 import { PrereadService, prereadOptionsFromEnv } from './service.js';
@@ -14,7 +13,8 @@ export function prereadService(app: FastifyInstance): PrereadService | undefined
   return services.get(app);
 }
 
-export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config } = ctx;
   const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
   const opts = prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: fileCatalog(config.modelsDir, log), log });
   const svc = new PrereadService(store, opts);

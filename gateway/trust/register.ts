@@ -1,7 +1,6 @@
 /** Route and background-service registration for this capability: policy, rollout, AI disable (issue 7). */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
 import { setTrustContext } from './service.js';
 import { loadManifests } from './models.js';
 import { orthancStudyFactsResolver } from './study-facts.js';
@@ -9,7 +8,8 @@ import { registerTrustRoutes } from './routes.js';
 import { registerSrGuard } from './sr-guard.js';
 import { appendAudit } from '../audit/audit.js';
 
-export async function register(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config } = ctx;
   // Manifests re-read at most every few seconds: a new model needs no restart, a findings list no disk walk.
   let cached = { at: 0, list: loadManifests(config.modelsDir) };
   const manifests = () => {

@@ -1,0 +1,71 @@
+/**
+ * The one permission table: every gateway route names one action from here (or is public), the
+ * auth hook decides on it, and the UI reads the same table to show or hide controls. No role list
+ * lives anywhere else. Deny by default: an action not in the table, or a role not in its list, is refused.
+ */
+import type { Role } from './roles.js';
+
+const READERS = ['radiologist', 'resident', 'er-attending', 'technologist'] as const satisfies readonly Role[];
+const CLINICAL = ['radiologist', 'resident', 'er-attending'] as const satisfies readonly Role[];
+
+export const PERMISSIONS = {
+  /** Log-out and "who am I": any signed-in user. */
+  'session.self': ['radiologist', 'resident', 'er-attending', 'technologist', 'admin', 'ai-governance'],
+  /** Study list, HL7 orders, the triage map and live events (AI state; diagnostic content is policy-filtered). */
+  'worklist.read': [...READERS, 'admin'],
+  /** Images: DICOMweb retrieves through the proxy and the opening stream. PHI reads are audited. */
+  'dicomweb.read': [...READERS, 'admin'],
+  /** STOW-RS through the gateway. Modalities store over DIMSE; this is for integrations. */
+  'dicomweb.store': ['radiologist'],
+  /** AI findings of a study (filtered by the role policy) and a finding's history. */
+  'findings.read': [...READERS],
+  /** Accept / modify / reject / undo a finding. Residents' verdicts are recorded with their role. */
+  'findings.verdict': ['radiologist', 'resident'],
+  /** Import findings from an integration (the server stamps source, actor and time). */
+  'findings.import': ['admin'],
+  /** Results of the in-browser AI, sent to the server's one ingestion path. */
+  'findings.browser-ai': [...CLINICAL],
+  /** Sign off a study (writes the verified SR and the final ORU). */
+  'study.signoff': ['radiologist'],
+  /** Switch AI off (or on) for one study, with a reason. */
+  'study.ai-disable': ['radiologist'],
+  /** A study's AI status (disabled, models, routing) and its pre-read jobs. */
+  'study.ai-status': [...READERS, 'admin'],
+  /** Critical-finding alerts: list and acknowledge. */
+  'alerts.read': ['radiologist', 'er-attending'],
+  'alerts.ack': ['radiologist', 'er-attending'],
+  /** Installed models and their manifests (the browser's registry). */
+  'models.read': [...READERS, 'admin', 'ai-governance'],
+  /** Start / stop the inference workers. */
+  'preread.control': ['admin'],
+  /** Role policy, rollout modes, AI-disabled modalities. */
+  'policy.read': ['admin', 'ai-governance'],
+  'policy.write': ['admin'],
+  /** Outbox and rejected HL7 (PHI): operations. */
+  'outbox.admin': ['admin'],
+  /** User accounts and roles. */
+  'users.admin': ['admin'],
+  /** Audit export (de-identified detail stays in the record). */
+  'audit.export': ['admin', 'ai-governance'],
+  /** Client-side events the viewer reports for the audit (AI hidden, finding zoomed...). */
+  'audit.client-events': [...READERS],
+  /** Per-model figures. */
+  'governance.read': ['ai-governance', 'admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Permission = keyof typeof PERMISSIONS;
+export const PERMISSION_NAMES = Object.keys(PERMISSIONS) as Permission[];
+
+export function isPermission(x: unknown): x is Permission {
+  return typeof x === 'string' && Object.prototype.hasOwnProperty.call(PERMISSIONS, x);
+}
+
+/** Deny by default: unknown action or role → false. */
+export function can(role: string | null | undefined, action: Permission): boolean {
+  if (!role || !isPermission(action)) return false;
+  return (PERMISSIONS[action] as readonly string[]).includes(role);
+}
+
+export function rolesFor(action: Permission): readonly Role[] {
+  return PERMISSIONS[action];
+}
