@@ -8,7 +8,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
 import { resolveSession, createSession, destroySession, SESSION_COOKIE, type ResolvedSession } from './sessions.js';
-import { verifyPassword } from './passwords.js';
+import { verifyLogin } from './passwords.js';
 import { appendAudit } from '../audit/audit.js';
 import type { Role } from '../../src/core/auth/roles.js';
 import type { Permission } from '../../src/core/auth/permissions.js';
@@ -76,7 +76,8 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'locked' } });
       return reply.code(429).send({ error: 'too many failed log-ins; try again later' });
     }
-    if (!user || !verifyPassword(password, user.password_hash)) {
+    // Unknown users are checked against a dummy hash: the same scrypt cost, so timing reveals no user names.
+    if (!(await verifyLogin(password, user?.password_hash)) || !user) {
       if (user) {
         const failed = user.failed_logins + 1;
         await db

@@ -20,7 +20,7 @@ export async function usersWithDemoPasswords(db: Kysely<DB>): Promise<string[]> 
   const found: string[] = [];
   for (const u of DEMO_USERS) {
     const row = await db.selectFrom('users').select(['password_hash']).where('username', '=', u.username).executeTakeFirst();
-    if (row && verifyPassword(u.password, row.password_hash)) found.push(u.username);
+    if (row && (await verifyPassword(u.password, row.password_hash))) found.push(u.username);
   }
   return found;
 }
