@@ -26,7 +26,7 @@ export interface Gateway {
 }
 
 export async function buildGateway(config: GatewayConfig, opts: { logger?: boolean } = {}): Promise<Gateway> {
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { key: config.auditKey, keyFile: config.auditKeyFile });
   await migrate(store);
   if (config.demo) await seedDemoUsers(store.db);
   else {

@@ -17,8 +17,20 @@ export interface GatewayConfig {
   /** Demo mode seeds demo users with published passwords; outside demo mode they are refused */
   demo: boolean;
   sessionTtlMs: number;
+  /** A session ends after this long without a request (sliding); env SESSION_IDLE_MS, default 30 min */
+  sessionIdleMs: number;
   /** Set the Secure flag on cookies (behind TLS) */
   secureCookies: boolean;
+  /**
+   * The origin browsers reach the gateway at (env PUBLIC_ORIGIN, e.g. https://reading.example.org), for
+   * the URLs Orthanc writes into DICOMweb answers. Default: the address the connection was accepted on.
+   * The request's Host header is never used.
+   */
+  publicOrigin?: string;
+  /** The audit MAC key (env AUDIT_KEY: 64 hex characters, or at least 32 characters); see gateway/audit/key.ts */
+  auditKey?: string;
+  /** The audit key file (env AUDIT_KEY_FILE); default `<database>.audit-key`, created 0600 on first start */
+  auditKeyFile?: string;
 }
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
@@ -34,6 +46,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     modelsDir: env.MODELS_DIR ?? 'models',
     demo: env.DEMO === '1' || env.DEMO === 'true',
     sessionTtlMs: Number(env.SESSION_TTL_MS ?? 8 * 3600_000),
+    sessionIdleMs: Number(env.SESSION_IDLE_MS ?? 30 * 60_000),
     secureCookies: env.SECURE_COOKIES === '1',
+    publicOrigin: env.PUBLIC_ORIGIN || undefined,
+    auditKey: env.AUDIT_KEY || undefined,
+    auditKeyFile: env.AUDIT_KEY_FILE || undefined,
   };
 }

@@ -1,11 +1,15 @@
 /**
  * Append-only, hash-chained audit trail. Each record carries the SHA-256 of its predecessor,
- * so any edit to a past row breaks the chain at that row (see verifyChain).
+ * so any edit to a past row breaks the chain at that row (see verifyChain). The plain chain alone
+ * can be recomputed by anyone who can write the database, so each record also carries an
+ * HMAC-SHA256 of its hash under the audit key, which lives outside the database (./key.ts):
+ * a rewritten row, even with the whole chain after it recomputed, fails verification.
  * Records reference studies and findings by UID/id only: never patient names or other PHI.
  */
 import crypto from 'node:crypto';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/database.js';
+import { sql, type Kysely } from 'kysely';
+import type { DB, Store } from '../db/database.js';
+import { auditKeyOf } from './key.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -32,15 +36,22 @@ export interface AuditRecord {
   detail: string | null;
   prev_hash: string;
   hash: string;
+  mac: string | null;
 }
 
 /** The hash covers every field but `hash` itself, in a fixed order. */
-export function hashRecord(r: Omit<AuditRecord, 'hash' | 'seq'> & { seq?: number }): string {
+export function hashRecord(r: Omit<AuditRecord, 'hash' | 'seq' | 'mac'> & { seq?: number }): string {
   const canonical = JSON.stringify([r.at, r.actor, r.role, r.action, r.outcome, r.study_uid, r.finding_id, r.detail, r.prev_hash]);
   return crypto.createHash('sha256').update(canonical).digest('hex');
 }
 
+/** The record's MAC: HMAC-SHA256 of its hash (which covers its content and its predecessor's hash). */
+export function macRecord(hash: string, key: Buffer): string {
+  return crypto.createHmac('sha256', key).update(hash).digest('hex');
+}
+
 export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
+  const { key } = auditKeyOf(db);
   // A transaction serialises appends so the chain stays linear (SQLite: one writer; Postgres: row lock on the tip).
   await db.transaction().execute(async (trx) => {
     const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
@@ -55,19 +66,73 @@ export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void>
       detail: ev.detail === undefined ? null : JSON.stringify(ev.detail),
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
-    await trx.insertInto('audit').values({ ...row, hash: hashRecord(row) }).execute();
+    const hash = hashRecord(row);
+    await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).execute();
   });
 }
 
 export type ChainCheck = { ok: true; count: number } | { ok: false; count: number; brokenSeq: number; reason: string };
 
-/** Walks the chain; names the first record whose hash or link does not hold. */
-export function verifyChain(records: AuditRecord[]): ChainCheck {
-  let prev = GENESIS_HASH;
+/** Does this record's MAC hold under the key? (Content and link are checked by hashRecord/prev_hash.) */
+export function macValid(r: Pick<AuditRecord, 'hash' | 'mac'>, key: Buffer): boolean {
+  if (!r.mac || !/^[0-9a-f]{64}$/.test(r.mac)) return false;
+  return crypto.timingSafeEqual(Buffer.from(r.mac, 'hex'), Buffer.from(macRecord(r.hash, key), 'hex'));
+}
+
+/**
+ * Walks the chain; names the first record whose link, hash or MAC does not hold. `from` is the hash the
+ * first record must link to (GENESIS_HASH for the whole chain; the predecessor's hash for a range).
+ * Without `key` only the plain chain is checked (and that every record has a MAC): anyone with database
+ * access can recompute that, so `npm run audit:verify` and the export always pass the key.
+ */
+export function verifyChain(records: AuditRecord[], key?: Buffer, from: string = GENESIS_HASH): ChainCheck {
+  let prev = from;
   for (const r of records) {
     if (r.prev_hash !== prev) return { ok: false, count: records.length, brokenSeq: r.seq, reason: 'prev_hash does not match the previous record' };
     if (hashRecord(r) !== r.hash) return { ok: false, count: records.length, brokenSeq: r.seq, reason: 'record content does not match its hash' };
+    if (!r.mac) return { ok: false, count: records.length, brokenSeq: r.seq, reason: 'record has no MAC' };
+    if (key && !macValid(r, key)) return { ok: false, count: records.length, brokenSeq: r.seq, reason: 'MAC does not match (record rewritten, or verified with another key)' };
     prev = r.hash;
   }
   return { ok: true, count: records.length };
+}
+
+/**
+ * Records written before the audit MAC existed have none. When the key was created by this process
+ * (its first keyed start), such records are sealed: if their plain chain holds, each gets its MAC now.
+ * Only then: a database writer who strips MACs later cannot get them re-sealed by a restart, since the
+ * key already exists. The append-only triggers are lifted for this one UPDATE, in one transaction.
+ */
+export async function sealLegacyAudit(store: Store): Promise<{ sealed: number; skipped?: string }> {
+  let k;
+  try {
+    k = auditKeyOf(store.db);
+  } catch {
+    return { sealed: 0, skipped: 'no key' };
+  }
+  if (!k.created) return { sealed: 0, skipped: 'key not new' };
+  const { db, dialect } = store;
+  let legacy;
+  try {
+    legacy = await db.selectFrom('audit').select('seq').where('mac', 'is', null).limit(1).executeTakeFirst();
+  } catch {
+    return { sealed: 0, skipped: 'audit table not migrated yet' };
+  }
+  k.created = false;
+  if (!legacy) return { sealed: 0 };
+  const rows = await db.selectFrom('audit').selectAll().orderBy('seq').execute();
+  let prev = GENESIS_HASH;
+  for (const r of rows) {
+    if (r.prev_hash !== prev || hashRecord(r) !== r.hash) return { sealed: 0, skipped: `plain chain broken at seq=${r.seq}` };
+    prev = r.hash;
+  }
+  const todo = rows.filter((r) => !r.mac);
+  await db.transaction().execute(async (trx) => {
+    if (dialect === 'sqlite') await sql`DROP TRIGGER IF EXISTS audit_no_update`.execute(trx);
+    else await sql`ALTER TABLE audit DISABLE TRIGGER audit_no_change`.execute(trx);
+    for (const r of todo) await trx.updateTable('audit').set({ mac: macRecord(r.hash, k.key) }).where('seq', '=', r.seq).execute();
+    if (dialect === 'sqlite') await sql`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END`.execute(trx);
+    else await sql`ALTER TABLE audit ENABLE TRIGGER audit_no_change`.execute(trx);
+  });
+  return { sealed: todo.length };
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { csvField, dicomEventFor, toCsv, toDicomAuditMessage, toExportRecords, pseudonym } from './export.js';
 import type { AuditRecord } from './audit.js';
 
-const row = (over: Partial<AuditRecord>): AuditRecord => ({ seq: 1, at: '2026-11-25T10:00:00.000Z', actor: 'rita', role: 'radiologist', action: 'login', outcome: 0, study_uid: null, finding_id: null, detail: null, prev_hash: '0'.repeat(64), hash: 'a'.repeat(64), ...over });
+const row = (over: Partial<AuditRecord>): AuditRecord => ({ seq: 1, at: '2026-11-25T10:00:00.000Z', actor: 'rita', role: 'radiologist', action: 'login', outcome: 0, study_uid: null, finding_id: null, detail: null, prev_hash: '0'.repeat(64), hash: 'a'.repeat(64), mac: null, ...over });
 
 describe('audit export', () => {
   it('drops free text from details and pseudonymises people (not models) when asked', () => {
@@ -20,7 +20,8 @@ describe('audit export', () => {
     expect(csvField(null)).toBe('');
     expect(csvField({ a: 1 })).toBe('"{""a"":1}"');
     const csv = toCsv(toExportRecords([row({})], { pseudonymiseActors: false, secret: 's' }));
-    expect(csv.split('\r\n')[1]).toBe(`1,2026-11-25T10:00:00.000Z,rita,radiologist,login,0,,,,${'a'.repeat(64)}`);
+    expect(csv.split('\r\n')[0]).toBe('seq,at,actor,role,action,outcome,studyUID,findingId,detail,hash,mac,verified');
+    expect(csv.split('\r\n')[1]).toBe(`1,2026-11-25T10:00:00.000Z,rita,radiologist,login,0,,,,${'a'.repeat(64)},,`);
   });
 
   it('maps actions to DICOM audit event ids (PS3.15 A.5)', () => {

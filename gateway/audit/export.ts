@@ -7,7 +7,8 @@
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import type { AuditRecord } from './audit.js';
+import { hashRecord, macValid, type AuditRecord } from './audit.js';
+import { auditKeyOf } from './key.js';
 
 export interface ExportRecord {
   seq: number;
@@ -20,6 +21,10 @@ export interface ExportRecord {
   findingId: string | null;
   detail: unknown;
   hash: string;
+  /** The record's HMAC under the installation's audit key (verifiable only with that key). */
+  mac: string | null;
+  /** Whether the record's link, hash and MAC held when it was exported (null: not checked). */
+  verified: boolean | null;
 }
 
 const FREE_TEXT_KEYS = new Set(['note', 'comment', 'text', 'displayName', 'patientName', 'PatientName', 'password']);
@@ -39,7 +44,7 @@ export function pseudonym(actor: string, secret: string): string {
   return 'user-' + crypto.createHmac('sha256', secret).update(actor).digest('hex').slice(0, 12);
 }
 
-export function toExportRecords(rows: AuditRecord[], opts: { pseudonymiseActors: boolean; secret: string }): ExportRecord[] {
+export function toExportRecords(rows: (AuditRecord & { verified?: boolean })[], opts: { pseudonymiseActors: boolean; secret: string }): ExportRecord[] {
   return rows.map((r) => {
     let detail: unknown = null;
     try {
@@ -49,19 +54,38 @@ export function toExportRecords(rows: AuditRecord[], opts: { pseudonymiseActors:
     }
     // Model actors ("model:name@version") are not people: they stay readable.
     const actor = opts.pseudonymiseActors && !r.actor.startsWith('model:') && r.actor !== 'system' ? pseudonym(r.actor, opts.secret) : r.actor;
-    return { seq: r.seq, at: r.at, actor, role: r.role, action: r.action, outcome: r.outcome, studyUID: r.study_uid, findingId: r.finding_id, detail, hash: r.hash };
+    return { seq: r.seq, at: r.at, actor, role: r.role, action: r.action, outcome: r.outcome, studyUID: r.study_uid, findingId: r.finding_id, detail, hash: r.hash, mac: r.mac ?? null, verified: r.verified ?? null };
   });
 }
 
-export async function auditRange(db: Kysely<DB>, from: string, to: string): Promise<AuditRecord[]> {
-  return db.selectFrom('audit').selectAll().where('at', '>=', from).where('at', '<', to).orderBy('seq').execute();
+/**
+ * The records of a time range, each checked as it is read: it links to its predecessor in the table,
+ * its content matches its hash, and its MAC holds under the audit key (`verified`). A record rewritten
+ * with SQL, even with the plain chain recomputed after it, exports as verified: false.
+ */
+export async function auditRange(db: Kysely<DB>, from: string, to: string): Promise<(AuditRecord & { verified: boolean })[]> {
+  const rows = await db.selectFrom('audit').selectAll().where('at', '>=', from).where('at', '<', to).orderBy('seq').execute();
+  const { key } = auditKeyOf(db);
+  const out: (AuditRecord & { verified: boolean })[] = [];
+  let prev: AuditRecord | undefined;
+  for (const r of rows) {
+    let prevHash: string;
+    if (prev && prev.seq === r.seq - 1) prevHash = prev.hash;
+    else {
+      const p = await db.selectFrom('audit').select(['hash']).where('seq', '<', r.seq).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+      prevHash = p?.hash ?? '0'.repeat(64);
+    }
+    out.push({ ...r, verified: r.prev_hash === prevHash && hashRecord(r) === r.hash && macValid(r, key) });
+    prev = r;
+  }
+  return out;
 }
 
 export function toJsonLines(recs: ExportRecord[]): string {
   return recs.map((r) => JSON.stringify(r)).join('\n') + (recs.length ? '\n' : '');
 }
 
-const CSV_COLUMNS = ['seq', 'at', 'actor', 'role', 'action', 'outcome', 'studyUID', 'findingId', 'detail', 'hash'] as const;
+const CSV_COLUMNS = ['seq', 'at', 'actor', 'role', 'action', 'outcome', 'studyUID', 'findingId', 'detail', 'hash', 'mac', 'verified'] as const;
 
 export function csvField(v: unknown): string {
   const s = v === null || v === undefined ? '' : typeof v === 'string' ? v : typeof v === 'number' ? String(v) : JSON.stringify(v);

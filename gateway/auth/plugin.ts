@@ -91,9 +91,9 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
       return reply.code(401).send({ error: 'wrong username or password' });
     }
     await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('id', '=', user.id).execute();
-    const s = await createSession(db, user.id, config.sessionTtlMs);
+    const s = await createSession(db, user.id, config.sessionTtlMs, config.sessionIdleMs);
     await appendAudit(db, { actor: user.username, role: user.role, action: 'login' });
-    reply.setCookie(SESSION_COOKIE, s.id, { httpOnly: true, sameSite: 'strict', path: '/', secure: config.secureCookies, expires: new Date(s.expiresAt) });
+    reply.setCookie(SESSION_COOKIE, s.token, { httpOnly: true, sameSite: 'strict', path: '/', secure: config.secureCookies, expires: new Date(s.expiresAt) });
     return { user: { username: user.username, displayName: user.display_name, role: user.role }, csrfToken: s.csrf };
   });
 

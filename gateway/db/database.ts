@@ -7,6 +7,7 @@ import { Kysely, SqliteDialect, type Generated, type ColumnType } from 'kysely';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveAuditKey, setAuditKey, type AuditKeyOptions } from '../audit/key.js';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -25,6 +26,9 @@ export interface SessionsTable {
   csrf_token: string;
   created_at: string;
   expires_at: string;
+  /** Sliding idle timeout: the last request's time, and the idle limit this session was given. */
+  last_seen_at: string | null;
+  idle_ms: number | null;
 }
 
 export interface FindingsTable {
@@ -53,6 +57,8 @@ export interface AuditTable {
   detail: string | null;
   prev_hash: string;
   hash: string;
+  /** HMAC-SHA256 of `hash` under the audit key, which lives outside the database (gateway/audit/key.ts). */
+  mac: string | null;
 }
 
 export interface SchemaMigrationsTable {
@@ -76,7 +82,19 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(location: string): Promise<Store> {
+/**
+ * Opens the database and binds the audit key to it (gateway/audit/key.ts: the key lives outside the
+ * database; by default a 0600 file beside it, created on first start). Defaults come from the environment.
+ */
+export async function openStore(location: string, auditKey: AuditKeyOptions = { key: process.env.AUDIT_KEY, keyFile: process.env.AUDIT_KEY_FILE }): Promise<Store> {
+  // Resolved first: a missing or unreadable key stops here, before anything is written.
+  const key = resolveAuditKey(location, auditKey);
+  const store = await openDatabase(location);
+  setAuditKey(store.db, key);
+  return store;
+}
+
+async function openDatabase(location: string): Promise<Store> {
   if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
     // PostgreSQL: the same Kysely queries with PostgresDialect; `pg` is loaded only when asked for.
     const { PostgresDialect } = await import('kysely');

@@ -4,11 +4,14 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB, Dialect, Store } from './database.js';
+import { sealLegacyAudit } from '../audit/audit.js';
 import { migrations as findingsMigrations } from '../findings/migrations.js';
 import { migrations as outboxMigrations } from '../outbox/migrations.js';
 import { migrations as aiMigrations } from '../ai/migrations.js';
 import { migrations as trustMigrations } from '../trust/migrations.js';
 import { migrations as prereadMigrations } from '../preread/migrations.js';
+import { migrations as authMigrations } from '../auth/migrations.js';
+import { migrations as auditMigrations } from '../audit/migrations.js';
 
 export interface Migration {
   version: number;
@@ -95,7 +98,7 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 /** Core tables (1–99) plus each capability's own range, so capabilities never collide on version numbers. */
-export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations];
+export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations, ...authMigrations, ...auditMigrations];
 
 export async function migrate(store: Store, migrations: Migration[] = ALL_MIGRATIONS): Promise<number[]> {
   const { db, dialect } = store;
@@ -116,5 +119,7 @@ export async function migrate(store: Store, migrations: Migration[] = ALL_MIGRAT
     });
     applied.push(m.version);
   }
+  // Audit records from before the keyed MAC get theirs on the key's first start (see sealLegacyAudit).
+  await sealLegacyAudit(store);
   return applied;
 }

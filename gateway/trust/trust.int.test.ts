@@ -307,8 +307,10 @@ describe('audit trail', () => {
     expect(gov).toMatch(/"actor":"user-[0-9a-f]{12}"/);
 
     const csv = await (await c.ada.fetch(q('csv'))).text();
-    expect(csv.split('\r\n')[0]).toBe('seq,at,actor,role,action,outcome,studyUID,findingId,detail,hash');
+    expect(csv.split('\r\n')[0]).toBe('seq,at,actor,role,action,outcome,studyUID,findingId,detail,hash,mac,verified');
     expect(csv.split('\r\n').length).toBeGreaterThan(recs.length);
+    // Every exported record's link, hash and keyed MAC held (gateway/audit/key.ts).
+    expect(recs.every((r) => r.verified === true && /^[0-9a-f]{64}$/.test(r.mac))).toBe(true);
 
     const xr = await c.ada.fetch(q('dicom'));
     expect(xr.headers.get('content-type')).toMatch(/xml/);
