@@ -13,7 +13,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../gateway/db/database.js';
 import { parseFinding, type Finding } from '../src/core/findings/finding.js';
 import { modifiedId } from '../src/core/findings/verdict.js';
-import { upsertFinding } from '../gateway/findings/repository.js';
+import { ingest } from '../gateway/findings/ingest.js';
 
 export const DEMO_FINDINGS_FIXTURE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'demo-findings.fixture.json');
 
@@ -29,12 +29,16 @@ export function loadDemoFindings(file = DEMO_FINDINGS_FIXTURE): Finding[] {
 
 export async function seedDemoFindings(db: Kysely<DB>, file = DEMO_FINDINGS_FIXTURE): Promise<{ inserted: number; kept: number }> {
   const findings = loadDemoFindings(file);
-  let inserted = 0;
+  const fresh: Finding[] = [];
   for (const f of findings) {
     const existing = await db.selectFrom('findings').select('id').where('id', 'in', [f.id, modifiedId(f.id)]).executeTakeFirst();
-    if (existing) continue;
-    await upsertFinding(db, f);
-    inserted++;
+    if (!existing) fresh.push(f);
+  }
+  // Through the one ingestion path (source 'fixture', stamped by the server, audited).
+  let inserted = 0;
+  for (const study of new Set(fresh.map((f) => f.studyInstanceUID))) {
+    const out = await ingest({ db }, { studyUID: study, source: 'fixture', actor: { username: 'fixture' }, findings: fresh.filter((f) => f.studyInstanceUID === study) });
+    inserted += out.stored.length;
   }
   return { inserted, kept: findings.length - inserted };
 }

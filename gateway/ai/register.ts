@@ -12,7 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { GatewayContext } from '../context.js';
 import { parseFinding, type Finding } from '../../src/core/findings/finding.js';
-import { upsertFinding, getFinding } from '../findings/repository.js';
+import { ingest } from '../findings/ingest.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
 import { listModels } from './runtime.js';
@@ -103,6 +103,8 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
       if (f.model.name !== model.name || f.model.version !== model.version) details.push(`findings.${i}.model: must be ${model.name} ${model.version}`);
       if (f.source !== 'client') details.push(`findings.${i}.source: must be client`);
       if (f.status !== 'ai-unverified') details.push(`findings.${i}.status: AI results arrive ai-unverified`);
+      const r = raw as Record<string, unknown>;
+      if (r && typeof r === 'object' && (r.verdict !== undefined || r.originalId !== undefined)) details.push(`findings.${i}: verdict and originalId are set by a radiologist's act, never by AI results`);
       const threshold = m.manifest.output.classes.find((c) => c.code.value === f.type.value && c.code.scheme === f.type.scheme)?.threshold;
       if (threshold === undefined) details.push(`findings.${i}.type: ${f.type.scheme} ${f.type.value} is not a class of ${model.name}`);
       else if (f.confidence < threshold) details.push(`findings.${i}.confidence: ${f.confidence} is below the model's threshold ${threshold}`);
@@ -111,24 +113,28 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     // All or nothing: one bad finding stores none of the request.
     if (details.length) return reply.code(422).send({ error: 'invalid AI results', details });
 
-    let stored = 0;
-    let kept = 0;
-    for (const f of findings) {
-      const existing = await getFinding(db, f.id);
-      // A re-run never undoes a radiologist's verdict on the same finding.
-      if (existing && existing.status !== 'ai-unverified') {
-        kept++;
-        continue;
-      }
-      await upsertFinding(db, f);
-      stored++;
-    }
+    // The one ingestion path: the server stamps source, model (the registry's), actor and time; a re-run
+    // never undoes a verdict, supersedes this model's older unverified result; after sign-off it is kept apart.
+    const out = await ingest(
+      { db, events: ctx.events },
+      {
+        studyUID: study,
+        source: 'client',
+        actor: { username: s.user.username, role: s.user.role },
+        model: { name: m.manifest.name, version: m.manifest.version, manufacturer: m.manifest.manufacturer, executionProvider: provider },
+        findings,
+        completeResultSet: true,
+        detail: { provider },
+      },
+    );
+    const stored = out.stored.length + out.unchanged.length;
+    const kept = out.keptVerdict.length;
     await appendAudit(db, {
       actor: s.user.username,
       role: s.user.role,
       action: 'ai-results-received',
       studyUID: study,
-      detail: { model: model.name, version: model.version, provider, timingsMs, findings: findings.length, stored, keptVerdicts: kept },
+      detail: { model: model.name, version: model.version, provider, timingsMs, findings: findings.length, stored, keptVerdicts: kept, superseded: out.superseded.map((f) => f.id), afterSignoff: out.afterSignoff.map((f) => f.id) },
     });
     return reply.code(201).send({ stored, keptVerdicts: kept });
   });

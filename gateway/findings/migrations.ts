@@ -6,6 +6,9 @@ declare module '../db/database.js' {
   interface DB {
     finding_verdicts: FindingVerdictsTable;
     study_signoffs: StudySignoffsTable;
+    findings_after_signoff: FindingsAfterSignoffTable;
+    findings_superseded: FindingsSupersededTable;
+    sr_documents: SrDocumentsTable;
   }
 }
 
@@ -37,6 +40,47 @@ export interface StudySignoffsTable {
   verified_count: number;
   unverified_count: number;
   rejected_count: number;
+  /** Ids of the findings left unverified at sign-off (JSON array), confirmed by the signer. */
+  unverified_ids: string;
+}
+
+/**
+ * AI output that arrived after the study was signed off: a separate result set, never merged into
+ * the signed record (it may start an addendum). One row per finding id.
+ */
+export interface FindingsAfterSignoffTable {
+  id: string;
+  study_uid: string;
+  source: string;
+  model_name: string;
+  body: string;
+  arrived_at: string;
+  actor: string;
+}
+
+/** Unverified AI findings replaced by a re-read of the same model: kept whole, so the change stays visible. */
+export interface FindingsSupersededTable {
+  seq: Generated<number>;
+  finding_id: string;
+  study_uid: string;
+  model_name: string;
+  body: string;
+  superseded_at: string;
+  /** Who brought the newer result (preread, a user's in-browser run). */
+  superseded_by: string;
+  source: string;
+}
+
+/** SR instances in the PACS the gateway has read (or recognised as its own), so each is read once. */
+export interface SrDocumentsTable {
+  sop_instance_uid: string;
+  study_uid: string;
+  series_uid: string;
+  /** read | own | unreadable | not-ours-to-read */
+  state: string;
+  findings_count: number;
+  warnings: string;
+  read_at: string;
 }
 
 export const migrations: Migration[] = [
@@ -69,6 +113,47 @@ export const migrations: Migration[] = [
         .addColumn('unverified_count', 'integer', (c) => c.notNull())
         .addColumn('rejected_count', 'integer', (c) => c.notNull())
         .execute();
+    },
+  },
+  {
+    version: 101,
+    name: 'one ingestion path: after-sign-off results, superseded findings, SR documents read, unverified ids at sign-off',
+    async up(db, dialect) {
+      await db.schema.alterTable('study_signoffs').addColumn('unverified_ids', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+      await db.schema
+        .createTable('findings_after_signoff')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .addColumn('model_name', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('arrived_at', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('findings_after_signoff_study').on('findings_after_signoff').column('study_uid').execute();
+      await db.schema
+        .createTable('findings_superseded')
+        .addColumn('seq', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('finding_id', 'text', (c) => c.notNull())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('model_name', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('superseded_at', 'text', (c) => c.notNull())
+        .addColumn('superseded_by', 'text', (c) => c.notNull())
+        .addColumn('source', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('findings_superseded_study').on('findings_superseded').column('study_uid').execute();
+      await db.schema
+        .createTable('sr_documents')
+        .addColumn('sop_instance_uid', 'text', (c) => c.primaryKey())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('series_uid', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('findings_count', 'integer', (c) => c.notNull())
+        .addColumn('warnings', 'text', (c) => c.notNull())
+        .addColumn('read_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('sr_documents_study').on('sr_documents').column('study_uid').execute();
     },
   },
 ];

@@ -4,7 +4,13 @@ import type { DB } from '../db/database.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { applyVerdict, type Actor, type VerdictRequest } from '../../src/core/findings/verdict.js';
 import type { StudySignoffsTable } from './migrations.js';
+import '../preread/migrations.js';
+import '../outbox/schema.js';
 
+/**
+ * Writes one finding row. Only for the ingestion path (ingest.ts) and verdicts (below): every other
+ * writer goes through ingest(), which stamps source, actor and time and keeps verdicts.
+ */
 export async function upsertFinding(db: Kysely<DB>, f: Finding): Promise<void> {
   const now = new Date().toISOString();
   const row = {
@@ -109,7 +115,14 @@ export async function verdictHistory(db: Kysely<DB>, id: string) {
 
 export type SignoffOutcome =
   | { ok: true; signoff: StudySignoffsTable; findings: Finding[] }
-  | { ok: false; status: 409; error: string };
+  | { ok: false; status: 409; error: string; unverified?: Finding[] };
+
+export interface SignoffOptions {
+  /** The signer saw the unverified findings and signs anyway. */
+  confirmUnverified?: boolean;
+  /** Which unverified findings need that confirmation (default all; the route passes those the reader can see). */
+  mustConfirm?: (f: Finding) => boolean;
+}
 
 /**
  * Records the sign-off. Unverified findings stay unverified (they are simply not part of the
@@ -122,11 +135,18 @@ export async function signOffStudy(
   actor: Actor,
   at: string,
   inTransaction?: (trx: Kysely<DB>, findings: Finding[], signoff: StudySignoffsTable) => Promise<void>,
+  opts: SignoffOptions = {},
 ): Promise<SignoffOutcome> {
   return db.transaction().execute(async (trx): Promise<SignoffOutcome> => {
     const existing = await getSignoff(trx, studyUID);
     if (existing) return { ok: false, status: 409, error: `study ${studyUID} was already signed off by ${existing.signed_by} at ${existing.signed_at}` };
     const findings = await findingsForStudy(trx, studyUID);
+    const unverified = findings.filter((f) => f.status === 'ai-unverified');
+    // Checked in the transaction: a finding arriving between the reader's look and the sign-off is asked about too.
+    const ask = unverified.filter(opts.mustConfirm ?? (() => true));
+    if (ask.length && !opts.confirmUnverified) {
+      return { ok: false, status: 409, error: `${ask.length} finding(s) are still unverified: sign off with { "confirmUnverified": true } to leave them unverified`, unverified: ask };
+    }
     const signoff: StudySignoffsTable = {
       study_uid: studyUID,
       signed_by: actor.username,
@@ -135,9 +155,74 @@ export async function signOffStudy(
       verified_count: findings.filter((f) => f.status === 'accepted' || f.status === 'modified').length,
       unverified_count: findings.filter((f) => f.status === 'ai-unverified').length,
       rejected_count: findings.filter((f) => f.status === 'rejected').length,
+      unverified_ids: JSON.stringify(unverified.map((f) => f.id).sort()),
     };
     await trx.insertInto('study_signoffs').values(signoff).execute();
     if (inTransaction) await inTransaction(trx, findings, signoff);
     return { ok: true, signoff, findings };
   });
+}
+
+export type OutboxState = 'none' | 'pending' | 'sent' | 'acknowledged' | 'failed';
+
+export interface SignoffStatus {
+  signedBy: string;
+  signedAt: string;
+  role: string;
+  verified: number;
+  unverified: number;
+  rejected: number;
+  /** Findings the signer left unverified (confirmed at sign-off). */
+  unverifiedIds: string[];
+  /** The verified SR of this sign-off: 'none' when there was nothing verified to report. */
+  srState: OutboxState;
+  /** The final (or corrected) ORU of this sign-off: 'acknowledged' once the RIS answered AA. */
+  oruState: OutboxState;
+}
+
+function outboxState(status: string | undefined): OutboxState {
+  if (!status) return 'none';
+  if (status === 'dead') return 'failed';
+  if (status === 'failed') return 'pending'; // still being retried
+  return status as OutboxState;
+}
+
+/**
+ * The sign-off of a study and where its results are: final, SR stored, ORU acknowledged. For the
+ * findings response and the worklist (null: not signed off).
+ */
+export async function signoffStatus(db: Kysely<DB>, studyUID: string): Promise<SignoffStatus | null> {
+  const s = await getSignoff(db, studyUID);
+  if (!s) return null;
+  const rows = await db.selectFrom('outbox').select(['kind', 'dedupe_key', 'status']).where('study_uid', '=', studyUID).where('kind', 'in', ['sr-stow', 'hl7-oru']).execute();
+  const sr = rows.find((r) => r.kind === 'sr-stow' && r.dedupe_key === `sr:verified:${studyUID}:${s.signed_at}`);
+  const oru = rows.find((r) => r.kind === 'hl7-oru' && r.dedupe_key === `oru:F:${studyUID}:${s.signed_at}`);
+  return {
+    signedBy: s.signed_by,
+    signedAt: s.signed_at,
+    role: s.role,
+    verified: s.verified_count,
+    unverified: s.unverified_count,
+    rejected: s.rejected_count,
+    unverifiedIds: JSON.parse(s.unverified_ids ?? '[]') as string[],
+    srState: outboxState(sr?.status),
+    oruState: outboxState(oru?.status),
+  };
+}
+
+/**
+ * Whether a study exists for us: findings, a pre-read row, or the PACS knows it.
+ * 'unreachable' when only the PACS could tell and it does not answer.
+ */
+export async function studyIsKnown(db: Kysely<DB>, orthanc: { url: string; auth?: string }, studyUID: string): Promise<boolean | 'unreachable'> {
+  if (await db.selectFrom('findings').select('id').where('study_uid', '=', studyUID).limit(1).executeTakeFirst()) return true;
+  if (await db.selectFrom('preread_studies').select('study_uid').where('study_uid', '=', studyUID).executeTakeFirst()) return true;
+  try {
+    const r = await fetch(`${orthanc.url}/tools/lookup`, { method: 'POST', body: studyUID, headers: orthanc.auth ? { authorization: orthanc.auth } : {}, signal: AbortSignal.timeout(10_000) });
+    if (!r.ok) return 'unreachable';
+    const found = (await r.json()) as { Type?: string }[];
+    return found.some((x) => x.Type === 'Study');
+  } catch {
+    return 'unreachable';
+  }
 }

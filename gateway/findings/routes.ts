@@ -1,82 +1,112 @@
-/** Findings API: list per study, import (validated), verdicts, sign-off. Thin over repository + audit. */
+/** Findings API: list per study, import (through the one ingestion path), verdicts, sign-off. Thin over ingest.ts and service.ts. */
 import type { FastifyInstance } from 'fastify';
-import type { Store } from '../db/database.js';
-import { parseFinding, compareFindings } from '../../src/core/findings/finding.js';
+import type { GatewayContext } from '../context.js';
+import { parseFinding, compareFindings, isPending, type Finding } from '../../src/core/findings/finding.js';
 import { parseVerdictRequest } from '../../src/core/findings/verdict.js';
-import { upsertFinding, findingsForStudy, getSignoff, recordVerdict, signOffStudy, verdictHistory, getFinding } from './repository.js';
-import { appendAudit } from '../audit/audit.js';
+import { findingsForStudy, signoffStatus, verdictHistory, getFinding, studyIsKnown } from './repository.js';
+import { giveVerdict, signOff } from './service.js';
+import { clientStampedFields, ingest, lateAndSuperseded, type IngestOutcome } from './ingest.js';
+import { srWarningsForStudy } from './sr-arrivals.js';
 import { requireUser } from '../auth/plugin.js';
-import { onStudySignedOff } from '../outbox/events.js';
-import { applyReaderPolicy, readerMaySeeFinding } from '../trust/service.js';
+import { applyReaderPolicy, filterForReader, readerMaySeeFinding } from '../trust/service.js';
+import { orthancAccess } from '../preread/pacs.js';
 
-const READERS = ['radiologist', 'resident', 'er-attending', 'technologist'] as const;
-/** Who may act on AI findings. Residents' verdicts are recorded with their role; only a radiologist signs. */
-const VERDICT_ROLES = ['radiologist', 'resident'] as const;
-const AUDIT_ACTION = { accept: 'finding-accepted', reject: 'finding-rejected', modify: 'finding-modified', undo: 'finding-verdict-undone' } as const;
+export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { db, events } = ctx;
+  const orthanc = orthancAccess(ctx.config);
 
-export async function registerFindingsRoutes(app: FastifyInstance, store: Store): Promise<void> {
-  const { db } = store;
-
-  app.get<{ Params: { study: string } }>('/api/studies/:study/findings', { config: { roles: READERS } }, async (req) => {
-    const findings = (await findingsForStudy(db, req.params.study)).sort(compareFindings);
-    const signoff = await getSignoff(db, req.params.study);
-    return { findings: await applyReaderPolicy(db, requireUser(req).user, req.params.study, findings), signoff: signoff && { signedBy: signoff.signed_by, signedAt: signoff.signed_at } };
+  app.get<{ Params: { study: string } }>('/api/studies/:study/findings', { config: { permission: 'findings.read' } }, async (req) => {
+    const user = requireUser(req).user;
+    const study = req.params.study;
+    const findings = (await findingsForStudy(db, study)).sort(compareFindings);
+    const { afterSignoff, superseded } = await lateAndSuperseded(db, study);
+    // Everything returned passes the same reader policy as the live set.
+    const late = (await filterForReader(db, user.role, study, afterSignoff)).sort(compareFindings);
+    const shownSuperseded = new Set((await filterForReader(db, user.role, study, superseded.map((x) => x.finding))).map((f) => f.id));
+    return {
+      findings: await applyReaderPolicy(db, user, study, findings),
+      signoff: await signoffStatus(db, study),
+      /** AI output that arrived after sign-off: not part of the signed record (may start an addendum). */
+      afterSignoff: late,
+      /** Unverified findings a re-read of the same model replaced (what, when, by whom). */
+      superseded: superseded
+        .filter((x) => shownSuperseded.has(x.finding.id))
+        .map((x) => ({ id: x.finding.id, label: x.finding.label, confidence: x.finding.confidence, model: x.finding.model, source: x.finding.source, supersededAt: x.supersededAt, supersededBy: x.supersededBy })),
+      /** Conformance warnings of the study's SR documents, as the server read them. */
+      srWarnings: await srWarningsForStudy(db, study),
+    };
   });
 
-  app.post('/api/findings', { config: { roles: ['radiologist', 'admin'] } }, async (req, reply) => {
+  app.post('/api/findings', { config: { permission: 'findings.import' } }, async (req, reply) => {
     const s = requireUser(req);
     const body = req.body as unknown;
     const items = Array.isArray(body) ? body : [body];
-    const parsed = items.map(parseFinding);
+    if (items.length > 500) return reply.code(422).send({ error: 'invalid finding', details: [{ index: 500, errors: ['(root): at most 500 findings per request'] }] });
+    // Status, verdict, source, originalId, createdAt and ingestedBy are the server's: a request that sets
+    // them is refused (422), never half-honoured. Source is stamped 'import', status 'ai-unverified'.
+    const parsed = items.map((raw) => {
+      const stamped = clientStampedFields(raw);
+      if (stamped.length) return { ok: false as const, errors: stamped.map((k) => `${k}: set by the server, not accepted from a client`) };
+      return parseFinding(raw && typeof raw === 'object' && !Array.isArray(raw) ? { ...(raw as object), source: 'import' } : raw);
+    });
     const bad = parsed.map((p, i) => (p.ok ? null : { index: i, errors: p.errors })).filter(Boolean);
     // All or nothing: one malformed finding rejects the request and stores none of it.
     if (bad.length) return reply.code(422).send({ error: 'invalid finding', details: bad });
-    for (const p of parsed) if (p.ok) await upsertFinding(db, p.value);
-    for (const p of parsed) if (p.ok) await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'finding-imported', studyUID: p.value.studyInstanceUID, findingId: p.value.id });
-    return reply.code(201).send({ stored: parsed.length });
+    const byStudy = new Map<string, Finding[]>();
+    for (const p of parsed) if (p.ok) byStudy.set(p.value.studyInstanceUID, [...(byStudy.get(p.value.studyInstanceUID) ?? []), p.value]);
+    const outs: IngestOutcome[] = [];
+    for (const [studyUID, findings] of byStudy) outs.push(await ingest({ db, events }, { studyUID, source: 'import', actor: { username: s.user.username, role: s.user.role }, findings }));
+    const ids = (k: 'stored' | 'afterSignoff') => outs.flatMap((o) => o[k].map((f) => f.id));
+    return reply.code(201).send({
+      stored: ids('stored').length,
+      unchanged: outs.flatMap((o) => o.unchanged),
+      keptVerdicts: outs.flatMap((o) => o.keptVerdict.map((k) => k.id)),
+      afterSignoff: ids('afterSignoff'),
+      refused: outs.flatMap((o) => o.refused),
+    });
   });
 
-  app.post<{ Params: { id: string } }>('/api/findings/:id/verdict', { config: { roles: VERDICT_ROLES } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/api/findings/:id/verdict', { config: { permission: 'findings.verdict' } }, async (req, reply) => {
     const s = requireUser(req);
     if (!(await readerMaySeeFinding(db, s.user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
     const parsed = parseVerdictRequest(req.body);
     if (!parsed.ok) return reply.code(422).send({ error: 'invalid verdict', details: parsed.errors });
     // Who and when are set here, never taken from the client.
-    const out = await recordVerdict(db, req.params.id, parsed.value, { username: s.user.username, role: s.user.role }, new Date().toISOString());
-    if (!out.ok) {
-      if (out.status === 409) await appendAudit(db, { actor: s.user.username, role: s.user.role, action: `finding-${parsed.value.action}`, outcome: 4, findingId: req.params.id, detail: { refused: out.error } });
-      return reply.code(out.status).send({ error: out.error, details: out.details });
-    }
-    await appendAudit(db, {
-      actor: s.user.username,
-      role: s.user.role,
-      action: AUDIT_ACTION[out.action],
-      studyUID: out.finding.studyInstanceUID,
-      findingId: out.finding.id,
-      detail: { from: out.before.status, to: out.finding.status, ...(out.undoneAction ? { undid: out.undoneAction } : {}), ...(out.finding.originalId ? { originalId: out.finding.originalId } : {}), ...(parsed.value.reason ? { reason: parsed.value.reason } : {}) },
-    });
+    const out = await giveVerdict({ db, events }, req.params.id, parsed.value, s.user);
+    if (!out.ok) return reply.code(out.status).send({ error: out.error, details: out.details });
     return { finding: out.finding, replaces: out.before.id !== out.finding.id ? out.before.id : undefined };
   });
 
-  app.get<{ Params: { id: string } }>('/api/findings/:id/history', { config: { roles: READERS } }, async (req, reply) => {
+  app.get<{ Params: { id: string } }>('/api/findings/:id/history', { config: { permission: 'findings.read' } }, async (req, reply) => {
     if (!(await readerMaySeeFinding(db, requireUser(req).user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
     const history = await verdictHistory(db, req.params.id);
     if (!history.length && !(await getFinding(db, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` });
     return { history };
   });
 
-  app.post<{ Params: { study: string } }>('/api/studies/:study/signoff', { config: { roles: ['radiologist'] } }, async (req, reply) => {
+  app.post<{ Params: { study: string } }>('/api/studies/:study/signoff', { config: { permission: 'study.signoff' } }, async (req, reply) => {
     const s = requireUser(req);
     const study = req.params.study;
     if (!/^[0-9]+(\.[0-9]+)*$/.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
-    const out = await signOffStudy(db, study, { username: s.user.username, role: s.user.role }, new Date().toISOString(), async (trx, findings, signoff) => {
-      // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
-      // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
-      const reported = findings.filter((f) => f.status !== 'ai-unverified');
-      await onStudySignedOff(trx, { studyInstanceUID: study, findings: reported, user: s.user, signedAt: signoff.signed_at });
-    });
-    if (!out.ok) return reply.code(out.status).send({ error: out.error });
-    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'study-signed-off', studyUID: study, detail: { verified: out.signoff.verified_count, unverified: out.signoff.unverified_count, rejected: out.signoff.rejected_count } });
-    return reply.code(201).send({ signedBy: out.signoff.signed_by, signedAt: out.signoff.signed_at, verified: out.signoff.verified_count, unverified: out.signoff.unverified_count, rejected: out.signoff.rejected_count });
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'confirmUnverified') || (body.confirmUnverified !== undefined && typeof body.confirmUnverified !== 'boolean')) {
+      return reply.code(422).send({ error: 'invalid sign-off', details: ['body: only { "confirmUnverified": true | false } is accepted'] });
+    }
+    // A study nobody has: not in the PACS, no findings, no pre-read. Nothing to sign.
+    const known = await studyIsKnown(db, orthanc, study);
+    if (known === 'unreachable') return reply.code(503).send({ error: 'the PACS cannot be reached to confirm the study exists; try again' });
+    if (!known) return reply.code(404).send({ error: `no study ${study}` });
+    // Unverified findings this reader can see must be confirmed explicitly; hidden ones (policy) are recorded, not asked about.
+    // (A finding that arrives between this look and the sign-off's transaction is asked about too.)
+    const pending = (await findingsForStudy(db, study)).filter(isPending);
+    const visible = new Set((await filterForReader(db, s.user.role, study, pending)).map((f) => f.id));
+    const hidden = new Set(pending.filter((f) => !visible.has(f.id)).map((f) => f.id));
+    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, mustConfirm: (id) => !hidden.has(id) });
+    if (!out.ok) {
+      if (out.unverified) return reply.code(409).send({ error: out.error, unverified: out.unverified.map((f) => ({ id: f.id, label: f.label, confidence: f.confidence, model: f.model.name })) });
+      return reply.code(out.status).send({ error: out.error });
+    }
+    const o = out.signoff;
+    return reply.code(201).send({ signedBy: o.signed_by, signedAt: o.signed_at, verified: o.verified_count, unverified: o.unverified_count, rejected: o.rejected_count, unverifiedIds: JSON.parse(o.unverified_ids) as string[] });
   });
 }

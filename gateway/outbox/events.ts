@@ -12,6 +12,7 @@ import type { SessionUser } from '../../src/core/auth/roles.js';
 import { newUid } from '../../src/core/sr/uid.js';
 import type { OutboxKind } from './schema.js';
 import './schema.js';
+import '../findings/migrations.js';
 
 export interface SrPayload {
   type: 'sr';
@@ -87,11 +88,25 @@ async function latestSr(trx: Kysely<DB>, studyUID: string): Promise<SrPayload | 
   return row ? (JSON.parse(row.payload) as SrPayload) : undefined;
 }
 
-/** AI inference finished: the AI result SR (UNVERIFIED) and a preliminary ORU (P). */
+/** Whether a final (F) or corrected (C) result already went (or is queued) for this study's order. */
+export async function finalResultEnqueued(trx: Kysely<DB>, studyUID: string): Promise<boolean> {
+  const earlier = await trx.selectFrom('outbox').select(['payload']).where('kind', '=', 'hl7-oru').where('study_uid', '=', studyUID).execute();
+  return earlier.some((r) => (JSON.parse(r.payload) as OruPayload).status !== 'P');
+}
+
+/**
+ * AI inference finished: the AI result SR (UNVERIFIED) and a preliminary ORU (P). Once the study is
+ * signed off (a final result exists), nothing is sent: a P after an F would tell the RIS the report
+ * went back to preliminary. The late result stays in the gateway ("arrived after sign-off").
+ * Returns whether anything was enqueued.
+ */
 export async function onAiResultReady(
   trx: Kysely<DB>,
   e: { studyInstanceUID: string; findings: Finding[]; model: ModelRef; priority?: string },
-): Promise<void> {
+): Promise<boolean> {
+  if (await finalResultEnqueued(trx, e.studyInstanceUID)) return false;
+  const signed = await trx.selectFrom('study_signoffs').select('study_uid').where('study_uid', '=', e.studyInstanceUID).executeTakeFirst();
+  if (signed) return false;
   const at = new Date().toISOString();
   const resultKey = crypto
     .createHash('sha256')
@@ -109,6 +124,7 @@ export async function onAiResultReady(
   await enqueue(trx, 'hl7-oru', e.studyInstanceUID, `oru:P:${e.studyInstanceUID}:${resultKey}`, controlId, {
     type: 'oru', status: 'P', controlId, studyInstanceUID: e.studyInstanceUID, findings: e.findings, model: e.model, at, ...(e.priority ? { priority: e.priority } : {}),
   });
+  return true;
 }
 
 /**
@@ -131,8 +147,7 @@ export async function onStudySignedOff(
       ...(prev ? { predecessor: { seriesInstanceUID: prev.seriesInstanceUID, sopInstanceUID: prev.sopInstanceUID } } : {}),
     });
   }
-  const earlier = await trx.selectFrom('outbox').select(['payload']).where('kind', '=', 'hl7-oru').where('study_uid', '=', e.studyInstanceUID).execute();
-  const finalSent = earlier.some((r) => (JSON.parse(r.payload) as OruPayload).status !== 'P');
+  const finalSent = await finalResultEnqueued(trx, e.studyInstanceUID);
   const controlId = newControlId();
   await enqueue(trx, 'hl7-oru', e.studyInstanceUID, `oru:F:${e.studyInstanceUID}:${e.signedAt}`, controlId, {
     type: 'oru', status: finalSent ? 'C' : 'F', controlId, studyInstanceUID: e.studyInstanceUID, findings: e.findings, model, at: e.signedAt,

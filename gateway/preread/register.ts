@@ -16,7 +16,7 @@ export function prereadService(app: FastifyInstance): PrereadService | undefined
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { store, config } = ctx;
   const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
-  const opts = prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: fileCatalog(config.modelsDir, log), log });
+  const opts = { ...prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: fileCatalog(config.modelsDir, log), log }), events: ctx.events };
   const svc = new PrereadService(store, opts);
   services.set(app, svc);
   await registerPrereadRoutes(app, svc);

@@ -15,7 +15,10 @@ import type { DB, Store } from '../db/database.js';
 import './migrations.js';
 import '../outbox/schema.js';
 import { appendAudit } from '../audit/audit.js';
-import { upsertFinding, findingsForStudy } from '../findings/repository.js';
+import { findingsForStudy } from '../findings/repository.js';
+import { ingestFindings, commitIngest, type IngestOutcome } from '../findings/ingest.js';
+import { onSeriesChange } from '../findings/sr-arrivals.js';
+import type { DomainEvents } from '../context.js';
 import { isAiAllowed, rolloutTable } from '../trust/service.js';
 import { onAiResultReady, enqueueWebhook } from '../outbox/events.js';
 import { rolloutModeOf, visibleToReaders } from '../../src/core/policy/policy.js';
@@ -42,6 +45,8 @@ export interface PrereadOptions {
   publicUrl: string | null;
   rules: TriageRules;
   log: (msg: string) => void;
+  /** The gateway's domain event bus (findings-changed after an ingest). */
+  events?: DomainEvents;
 }
 
 export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<PrereadOptions, 'orthanc' | 'catalog' | 'log'>): PrereadOptions {
@@ -190,6 +195,7 @@ export class PrereadService {
       let seq = since;
       for (const c of page.Changes) {
         if (this.stopped) return;
+        await onSeriesChange({ db: this.db, orthanc: this.opts.orthanc, events: this.opts.events, log: this.opts.log }, c); // AI SRs are read by the server (findings/sr-arrivals.ts)
         if (c.ChangeType === 'StableStudy') {
           try {
             await this.onStableStudy(c.ID, c.Seq);
@@ -381,6 +387,7 @@ export class PrereadService {
     }
     const rollout = await rolloutTable(this.db);
     const manufacturer = this.opts.catalog.list().find((m) => m.manifest.name === job.model)?.manifest.manufacturer ?? findings[0]?.model.manufacturer ?? 'Reading Station Demo';
+    let ingested: IngestOutcome | null = null;
     const thresholds = this.opts.catalog.thresholds();
     const now = new Date().toISOString();
     let alert: AlertEntry | null = null;
@@ -388,7 +395,8 @@ export class PrereadService {
     await this.db.transaction().execute(async (trx) => {
       const fresh = await trx.selectFrom('preread_jobs').select('state').where('id', '=', jobId).executeTakeFirst();
       if (fresh?.state !== 'running') return;
-      for (const f of findings) await upsertFinding(trx, f);
+      // The one ingestion path: stamps, keeps verdicts, supersedes this model's older unverified result, after sign-off a separate set.
+      ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model: { name: job.model, version: job.model_version, manufacturer }, findings, completeResultSet: true, detail: { job: jobId } });
       await trx
         .updateTable('preread_jobs')
         .set({ state: 'done', finished_at: now, findings_count: findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
@@ -428,6 +436,7 @@ export class PrereadService {
       }
     });
     if (!triage) return;
+    if (ingested) await commitIngest({ db: this.db, events: this.opts.events }, ingested);
     const tr = triage as { priority: Priority; reason: string };
     await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: jobId, model: job.model, findings: findings.length, provider: res.provider, ms: res.timings.totalMs, priority: tr.priority } });
     if (alert) {

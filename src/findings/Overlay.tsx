@@ -212,7 +212,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
     g.globalAlpha = 1;
   });
 
-  const editable = (f: Finding) => f.source !== 'sr' && !s.signoff;
+  const editable = (_f: Finding) => !s.signoff;
 
   const onHandleDown = (e: ReactPointerEvent, m: Mark, handle: Handle) => {
     if (!proj || !m.box) return;
@@ -313,7 +313,7 @@ function heatmapsOnImage(f: Finding, ref: ImageRef): Heatmap[] {
 function anythingToDraw(s: Parameters<typeof sortedFindings>[0] & { overlaysVisible: boolean; heatmapsVisible: boolean }, ref: ImageRef | undefined): boolean {
   if (!ref || !s.overlaysVisible) return false;
   const on = (f: Finding) => regionsOnImage(f, ref).length > 0 || (s.heatmapsVisible && heatmapsOnImage(f, ref).length > 0);
-  return s.findings.some(on) || s.srFindings.some(on);
+  return s.findings.some(on);
 }
 
 /** Everything the marks' canvas positions depend on, besides the findings themselves. */

@@ -6,10 +6,12 @@ import type { KeyboardEvent } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { isPending, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
 import { useSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 import { sortedFindings, useFindingsStore } from './state';
 import { goToFinding, noteContext, targetRegion } from './navigation';
 import { accept, reject, undo, setType, FINDING_TYPE_OPTIONS } from './actions';
-import { signOff } from './api';
+import { cancelSignOff, signOff } from './api';
+import type { SignoffView } from './state';
 import { markStyle } from './Overlay';
 import { useStudyFindings } from './useStudyFindings';
 import { indexOfRegion } from './viewport';
@@ -39,9 +41,9 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
   const s = useFindingsStore();
   const session = useSession();
   const list = sortedFindings(s);
-  const pending = list.filter((f) => isPending(f) && f.source !== 'sr').length;
+  const pending = list.filter(isPending).length;
   const locked = !!s.signoff;
-  const canVerdict = session.user?.role === 'radiologist' || session.user?.role === 'resident';
+  const canVerdict = can(session.user?.role, 'findings.verdict');
 
   const open = (f: Finding) => void goToFinding(f, ctx);
   const onRowKey = (e: KeyboardEvent, f: Finding) => {
@@ -78,17 +80,13 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
       <div aria-live="polite" style={{ minHeight: 16, color: '#9ccc65', fontSize: 12 }}>
         {s.lastAction}
       </div>
-      {locked && (
-        <div data-testid="findings-signed" style={{ color: '#9ccc65' }}>
-          Signed off by {s.signoff!.signedBy} at {new Date(s.signoff!.signedAt).toLocaleString()}: verdicts are locked.
-        </div>
-      )}
+      {locked && <SignoffSummary signoff={s.signoff!} />}
       {!s.loading && list.length === 0 && <div style={{ opacity: 0.7 }}>No AI findings for this study.</div>}
       <ul role="listbox" aria-label="Findings, most severe first" style={{ listStyle: 'none', margin: 0, padding: 0, display: 'flex', flexDirection: 'column', gap: 4 }}>
         {list.map((f) => {
           const st = markStyle(f);
           const sel = f.id === s.selectedId;
-          const actionable = canVerdict && !locked && f.source !== 'sr';
+          const actionable = canVerdict && !locked;
           return (
             <li
               key={f.id}
@@ -170,11 +168,79 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           </ul>
         </details>
       )}
-      {session.user?.role === 'radiologist' && !locked && list.some((f) => f.source !== 'sr') && (
-        <button type="button" data-action="signoff" onClick={() => void signOff(ctx.studyInstanceUID)} title="Record the sign-off; unverified AI findings stay out of the verified report">
+      {s.afterSignoff.length > 0 && (
+        <details data-testid="findings-after-signoff" open style={{ fontSize: 12, color: '#ffcc80' }}>
+          <summary>{s.afterSignoff.length} AI result(s) arrived after sign-off: not part of the signed report</summary>
+          <ul style={{ margin: 0, paddingLeft: 16 }}>
+            {s.afterSignoff.map((f) => (
+              <li key={f.id} data-finding-id={f.id}>
+                {f.label} {Math.round(f.confidence * 100)}% · {f.model.name} {f.model.version} · {f.createdAt ? new Date(f.createdAt).toLocaleString() : ''}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      {can(session.user?.role, 'study.signoff') && !locked && s.confirmSignoff && (
+        <div
+          role="alertdialog"
+          aria-label="Confirm sign-off with unverified findings"
+          data-testid="findings-signoff-confirm"
+          style={{ border: '1px solid #ffcc80', borderRadius: 3, padding: 6, color: '#ffcc80' }}
+          onKeyDown={(e) => {
+            e.stopPropagation();
+            if (e.key === 'Escape') {
+              e.preventDefault();
+              cancelSignOff();
+            }
+          }}
+        >
+          <div>{s.confirmSignoff.unverified.length} finding(s) are still unverified and will be recorded as left unverified:</div>
+          <ul style={{ margin: '2px 0', paddingLeft: 16 }}>
+            {s.confirmSignoff.unverified.slice(0, 10).map((f) => (
+              <li key={f.id}>
+                {f.label} {Math.round(f.confidence * 100)}%
+              </li>
+            ))}
+          </ul>
+          <div style={{ display: 'flex', gap: 4 }}>
+            {/* Focused at once: Enter is the one extra key. */}
+            <button type="button" autoFocus data-action="signoff-confirm" onClick={() => void signOff(ctx.studyInstanceUID, true)}>
+              Sign off anyway (Enter)
+            </button>
+            <button type="button" data-action="signoff-cancel" onClick={() => cancelSignOff()}>
+              Cancel (Esc)
+            </button>
+          </div>
+        </div>
+      )}
+      {can(session.user?.role, 'study.signoff') && !locked && !s.confirmSignoff && (
+        <button type="button" data-action="signoff" onClick={() => void signOff(ctx.studyInstanceUID)} title="Record the sign-off; unverified AI findings stay out of the verified report (asked once more if any)">
           Sign off study
         </button>
       )}
     </section>
+  );
+}
+
+const STATE_TEXT: Record<string, string> = { none: '—', pending: 'pending', sent: 'sent, awaiting answer', acknowledged: 'acknowledged', failed: 'FAILED' };
+
+/** Final, SR stored, ORU acknowledged: where the signed result is, from the gateway's outbox. */
+function SignoffSummary({ signoff }: { signoff: SignoffView }) {
+  const left = signoff.unverifiedIds?.length ?? 0;
+  return (
+    <div data-testid="findings-signed" style={{ color: '#9ccc65' }}>
+      <div>
+        Final: signed off by {signoff.signedBy} at {new Date(signoff.signedAt).toLocaleString()}: verdicts are locked.
+      </div>
+      <div style={{ fontSize: 11, display: 'flex', gap: 8, flexWrap: 'wrap' }}>
+        <span data-testid="signoff-sr" data-state={signoff.srState ?? 'none'}>
+          SR: {signoff.srState === 'acknowledged' ? 'stored' : STATE_TEXT[signoff.srState ?? 'none']}
+        </span>
+        <span data-testid="signoff-oru" data-state={signoff.oruState ?? 'none'}>
+          ORU: {STATE_TEXT[signoff.oruState ?? 'none']}
+        </span>
+        {left > 0 && <span data-testid="signoff-left-unverified">{left} left unverified</span>}
+      </div>
+    </div>
   );
 }

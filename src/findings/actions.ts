@@ -17,10 +17,6 @@ export function canAct(f: Finding | undefined): f is Finding {
     useFindingsStore.setState({ actionError: `The study was signed off by ${s.signoff.signedBy}: verdicts are locked.` });
     return false;
   }
-  if (f.source === 'sr') {
-    useFindingsStore.setState({ actionError: 'This finding comes from an SR document in the study and is read-only here.' });
-    return false;
-  }
   return true;
 }
 

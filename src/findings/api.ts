@@ -1,68 +1,40 @@
-/** Talking to the gateway's findings API and reading the study's SR documents. */
-import { api } from 'dicomweb-client';
-import { apiJson, ApiError, getSession } from '../auth/api';
+/** Talking to the gateway's findings API: the one source of findings in the viewer (no SR is read here). */
+import { apiFetch, apiJson, ApiError, getSession } from '../auth/api';
 import type { Finding } from '../core/findings/finding';
 import { applyVerdict, type VerdictRequest } from '../core/findings/verdict';
-import { parseDicomPart10 } from '../core/sr/dicom';
-import { readMeasurementReport } from '../core/sr/reader';
-import { trackingUidOf } from '../core/sr/writer';
-import { findById, replaceFinding, useFindingsStore } from './state';
+import { findById, replaceFinding, useFindingsStore, type SignoffView } from './state';
 
-export async function loadFindings(studyUID: string): Promise<void> {
-  useFindingsStore.setState({ loading: true, error: null });
-  try {
-    const r = await apiJson<{ findings: Finding[]; signoff: { signedBy: string; signedAt: string } | null }>(`/api/studies/${studyUID}/findings`);
-    if (useFindingsStore.getState().studyUID !== studyUID) return;
-    useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, loading: false });
-  } catch (e) {
-    useFindingsStore.setState({ loading: false, error: e instanceof ApiError && e.status === 403 ? null : `AI findings could not be loaded: ${(e as Error).message}` });
-  }
+/** Bumped by every verdict sent: a background refresh started before it is stale. */
+let changes = 0;
+let inFlight = 0;
+
+export interface StudyFindingsResponse {
+  findings: Finding[];
+  signoff: SignoffView | null;
+  afterSignoff?: Finding[];
+  srWarnings?: string[];
 }
 
-type Json = Record<string, { Value?: unknown[] } | undefined>;
-const val = (j: Json, tag: string) => j[tag]?.Value?.[0] as string | undefined;
-
 /**
- * Finds the study's SR series (QIDO, modality SR), retrieves each instance (WADO-RS) and reads it as
- * a TID 1500 measurement report. Non-conformant SRs give warnings, not failures; an SR that cannot
- * be parsed at all becomes one warning naming it.
+ * Loads what the gateway shows this reader: findings from every source (pre-read, in-browser AI,
+ * AI SRs in the PACS read by the server, imports), after the reader policy; the sign-off with the
+ * state of its SR and ORU; AI output that arrived after sign-off; SR conformance warnings.
  */
-export async function loadSrFindings(studyUID: string): Promise<void> {
-  const client = new api.DICOMwebClient({ url: window.location.origin + '/dicom-web', singlepart: false } as never);
-  const warnings: string[] = [];
-  const found: Finding[] = [];
-  let series: Json[] = [];
+export async function loadFindings(studyUID: string, opts: { quiet?: boolean } = {}): Promise<void> {
+  const seq = changes;
+  if (!opts.quiet) useFindingsStore.setState({ loading: true, error: null });
   try {
-    series = ((await client.searchForSeries({ studyInstanceUID: studyUID, queryParams: { Modality: 'SR' } as never })) as Json[]) ?? [];
-  } catch {
-    return; // no SR series (or PACS unreachable: the viewer itself reports that)
+    const r = await apiJson<StudyFindingsResponse>(`/api/studies/${studyUID}/findings`);
+    if (useFindingsStore.getState().studyUID !== studyUID) return;
+    // A quiet refresh never overwrites a verdict given while it was on the way.
+    if (opts.quiet && (seq !== changes || inFlight > 0)) return;
+    const warnings = r.srWarnings ?? [];
+    if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
+    useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, afterSignoff: r.afterSignoff ?? [], srWarnings: warnings, loading: false });
+  } catch (e) {
+    if (opts.quiet) return;
+    useFindingsStore.setState({ loading: false, error: e instanceof ApiError && e.status === 403 ? null : `AI findings could not be loaded: ${(e as Error).message}` });
   }
-  for (const s of series) {
-    if (val(s, '00080060') !== 'SR') continue;
-    const seriesUID = val(s, '0020000E');
-    if (!seriesUID) continue;
-    const instances = ((await Promise.resolve(client.searchForInstances({ studyInstanceUID: studyUID, seriesInstanceUID: seriesUID })).catch(() => [])) as Json[]) ?? [];
-    for (const inst of instances) {
-      const sop = val(inst, '00080018');
-      if (!sop) continue;
-      try {
-        const bytes = (await client.retrieveInstance({ studyInstanceUID: studyUID, seriesInstanceUID: seriesUID, sopInstanceUID: sop } as never)) as ArrayBuffer;
-        const r = readMeasurementReport(parseDicomPart10(bytes));
-        for (const w of r.warnings) warnings.push(`SR ${sop.slice(-12)}: ${w}`);
-        for (const f of r.findings) found.push({ ...f, id: `sr:${sop}:${f.id}`.slice(0, 128), source: 'sr' });
-      } catch (e) {
-        warnings.push(`SR ${sop.slice(-12)} could not be read: ${(e as Error).message}`);
-      }
-    }
-  }
-  if (useFindingsStore.getState().studyUID !== studyUID) return;
-  const ours = useFindingsStore.getState().findings;
-  // Our own SR exports come back from the PACS: show the stored finding, not its copy.
-  // The SR writer gives each finding a stable tracking UID (derived from the AI original's id).
-  const known = new Set(ours.flatMap((f) => [f.trackingUID, trackingUidOf(f.studyInstanceUID, f.originalId ?? f.id)].filter(Boolean) as string[]));
-  const fresh = found.filter((f) => !(f.trackingUID && known.has(f.trackingUID)));
-  if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
-  useFindingsStore.setState({ srFindings: fresh, srWarnings: warnings });
 }
 
 /**
@@ -80,7 +52,14 @@ export function verdictsSettled(): Promise<void> {
 }
 
 export function sendVerdict(id: string, req: VerdictRequest): Promise<Finding | null> {
-  const run = verdictQueue.then(() => sendVerdictNow(id, req), () => sendVerdictNow(id, req));
+  changes++;
+  inFlight++;
+  const settle = <T,>(v: T): T => {
+    inFlight--;
+    changes++;
+    return v;
+  };
+  const run = verdictQueue.then(() => sendVerdictNow(id, req), () => sendVerdictNow(id, req)).then(settle);
   verdictQueue = run;
   return run;
 }
@@ -118,13 +97,31 @@ async function sendVerdictNow(id: string, req: VerdictRequest): Promise<Finding 
   }
 }
 
-export async function signOff(studyUID: string): Promise<void> {
+/**
+ * Sign-off. Without `confirm`, the gateway refuses (409) while findings are unverified and lists
+ * them: the panel then asks for one more key (Enter, or the sign-off key again) and calls this with
+ * `confirm`, which records which findings were left unverified.
+ */
+export async function signOff(studyUID: string, confirm = false): Promise<void> {
+  useFindingsStore.setState({ actionError: null });
   try {
-    await apiJson(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: '{}' });
+    const res = await apiFetch(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: JSON.stringify(confirm ? { confirmUnverified: true } : {}) });
+    const body = (await res.json().catch(() => ({}))) as { error?: string; unverified?: { id: string; label: string; confidence: number }[] };
+    if (res.status === 409 && body.unverified?.length) {
+      // One more key: the panel shows the list and waits for Enter (or the sign-off key again).
+      useFindingsStore.setState({ confirmSignoff: { unverified: body.unverified } });
+      return;
+    }
+    if (!res.ok) throw new ApiError(res.status, body.error ?? `${res.status} ${res.statusText}`);
+    useFindingsStore.setState({ confirmSignoff: null, lastAction: 'Signed off' });
   } catch (e) {
-    useFindingsStore.setState({ actionError: (e as Error).message });
+    useFindingsStore.setState({ confirmSignoff: null, actionError: (e as Error).message });
   }
   await loadFindings(studyUID);
+}
+
+export function cancelSignOff(): void {
+  useFindingsStore.setState({ confirmSignoff: null });
 }
 
 function dropLast(stack: string[], id: string): string[] {

@@ -1,7 +1,7 @@
 /**
  * Findings state for the open study (zustand): what the overlay, sidebar and toolbar render.
- * Server findings come from the gateway; SR findings are read from the study's TID 1500 SRs and
- * shown read-only (they are someone else's document, not ours to give verdicts on).
+ * Everything comes from the gateway's findings API, which applies the reader policy: the viewer
+ * reads no SR itself (the server reads AI SRs when they arrive in the PACS: source 'sr').
  */
 import { create } from 'zustand';
 import { compareFindings, type Finding } from '../core/findings/finding';
@@ -9,10 +9,13 @@ import { compareFindings, type Finding } from '../core/findings/finding';
 export interface FindingsState {
   studyUID: string | null;
   findings: Finding[];
-  /** Findings read from SR instances of the study (source 'sr'); not verdict-able here. */
-  srFindings: Finding[];
+  /** Conformance warnings of the study's SR documents, as the server read them. */
   srWarnings: string[];
-  signoff: { signedBy: string; signedAt: string } | null;
+  signoff: SignoffView | null;
+  /** AI output that arrived after sign-off: listed apart, never part of the signed record. */
+  afterSignoff: Finding[];
+  /** Sign-off asked while findings are unverified: the server's list, waiting for one more key. */
+  confirmSignoff: { unverified: { id: string; label: string; confidence: number }[] } | null;
   selectedId: string | null;
   overlaysVisible: boolean;
   heatmapsVisible: boolean;
@@ -27,12 +30,24 @@ export interface FindingsState {
   lastAction: string | null;
 }
 
+export type OutboxState = 'none' | 'pending' | 'sent' | 'acknowledged' | 'failed';
+
+/** The study's sign-off as the gateway reports it: final, verified SR stored, ORU acknowledged. */
+export interface SignoffView {
+  signedBy: string;
+  signedAt: string;
+  unverifiedIds?: string[];
+  srState?: OutboxState;
+  oruState?: OutboxState;
+}
+
 export const initialFindingsState = (): FindingsState => ({
   studyUID: null,
   findings: [],
-  srFindings: [],
   srWarnings: [],
   signoff: null,
+  afterSignoff: [],
+  confirmSignoff: null,
   selectedId: null,
   overlaysVisible: true,
   heatmapsVisible: true,
@@ -47,13 +62,13 @@ export const initialFindingsState = (): FindingsState => ({
 export const useFindingsStore = create<FindingsState>(() => initialFindingsState());
 
 /** All findings in sidebar order (severity, then confidence). */
-export function sortedFindings(s: Pick<FindingsState, 'findings' | 'srFindings'>): Finding[] {
-  return [...s.findings, ...s.srFindings].sort(compareFindings);
+export function sortedFindings(s: Pick<FindingsState, 'findings'>): Finding[] {
+  return [...s.findings].sort(compareFindings);
 }
 
-export function findById(s: Pick<FindingsState, 'findings' | 'srFindings'>, id: string | null): Finding | undefined {
+export function findById(s: Pick<FindingsState, 'findings'>, id: string | null): Finding | undefined {
   if (!id) return undefined;
-  return s.findings.find((f) => f.id === id) ?? s.srFindings.find((f) => f.id === id);
+  return s.findings.find((f) => f.id === id);
 }
 
 /** Replaces one finding by the server's answer (a modify may change its id: `replaces`). */

@@ -128,7 +128,10 @@ export const FindingSchema = z
     /** For quality flags (technologist role) rather than diagnostic findings. */
     kind: z.enum(['diagnostic', 'quality']).default('diagnostic'),
     trackingUID: uid.optional(),
+    /** When the gateway received it (server time; never taken from a client). */
     createdAt: z.string().datetime({ offset: true }).optional(),
+    /** Who or what handed it to the gateway (a user, `preread`, `sr-reader`, `fixture`); stamped by the server. */
+    ingestedBy: z.string().min(1).max(64).optional(),
   })
   .superRefine((f, ctx) => {
     if (f.status !== 'ai-unverified' && !f.verdict) {
