@@ -14,6 +14,9 @@ import { register as registerAi } from './ai/register.js';
 import { register as registerTrust } from './trust/register.js';
 import { register as registerPreread } from './preread/register.js';
 import { createContext, type GatewayContext } from './context.js';
+import { assertRouteDeclared } from './auth/route-access.js';
+import { isApiPath } from './auth/path-guard.js';
+import type { Permission } from '../src/core/auth/permissions.js';
 
 export interface Gateway {
   app: FastifyInstance;
@@ -21,11 +24,14 @@ export interface Gateway {
   config: GatewayConfig;
   ctx: GatewayContext;
   /** Every route registered, for the route-table security tests. */
-  routes: { method: string; url: string; public: boolean; roles?: readonly string[] }[];
+  routes: { method: string; url: string; public: boolean; permission?: Permission }[];
   close(): Promise<void>;
 }
 
-export async function buildGateway(config: GatewayConfig, opts: { logger?: boolean } = {}): Promise<Gateway> {
+/** A capability: registers its routes (each with `config.permission` or `config.public`) and services. */
+export type Capability = (app: FastifyInstance, ctx: GatewayContext) => Promise<void> | void;
+
+export async function buildGateway(config: GatewayConfig, opts: { logger?: boolean; /** Added after the built-in ones (integrations, tests). */ capabilities?: Capability[] } = {}): Promise<Gateway> {
   const store = await openStore(config.database, { key: config.auditKey, keyFile: config.auditKeyFile });
   await migrate(store);
   if (config.demo) await seedDemoUsers(store.db);
@@ -48,7 +54,8 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   const routes: Gateway['routes'] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
-    for (const m of methods) routes.push({ method: m, url: r.url, public: !!r.config?.public, roles: r.config?.roles });
+    const access = assertRouteDeclared(r, config.staticDir);
+    for (const m of methods) routes.push({ method: m, url: r.url, public: access.public, permission: access.permission });
   });
   app.addHook('onSend', async (_req, reply) => {
     reply.header('cross-origin-opener-policy', 'same-origin');
@@ -61,13 +68,13 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
 
   await app.register(fastifyCookie);
   await registerAuth(app, store, config);
-  await registerDicomWebProxy(app, config);
   // Each capability registers its routes and background services (outbox worker, change feed...).
   const ctx = createContext(store, config);
-  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread]) await register(app, ctx);
+  await registerDicomWebProxy(app, ctx);
+  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread, ...(opts.capabilities ?? [])]) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
   if (config.staticDir) await registerStatic(app, config.staticDir);
-  else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` }));
+  else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: isApiPath(req.url) ? 'no such route' : 'not found' }));
 
   return {
     app,

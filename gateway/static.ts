@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import fastifyStatic from '@fastify/static';
 import fs from 'node:fs';
 import path from 'node:path';
+import { isApiPath } from './auth/path-guard.js';
 
 export async function registerStatic(app: FastifyInstance, dir: string): Promise<void> {
   const root = path.resolve(dir);
@@ -28,9 +29,10 @@ export async function registerStatic(app: FastifyInstance, dir: string): Promise
   });
   // SPA routes fall back to index.html; API and DICOMweb misses stay 404 JSON.
   app.setNotFoundHandler((req, reply) => {
-    if (req.method === 'GET' && !req.url.startsWith('/api/') && !req.url.startsWith('/dicom-web')) {
+    // Any letter case: /API/... matches no route (the router is case-sensitive) and must not look like a page either.
+    if (req.method === 'GET' && !isApiPath(req.url)) {
       return reply.header('cache-control', 'no-cache').sendFile('index.html');
     }
-    return reply.code(404).send({ error: `no route ${req.method} ${req.url.split('?')[0]}` });
+    return reply.code(404).send({ error: isApiPath(req.url) ? 'no such route' : 'not found' });
   });
 }

@@ -15,11 +15,10 @@ import { parseFinding, type Finding } from '../../src/core/findings/finding.js';
 import { ingest } from '../findings/ingest.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
+import { can } from '../../src/core/auth/permissions.js';
 import { listModels } from './runtime.js';
 import { guardAiResults } from '../trust/service.js';
 
-const READERS = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin', 'ai-governance'] as const;
-const VIEWER_ROLES = ['radiologist', 'resident', 'er-attending'] as const;
 export const PROVIDERS = ['wasm', 'webgpu'] as const;
 /** onnxruntime-web's entry modules (one per provider) and the WASM binaries + glue they load. */
 const ORT_FILE = /^(ort\.(wasm|webgpu)\.min\.mjs|ort-wasm-simd-threaded(\.jsep|\.asyncify|\.jspi)?\.(wasm|mjs))$/;
@@ -47,13 +46,13 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   // Read per request: the registry is a handful of small files, and adding a model needs no restart.
   const registry = () => listModels(modelsDir);
 
-  app.get('/api/models', { config: { roles: READERS } }, async (req) => {
+  app.get('/api/models', { config: { permission: 'models.read' } }, async (req) => {
     const { models, errors } = registry();
     const role = requireUser(req).user.role;
     return {
       models: models.map((m) => ({ ...m.manifest, modelUrl: `/models/${m.manifest.name}/${m.manifest.files.model}` })),
       // Broken manifests are for those who maintain the registry, not for readers.
-      ...(role === 'admin' || role === 'ai-governance' ? { errors } : {}),
+      ...(can(role, 'governance.read') ? { errors } : {}),
     };
   });
 
@@ -80,7 +79,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     return reply.type(file.endsWith('.wasm') ? 'application/wasm' : 'text/javascript').send(fs.createReadStream(file));
   });
 
-  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-results', { config: { roles: VIEWER_ROLES } }, async (req, reply) => {
+  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-results', { config: { permission: 'findings.browser-ai' } }, async (req, reply) => {
     const s = requireUser(req);
     const study = req.params.study;
     if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });

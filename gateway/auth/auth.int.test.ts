@@ -12,6 +12,7 @@ import { startStack, login, type Stack, type Client } from '../../test/harness.j
 import { buildGateway, type Gateway } from '../app.js';
 import { configFromEnv, type GatewayConfig } from '../config.js';
 import { ROLES, type Role } from '../../src/core/auth/roles.js';
+import { can, rolesFor } from '../../src/core/auth/permissions.js';
 import { hashPassword } from './passwords.js';
 import { headCtFiles } from '../../scripts/lib/demo-data.js';
 
@@ -57,13 +58,13 @@ describe('route table (generated from the router)', () => {
     expect(checked.length).toBeGreaterThan(15);
   });
 
-  it('every route with roles refuses each other role with 403 (and audits the denial)', async () => {
+  it('every route refuses each role its permission does not list with 403 (and audits the denial)', async () => {
     const before = Number((await stack.gateway.store.db.selectFrom('audit').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'access-denied').executeTakeFirstOrThrow()).n);
     let denials = 0;
     for (const r of routes()) {
-      if (r.public || !r.roles) continue;
+      if (r.public || !r.permission) continue;
       for (const role of ROLES) {
-        if (r.roles.includes(role)) continue;
+        if (can(role, r.permission)) continue;
         const res = await clients[role].fetch(concrete(r.url), { method: r.method, headers: { 'content-type': 'application/json' }, body: ['GET', 'HEAD'].includes(r.method) ? undefined : '{}' });
         expect(res.status, `${role} ${r.method} ${r.url}`).toBe(403);
         denials++;
@@ -78,7 +79,7 @@ describe('route table (generated from the router)', () => {
     let n = 0;
     for (const r of routes()) {
       if (r.public || ['GET', 'HEAD', 'OPTIONS'].includes(r.method)) continue;
-      const role = (r.roles?.[0] ?? 'radiologist') as Role;
+      const role = r.permission ? rolesFor(r.permission)[0] : 'radiologist';
       const res = await fetch(stack.baseUrl + concrete(r.url), { method: r.method, headers: { cookie: clients[role].cookie, 'content-type': 'application/json' }, body: '{}' });
       expect(res.status, `${r.method} ${r.url} without CSRF`).toBe(403);
       const wrong = await fetch(stack.baseUrl + concrete(r.url), { method: r.method, headers: { cookie: clients[role].cookie, 'x-csrf-token': 'forged', 'content-type': 'application/json' }, body: '{}' });
@@ -88,12 +89,14 @@ describe('route table (generated from the router)', () => {
     expect(n).toBeGreaterThan(8);
   });
 
-  it('lists the routes open to every signed-in role, so widening one is a visible change', () => {
-    const open = routes().filter((r) => !r.public && !r.roles).map((r) => `${r.method} ${r.url}`).sort();
-    // Each of these returns only the caller's own data, non-clinical reference data, or filters its
-    // content per role inside (triage/events/preread: no priority or reason for the technologist,
-    // tested in gateway/preread). A new route open to all roles fails here until it is reviewed.
-    expect(open).toEqual(['GET /api/ai-disable-reasons', 'GET /api/auth/me', 'GET /api/events', 'GET /api/studies/:study/preread', 'GET /api/triage', 'POST /api/auth/logout']);
+  it('every route declares a permission or public, and the public ones and those open to every role are listed, so widening one is a visible change', () => {
+    for (const r of routes()) expect(r.public || !!r.permission, `${r.method} ${r.url}`).toBe(true);
+    const pub = routes().filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort();
+    expect(pub).toEqual(['GET /api/health', 'GET /models/:name/:file', 'GET /ort/:file', 'POST /api/auth/login']);
+    const open = routes().filter((r) => !r.public && ROLES.every((role) => can(role, r.permission!))).map((r) => `${r.method} ${r.url}`).sort();
+    // The caller's own session, and the model registry (no patient data; its errors only for governance.read).
+    // A new route open to all roles fails here until it is reviewed.
+    expect(open).toEqual(['GET /api/auth/me', 'GET /api/models', 'POST /api/auth/logout']);
   });
 });
 
@@ -120,8 +123,9 @@ describe('secure headers and DICOMweb proxy', () => {
       const put = await c.fetch(p, { method: 'PUT', body: 'x' });
       expect([404, 405], `PUT ${p}`).toContain(put.status);
     }
+    // STOW-RS is POST /studies[/:study] only: another POST path is no route at all.
     const post = await c.fetch(`/dicom-web/studies/${STUDY}/series`, { method: 'POST', headers: { 'content-type': 'application/dicom' }, body: 'x' });
-    expect(post.status).toBe(405);
+    expect(post.status).toBe(404);
     expect((await c.fetch(`/dicom-web/studies/${STUDY}/series`)).status).toBe(200);
   });
 

@@ -1,8 +1,17 @@
 /**
- * Authentication on every route. A route is public only if it says so (`config: { public: true }`);
- * everything else needs a valid session, and state-changing methods also need the session's CSRF token
- * in the `x-csrf-token` header. Roles are checked per route from `config.roles` (deny by default:
- * a route without `roles` is open to every authenticated user, which the route table test lists).
+ * Access control, decided on the route the router matched (never on a prefix of the raw URL):
+ *
+ * 1. An ambiguous path (`/%61pi/...`, `%2f`, `//`, dot segments, backslashes) is refused with 400
+ *    before anything else, so there is one spelling per route (gateway/auth/path-guard.ts).
+ * 2. Every route declares `config.permission` (an action of the one permission table,
+ *    src/core/auth/permissions.ts) or `config.public: true`; registering a route with neither (or both,
+ *    or an unknown action) throws, so the gateway refuses to start. Files of the built viewer are
+ *    public by design and recognised as such.
+ * 3. A public route runs as is. Otherwise: no valid session → 401; a state-changing method
+ *    (not GET/HEAD/OPTIONS) without the session's CSRF token in `x-csrf-token` → 403; a role the table
+ *    does not list for the route's action → 403, audited ('access-denied').
+ * 4. A request that matched no route goes to the not-found handler, which answers 404 (or the app's
+ *    index.html for a page path) and never data.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Store } from '../db/database.js';
@@ -10,10 +19,11 @@ import type { GatewayConfig } from '../config.js';
 import { resolveSession, createSession, destroySession, SESSION_COOKIE, type ResolvedSession } from './sessions.js';
 import { verifyLogin } from './passwords.js';
 import { appendAudit } from '../audit/audit.js';
-import type { Role } from '../../src/core/auth/roles.js';
-import type { Permission } from '../../src/core/auth/permissions.js';
+import { can, type Permission } from '../../src/core/auth/permissions.js';
 import { z } from 'zod';
 import { createLoginThrottle } from './throttle.js';
+import { ambiguousPathReason } from './path-guard.js';
+import { assertRouteDeclared, type RouteAccess } from './route-access.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -21,7 +31,6 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     public?: boolean;
-    roles?: readonly Role[];
     /** The action this route performs, from the one permission table (src/core/auth/permissions.ts). */
     permission?: Permission;
   }
@@ -44,20 +53,26 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
   const throttle = createLoginThrottle({ maxFailures: IP_MAX_FAILURES, windowMs: IP_WINDOW_MS });
   app.decorateRequest('session', null);
 
+  // Deny by default at registration: a route that declares neither a permission nor `public` stops the start.
+  app.addHook('onRoute', (r) => {
+    assertRouteDeclared(r, config.staticDir);
+  });
+
   app.addHook('onRequest', async (req, reply) => {
-    const routeConfig = req.routeOptions.config;
+    const bad = ambiguousPathReason(req.raw.url ?? '');
+    if (bad) return reply.code(400).send({ error: `refused: ${bad}` });
     req.session = await resolveSession(db, req.cookies[SESSION_COOKIE]);
-    if (routeConfig?.public) return;
-    // Static viewer files are public (the log-in page is part of the app); data is not.
-    if (!req.url.startsWith('/api/') && !req.url.startsWith('/dicom-web')) return;
+    // No route matched: the not-found handler answers (404, or the app's index.html for a page path).
+    if (req.is404) return;
+    const access: RouteAccess = assertRouteDeclared({ url: req.routeOptions.url ?? '', method: req.method, config: req.routeOptions.config }, config.staticDir);
+    if (access.public) return;
     if (!req.session) return reply.code(401).send({ error: 'authentication required' });
     if (!['GET', 'HEAD', 'OPTIONS'].includes(req.method) && req.headers['x-csrf-token'] !== req.session.csrf) {
       return reply.code(403).send({ error: 'missing or wrong CSRF token (x-csrf-token header)' });
     }
-    const roles = routeConfig?.roles;
-    if (roles && !roles.includes(req.session.user.role)) {
-      await appendAudit(db, { actor: req.session.user.username, role: req.session.user.role, action: 'access-denied', outcome: 4, detail: { method: req.method, route: req.routeOptions.url } });
-      return reply.code(403).send({ error: `role ${req.session.user.role} may not ${req.method} ${req.routeOptions.url}` });
+    if (!can(req.session.user.role, access.permission)) {
+      await appendAudit(db, { actor: req.session.user.username, role: req.session.user.role, action: 'access-denied', outcome: 4, detail: { method: req.method, route: req.routeOptions.url, permission: access.permission } });
+      return reply.code(403).send({ error: `role ${req.session.user.role} may not ${access.permission} (${req.method} ${req.routeOptions.url})` });
     }
   });
 
@@ -97,7 +112,7 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
     return { user: { username: user.username, displayName: user.display_name, role: user.role }, csrfToken: s.csrf };
   });
 
-  app.post('/api/auth/logout', async (req, reply) => {
+  app.post('/api/auth/logout', { config: { permission: 'session.self' } }, async (req, reply) => {
     const s = requireUser(req);
     await destroySession(db, s.id);
     await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'logout' });
@@ -105,7 +120,7 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
     return { ok: true };
   });
 
-  app.get('/api/auth/me', async (req) => {
+  app.get('/api/auth/me', { config: { permission: 'session.self' } }, async (req) => {
     const s = requireUser(req);
     return { user: { username: s.user.username, displayName: s.user.displayName, role: s.user.role }, csrfToken: s.csrf };
   });

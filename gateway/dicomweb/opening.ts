@@ -11,14 +11,14 @@
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { GatewayConfig } from '../config.js';
+import type { GatewayContext } from '../context.js';
+import type { PhiReadAudit } from './phi-audit.js';
 import { orthancAuthHeader } from './proxy.js';
 import { firstImageOf, framePath } from '../../src/core/imaging/stack.js';
 import { previewInfo } from '../../src/core/imaging/preview.js';
 import { singlePart, transferSyntaxOf } from '../../src/core/dicomweb/multipart.js';
 import { PART_END, closing, partHead } from '../../src/core/dicomweb/partStream.js';
 import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
-import type { Role } from '../../src/core/auth/roles.js';
 
 const UID = /^[0-9.]{1,64}$/;
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
@@ -32,8 +32,9 @@ export interface OpeningManifest {
   preview: ReturnType<typeof previewInfo>;
 }
 
-export function registerOpening(app: FastifyInstance, config: GatewayConfig, roles: readonly Role[]): void {
-  app.get<{ Params: { studyUID: string } }>('/api/studies/:studyUID/opening', { config: { roles } }, async (req, reply) => {
+export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit: PhiReadAudit): void {
+  const { config } = ctx;
+  app.get<{ Params: { studyUID: string } }>('/api/studies/:studyUID/opening', { config: { permission: 'dicomweb.read' } }, async (req, reply) => {
     const { studyUID } = req.params;
     if (!UID.test(studyUID)) return reply.code(400).send({ error: 'studyUID must be a DICOM UID (digits and dots, at most 64)' });
     const base = config.orthancUrl + config.orthancDicomWebRoot;
@@ -49,10 +50,15 @@ export function registerOpening(app: FastifyInstance, config: GatewayConfig, rol
     const first = Array.isArray(instances) ? firstImageOf(studyUID, instances) : null;
     if (!first) return reply.code(404).send({ error: 'this study has no image series' });
     const paths = first.entries.slice(0, MAX_FRAMES).map((e) => framePath(studyUID, e));
+    // A PHI read (metadata and pixels of the study): audited, once per session and study in the window.
+    await audit.record(req.session!, studyUID, 'opening');
     const manifest: OpeningManifest = { frames: paths, preview: previewInfo(first.instance) };
 
     const aborted = new AbortController();
-    req.raw.on('close', () => aborted.abort());
+    // The client went away before the stream was written out (not the request's 'close': see proxy.ts).
+    reply.raw.on('close', () => {
+      if (!reply.raw.writableFinished) aborted.abort();
+    });
     const getFrame = async (path: string): Promise<{ bytes: Uint8Array; syntax: string } | null> => {
       try {
         const r = await fetch(base + path, { headers: { ...auth, accept: FRAME_ACCEPT }, signal: aborted.signal });

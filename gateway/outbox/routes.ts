@@ -6,12 +6,10 @@ import { requireUser } from '../auth/plugin.js';
 import { OUTBOX_STATUSES, type OutboxStatus } from './schema.js';
 import type { OutboxWorker } from './worker.js';
 
-const WORKLIST_ROLES = ['radiologist', 'resident', 'er-attending', 'technologist', 'admin'] as const;
-
 export function registerOutboxRoutes(app: FastifyInstance, store: Store, worker: OutboxWorker | null): void {
   const { db } = store;
 
-  app.get<{ Querystring: { status?: string; kind?: string; study?: string; limit?: string } }>('/api/admin/outbox', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.get<{ Querystring: { status?: string; kind?: string; study?: string; limit?: string } }>('/api/admin/outbox', { config: { permission: 'outbox.admin' } }, async (req, reply) => {
     const { status, kind, study } = req.query;
     if (status && !OUTBOX_STATUSES.includes(status as OutboxStatus)) return reply.code(400).send({ error: `status must be one of ${OUTBOX_STATUSES.join(', ')}` });
     const limit = Math.min(1000, Math.max(1, Number(req.query.limit ?? 200) || 200));
@@ -24,7 +22,7 @@ export function registerOutboxRoutes(app: FastifyInstance, store: Store, worker:
     return { items, counts: Object.fromEntries(counts.map((c) => [c.status, Number(c.n)])) };
   });
 
-  app.post<{ Params: { id: string } }>('/api/admin/outbox/:id/retry', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/api/admin/outbox/:id/retry', { config: { permission: 'outbox.admin' } }, async (req, reply) => {
     const s = requireUser(req);
     const id = Number(req.params.id);
     if (!Number.isInteger(id) || id < 1) return reply.code(400).send({ error: 'id must be a positive integer' });
@@ -39,13 +37,13 @@ export function registerOutboxRoutes(app: FastifyInstance, store: Store, worker:
     return { id, status: 'pending' };
   });
 
-  app.get<{ Querystring: { limit?: string } }>('/api/admin/hl7/rejected', { config: { roles: ['admin'] } }, async (req) => {
+  app.get<{ Querystring: { limit?: string } }>('/api/admin/hl7/rejected', { config: { permission: 'outbox.admin' } }, async (req) => {
     const limit = Math.min(500, Math.max(1, Number(req.query.limit ?? 100) || 100));
     const items = await db.selectFrom('hl7_rejected_messages').selectAll().orderBy('id', 'desc').limit(limit).execute();
     return { items };
   });
 
-  app.get<{ Querystring: { study?: string; accession?: string } }>('/api/orders', { config: { roles: WORKLIST_ROLES } }, async (req, reply) => {
+  app.get<{ Querystring: { study?: string; accession?: string } }>('/api/orders', { config: { permission: 'worklist.read' } }, async (req, reply) => {
     const { study, accession } = req.query;
     if (!study && !accession) return reply.code(400).send({ error: 'give study=<Study Instance UID> or accession=<accession number>' });
     let q = db.selectFrom('hl7_orders').selectAll();

@@ -20,7 +20,7 @@ export function triageFor(role: Role, e: TriageEntry): TriageView {
 }
 
 export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadService): Promise<void> {
-  app.get<{ Params: { study: string } }>('/api/studies/:study/preread', async (req, reply) => {
+  app.get<{ Params: { study: string } }>('/api/studies/:study/preread', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
     const user = requireUser(req).user;
     if (!UID.test(req.params.study)) return reply.code(400).send({ error: 'study: must be a DICOM UID (digits and dots)' });
     const s = await svc.study(req.params.study);
@@ -28,7 +28,7 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
     return { ...s, ...triageFor(user.role, s) };
   });
 
-  app.get('/api/triage', async (req) => {
+  app.get('/api/triage', { config: { permission: 'worklist.read' } }, async (req) => {
     const user = requireUser(req).user;
     const all = await svc.triage();
     const studies: Record<string, TriageView> = {};
@@ -36,9 +36,9 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
     return { studies, workersUp: svc.pool.up };
   });
 
-  app.get('/api/alerts', { config: { roles: ALERT_ROLES } }, async () => ({ alerts: await svc.alerts() }));
+  app.get('/api/alerts', { config: { permission: 'alerts.read' } }, async () => ({ alerts: await svc.alerts() }));
 
-  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', { config: { roles: ALERT_ROLES } }, async (req, reply) => {
+  app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', { config: { permission: 'alerts.ack' } }, async (req, reply) => {
     const user = requireUser(req).user;
     if (!/^alert-[0-9a-f]{24}$/.test(req.params.id)) return reply.code(400).send({ error: 'id: not an alert id' });
     const a = await svc.ack(req.params.id, user);
@@ -47,7 +47,7 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
   });
 
   const WorkersBody = z.object({ running: z.boolean() }).strict();
-  app.post('/api/preread/workers', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.post('/api/preread/workers', { config: { permission: 'preread.control' } }, async (req, reply) => {
     const parsed = WorkersBody.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'running: must be true or false' });
     if (parsed.data.running) svc.startWorkers();
@@ -62,7 +62,7 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
     streams.clear();
   });
 
-  app.get('/api/events', async (req, reply) => {
+  app.get('/api/events', { config: { permission: 'worklist.read' } }, async (req, reply) => {
     const user = requireUser(req).user;
     reply.hijack();
     reply.raw.writeHead(200, {

@@ -9,6 +9,7 @@ import { appendAudit } from '../audit/audit.js';
 import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from '../audit/export.js';
 import { AI_DISABLE_REASONS, PolicySchema, ROLLOUT_MODES, describePolicyIssues, type AiDisableReason } from '../../src/core/policy/policy.js';
 import { ROLES } from '../../src/core/auth/roles.js';
+import { can } from '../../src/core/auth/permissions.js';
 import { FindingSchema } from '../../src/core/findings/finding.js';
 import {
   currentPolicy,
@@ -27,7 +28,6 @@ import {
 } from './service.js';
 import { checkIndication, loadManifests } from './models.js';
 
-const READERS = ['radiologist', 'resident', 'er-attending', 'technologist'] as const;
 const UID = z.string().min(1).max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID (digits and dots)');
 const MODEL_NAME = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a model name: lower-case letters, digits and dashes');
 const MODALITY = z.string().regex(/^[A-Z]{2,4}$/, 'a DICOM modality code such as CT');
@@ -56,12 +56,12 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   const { db } = store;
 
   // ---- role policy (admin only; every change is a new version, audited with before/after)
-  app.get('/api/admin/policy', { config: { roles: ['admin'] } }, async () => {
+  app.get('/api/admin/policy', { config: { permission: 'policy.read' } }, async () => {
     const cur = await currentPolicy(db);
     return { version: cur.version, policy: cur.policy, changedBy: cur.changedBy, changedAt: cur.changedAt, history: await policyHistory(db), roles: ROLES };
   });
 
-  app.put('/api/admin/policy', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.put('/api/admin/policy', { config: { permission: 'policy.write' } }, async (req, reply) => {
     const s = requireUser(req);
     const body = z.object({ policy: z.unknown(), note: z.string().max(200).optional(), baseVersion: z.number().int().min(0).optional() }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
@@ -77,19 +77,19 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- rollout modes per model (admin; effective at once)
-  app.get('/api/admin/rollout', { config: { roles: ['admin', 'ai-governance'] } }, async () => {
+  app.get('/api/admin/rollout', { config: { permission: 'policy.read' } }, async () => {
     const t = await rolloutTable(db);
     const names = new Set([...loadManifests(config.modelsDir).map((m) => m.name), ...Object.keys(t.modes)]);
     return { defaultMode: t.defaultMode, models: [...names].sort().map((name) => ({ name, mode: t.modes[name] ?? t.defaultMode })) };
   });
 
-  app.get<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { roles: ['admin', 'ai-governance'] } }, async (req, reply) => {
+  app.get<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { permission: 'policy.read' } }, async (req, reply) => {
     const name = MODEL_NAME.safeParse(req.params.name);
     if (!name.success) return bad(reply, 'name', name.error);
     return { model: name.data, mode: await rolloutMode(db, name.data) };
   });
 
-  app.put<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.put<{ Params: { name: string } }>('/api/admin/models/:name/rollout', { config: { permission: 'policy.write' } }, async (req, reply) => {
     const s = requireUser(req);
     const name = MODEL_NAME.safeParse(req.params.name);
     if (!name.success) return bad(reply, 'name', name.error);
@@ -100,9 +100,9 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- AI disable per modality (admin)
-  app.get('/api/admin/ai-disabled-modalities', { config: { roles: ['admin', 'ai-governance'] } }, async () => ({ modalities: await disabledModalities(db) }));
+  app.get('/api/admin/ai-disabled-modalities', { config: { permission: 'policy.read' } }, async () => ({ modalities: await disabledModalities(db) }));
 
-  app.put('/api/admin/ai-disabled-modalities', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.put('/api/admin/ai-disabled-modalities', { config: { permission: 'policy.write' } }, async (req, reply) => {
     const s = requireUser(req);
     const body = z.object({ modalities: z.array(MODALITY).max(50) }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
@@ -112,7 +112,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
 
   // ---- AI disable per study (any radiologist, from the viewer, with a reason; reversible)
   const reasonKeys = Object.keys(AI_DISABLE_REASONS) as [AiDisableReason, ...AiDisableReason[]];
-  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { roles: ['radiologist'] } }, async (req, reply) => {
+  app.post<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { permission: 'study.ai-disable' } }, async (req, reply) => {
     const s = requireUser(req);
     const p = studyParam(req.params);
     if (!p.ok) return bad(reply, 'study', p.error);
@@ -122,7 +122,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     return reply.code(201).send({ study: p.uid, disabled: true, reason: AI_DISABLE_REASONS[body.data.reason] });
   });
 
-  app.delete<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { roles: ['radiologist'] } }, async (req, reply) => {
+  app.delete<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { permission: 'study.ai-disable' } }, async (req, reply) => {
     const s = requireUser(req);
     const p = studyParam(req.params);
     if (!p.ok) return bad(reply, 'study', p.error);
@@ -131,10 +131,10 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     return { study: p.uid, disabled: false };
   });
 
-  app.get('/api/ai-disable-reasons', async () => ({ reasons: Object.entries(AI_DISABLE_REASONS).map(([id, label]) => ({ id, label })) }));
+  app.get('/api/ai-disable-reasons', { config: { permission: 'study.ai-status' } }, async () => ({ reasons: Object.entries(AI_DISABLE_REASONS).map(([id, label]) => ({ id, label })) }));
 
   // ---- why AI is (or is not) there for a study
-  app.get<{ Params: { study: string } }>('/api/studies/:study/ai-status', { config: { roles: [...READERS, 'admin'] } }, async (req, reply) => {
+  app.get<{ Params: { study: string } }>('/api/studies/:study/ai-status', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
     const p = studyParam(req.params);
     if (!p.ok) return bad(reply, 'study', p.error);
     const facts = await studyFacts(db, p.uid);
@@ -174,7 +174,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- governance figures, per model (silent models included: that is what silent mode is for)
-  app.get('/api/governance/figures', { config: { roles: ['ai-governance', 'admin'] } }, async () => {
+  app.get('/api/governance/figures', { config: { permission: 'governance.read' } }, async () => {
     const rows = await db.selectFrom('findings').select(['model_name', 'status', 'source', 'body']).execute();
     const shownRows = await db.selectFrom('findings_shown').select(['model_name']).execute();
     const t = await rolloutTable(db);
@@ -207,13 +207,13 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- users and roles (admin)
-  app.get('/api/admin/users', { config: { roles: ['admin'] } }, async () => {
+  app.get('/api/admin/users', { config: { permission: 'users.admin' } }, async () => {
     const rows = await db.selectFrom('users').select(['username', 'display_name', 'role', 'locked_until', 'created_at']).orderBy('username').execute();
     const now = new Date().toISOString();
     return { users: rows.map((u) => ({ username: u.username, displayName: u.display_name, role: u.role, locked: !!u.locked_until && u.locked_until > now, createdAt: u.created_at })) };
   });
 
-  app.put<{ Params: { username: string } }>('/api/admin/users/:username/role', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.put<{ Params: { username: string } }>('/api/admin/users/:username/role', { config: { permission: 'users.admin' } }, async (req, reply) => {
     const s = requireUser(req);
     const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
     if (!params.success) return bad(reply, 'username', params.error);
@@ -230,7 +230,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     return { username: params.data.username, role: body.data.role };
   });
 
-  app.post<{ Params: { username: string } }>('/api/admin/users/:username/unlock', { config: { roles: ['admin'] } }, async (req, reply) => {
+  app.post<{ Params: { username: string } }>('/api/admin/users/:username/unlock', { config: { permission: 'users.admin' } }, async (req, reply) => {
     const s = requireUser(req);
     const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
     if (!params.success) return bad(reply, 'username', params.error);
@@ -241,7 +241,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- acts that happen only in the browser (overlay toggles) reach the audit trail through here
-  app.post('/api/audit/client-events', { config: { roles: READERS } }, async (req, reply) => {
+  app.post('/api/audit/client-events', { config: { permission: 'audit.client-events' } }, async (req, reply) => {
     const s = requireUser(req);
     const body = z
       .object({
@@ -258,7 +258,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   });
 
   // ---- audit export (admin and governance; de-identified)
-  app.get('/api/audit/export', { config: { roles: ['admin', 'ai-governance'] } }, async (req, reply) => {
+  app.get('/api/audit/export', { config: { permission: 'audit.export' } }, async (req, reply) => {
     const s = requireUser(req);
     const q = z
       .object({ from: ISO, to: ISO, format: z.enum(['jsonl', 'csv', 'dicom']).default('jsonl') })
@@ -269,7 +269,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     const from = new Date(q.data.from).toISOString();
     const to = new Date(q.data.to).toISOString();
     const rows = await auditRange(db, from, to);
-    const recs = toExportRecords(rows, { pseudonymiseActors: s.user.role === 'ai-governance', secret: await pseudonymSecret(store) });
+    const recs = toExportRecords(rows, { pseudonymiseActors: !can(s.user.role, 'audit.identified-actors'), secret: await pseudonymSecret(store) });
     await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'audit-exported', detail: { from, to, format: q.data.format, records: recs.length } });
     const stamp = from.slice(0, 10) + '_' + to.slice(0, 10);
     if (q.data.format === 'csv') {

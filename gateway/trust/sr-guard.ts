@@ -32,7 +32,8 @@ export function registerSrGuard(app: FastifyInstance, db: Kysely<DB>, config: Ga
   }
 
   app.addHook('preHandler', async (req, reply) => {
-    if (!req.url.startsWith('/dicom-web/') || !req.session) return;
+    // Decided on the route the router matched (ambiguous spellings are refused before routing: gateway/auth/path-guard.ts).
+    if (!req.routeOptions.url?.startsWith('/dicom-web/') || !req.session) return;
     const rule = ruleFor((await currentPolicy(db)).policy, req.session.user.role);
     if (rule?.kinds.includes('diagnostic')) return;
     const path = req.url.split('?')[0];

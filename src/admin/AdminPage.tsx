@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState, type ReactNode } from 'react';
 import { apiFetch, apiJson, useSession } from '../auth/api';
 import { ROLES, ROLE_LABELS } from '../core/auth/roles';
+import { ADMIN_PAGE_ACTIONS, can, canAny } from '../core/auth/permissions';
 import { ROLLOUT_MODES, type RolloutMode } from '../core/policy/policy';
 
 interface UserRow { username: string; displayName: string; role: string; locked: boolean }
@@ -208,9 +209,9 @@ function AuditExport() {
 
 export default function AdminPage() {
   const { user } = useSession();
-  const isAdmin = user?.role === 'admin';
-  const isGov = user?.role === 'ai-governance';
-  if (!isAdmin && !isGov) {
+  // What each section needs comes from the one permission table (src/core/auth/permissions.ts).
+  const role = user?.role;
+  if (!canAny(role, ADMIN_PAGE_ACTIONS)) {
     return (
       <main className="page admin-page">
         <h1>Administration</h1>
@@ -221,17 +222,17 @@ export default function AdminPage() {
   return (
     <main className="page admin-page" style={{ padding: '1rem', overflow: 'auto', height: '100%' }}>
       <h1 style={{ fontSize: '1.3rem' }}>Administration</h1>
-      {isAdmin && <Users />}
-      {isAdmin && <PolicyEditor />}
-      <Rollout canEdit={isAdmin} />
-      <Modalities canEdit={isAdmin} />
-      <Figures />
-      {isAdmin && (
+      {can(role, 'users.admin') && <Users />}
+      {can(role, 'policy.write') && <PolicyEditor />}
+      {can(role, 'policy.read') && <Rollout canEdit={can(role, 'policy.write')} />}
+      {can(role, 'policy.read') && <Modalities canEdit={can(role, 'policy.write')} />}
+      {can(role, 'governance.read') && <Figures />}
+      {can(role, 'outbox.admin') && (
         <Section title="Outbox (SR and HL7 delivery)">
           <a href="/api/admin/outbox" target="_blank" rel="noreferrer">Outbox status (JSON)</a>
         </Section>
       )}
-      <AuditExport />
+      {can(role, 'audit.export') && <AuditExport />}
     </main>
   );
 }

@@ -8,6 +8,7 @@ import { ViewerSkeleton } from '../viewer/ViewerSkeleton';
 import { removeBootPreview } from '../viewer/previewImage';
 import { afterFirstImage } from './firstImage';
 import { ROLE_LABELS } from '../core/auth/roles';
+import { ADMIN_PAGE_ACTIONS, canAny } from '../core/auth/permissions';
 import { formatPersonName } from '../core/imaging/dicomJson';
 
 const ViewerPage = lazy(loadViewerModuleAfterPreview);
@@ -41,7 +42,7 @@ function Header({ middle }: { middle?: ReactNode }) {
         >
           Worklist
         </a>
-        {user && (user.role === 'admin' || user.role === 'ai-governance') && (
+        {user && canAny(user.role, ADMIN_PAGE_ACTIONS) && (
           <a
             href="/admin"
             className={pathname === '/admin' ? 'active' : ''}

@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { apiFetch, apiJson, useSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 import { AI_DISABLE_REASONS, type AiDisableReason } from '../core/policy/policy';
 import { loadFindings } from '../findings/api';
 
@@ -51,7 +52,7 @@ export function AiStudySwitch({ ctx }: { ctx: ViewerContext }) {
     }
   };
 
-  const canSwitch = user?.role === 'radiologist';
+  const canSwitch = can(user?.role, 'study.ai-disable');
   const studyDisabled = status?.disabled?.scope === 'study';
   const style = { font: '12px system-ui, sans-serif', color: '#ddd', display: 'flex', gap: 6, alignItems: 'center', position: 'relative' as const };
   return (

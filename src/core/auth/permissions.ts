@@ -21,8 +21,8 @@ export const PERMISSIONS = {
   'findings.read': [...READERS],
   /** Accept / modify / reject / undo a finding. Residents' verdicts are recorded with their role. */
   'findings.verdict': ['radiologist', 'resident'],
-  /** Import findings from an integration (the server stamps source, actor and time). */
-  'findings.import': ['admin'],
+  /** Import findings from an integration or a radiologist's tool (the server stamps source, actor and time). */
+  'findings.import': ['radiologist', 'admin'],
   /** Results of the in-browser AI, sent to the server's one ingestion path. */
   'findings.browser-ai': [...CLINICAL],
   /** Sign off a study (writes the verified SR and the final ORU). */
@@ -31,6 +31,11 @@ export const PERMISSIONS = {
   'study.ai-disable': ['radiologist'],
   /** A study's AI status (disabled, models, routing) and its pre-read jobs. */
   'study.ai-status': [...READERS, 'admin'],
+  /**
+   * Diagnostic triage content: a study's priority and its reason (worklist, pre-read state, live events).
+   * Other roles with worklist.read (the technologist) get the AI state only.
+   */
+  'triage.read': ['radiologist', 'resident', 'er-attending', 'admin'],
   /** Critical-finding alerts: list and acknowledge. */
   'alerts.read': ['radiologist', 'er-attending'],
   'alerts.ack': ['radiologist', 'er-attending'],
@@ -47,6 +52,8 @@ export const PERMISSIONS = {
   'users.admin': ['admin'],
   /** Audit export (de-identified detail stays in the record). */
   'audit.export': ['admin', 'ai-governance'],
+  /** The audit export names the actors; for every other role with audit.export they are pseudonymised. */
+  'audit.identified-actors': ['admin'],
   /** Client-side events the viewer reports for the audit (AI hidden, finding zoomed...). */
   'audit.client-events': [...READERS],
   /** Per-model figures. */
@@ -69,3 +76,11 @@ export function can(role: string | null | undefined, action: Permission): boolea
 export function rolesFor(action: Permission): readonly Role[] {
   return PERMISSIONS[action];
 }
+
+/** True when the role may perform at least one of the actions (e.g. whether to show the admin page at all). */
+export function canAny(role: string | null | undefined, actions: readonly Permission[]): boolean {
+  return actions.some((a) => can(role, a));
+}
+
+/** What the administration page offers; it is shown to a role that may do any of these. */
+export const ADMIN_PAGE_ACTIONS: readonly Permission[] = ['users.admin', 'policy.read', 'governance.read', 'audit.export', 'outbox.admin'];

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ROLES, type Role } from '../auth/roles.js';
+import { can, rolesFor } from '../auth/permissions.js';
 import { SEVERITIES, type Finding } from '../findings/finding.js';
 
 /** A finding type matched by code value + scheme (the meaning is display text, never compared). */
@@ -53,8 +54,8 @@ export const CRITICAL_FINDING_TYPES: TypeRef[] = [
  * verified SR or a final HL7 result, and no settings change may weaken that. Residents give
  * verdicts (recorded with their role) but do not sign; an attending signs the study off.
  */
-export const SIGN_OFF_ROLES = ['radiologist'] as const satisfies readonly Role[];
-export const VERDICT_ROLES = ['radiologist', 'resident'] as const satisfies readonly Role[];
+export const SIGN_OFF_ROLES: readonly Role[] = rolesFor('study.signoff');
+export const VERDICT_ROLES: readonly Role[] = rolesFor('findings.verdict');
 
 /**
  * Defaults from issue 7. The resident's "priority rules" are the triage severities that flag a study
@@ -97,11 +98,11 @@ export function filterFindingsForRole(policy: Policy, role: string, findings: re
 }
 
 export function maySignOff(role: string): boolean {
-  return (SIGN_OFF_ROLES as readonly string[]).includes(role);
+  return can(role, 'study.signoff');
 }
 
 export function mayGiveVerdict(role: string): boolean {
-  return (VERDICT_ROLES as readonly string[]).includes(role);
+  return can(role, 'findings.verdict');
 }
 
 /** A finding produced by a model (any source but a radiologist's own hand). */
