@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Kysely } from 'kysely';
 import type { DB, Store } from './db/database.js';
 import type { GatewayConfig } from './config.js';
+import { createModelRegistry, type ModelRegistry } from './ai/registry.js';
 
 /**
  * Typed domain events. Everything derived from findings (triage, alerts, SSE, webhooks) is recomputed
@@ -53,8 +54,10 @@ export interface GatewayContext {
   db: Kysely<DB>;
   config: GatewayConfig;
   events: DomainEvents;
+  /** THE model registry (models/<name>/manifest.json): /api/models, the trust guard, ai-status and the pre-read all read it. */
+  models: ModelRegistry;
 }
 
 export function createContext(store: Store, config: GatewayConfig): GatewayContext {
-  return { store, db: store.db, config, events: new DomainEvents() };
+  return { store, db: store.db, config, events: new DomainEvents(), models: createModelRegistry(config.modelsDir, { log: (m) => console.error(m) }) };
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
-import { DICOM, REPO_ROOT } from '../../scripts/lib/demo-data.js';
+import { DICOM, REPO_ROOT, headCtFiles } from '../../scripts/lib/demo-data.js';
 import { loadHeldout } from './heldout.js';
 import { inferStudy } from './runtime.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -15,7 +15,10 @@ let found: Finding[];
 let study: string;
 
 beforeAll(async () => {
-  stack = await startStack();
+  // The study must be in the PACS: the server refuses AI results for a study whose facts it cannot read.
+  // No pre-read here: these tests count the findings the browser's results store.
+  process.env.PREREAD = '0';
+  stack = await startStack({ files: headCtFiles() });
   rita = await login(stack.baseUrl, 'rita');
   const { cases } = loadHeldout(HEAD, DICOM);
   const c = cases.find((x) => x.lesions.length === 2) ?? cases[0];
@@ -26,6 +29,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
+  delete process.env.PREREAD;
 });
 
 const results = (findings: unknown[], over: Record<string, unknown> = {}) => ({

@@ -8,18 +8,49 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DICOM, REPO_ROOT, headCtFiles } from '../../scripts/lib/demo-data.js';
 import { loadHeldout, score } from './heldout.js';
-import { loadModel, runModelOnSlices, listModels, inferStudy, ModelError, readDicomSlice } from './runtime.js';
+import { loadModel, runModelOnSlices, inferStudy, ModelError, readDicomSlice } from './runtime.js';
+import { createModelRegistry } from './registry.js';
+import { studyFacts } from '../../src/core/study/facts.js';
+import { headerVariant, readDicomJson } from '../../test/dicom-json.js';
+import os from 'node:os';
 
 const MODELS = path.join(REPO_ROOT, 'models');
 // Held-out slices without dense foci (13 and 17 each hold a calcification-like focus the model marks; the manifest says so).
 const CLEAN_HELDOUT = ['GE/09.dcm', 'GE/21.dcm', 'GE/25.dcm'];
 
 describe('model registry', () => {
-  it('lists both demo models with valid manifests', () => {
-    const { models, errors } = listModels(MODELS);
-    expect(errors).toEqual([]);
-    expect(models.map((m) => m.manifest.name)).toEqual(['chest-cr-nodule', 'head-ct-hyperdensity']);
-    for (const m of models) expect(m.manifest.regulatoryStatus).toMatch(/DEMONSTRATION ONLY/);
+  it('lists both demo models with valid manifests and their input domain', () => {
+    const reg = createModelRegistry(MODELS);
+    expect(reg.errors()).toEqual([]);
+    expect(reg.all().map((m) => m.manifest.name)).toEqual(['chest-cr-nodule', 'head-ct-hyperdensity']);
+    expect(reg.list().map((m) => m.manifest.name)).toEqual(['chest-cr-nodule', 'head-ct-hyperdensity']);
+    for (const m of reg.all()) expect(m.manifest.regulatoryStatus).toMatch(/DEMONSTRATION ONLY/);
+    expect(reg.get('head-ct-hyperdensity')!.manifest.domain).toEqual({ imageType: ['ORIGINAL', 'PRIMARY'], sliceThicknessMm: { min: 2.5, max: 5 }, pixelSpacingMm: { min: 0.4, max: 0.6 } });
+  });
+
+  it('is re-read when a manifest or model file changes, added or removed; invalid manifests are reported', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-registry-'));
+    try {
+      fs.cpSync(path.join(MODELS, 'head-ct-hyperdensity', 'manifest.json'), path.join(root, 'head-ct-hyperdensity', 'manifest.json'), { recursive: true });
+      const reg = createModelRegistry(root);
+      expect(reg.all().map((m) => [m.manifest.name, m.hasFile])).toEqual([['head-ct-hyperdensity', false]]);
+      expect(reg.list()).toEqual([]); // no model file: never routed to
+      const first = reg.all();
+      expect(reg.all()).toBe(first); // unchanged folder: not parsed again
+      fs.writeFileSync(path.join(root, 'head-ct-hyperdensity', 'model.onnx'), Buffer.alloc(8));
+      expect(reg.list().map((m) => m.manifest.name)).toEqual(['head-ct-hyperdensity']);
+      const m = JSON.parse(fs.readFileSync(path.join(root, 'head-ct-hyperdensity', 'manifest.json'), 'utf8'));
+      fs.writeFileSync(path.join(root, 'head-ct-hyperdensity', 'manifest.json'), JSON.stringify({ ...m, version: '1.0.1' }));
+      expect(reg.get('head-ct-hyperdensity')!.manifest.version).toBe('1.0.1');
+      fs.mkdirSync(path.join(root, 'broken'));
+      fs.writeFileSync(path.join(root, 'broken', 'manifest.json'), '{"schemaVersion": 1}');
+      expect(reg.all().map((x) => x.manifest.name)).toEqual(['head-ct-hyperdensity']);
+      expect(reg.errors().join('\n')).toMatch(/broken.manifest\.json: /);
+      fs.rmSync(path.join(root, 'head-ct-hyperdensity'), { recursive: true });
+      expect(reg.all()).toEqual([]);
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
   });
 });
 
@@ -69,7 +100,7 @@ describe('head-ct-hyperdensity on the real, unmodified 28-slice series', () => {
 });
 
 describe('inferStudy', () => {
-  it('returns Findings with model, provider and timings, and refuses a study outside the indication', async () => {
+  it('returns Findings with model, provider and timings, and refuses a series outside the eligibility rule', async () => {
     const dir = path.join(MODELS, 'head-ct-hyperdensity');
     const { cases } = loadHeldout(dir, DICOM);
     const withLesion = cases.find((c) => c.lesions.length === 1)!;
@@ -82,8 +113,19 @@ describe('inferStudy', () => {
       expect(f.model.timingsMs?.inferenceMs).toBeGreaterThan(0);
       expect(f.source).toBe('preread');
     }
-    await expect(
-      inferStudy({ manifestDir: dir, studyInstanceUID: '1.2.3', slices: [withLesion.slice], study: { modality: 'CT', bodyPart: 'HEAD', patientAgeYears: 9 } }),
-    ).rejects.toThrow(new ModelError('outside-indication', 'outside indication: age 9 < 18'));
+    // THE facts of real header variants (dcmodify): a child, and a perfusion map.
+    const child = headerVariant([headCtFiles()[9]], { '(0010,1010)': '009Y' });
+    const map = headerVariant([headCtFiles()[9]], { '(0008,0008)': 'DERIVED\\SECONDARY\\PERFUSION' });
+    try {
+      await expect(
+        inferStudy({ manifestDir: dir, studyInstanceUID: '1.2.3', slices: [withLesion.slice], facts: studyFacts(readDicomJson(child.files[0])) }),
+      ).rejects.toThrow(new ModelError('outside-indication', 'outside indication: age 9 < 18'));
+      await expect(
+        inferStudy({ manifestDir: dir, studyInstanceUID: '1.2.3', slices: [withLesion.slice], facts: studyFacts(readDicomJson(map.files[0])) }),
+      ).rejects.toThrow(new ModelError('outside-indication', 'outside input domain: image type DERIVED\\SECONDARY\\PERFUSION is not ORIGINAL\\PRIMARY'));
+    } finally {
+      child.cleanup();
+      map.cleanup();
+    }
   });
 });

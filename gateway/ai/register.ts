@@ -16,7 +16,6 @@ import { ingest } from '../findings/ingest.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
 import { can } from '../../src/core/auth/permissions.js';
-import { listModels } from './runtime.js';
 import { guardAiResults } from '../trust/service.js';
 
 export const PROVIDERS = ['wasm', 'webgpu'] as const;
@@ -42,9 +41,8 @@ function ortDistDir(): string {
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { store, config } = ctx;
   const { db } = store;
-  const modelsDir = path.resolve(config.modelsDir);
-  // Read per request: the registry is a handful of small files, and adding a model needs no restart.
-  const registry = () => listModels(modelsDir);
+  // THE registry (gateway/ai/registry.ts), shared with the trust guard and the pre-read; re-read on change.
+  const registry = () => ({ models: ctx.models.all(), errors: ctx.models.errors() });
 
   app.get('/api/models', { config: { permission: 'models.read' } }, async (req) => {
     const { models, errors } = registry();
@@ -89,7 +87,9 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     const m = registry().models.find((x) => x.manifest.name === model.name);
     if (!m) return reply.code(422).send({ error: `model.name: no model ${model.name} in the registry` });
     if (m.manifest.version !== model.version) return reply.code(422).send({ error: `model.version: ${model.version} is not the registered version ${m.manifest.version}` });
-    const guard = await guardAiResults(db, study, m.manifest); // trust: disabled / rollout off / outside indication
+    // Trust: disabled / rollout off / THE eligibility rule on the series the results are about (a perfusion map is refused).
+    const seriesOf = (raw: unknown) => ((raw as { regions?: { image?: { seriesInstanceUID?: unknown } }[] } | null)?.regions ?? []).map((r) => r?.image?.seriesInstanceUID);
+    const guard = await guardAiResults(db, study, m.manifest, body.data.findings.flatMap(seriesOf).filter((u): u is string => typeof u === 'string'));
     if (!guard.ok) return reply.code(409).send({ error: guard.reason });
 
     const details: string[] = [];

@@ -9,7 +9,9 @@ import crypto from 'node:crypto';
 import * as ort from 'onnxruntime-web';
 // @ts-ignore dcmjs has no type declarations
 import * as dcmjsNs from 'dcmjs';
-import { parseManifest, indicationCheck, parseDicomAge, type ModelManifest, type StudyForIndication } from '../../src/core/ai/manifest.js';
+import { parseManifest, parseDicomAge, type ModelManifest } from '../../src/core/ai/manifest.js';
+import { eligibility } from '../../src/core/ai/eligibility.js';
+import type { SeriesFacts } from '../../src/core/study/facts.js';
 import { decodeSlice, preprocess, type SliceInput } from '../../src/core/ai/processing.js';
 import { toFindings, type SliceResult } from '../../src/core/ai/to-findings.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -60,25 +62,6 @@ export function readManifest(dir: string): ModelManifest {
   const r = parseManifest(raw);
   if (!r.ok) throw new ModelError('manifest-invalid', `${file}: ${r.errors.join('; ')}`);
   return r.value;
-}
-
-/** The models in a registry folder (models/<name>/manifest.json), sorted by name; invalid ones reported, not thrown. */
-export function listModels(root: string): { models: { dir: string; manifest: ModelManifest }[]; errors: string[] } {
-  const models: { dir: string; manifest: ModelManifest }[] = [];
-  const errors: string[] = [];
-  if (!fs.existsSync(root)) return { models, errors: [`${root}: no such folder`] };
-  for (const name of fs.readdirSync(root).sort()) {
-    const dir = path.join(root, name);
-    if (!fs.existsSync(path.join(dir, 'manifest.json'))) continue;
-    try {
-      const manifest = readManifest(dir);
-      if (manifest.name !== name) throw new ModelError('manifest-invalid', `${dir}: manifest name ${manifest.name} differs from its folder name`);
-      models.push({ dir, manifest });
-    } catch (e) {
-      errors.push((e as Error).message);
-    }
-  }
-  return { models, errors };
 }
 
 let threadsSet = false;
@@ -183,8 +166,8 @@ export interface InferStudyInput {
   studyInstanceUID: string;
   /** In stack (anatomical) order. */
   slices: NodeSlice[];
-  /** When given, the indication is checked first and a study outside it is refused with the reason. */
-  study?: StudyForIndication;
+  /** When given, the one eligibility rule (src/core/ai/eligibility.ts) is checked first: a series outside it is refused with the reason. */
+  facts?: SeriesFacts;
   source?: 'preread' | 'client';
   numThreads?: number;
   signal?: AbortSignal;
@@ -195,8 +178,8 @@ export async function inferStudy(inp: InferStudyInput): Promise<{ findings: Find
   const t0 = performance.now();
   const cached = cache.has(path.resolve(inp.manifestDir));
   const model = await loadModel(inp.manifestDir, { numThreads: inp.numThreads });
-  if (inp.study) {
-    const ind = indicationCheck(model.manifest, inp.study);
+  if (inp.facts) {
+    const ind = eligibility(model.manifest, inp.facts);
     if (!ind.ok) throw new ModelError('outside-indication', ind.reason);
   }
   const { results, timings } = await runModelOnSlices(model, inp.slices, { signal: inp.signal, onProgress: inp.onProgress });

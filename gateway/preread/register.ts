@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { orthancAccess } from './pacs.js';
-import { fileCatalog } from './models.js';
 import { PrereadService, prereadOptionsFromEnv } from './service.js';
 import { registerPrereadRoutes } from './routes.js';
 
@@ -16,7 +15,7 @@ export function prereadService(app: FastifyInstance): PrereadService | undefined
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { store, config } = ctx;
   const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
-  const opts = { ...prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: fileCatalog(config.modelsDir, log), log }), events: ctx.events };
+  const opts = { ...prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: ctx.models, log }), events: ctx.events };
   const svc = new PrereadService(store, opts);
   services.set(app, svc);
   await registerPrereadRoutes(app, svc);

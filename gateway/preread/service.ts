@@ -27,6 +27,7 @@ import { DEFAULT_TRIAGE_RULES, prioritise, type Priority, type TriageRules } fro
 import { backoffMs, deriveAiState, patientAgeYears, type AiState } from '../../src/core/triage/arrival.js';
 import { describeStudy, fetchChanges, type OrthancAccess } from './pacs.js';
 import { route, type ModelCatalog, type RoutingDecision } from './models.js';
+import { orderFacts, seriesFactsOf } from '../trust/study-facts.js';
 import { InferencePool, type WorkerResponse } from './pool.js';
 
 export interface PrereadOptions {
@@ -243,9 +244,11 @@ export class PrereadService {
       return;
     }
     const modality = study.imageSeries[0]?.modality ?? null;
-    const ageYears = patientAgeYears(study.tags);
-    const clinicalIndication = await this.orderIndication(uid, study.tags.AccessionNumber);
-    let routing = route(this.opts.catalog.list(), { imageSeries: study.imageSeries, bodyPart: study.tags.BodyPartExamined ?? null, ageYears, clinicalIndication });
+    // THE study facts (src/core/study/facts.ts: each image series' WADO-RS metadata, and the HL7 order) under
+    // THE eligibility rule (src/core/ai/eligibility.ts): the browser and ai-status decide with the same.
+    const order = await orderFacts(this.db, uid, study.tags.AccessionNumber);
+    const seriesFacts = await seriesFactsOf(this.opts.orthanc, uid, study.imageSeries.map((s) => ({ orthancId: s.id, seriesInstanceUID: s.seriesInstanceUID })), order);
+    let routing = route(this.opts.catalog.list(), seriesFacts);
     const allowed = await isAiAllowed(this.db, { studyUID: uid, modality });
     let override: 'disabled' | null = null;
     if (!allowed.ok) {
@@ -309,15 +312,6 @@ export class PrereadService {
     });
     await this.emitTriage(uid);
     this.tick();
-  }
-
-  /** The clinical indication of the HL7 order for this study (by Study UID, else accession), when one was received. */
-  private async orderIndication(studyUID: string, accession: string | undefined): Promise<string | null> {
-    const byStudy = await this.db.selectFrom('hl7_orders').select('clinical_indication').where('study_uid', '=', studyUID).orderBy('received_at', 'desc').executeTakeFirst();
-    if (byStudy) return byStudy.clinical_indication;
-    if (!accession) return null;
-    const byAcc = await this.db.selectFrom('hl7_orders').select('clinical_indication').where('accession', '=', accession).executeTakeFirst();
-    return byAcc?.clinical_indication ?? null;
   }
 
   // ---------------------------------------------------------------- jobs

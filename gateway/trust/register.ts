@@ -2,7 +2,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { setTrustContext } from './service.js';
-import { loadManifests } from './models.js';
 import { orthancStudyFactsResolver } from './study-facts.js';
 import { registerTrustRoutes } from './routes.js';
 import { registerSrGuard } from './sr-guard.js';
@@ -10,13 +9,8 @@ import { appendAudit } from '../audit/audit.js';
 
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { store, config } = ctx;
-  // Manifests re-read at most every few seconds: a new model needs no restart, a findings list no disk walk.
-  let cached = { at: 0, list: loadManifests(config.modelsDir) };
-  const manifests = () => {
-    if (Date.now() - cached.at > 5000) cached = { at: Date.now(), list: loadManifests(config.modelsDir) };
-    return cached.list;
-  };
-  setTrustContext(store.db, { facts: orthancStudyFactsResolver(config), manifests });
+  // THE model registry (ctx.models) and THE study facts (study-facts.ts): the same the pre-read routes with.
+  setTrustContext(store.db, { facts: orthancStudyFactsResolver(config, store.db), manifests: () => ctx.models.manifests() });
   await registerTrustRoutes(app, store, config);
   registerSrGuard(app, store.db, config);
   app.addHook('onReady', async () => {

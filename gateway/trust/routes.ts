@@ -25,8 +25,9 @@ import {
   setRolloutMode,
   studyDisable,
   studyFacts,
+  installedManifests,
 } from './service.js';
-import { checkIndication, loadManifests } from './models.js';
+import { checkIndication } from './models.js';
 
 const UID = z.string().min(1).max(64).regex(/^[0-9]+(\.[0-9]+)*$/, 'must be a DICOM UID (digits and dots)');
 const MODEL_NAME = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'a model name: lower-case letters, digits and dashes');
@@ -79,7 +80,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   // ---- rollout modes per model (admin; effective at once)
   app.get('/api/admin/rollout', { config: { permission: 'policy.read' } }, async () => {
     const t = await rolloutTable(db);
-    const names = new Set([...loadManifests(config.modelsDir).map((m) => m.name), ...Object.keys(t.modes)]);
+    const names = new Set([...installedManifests(db).map((m) => m.name), ...Object.keys(t.modes)]);
     return { defaultMode: t.defaultMode, models: [...names].sort().map((name) => ({ name, mode: t.modes[name] ?? t.defaultMode })) };
   });
 
@@ -134,16 +135,21 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   app.get('/api/ai-disable-reasons', { config: { permission: 'study.ai-status' } }, async () => ({ reasons: Object.entries(AI_DISABLE_REASONS).map(([id, label]) => ({ id, label })) }));
 
   // ---- why AI is (or is not) there for a study
-  app.get<{ Params: { study: string } }>('/api/studies/:study/ai-status', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
+  // `?series=<uid>`: the verdict for that series (the browser asks for the series on screen before it runs a model).
+  app.get<{ Params: { study: string }; Querystring: { series?: string } }>('/api/studies/:study/ai-status', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
     const p = studyParam(req.params);
     if (!p.ok) return bad(reply, 'study', p.error);
+    const q = z.object({ series: UID.optional() }).strict().safeParse(req.query ?? {});
+    if (!q.success) return bad(reply, 'query', q.error);
+    const seriesUID = q.data.series ?? null;
     const facts = await studyFacts(db, p.uid);
     const disabled = await studyDisable(db, p.uid);
     const allowed = await isAiAllowed(db, { studyUID: p.uid, modality: facts?.modality });
     const t = await rolloutTable(db);
-    const models = loadManifests(config.modelsDir).map((m) => {
+    const models = installedManifests(db).map((m) => {
       const mode = t.modes[m.name] ?? t.defaultMode;
-      const ind = checkIndication(m, facts);
+      // THE eligibility rule (src/core/ai/eligibility.ts) on THE facts: the browser applies the same to its own.
+      const ind = checkIndication(m, facts, seriesUID);
       let state: 'shown' | 'silent' | 'off' | 'outside-indication' | 'disabled';
       let reason: string | undefined;
       if (!allowed.ok) [state, reason] = ['disabled', allowed.reason];
@@ -151,7 +157,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
       else if (mode === 'off') [state, reason] = ['off', `model ${m.name} is switched off`];
       else if (mode === 'silent') [state, reason] = ['silent', `model ${m.name} runs in silent mode: results are recorded for governance, not shown`];
       else state = 'shown';
-      return { name: m.name, version: m.version, rollout: mode, state, reason };
+      return { name: m.name, version: m.version, rollout: mode, state, reason, eligible: ind.ok, eligibilityReason: ind.ok ? null : ind.reason, series: ind.series?.seriesInstanceUID ?? seriesUID };
     });
     const shown = models.filter((m) => m.state === 'shown');
     const summary = !allowed.ok

@@ -172,17 +172,25 @@ function manifests(db: Kysely<DB>): ModelManifest[] {
   return contexts.get(db)?.manifests() ?? [];
 }
 
+/** THE model registry's manifests (ctx.models), as the trust routes list them. */
+export function installedManifests(db: Kysely<DB>): ModelManifest[] {
+  return manifests(db);
+}
+
 /**
  * Server-side guard for AI results arriving from a browser (or any runner): refused when AI is
- * disabled for the study or its modality, the model is off, or the study is outside its indication.
+ * disabled for the study or its modality, the model is off, or THE eligibility rule refuses: on each
+ * series the results are about (`seriesUIDs`, known in the study), else on the study. A study whose
+ * facts are unknown (not in the PACS, PACS unreachable) is refused: nothing can have run on it here.
  */
-export async function guardAiResults(db: Kysely<DB>, studyUID: string, manifest: ModelManifest): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function guardAiResults(db: Kysely<DB>, studyUID: string, manifest: ModelManifest, seriesUIDs: readonly string[] = []): Promise<{ ok: true } | { ok: false; reason: string }> {
   const facts = await studyFacts(db, studyUID);
   const allowed = await isAiAllowed(db, { studyUID, modality: facts?.modality, modelName: manifest.name });
   if (!allowed.ok) return allowed;
-  if (facts) {
-    const ind = checkIndication(manifest, facts);
-    if (!ind.ok) return ind;
+  const known = [...new Set(seriesUIDs)].filter((u) => facts?.series?.some((s) => s.seriesInstanceUID === u));
+  for (const uid of known.length ? known : [null]) {
+    const ind = checkIndication(manifest, facts, uid);
+    if (!ind.ok) return { ok: false, reason: ind.reason };
   }
   return { ok: true };
 }

@@ -1,43 +1,125 @@
-/** A study's modality, body part and patient age, looked up in Orthanc (REST) and cached briefly. */
+/**
+ * The gateway's side of THE study facts (src/core/study/facts.ts): each image series' WADO-RS
+ * metadata from Orthanc's DICOMweb plugin (the DICOM JSON the browser gets through our proxy), plus
+ * the HL7 order's clinical indication. The pre-read's routing, the AI results guard and ai-status all
+ * read facts from here, so they apply the core eligibility to the same facts as the browser does.
+ */
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
-import { orthancAuthHeader } from '../dicomweb/proxy.js';
-import { patientAgeYears, primaryModality, type StudyFacts } from '../../src/core/policy/study.js';
+import { isIgnoredSeries } from '../../src/core/triage/arrival.js';
+import { studyFacts, summariseStudy, type OrderFacts } from '../../src/core/study/facts.js';
+import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
+import type { StudyFacts } from '../../src/core/policy/study.js';
+import type { RoutableSeries } from '../preread/models.js';
 
-const TTL_MS = 30_000;
+export interface OrthancForFacts {
+  url: string;
+  /** Authorization header value, when Orthanc has auth. */
+  auth?: string;
+  /** Orthanc's DICOMweb root (config.orthancDicomWebRoot). */
+  dicomWebRoot?: string;
+}
 
-export function orthancStudyFactsResolver(config: GatewayConfig): (studyUID: string) => Promise<StudyFacts | null> {
+export function orthancForFacts(config: GatewayConfig): OrthancForFacts {
+  const auth = config.orthancUser ? 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64') : undefined;
+  return { url: config.orthancUrl.replace(/\/$/, ''), auth, dicomWebRoot: config.orthancDicomWebRoot };
+}
+
+async function get<T>(o: OrthancForFacts, pathname: string, init: RequestInit = {}): Promise<T> {
+  const r = await fetch(o.url + pathname, {
+    ...init,
+    headers: { ...(o.auth ? { authorization: o.auth } : {}), ...(init.headers as Record<string, string> | undefined) },
+    signal: AbortSignal.timeout(15_000),
+  });
+  if (!r.ok) throw new Error(`Orthanc ${init.method ?? 'GET'} ${pathname.split('?')[0]}: HTTP ${r.status}`);
+  return (await r.json()) as T;
+}
+
+/** The clinical indication of the HL7 order for a study (by Study UID, else accession), when one was received. */
+export async function orderFacts(db: Kysely<DB>, studyUID: string, accession: string | null | undefined): Promise<OrderFacts> {
+  const byStudy = await db.selectFrom('hl7_orders').select('clinical_indication').where('study_uid', '=', studyUID).orderBy('received_at', 'desc').executeTakeFirst();
+  if (byStudy) return { clinicalIndication: byStudy.clinical_indication };
+  if (!accession) return { clinicalIndication: null };
+  const byAcc = await db.selectFrom('hl7_orders').select('clinical_indication').where('accession', '=', accession).executeTakeFirst();
+  return { clinicalIndication: byAcc?.clinical_indication ?? null };
+}
+
+/** Image series of a study in Orthanc (our own output and non-image objects left out), and the modalities of the rest. */
+export async function findImageSeries(o: OrthancForFacts, studyUID: string): Promise<{ series: { orthancId: string; seriesInstanceUID: string; instanceCount: number }[]; otherModalities: string[] }> {
+  const found = await get<{ ID: string; Instances?: string[]; MainDicomTags?: Record<string, string | undefined> }[]>(o, '/tools/find', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUID }, Expand: true }),
+  });
+  const series: { orthancId: string; seriesInstanceUID: string; instanceCount: number }[] = [];
+  const otherModalities: string[] = [];
+  for (const s of found) {
+    const tags = s.MainDicomTags ?? {};
+    if (isIgnoredSeries(tags)) {
+      if (tags.Modality) otherModalities.push(tags.Modality.toUpperCase());
+      continue;
+    }
+    if (tags.SeriesInstanceUID) series.push({ orthancId: s.ID, seriesInstanceUID: tags.SeriesInstanceUID, instanceCount: s.Instances?.length ?? 0 });
+  }
+  return { series, otherModalities };
+}
+
+/**
+ * Each series' facts from its WADO-RS metadata (every instance: one DERIVED instance makes the series
+ * derived), with the order's facts; largest series first. A series Orthanc no longer has is left out.
+ */
+export async function seriesFactsOf(
+  o: OrthancForFacts,
+  studyUID: string,
+  series: readonly { orthancId: string; seriesInstanceUID: string }[],
+  order: OrderFacts,
+): Promise<RoutableSeries[]> {
+  const root = (o.dicomWebRoot ?? '/dicom-web').replace(/\/$/, '');
+  const out = await Promise.all(
+    series.map(async (s) => {
+      let meta: DicomJson[];
+      try {
+        meta = await get<DicomJson[]>(o, `${root}/studies/${encodeURIComponent(studyUID)}/series/${encodeURIComponent(s.seriesInstanceUID)}/metadata`, { headers: { accept: 'application/dicom+json' } });
+      } catch (e) {
+        if (/HTTP 404/.test((e as Error).message)) return null;
+        throw e;
+      }
+      if (!Array.isArray(meta) || !meta.length) return null;
+      return { ...studyFacts(meta, order), orthancId: s.orthancId };
+    }),
+  );
+  return out.filter((x): x is RoutableSeries => x !== null).sort((a, b) => b.instanceCount - a.instanceCount);
+}
+
+/** A study's facts, fresh from Orthanc: null when the study has no series there. */
+export async function readStudyFacts(o: OrthancForFacts, db: Kysely<DB>, studyUID: string): Promise<StudyFacts | null> {
+  const { series, otherModalities } = await findImageSeries(o, studyUID);
+  if (!series.length && !otherModalities.length) return null;
+  // The accession comes from the first series' metadata: fetch without the order, then add it.
+  const first = await seriesFactsOf(o, studyUID, series, {});
+  const order = await orderFacts(db, studyUID, first.find((s) => s.accessionNumber)?.accessionNumber);
+  const withOrder = first.map((s) => ({ ...s, clinicalIndication: order.clinicalIndication?.trim() || null }));
+  return summariseStudy(withOrder, otherModalities);
+}
+
+const TTL_MS = 15_000;
+
+/** The study-facts resolver the trust controls use (cached briefly; PACS unreachable → null, callers fail closed). */
+export function orthancStudyFactsResolver(config: GatewayConfig, db: Kysely<DB>): (studyUID: string) => Promise<StudyFacts | null> {
   const cache = new Map<string, { at: number; facts: StudyFacts | null }>();
-  const auth = orthancAuthHeader(config);
+  const o = orthancForFacts(config);
   return async (studyUID) => {
     const hit = cache.get(studyUID);
     if (hit && Date.now() - hit.at < TTL_MS) return hit.facts;
-    let facts: StudyFacts | null = null;
+    let facts: StudyFacts | null;
     try {
-      const r = await fetch(config.orthancUrl + '/tools/find', {
-        method: 'POST',
-        headers: { ...auth, 'content-type': 'application/json' },
-        body: JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUID }, Expand: true }),
-      });
-      if (r.ok) {
-        const series = (await r.json()) as { MainDicomTags?: { Modality?: string; BodyPartExamined?: string }; Instances?: string[] }[];
-        if (series.length) {
-          const modalities = [...new Set(series.map((s) => s.MainDicomTags?.Modality).filter((m): m is string => !!m))];
-          const modality = primaryModality(modalities);
-          const main = series.find((s) => s.MainDicomTags?.Modality === modality) ?? series[0];
-          let age: number | undefined;
-          const inst = main.Instances?.[0];
-          if (inst) {
-            const t = await fetch(`${config.orthancUrl}/instances/${inst}/simplified-tags`, { headers: auth });
-            if (t.ok) age = patientAgeYears((await t.json()) as Record<string, string>);
-          }
-          facts = { modality, modalities, bodyPart: main.MainDicomTags?.BodyPartExamined || undefined, patientAgeYears: age };
-        }
-      }
+      facts = await readStudyFacts(o, db, studyUID);
     } catch {
-      // PACS unreachable: unknown facts (the callers fail closed where it matters).
       return null;
     }
     cache.set(studyUID, { at: Date.now(), facts });
+    if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
     return facts;
   };
 }

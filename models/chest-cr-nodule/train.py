@@ -53,6 +53,8 @@ MANIFEST = {
         'ageYears': {'min': 18, 'max': 120},
         'contraindications': ['lateral projection', 'paediatric patients'],
     },
+    # The input domain: original radiographs only; derived or secondary captures are outside (src/core/ai/eligibility.ts).
+    'domain': {'imageType': ['ORIGINAL', 'PRIMARY']},
     'input': {
         'name': 'input', 'width': 256, 'height': 256, 'channels': 1, 'layout': 'NCHW',
         'normalisation': {'kind': 'minmax'},

@@ -89,6 +89,9 @@ MANIFEST = {
         'ageYears': {'min': 18, 'max': 120},
         'contraindications': ['contrast-enhanced CT', 'post-operative head', 'paediatric patients'],
     },
+    # The input domain: original axial slices like the training series (4 mm, 0.49 mm pixels); derived
+    # images (perfusion maps, MPRs, MIPs) are outside (src/core/ai/eligibility.ts).
+    'domain': {'imageType': ['ORIGINAL', 'PRIMARY'], 'sliceThicknessMm': {'min': 2.5, 'max': 5}, 'pixelSpacingMm': {'min': 0.4, 'max': 0.6}},
     'input': {
         'name': 'input', 'width': 256, 'height': 256, 'channels': 1, 'layout': 'NCHW',
         # Wider than a brain window on purpose: with 0..80 HU, lesions (50-90) and bone both clip to 1

@@ -48,6 +48,7 @@ export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
       aria-live="polite"
       data-testid="ai-status"
       data-state={s.state}
+      data-refused-by={s.refusedBy ?? ''}
       data-provider={s.provider ?? ''}
       data-done={s.done}
       data-total={s.total}

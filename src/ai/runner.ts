@@ -5,7 +5,10 @@
  */
 import { imageLoader, metaData } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { indicationCheck, parseDicomAge, parseManifest, type ModelManifest, type StudyForIndication } from '../core/ai/manifest';
+import { parseManifest, type ModelManifest } from '../core/ai/manifest';
+import { decideRun, eligibility, type ServerModelVerdict } from '../core/ai/eligibility';
+import { studyFacts as factsFromDicomJson, type SeriesFacts } from '../core/study/facts';
+import type { DicomJson } from '../core/imaging/dicomJson';
 import { toFindings, type SliceResult } from '../core/ai/to-findings';
 import type { Finding } from '../core/findings/finding';
 import { apiFetch, apiJson } from '../auth/api';
@@ -69,18 +72,24 @@ export function getEngine(m: RegistryEntry, provider: Provider, cfg: AiConfig): 
   return e;
 }
 
-type DicomJson = Record<string, { Value?: unknown[] } | undefined>;
+/**
+ * THE study facts (src/core/study/facts.ts) of the series on screen, from the WADO-RS metadata the
+ * viewer registered for its images: the same DICOM JSON, and the same function, the gateway uses.
+ */
+export function studyFacts(imageIds: readonly string[]): SeriesFacts {
+  const seen = new Set<DicomJson>();
+  for (const id of imageIds) {
+    const ds = wadors.metaDataManager.get(id) as DicomJson | undefined;
+    if (ds) seen.add(ds);
+  }
+  return factsFromDicomJson([...seen]);
+}
 
-/** What the indication guard needs, from the first image's metadata. */
-export function studyFacts(imageId: string): StudyForIndication {
-  const series = metaData.get('generalSeriesModule', imageId) as { modality?: string } | undefined;
-  const raw = (wadors.metaDataManager.get(imageId) as DicomJson | undefined) ?? {};
-  const v = (tag: string) => raw[tag]?.Value?.[0] as string | undefined;
-  return {
-    modality: series?.modality ?? v('00080060') ?? '',
-    bodyPart: v('00180015') ?? null,
-    patientAgeYears: parseDicomAge(v('00101010')),
-  };
+/** The server's verdict on each model for this series (GET /api/studies/:s/ai-status?series=), the same rule on its own facts. */
+async function serverVerdicts(studyUID: string, seriesUID: string | null): Promise<ServerModelVerdict[]> {
+  const q = seriesUID ? `?series=${encodeURIComponent(seriesUID)}` : '';
+  const r = await apiJson<{ models: ServerModelVerdict[] }>(`/api/studies/${encodeURIComponent(studyUID)}/ai-status${q}`);
+  return r.models;
 }
 
 type PixelArray = SliceRequest['pixelData'];
@@ -162,24 +171,40 @@ export class StudyRun {
     try {
       // The provider choice and the runtime start do not depend on the model: they run while the
       // registry is fetched and the indication is checked.
-      const facts = studyFacts(imageIds[0]);
+      const facts = studyFacts(imageIds);
       const providerChoice = chooseProvider({ force: this.cfg.provider, allowFallbackAdapter: this.cfg.allowFallbackAdapter });
-      if (registryMayCover(facts.modality)) {
+      if (registryMayCover(facts.modality ?? '')) {
         void providerChoice.then(({ provider }) => {
           at('providerAt');
           if (!this.cancelled) warmRuntime(provider, this.cfg);
         });
       }
+      // The browser's own verdict (THE eligibility rule on its facts) and the server's (the same rule on
+      // the server's facts, plus AI disable and rollout): a model runs only when both say yes.
+      const seriesUID = this.target.imageRefs[0]?.seriesInstanceUID ?? facts.seriesInstanceUID;
+      const verdicts = serverVerdicts(studyInstanceUID, seriesUID);
+      verdicts.catch(() => undefined); // awaited below unless the local verdict already refuses
       const models = await loadRegistry();
       at('registryAt');
-      const checks = models.map((m) => ({ m, r: indicationCheck(m, facts) }));
-      const chosen = checks.find((c) => c.r.ok)?.m;
-      if (!chosen) {
-        const why = checks.find((c) => !c.r.ok && !c.r.reason.includes('modality')) ?? checks[0];
-        const reason = why && !why.r.ok ? `${why.r.reason} (${why.m.name})` : 'no model in the registry';
+      if (!models.some((m) => eligibility(m, facts).ok)) {
+        const d = decideRun(models, facts, []);
         if (this.timer) clearTimeout(this.timer);
-        return this.update({ state: 'skipped', message: reason });
+        return this.update({ state: 'skipped', message: d.run ? undefined : refusal(d), refusedBy: 'browser' });
       }
+      let server: ServerModelVerdict[];
+      try {
+        server = await verdicts;
+      } catch (e) {
+        throw new Error(`the server's AI verdict for this study is unavailable (${(e as Error).message}); AI does not run without it`);
+      }
+      at('verdictAt');
+      if (this.cancelled) return;
+      const decision = decideRun(models, facts, server);
+      if (!decision.run) {
+        if (this.timer) clearTimeout(this.timer);
+        return this.update({ state: 'skipped', message: refusal(decision), refusedBy: 'server' });
+      }
+      const chosen = decision.run;
       if (this.cancelled) return;
       this.update({ state: 'loading', model: { name: chosen.name, version: chosen.version } });
       // Start loading pixels now: it runs while the session is being created.
@@ -276,6 +301,7 @@ export class StudyRun {
 }
 
 const round = (v: number) => Math.round(v * 100) / 100;
+const refusal = (d: { reason: string; model?: string }) => (d.model ? `${d.reason} (${d.model})` : d.reason);
 
 let current: StudyRun | null = null;
 

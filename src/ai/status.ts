@@ -18,6 +18,8 @@ export interface AiStatus {
   findings?: number;
   /** Results arrived after the latency limit and are held until the reader asks for them. */
   lateReady?: boolean;
+  /** skipped: whose verdict refused (the browser's eligibility check, or the server's ai-status). Same rule, same reason. */
+  refusedBy?: 'browser' | 'server';
 }
 
 const IDLE: AiStatus = { state: 'idle', studyUID: null, done: 0, total: 0 };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indicationCheck, parseDicomAge, parseManifest } from './manifest.js';
+import { parseDicomAge, parseManifest } from './manifest.js';
 import { sampleManifest } from './test-fixtures.js';
 
 describe('manifest schema', () => {
@@ -41,20 +41,21 @@ describe('manifest schema', () => {
   });
 });
 
-describe('indicationCheck', () => {
-  const r = parseManifest(sampleManifest());
-  if (!r.ok) throw new Error('fixture invalid');
-  const m = r.value;
-  it('accepts a study inside the indication', () => {
-    expect(indicationCheck(m, { modality: 'CT', bodyPart: 'HEAD', patientAgeYears: 45 })).toEqual({ ok: true });
-    expect(indicationCheck(m, { modality: 'ct', bodyPart: 'brain' })).toEqual({ ok: true });
+describe('input domain', () => {
+  it('defaults to ORIGINAL\\PRIMARY images when a manifest declares none, and validates declared ranges', () => {
+    const r = parseManifest(sampleManifest());
+    expect(r.ok && r.value.domain).toEqual({ imageType: ['ORIGINAL', 'PRIMARY'] });
+    const bad = { ...sampleManifest(), domain: { imageType: [], sliceThicknessMm: { min: 5, max: 1 } } };
+    const b = parseManifest(bad);
+    expect(b.ok).toBe(false);
+    if (!b.ok) {
+      expect(b.errors.some((e) => e.startsWith('domain.imageType'))).toBe(true);
+      expect(b.errors.some((e) => e.startsWith('domain.sliceThicknessMm.min'))).toBe(true);
+    }
   });
-  it('says why a study is outside it', () => {
-    expect(indicationCheck(m, { modality: 'CT', bodyPart: 'HEAD', patientAgeYears: 9 })).toEqual({ ok: false, reason: 'outside indication: age 9 < 18' });
-    expect(indicationCheck(m, { modality: 'MR', bodyPart: 'HEAD' })).toEqual({ ok: false, reason: 'outside indication: modality MR not in CT' });
-    expect(indicationCheck(m, { modality: 'CT', bodyPart: 'CHEST' })).toEqual({ ok: false, reason: 'outside indication: body part CHEST not in HEAD' });
-    expect(indicationCheck(m, { modality: 'CT', patientAgeYears: 121 })).toEqual({ ok: false, reason: 'outside indication: age 121 > 120' });
-  });
+});
+
+describe('parseDicomAge', () => {
   it('parses DICOM ages', () => {
     expect(parseDicomAge('045Y')).toBe(45);
     expect(parseDicomAge('006M')).toBe(0.5);

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { CodeSchema, SEVERITIES, describeIssues, type ParseResult } from '../findings/finding.js';
+import { parseAgeString } from '../study/facts.js';
 
 const nonEmpty = z.string().min(1, 'must not be empty');
 
@@ -21,6 +22,32 @@ export const IndicationSchema = z
     contraindications: z.array(nonEmpty).default([]),
   })
   .strict();
+
+const RangeSchema = z
+  .object({ min: z.number().positive(), max: z.number().positive() })
+  .strict()
+  .refine((r) => r.min <= r.max, { message: 'min must be <= max', path: ['min'] });
+
+/**
+ * The input domain: which images the model was made for, beyond modality and body part. Checked on
+ * the study's DICOM facts by the one eligibility rule (src/core/ai/eligibility.ts), in the browser and
+ * on the server alike; an image outside it is never given to the model.
+ */
+export const DomainSchema = z
+  .object({
+    /**
+     * Leading ImageType (0008,0008) values an image must have. Default ORIGINAL\PRIMARY: derived or
+     * secondary images (perfusion maps, MPRs, MIPs, screen captures) are outside every model unless
+     * its manifest says otherwise. An image without ImageType is outside too.
+     */
+    imageType: z.array(nonEmpty).min(1).default(['ORIGINAL', 'PRIMARY']),
+    /** Slice thickness (0018,0050) in mm; when declared, an image without one is outside. */
+    sliceThicknessMm: RangeSchema.optional(),
+    /** Pixel spacing (0028,0030, else 0018,1164) in mm, both directions; when declared, an image without one is outside. */
+    pixelSpacingMm: RangeSchema.optional(),
+  })
+  .strict();
+export type ModelDomain = z.infer<typeof DomainSchema>;
 
 /** How stored pixel values become the model's input values in [0, 1]. */
 export const NormalisationSchema = z.discriminatedUnion('kind', [
@@ -115,6 +142,7 @@ export const ManifestSchema = z
     regulatoryStatus: nonEmpty,
     training: nonEmpty,
     indication: IndicationSchema,
+    domain: DomainSchema.default({ imageType: ['ORIGINAL', 'PRIMARY'] }),
     input: InputSchema,
     output: OutputSchema,
     validation: ValidationSchema,
@@ -129,55 +157,5 @@ export function parseManifest(input: unknown): ParseResult<ModelManifest> {
   return r.success ? { ok: true, value: r.data } : { ok: false, errors: describeIssues(r.error) };
 }
 
-export interface StudyForIndication {
-  modality: string;
-  bodyPart?: string | null;
-  patientAgeYears?: number | null;
-}
-
-export type IndicationResult = { ok: true } | { ok: false; reason: string };
-
-/** Body Part Examined values that mean the same region (scanners disagree). */
-const BODY_PART_SYNONYMS: Record<string, string[]> = {
-  HEAD: ['HEAD', 'BRAIN', 'SKULL', 'CEREBRUM'],
-  CHEST: ['CHEST', 'THORAX', 'LUNG', 'LUNGS'],
-};
-
-function canonicalBodyPart(p: string): string {
-  const u = p.trim().toUpperCase();
-  for (const [canon, alts] of Object.entries(BODY_PART_SYNONYMS)) if (alts.includes(u)) return canon;
-  return u;
-}
-
-/**
- * Whether a model may run on a study. Unknown body part or age does not exclude (many real
- * headers lack them; the modality still must match); a known value outside the indication does.
- */
-export function indicationCheck(manifest: Pick<ModelManifest, 'indication'>, study: StudyForIndication): IndicationResult {
-  const ind = manifest.indication;
-  const modality = study.modality.trim().toUpperCase();
-  if (!ind.modalities.map((m) => m.toUpperCase()).includes(modality)) {
-    return { ok: false, reason: `outside indication: modality ${modality || '(none)'} not in ${ind.modalities.join('/')}` };
-  }
-  if (study.bodyPart && ind.bodyParts.length) {
-    const bp = canonicalBodyPart(study.bodyPart);
-    if (!ind.bodyParts.map(canonicalBodyPart).includes(bp)) {
-      return { ok: false, reason: `outside indication: body part ${study.bodyPart.trim().toUpperCase()} not in ${ind.bodyParts.join('/')}` };
-    }
-  }
-  const age = study.patientAgeYears;
-  if (age !== null && age !== undefined && Number.isFinite(age)) {
-    if (age < ind.ageYears.min) return { ok: false, reason: `outside indication: age ${age} < ${ind.ageYears.min}` };
-    if (age > ind.ageYears.max) return { ok: false, reason: `outside indication: age ${age} > ${ind.ageYears.max}` };
-  }
-  return { ok: true };
-}
-
 /** DICOM Patient's Age (AS: "045Y", "006M", "010W", "003D") to years; null when absent or malformed. */
-export function parseDicomAge(as: string | null | undefined): number | null {
-  const m = /^(\d{3})([DWMY])$/.exec((as ?? '').trim().toUpperCase());
-  if (!m) return null;
-  const n = Number(m[1]);
-  const per = { D: 365.25, W: 52.1775, M: 12, Y: 1 }[m[2] as 'D' | 'W' | 'M' | 'Y'];
-  return n / per;
-}
+export const parseDicomAge = parseAgeString;

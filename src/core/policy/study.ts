@@ -1,40 +1,26 @@
-/** What the trust controls need to know about a study, derived from its DICOM attributes (pure). */
+/**
+ * What the trust controls need to know about a study. The facts themselves are computed in one place,
+ * src/core/study/facts.ts (from DICOM JSON, the same in the browser and the gateway); this module
+ * keeps the names the policy code has always imported.
+ */
+import { ageFromDates as ageFromDatesCore, ageYearsOf, parseAgeString as parseAgeStringCore, type StudyFactsSummary } from '../study/facts.js';
 
-export interface StudyFacts {
-  /** Primary modality: the first image modality (SR, KO, PR and SEG are our own or derived objects). */
-  modality: string | null;
-  modalities: string[];
-  bodyPart?: string;
-  patientAgeYears?: number;
-}
+export { primaryModality } from '../study/facts.js';
 
-const DERIVED = new Set(['SR', 'KO', 'PR', 'SEG', 'REG', 'DOC']);
-
-export function primaryModality(modalities: readonly string[]): string | null {
-  return modalities.find((m) => !DERIVED.has(m)) ?? modalities[0] ?? null;
-}
+/** Primary modality, body part and age of the study, and every image series' facts (largest first). */
+export type StudyFacts = Omit<StudyFactsSummary, 'series'> & { series?: StudyFactsSummary['series'] };
 
 /** DICOM AS (Age String) "nnnD|W|M|Y" → years (fractional below a year); undefined when malformed. */
 export function parseAgeString(as: string | undefined | null): number | undefined {
-  const m = /^(\d{3})([DWMY])$/.exec((as ?? '').trim());
-  if (!m) return undefined;
-  const n = Number(m[1]);
-  const per: Record<string, number> = { D: 365.25, W: 52.1775, M: 12, Y: 1 };
-  return n / per[m[2]];
+  return parseAgeStringCore(as) ?? undefined;
 }
 
 /** Whole years between DICOM DA dates (YYYYMMDD); undefined if either is missing or malformed. */
 export function ageFromDates(birthDate: string | undefined | null, onDate: string | undefined | null): number | undefined {
-  const re = /^(\d{4})(\d{2})(\d{2})$/;
-  const b = re.exec((birthDate ?? '').trim());
-  const d = re.exec((onDate ?? '').trim());
-  if (!b || !d) return undefined;
-  let years = Number(d[1]) - Number(b[1]);
-  if (Number(d[2]) * 100 + Number(d[3]) < Number(b[2]) * 100 + Number(b[3])) years--;
-  return years >= 0 ? years : undefined;
+  return ageFromDatesCore(birthDate, onDate) ?? undefined;
 }
 
 /** PatientAge when present, else BirthDate against StudyDate. */
 export function patientAgeYears(tags: { PatientAge?: string; PatientBirthDate?: string; StudyDate?: string }): number | undefined {
-  return parseAgeString(tags.PatientAge) ?? ageFromDates(tags.PatientBirthDate, tags.StudyDate);
+  return ageYearsOf(tags) ?? undefined;
 }
