@@ -12,11 +12,13 @@ const CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CR = '1.2.392.200036.9125.0.199302241758.16';
 let stack: Stack;
 let rita: Client;
+let ada: Client;
 
 beforeAll(async () => {
   stack = await startStack();
   await seedDemoFindings(stack.gateway.store.db);
   rita = await login(stack.baseUrl, 'rita');
+  ada = await login(stack.baseUrl, 'ada');
 });
 afterAll(async () => stack?.stop());
 
@@ -32,9 +34,12 @@ describe('findings API', () => {
 
   it('rejects a malformed finding with 422 naming the field, and loses nothing', async () => {
     const before = await list(rita, CR);
-    const good = { ...before[0], id: 'import-good-1' };
-    const bad = { ...before[0], id: 'import-bad-1', confidence: 7, regions: [{ image: { seriesInstanceUID: '1.2', sopInstanceUID: '1.2.3' }, box: { x: 1, y: 1, width: 0, height: 2 } }] };
-    const r = await rita.post('/api/findings', [good, bad]);
+    // What an integration sends: no status, verdict, source or times (the server stamps those; sending them is a 422, see ingest.int).
+    const { status, verdict, source, createdAt, ingestedBy, ...importable } = before[0];
+    void status, void verdict, void source, void createdAt, void ingestedBy;
+    const good = { ...importable, id: 'import-good-1' };
+    const bad = { ...importable, id: 'import-bad-1', confidence: 7, regions: [{ image: { seriesInstanceUID: '1.2', sopInstanceUID: '1.2.3' }, box: { x: 1, y: 1, width: 0, height: 2 } }] };
+    const r = await ada.post('/api/findings', [good, bad]);
     expect(r.status).toBe(422);
     const body = (await r.json()) as { details: { index: number; errors: string[] }[] };
     expect(body.details).toHaveLength(1);
@@ -43,7 +48,7 @@ describe('findings API', () => {
     // Nothing of the batch was stored, and nothing existing changed.
     expect(await list(rita, CR)).toEqual(before);
     // Non-JSON-object garbage also gets a clear 4xx.
-    const r2 = await rita.post('/api/findings', { id: 'x' });
+    const r2 = await ada.post('/api/findings', { id: 'x' });
     expect(r2.status).toBe(422);
     expect(JSON.stringify(await r2.json())).toContain('studyInstanceUID');
   });
@@ -104,18 +109,22 @@ describe('findings API', () => {
     expect((await remy.post(`/api/studies/${CR}/signoff`, {})).status).toBe(403);
   });
 
-  it('signs off: unverified stay unverified, verdicts are then locked (409), all audited', async () => {
+  it('signs off: unverified stay unverified (after an explicit confirmation, recorded), verdicts are then locked (409), all audited', async () => {
     await rita.post('/api/findings/fixture-cr-nodule-1/verdict', { action: 'accept' });
-    const s = await rita.post(`/api/studies/${CR}/signoff`, {});
+    // One unverified finding left: the first request is refused, listing it; the second confirms.
+    const ask = await rita.post(`/api/studies/${CR}/signoff`, {});
+    expect(ask.status).toBe(409);
+    expect(((await ask.json()) as { unverified: { id: string }[] }).unverified.map((u) => u.id)).toEqual(['fixture-cr-nodule-2']);
+    const s = await rita.post(`/api/studies/${CR}/signoff`, { confirmUnverified: true });
     expect(s.status).toBe(201);
-    expect(await s.json()).toMatchObject({ signedBy: 'rita', verified: 1, unverified: 1, rejected: 0 });
+    expect(await s.json()).toMatchObject({ signedBy: 'rita', verified: 1, unverified: 1, rejected: 0, unverifiedIds: ['fixture-cr-nodule-2'] });
     const fs = await list(rita, CR);
     expect(fs.find((f) => f.id === 'fixture-cr-nodule-2')?.status).toBe('ai-unverified');
     const late = await rita.post('/api/findings/fixture-cr-nodule-2/verdict', { action: 'accept' });
     expect(late.status).toBe(409);
     expect(((await late.json()) as { error: string }).error).toMatch(/signed off/);
     expect((await rita.post('/api/findings/fixture-cr-nodule-1/verdict', { action: 'undo' })).status).toBe(409);
-    expect((await rita.post(`/api/studies/${CR}/signoff`, {})).status).toBe(409);
+    expect((await rita.post(`/api/studies/${CR}/signoff`, { confirmUnverified: true })).status).toBe(409);
     // The sign-off enqueued the verified SR and the final ORU in its own transaction, with the
     // verified findings only (the unverified nodule stays out of the report).
     const outbox = await stack.gateway.store.db.selectFrom('outbox').selectAll().where('study_uid', '=', CR).execute();
@@ -124,8 +133,10 @@ describe('findings API', () => {
     expect(sr && JSON.parse(sr.payload)).toMatchObject({ kind: 'verified', signer: { username: 'rita' } });
     expect(JSON.parse(sr!.payload).findings.map((f: Finding) => f.id)).toEqual(['fixture-cr-nodule-1']);
     expect(oru && JSON.parse(oru.payload).status).toBe('F');
-    const listed = await rita.json<{ signoff: { signedBy: string } }>(`/api/studies/${CR}/findings`);
-    expect(listed.signoff.signedBy).toBe('rita');
+    const listed = await rita.json<{ signoff: { signedBy: string; unverifiedIds: string[]; srState: string; oruState: string } }>(`/api/studies/${CR}/findings`);
+    expect(listed.signoff).toMatchObject({ signedBy: 'rita', unverifiedIds: ['fixture-cr-nodule-2'] });
+    expect(listed.signoff.srState).not.toBe('none');
+    expect(listed.signoff.oruState).not.toBe('none');
 
     const rows = await audit();
     expect(verifyChain(rows).ok).toBe(true);

@@ -133,7 +133,19 @@ export async function ingestFindings(db: Kysely<DB>, batch: IngestBatch): Promis
   if (signed) {
     // The signed record never changes: a separate result set, visible as "arrived after sign-off".
     out.signedOffAt = signed.signed_at;
+    const signedRecord = new Map((await findingsForStudy(db, batch.studyUID)).map((f) => [f.id, f]));
     for (const f of incoming) {
+      // What the signed record already holds is not new: a verdict stays the verdict, the same output is the same.
+      const withVerdict = signedRecord.get(modifiedId(f.id)) ?? (signedRecord.get(f.id)?.status !== 'ai-unverified' ? signedRecord.get(f.id) : undefined);
+      if (withVerdict) {
+        out.keptVerdict.push({ id: f.id, status: withVerdict.status, by: withVerdict.verdict?.by });
+        continue;
+      }
+      const same = signedRecord.get(f.id);
+      if (same && content(same) === content(f)) {
+        out.unchanged.push(f.id);
+        continue;
+      }
       const prev = await db.selectFrom('findings_after_signoff').select('body').where('id', '=', f.id).executeTakeFirst();
       if (prev && content(FindingSchema.parse(JSON.parse(prev.body))) === content(f)) {
         out.unchanged.push(f.id);
