@@ -8,6 +8,7 @@ import { registerAuth } from './auth/plugin.js';
 import { seedDemoUsers, usersWithDemoPasswords } from './auth/users.js';
 import { registerDicomWebProxy } from './dicomweb/proxy.js';
 import { registerStatic } from './static.js';
+import { registerSecurityHeaders } from './security-headers.js';
 import { register as registerFindings } from './findings/register.js';
 import { register as registerOutbox } from './outbox/register.js';
 import { register as registerAi } from './ai/register.js';
@@ -57,14 +58,8 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
     const access = assertRouteDeclared(r, config.staticDir);
     for (const m of methods) routes.push({ method: m, url: r.url, public: access.public, permission: access.permission });
   });
-  app.addHook('onSend', async (_req, reply) => {
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-embedder-policy', 'require-corp');
-    reply.header('cross-origin-resource-policy', 'same-origin');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-  });
+  // CSP (frame-ancestors 'none'), COOP/COEP/CORP and the rest via helmet, no-store on PHI: before auth, so every answer has them.
+  await registerSecurityHeaders(app, config);
 
   await app.register(fastifyCookie);
   await registerAuth(app, store, config);

@@ -67,7 +67,7 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
+      'cache-control': 'no-store, no-transform', // PHI (triage reasons): never stored
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
       'cross-origin-resource-policy': 'same-origin',

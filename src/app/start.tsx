@@ -1,3 +1,5 @@
+// First: no eval probe from zod under the CSP (see zod-jitless.ts).
+import './zod-jitless';
 import { createRoot } from 'react-dom/client';
 import './theme.css';
 import { App } from './App';
