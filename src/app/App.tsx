@@ -8,7 +8,7 @@ import { ViewerSkeleton } from '../viewer/ViewerSkeleton';
 import { removeBootPreview } from '../viewer/previewImage';
 import { afterFirstImage } from './firstImage';
 import { ROLE_LABELS } from '../core/auth/roles';
-import { ADMIN_PAGE_ACTIONS, canAny } from '../core/auth/permissions';
+import { ADMIN_PAGE_ACTIONS, can, canAny } from '../core/auth/permissions';
 import { formatPersonName } from '../core/imaging/dicomJson';
 
 const ViewerPage = lazy(loadViewerModuleAfterPreview);
@@ -133,7 +133,27 @@ export function App() {
   let page: ReactNode;
   switch (route.name) {
     case 'worklist':
-      page = <WorklistPage />;
+      // A role without worklist.read (AI governance) is sent to what it may see instead of a page of refusals.
+      page = can(session.user?.role, 'worklist.read') ? (
+        <WorklistPage />
+      ) : (
+        <Centered>
+          <p>
+            Your role has no worklist.{' '}
+            {canAny(session.user?.role, ADMIN_PAGE_ACTIONS) && (
+              <a
+                href="/admin"
+                onClick={(e) => {
+                  e.preventDefault();
+                  navigate('/admin');
+                }}
+              >
+                Open the administration page
+              </a>
+            )}
+          </p>
+        </Centered>
+      );
       break;
     case 'viewer':
       page = <ViewerPage key={route.studyUID} studyUID={route.studyUID} />;
