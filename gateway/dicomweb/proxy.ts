@@ -43,14 +43,24 @@ export function orthancAuthHeader(config: GatewayConfig): Record<string, string>
  * Never the request's Host header (a client could make Orthanc point the viewer anywhere).
  */
 export function publicOrigin(config: GatewayConfig, req: FastifyRequest): { host: string; proto: string } {
-  if (config.publicOrigin) {
-    const u = new URL(config.publicOrigin);
-    return { host: u.host, proto: u.protocol.replace(':', '') };
-  }
-  const addr = req.raw.socket.localAddress ?? '127.0.0.1';
+  if (config.publicOrigin) return parsePublicOrigin(config.publicOrigin);
+  const addr = (req.raw.socket.localAddress ?? '127.0.0.1').replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   const port = req.raw.socket.localPort ?? config.port;
-  const host = addr.includes(':') ? `[${addr.replace(/^::ffff:/, '')}]` : addr;
-  return { host: `${host.startsWith('[') && /^\[\d+\.\d+\.\d+\.\d+\]$/.test(host) ? host.slice(1, -1) : host}:${port}`, proto: config.secureCookies ? 'https' : 'http' };
+  return { host: `${addr.includes(':') ? `[${addr}]` : addr}:${port}`, proto: config.secureCookies ? 'https' : 'http' };
+}
+
+/** PUBLIC_ORIGIN must be an http(s) origin and nothing else (checked at start: a bad value stops the gateway). */
+export function parsePublicOrigin(origin: string): { host: string; proto: string } {
+  let u: URL;
+  try {
+    u = new URL(origin);
+  } catch {
+    throw new Error(`PUBLIC_ORIGIN ${JSON.stringify(origin)} is not a URL`);
+  }
+  if (!/^https?:$/.test(u.protocol) || u.username || u.password || (u.pathname !== '/' && u.pathname !== '') || u.search || u.hash) {
+    throw new Error(`PUBLIC_ORIGIN ${JSON.stringify(origin)} must be an origin such as https://reading.example.org (no path, query or credentials)`);
+  }
+  return { host: u.host, proto: u.protocol.slice(0, -1) };
 }
 
 /** What a DICOMweb path reads, for the PHI audit: the study (if the path names one) and the kind of resource. */
@@ -78,6 +88,7 @@ function stowContentTypeProblem(ct: string | undefined): string | null {
 
 export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { config } = ctx;
+  if (config.publicOrigin) parsePublicOrigin(config.publicOrigin);
   const audit: PhiReadAudit = createPhiReadAudit(ctx.db);
   // STOW-RS bodies are multipart/related: hand the raw stream on, unparsed. Anything else that reaches
   // a STOW route (application/dicom and the like) is refused with 415 by the route itself.
