@@ -28,6 +28,8 @@ export interface PrereadStudiesTable {
   /** When the current triage result was computed (arrival→flag latency). */
   flagged_at: string | null;
   updated_at: string;
+  /** The finding behind the stored priority (migration 501); null for 'none'. */
+  finding_id: string | null;
 }
 
 export interface PrereadJobsTable {
@@ -59,6 +61,10 @@ export interface PrereadAlertsTable {
   created_at: string;
   acked_by: string | null;
   acked_at: string | null;
+  /** Closed by the system when the study stopped being critical for readers (migration 501). */
+  closed_at: string | null;
+  /** 'rejected' | 'signed-off' | 'ai-disabled' | 'rollout' | 'findings-changed' | 'policy' */
+  closed_reason: string | null;
 }
 
 declare module '../db/database.js' {
@@ -130,6 +136,16 @@ export const migrations: Migration[] = [
         .addColumn('acked_by', 'text')
         .addColumn('acked_at', 'text')
         .execute();
+    },
+  },
+  {
+    version: 501,
+    name: 'triage: the finding behind a study priority; alerts closed by the system with a reason',
+    async up(db) {
+      await db.schema.alterTable('preread_studies').addColumn('finding_id', 'text').execute();
+      await db.schema.alterTable('preread_alerts').addColumn('closed_at', 'text').execute();
+      await db.schema.alterTable('preread_alerts').addColumn('closed_reason', 'text').execute();
+      await db.schema.createIndex('preread_alerts_study').on('preread_alerts').column('study_uid').execute();
     },
   },
 ];

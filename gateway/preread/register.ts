@@ -4,6 +4,8 @@ import type { GatewayContext } from '../context.js';
 import { orthancAccess } from './pacs.js';
 import { PrereadService, prereadOptionsFromEnv } from './service.js';
 import { registerPrereadRoutes } from './routes.js';
+import { TriageService } from './triage.js';
+import type { AiState } from '../../src/core/triage/arrival.js';
 
 const services = new WeakMap<FastifyInstance, PrereadService>();
 
@@ -16,9 +18,24 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   const { store, config } = ctx;
   const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
   const opts = { ...prereadOptionsFromEnv(process.env, { orthanc: orthancAccess(config), catalog: ctx.models, log }), events: ctx.events };
-  const svc = new PrereadService(store, opts);
+  // Triage listens to the domain events from the start (also with PREREAD=0): a rejection, sign-off,
+  // AI disable or rollout change updates flags, alerts and the live views at once.
+  const triage: TriageService = new TriageService(ctx, {
+    rules: opts.rules,
+    thresholds: () => opts.catalog.thresholds(),
+    alertWebhookUrl: opts.alertWebhookUrl,
+    publicUrl: opts.publicUrl,
+    log,
+    aiState: (row, jobs, now): AiState => svc.aiStateOf(row, jobs, now),
+  });
+  const svc: PrereadService = new PrereadService(store, opts, triage);
   services.set(app, svc);
-  await registerPrereadRoutes(app, svc);
+  const unsubscribe = triage.subscribe();
+  app.addHook('preClose', async () => {
+    unsubscribe();
+    await triage.settled();
+  });
+  await registerPrereadRoutes(app, ctx.db, svc, triage);
   // PREREAD=0 turns the background service off (routes still answer from the table).
   if (process.env.PREREAD !== '0') {
     app.addHook('onReady', async () => svc.start());

@@ -1,57 +1,62 @@
 /**
  * Pre-read routes: per-study routing and job state, the triage map the worklist merges, live
  * events (SSE), critical alerts and their acknowledgement, and the AI worker switch.
- * What a role receives is filtered here: technologists get AI state but no diagnostic content;
- * alerts go to the on-call roles only.
+ * What a role receives comes from the triage service's per-role view (THE reader policy applied for
+ * that role): a role that may not see the finding behind a flag gets neither the flag nor its
+ * reason, over every path (list, per study, live stream, alerts).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/database.js';
 import { requireUser } from '../auth/plugin.js';
-import type { Role } from '../../src/core/auth/roles.js';
-import { ALERT_ROLES, NON_DIAGNOSTIC_ROLES } from '../../src/core/triage/alerts.js';
-import type { AlertEntry, PrereadService, TriageEntry } from './service.js';
+import { appendAudit } from '../audit/audit.js';
+import { can } from '../../src/core/auth/permissions.js';
+import type { PrereadService } from './service.js';
+import type { AlertEntry, LiveTriage, TriageService } from './triage.js';
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
-export type TriageView = Omit<TriageEntry, 'priority' | 'reason'> & { priority: TriageEntry['priority'] | null; reason: string | null };
-
-export function triageFor(role: Role, e: TriageEntry): TriageView {
-  return NON_DIAGNOSTIC_ROLES.includes(role) ? { ...e, priority: null, reason: null } : e;
-}
-
-export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadService): Promise<void> {
+export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>, svc: PrereadService, triage: TriageService): Promise<void> {
   app.get<{ Params: { study: string } }>('/api/studies/:study/preread', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
     const user = requireUser(req).user;
     if (!UID.test(req.params.study)) return reply.code(400).send({ error: 'study: must be a DICOM UID (digits and dots)' });
     const s = await svc.study(req.params.study);
-    if (!s) return reply.code(404).send({ error: `no pre-read for study ${req.params.study}` });
-    return { ...s, ...triageFor(user.role, s) };
+    const view = s && (await triage.viewFor(user.role, req.params.study));
+    if (!s || !view) return reply.code(404).send({ error: `no pre-read for study ${req.params.study}` });
+    return { ...s, ...view };
   });
 
   app.get('/api/triage', { config: { permission: 'worklist.read' } }, async (req) => {
     const user = requireUser(req).user;
-    const all = await svc.triage();
-    const studies: Record<string, TriageView> = {};
-    for (const [k, v] of Object.entries(all)) studies[k] = triageFor(user.role, v);
-    return { studies, workersUp: svc.pool.up };
+    return { studies: await triage.viewsFor(user.role), workersUp: svc.pool.up };
   });
 
-  app.get('/api/alerts', { config: { permission: 'alerts.read' } }, async () => ({ alerts: await svc.alerts() }));
+  app.get('/api/alerts', { config: { permission: 'alerts.read' } }, async (req) => ({ alerts: await triage.alertsFor(requireUser(req).user.role) }));
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', { config: { permission: 'alerts.ack' } }, async (req, reply) => {
     const user = requireUser(req).user;
     if (!/^alert-[0-9a-f]{24}$/.test(req.params.id)) return reply.code(400).send({ error: 'id: not an alert id' });
-    const a = await svc.ack(req.params.id, user);
+    const a = await triage.ack(req.params.id, user);
     if (!a) return reply.code(404).send({ error: `no alert ${req.params.id}` });
     return { alert: a };
   });
 
   const WorkersBody = z.object({ running: z.boolean() }).strict();
   app.post('/api/preread/workers', { config: { permission: 'preread.control' } }, async (req, reply) => {
+    const user = requireUser(req).user;
     const parsed = WorkersBody.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'running: must be true or false' });
+    const before = svc.pool.up;
     if (parsed.data.running) svc.startWorkers();
     else await svc.stopWorkers();
+    // Stopping the AI changes what every reader gets (studies turn "AI unavailable"): who did it is on record.
+    await appendAudit(db, {
+      actor: user.username,
+      role: user.role,
+      action: parsed.data.running ? 'ai-workers-started' : 'ai-workers-stopped',
+      detail: { before: { workersUp: before }, after: { workersUp: svc.pool.up } },
+    });
     return { workersUp: svc.pool.up };
   });
 
@@ -73,25 +78,46 @@ export async function registerPrereadRoutes(app: FastifyInstance, svc: PrereadSe
       'cross-origin-resource-policy': 'same-origin',
       'x-content-type-options': 'nosniff',
     });
-    const send = (event: string, data: unknown) => reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    let open = true;
+    const send = (event: string, data: unknown) => {
+      if (open) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
+    // Events for one stream go out in the order they happened, each computed for this user's role.
+    let queue = Promise.resolve();
+    const later = (fn: () => Promise<void>) => {
+      queue = queue.then(fn).catch((e: Error) => req.log.warn(`events: ${e.message}`));
+    };
     reply.raw.write('retry: 2000\n\n');
     send('hello', { role: user.role, workersUp: svc.pool.up });
-    const onTriage = (e: TriageEntry) => send('triage', triageFor(user.role, e));
-    const alerts = ALERT_ROLES.includes(user.role);
-    const onAlert = (a: AlertEntry) => send('alert', a);
-    const onAck = (a: AlertEntry) => send('alert-ack', a);
-    svc.events.on('triage', onTriage);
+    const onTriage = (e: LiveTriage) =>
+      later(async () => {
+        const v = await e.viewFor(user.role);
+        if (v) send('triage', v);
+      });
+    const alerts = can(user.role, 'alerts.read');
+    const onAlert = (a: AlertEntry) =>
+      later(async () => {
+        const v = await triage.alertFor(user.role, a);
+        if (v && !v.closedAt) send('alert', v);
+      });
+    // A closed or acknowledged alert names no finding: the id, who/why, so every open panel drops it.
+    const onClosed = (a: AlertEntry) => later(async () => send('alert-closed', { id: a.id, studyUID: a.studyUID, closedAt: a.closedAt, closedReason: a.closedReason }));
+    const onAck = (a: AlertEntry) => later(async () => send('alert-ack', { id: a.id, studyUID: a.studyUID, ackedBy: a.ackedBy, ackedAt: a.ackedAt }));
+    triage.live.on('triage', onTriage);
     if (alerts) {
-      svc.events.on('alert', onAlert);
-      svc.events.on('alert-ack', onAck);
+      triage.live.on('alert', onAlert);
+      triage.live.on('alert-closed', onClosed);
+      triage.live.on('alert-ack', onAck);
     }
     const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
     streams.add(reply);
     req.raw.on('close', () => {
+      open = false;
       clearInterval(ping);
-      svc.events.off('triage', onTriage);
-      svc.events.off('alert', onAlert);
-      svc.events.off('alert-ack', onAck);
+      triage.live.off('triage', onTriage);
+      triage.live.off('alert', onAlert);
+      triage.live.off('alert-closed', onClosed);
+      triage.live.off('alert-ack', onAck);
       streams.delete(reply);
     });
   });

@@ -8,22 +8,21 @@
  * one transaction too. A crash between the two leaves a "running" job, which start() puts back to
  * pending; finding ids are deterministic, so a re-run upserts the same rows.
  */
-import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { DB, Store } from '../db/database.js';
 import './migrations.js';
 import '../outbox/schema.js';
 import { appendAudit } from '../audit/audit.js';
-import { findingsForStudy } from '../findings/repository.js';
 import { ingestFindings, commitIngest, type IngestOutcome } from '../findings/ingest.js';
 import { onSeriesChange } from '../findings/sr-arrivals.js';
 import type { DomainEvents } from '../context.js';
 import { isAiAllowed, rolloutTable } from '../trust/service.js';
-import { onAiResultReady, enqueueWebhook } from '../outbox/events.js';
-import { rolloutModeOf, visibleToReaders } from '../../src/core/policy/policy.js';
+import { onAiResultReady } from '../outbox/events.js';
+import { rolloutModeOf } from '../../src/core/policy/policy.js';
 import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
-import { DEFAULT_TRIAGE_RULES, prioritise, type Priority, type TriageRules } from '../../src/core/triage/triage.js';
+import { DEFAULT_TRIAGE_RULES, type TriageRules } from '../../src/core/triage/triage.js';
+import type { TriageOutcome, TriageService, TriageView } from './triage.js';
 import { backoffMs, deriveAiState, patientAgeYears, type AiState } from '../../src/core/triage/arrival.js';
 import { describeStudy, fetchChanges, type OrthancAccess } from './pacs.js';
 import { route, type ModelCatalog, type RoutingDecision } from './models.js';
@@ -71,25 +70,7 @@ export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, base: Pick<Preread
   };
 }
 
-export interface TriageEntry {
-  studyUID: string;
-  priority: Priority;
-  reason: string;
-  arrivedAt: string;
-  aiState: AiState;
-}
-
-export interface AlertEntry {
-  id: string;
-  studyUID: string;
-  priority: Priority;
-  reason: string;
-  createdAt: string;
-  ackedBy: string | null;
-  ackedAt: string | null;
-  /** Where "Open" goes. */
-  url: string;
-}
+export type { TriageEntry, TriageView, AlertEntry } from './triage.js';
 
 export interface JobView {
   id: string;
@@ -106,7 +87,8 @@ export interface JobView {
   durationMs: number | null;
 }
 
-export interface StudyPreread extends TriageEntry {
+/** GET /api/studies/:s/preread: the queue's routing and jobs, and the triage as the asking role may see it. */
+export interface StudyPreread extends TriageView {
   fingerprint: string;
   instanceCount: number;
   flaggedAt: string | null;
@@ -118,7 +100,6 @@ const FEED = 'orthanc';
 const ACTOR = 'preread';
 
 export class PrereadService {
-  readonly events = new EventEmitter();
   readonly pool: InferencePool;
   private readonly db: Kysely<DB>;
   private stopped = true;
@@ -132,9 +113,13 @@ export class PrereadService {
   private lastState = new Map<string, string>();
   private feedFailures = new Map<number, number>();
 
-  constructor(store: Store, readonly opts: PrereadOptions) {
+  /** `triage`: priority, alerts and the live feed (gateway/preread/triage.ts); the queue hands it each finished job. */
+  constructor(
+    store: Store,
+    readonly opts: PrereadOptions,
+    readonly triage: TriageService,
+  ) {
     this.db = store.db;
-    this.events.setMaxListeners(0);
     this.pool = new InferencePool(opts.workers, () => {
       void this.sweep();
       this.tick();
@@ -382,10 +367,11 @@ export class PrereadService {
     const rollout = await rolloutTable(this.db);
     const manufacturer = this.opts.catalog.list().find((m) => m.manifest.name === job.model)?.manifest.manufacturer ?? findings[0]?.model.manufacturer ?? 'Reading Station Demo';
     let ingested: IngestOutcome | null = null;
-    const thresholds = this.opts.catalog.thresholds();
     const now = new Date().toISOString();
-    let alert: AlertEntry | null = null;
-    let triage: { priority: Priority; reason: string } | null = null;
+    // Policy and study facts are read before the transaction (one connection: reading them inside would wait on it).
+    const prep = await this.triage.prepare(job.study_uid);
+    let committed = false;
+    let triage: TriageOutcome | null = null;
     await this.db.transaction().execute(async (trx) => {
       const fresh = await trx.selectFrom('preread_jobs').select('state').where('id', '=', jobId).executeTakeFirst();
       if (fresh?.state !== 'running') return;
@@ -396,49 +382,22 @@ export class PrereadService {
         .set({ state: 'done', finished_at: now, findings_count: findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
         .where('id', '=', jobId)
         .execute();
-      // Priority from every visible finding of the study (a radiologist's rejection lowers it; silent models never flag).
-      const all = visibleToReaders(await findingsForStudy(trx, job.study_uid), rollout);
-      const t = prioritise(all, this.opts.rules, thresholds);
-      triage = t;
-      await trx.updateTable('preread_studies').set({ priority: t.priority, reason: t.reason, flagged_at: now, updated_at: now }).where('study_uid', '=', job.study_uid).execute();
+      // The study's triage from its current findings through the reader policy (study disable, rollout,
+      // indication; a radiologist's rejection lowers it), its alert and webhook: same transaction.
+      triage = await this.triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: job.fingerprint });
+      committed = true;
       // The unverified AI SR and the preliminary ORU, in this transaction (durable outbox). A silent or
       // switched-off model's result is recorded but never leaves the building.
       if (rolloutModeOf(rollout, job.model) === 'assistive') {
-        await onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model: { name: job.model, version: job.model_version, manufacturer }, priority: t.priority });
-      }
-      if (t.priority === 'critical') {
-        // One alert per study and set of images, however many models agree.
-        const id = `alert-${crypto.createHash('sha256').update(`${job.study_uid}|${job.fingerprint}`).digest('hex').slice(0, 24)}`;
-        const ins = await trx
-          .insertInto('preread_alerts')
-          .values({ id, study_uid: job.study_uid, priority: t.priority, reason: t.reason, finding_id: t.findingId ?? null, created_at: now, acked_by: null, acked_at: null })
-          .onConflict((oc) => oc.column('id').doNothing())
-          .executeTakeFirst();
-        if (Number(ins.numInsertedOrUpdatedRows ?? 0n)) {
-          alert = { id, studyUID: job.study_uid, priority: t.priority, reason: t.reason, createdAt: now, ackedBy: null, ackedAt: null, url: `/viewer/${job.study_uid}` };
-          if (this.opts.alertWebhookUrl) {
-            // No patient identifiers leave the building: study UID, finding and a link. The alert id is the
-            // receiver's idempotency key, so a redelivery pages nobody twice.
-            await enqueueWebhook(trx, {
-              studyInstanceUID: job.study_uid,
-              dedupeKey: id,
-              url: this.opts.alertWebhookUrl,
-              body: { type: 'critical-finding', alertId: id, studyInstanceUID: job.study_uid, priority: t.priority, finding: t.reason, link: `${this.opts.publicUrl ?? ''}/viewer/${job.study_uid}`, at: now },
-            });
-          }
-        }
+        await onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model: { name: job.model, version: job.model_version, manufacturer }, priority: (triage as TriageOutcome | null)?.to.priority ?? 'none' });
       }
     });
-    if (!triage) return;
+    if (!committed) return;
     if (ingested) await commitIngest({ db: this.db, events: this.opts.events }, ingested);
-    const tr = triage as { priority: Priority; reason: string };
-    await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: jobId, model: job.model, findings: findings.length, provider: res.provider, ms: res.timings.totalMs, priority: tr.priority } });
-    if (alert) {
-      const a = alert as AlertEntry;
-      await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-raised', studyUID: a.studyUID, detail: { alert: a.id, reason: a.reason, webhook: !!this.opts.alertWebhookUrl } });
-      this.events.emit('alert', a);
-    }
-    await this.emitTriage(job.study_uid);
+    const t = triage as TriageOutcome | null;
+    await appendAudit(this.db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: jobId, model: job.model, findings: findings.length, provider: res.provider, ms: res.timings.totalMs, priority: t?.to.priority ?? 'none' } });
+    if (t) await this.triage.publish(t);
+    else this.triage.notify(job.study_uid);
   }
 
   private async fail(jobId: string, message: string): Promise<void> {
@@ -485,33 +444,26 @@ export class PrereadService {
     return m;
   }
 
-  private entry(row: DB['preread_studies'], jobs: { state: string }[], now: number): TriageEntry {
-    const aiState = deriveAiState({
+  /** The AI state a study shows, from its current jobs: the queue's rule (workers up, wait limit). */
+  aiStateOf(row: DB['preread_studies'], jobs: { state: string }[], now: number): AiState {
+    return deriveAiState({
       jobs: jobs as { state: 'pending' | 'running' | 'done' | 'failed' }[],
       override: row.ai_override === 'disabled' ? 'disabled' : null,
       workersUp: this.pool.up,
       waitedMs: now - Date.parse(row.fingerprint_at),
       timeoutMs: this.opts.timeoutMs,
     });
-    return { studyUID: row.study_uid, priority: row.priority as Priority, reason: row.reason, arrivedAt: row.arrived_at, aiState };
   }
 
-  async triage(): Promise<Record<string, TriageEntry>> {
-    const rows = await this.db.selectFrom('preread_studies').selectAll().execute();
-    const jobs = await this.jobsByStudy();
-    const now = Date.now();
-    const out: Record<string, TriageEntry> = {};
-    for (const r of rows) out[r.study_uid] = this.entry(r, jobs.get(r.study_uid) ?? [], now);
-    return out;
-  }
-
-  async study(studyUID: string): Promise<StudyPreread | null> {
+  /** Routing and jobs of one study (the queue's part of GET /api/studies/:s/preread; triage adds the role's view). */
+  async study(studyUID: string): Promise<(Omit<StudyPreread, keyof TriageView> & { studyUID: string; aiState: AiState }) | null> {
     const row = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     if (!row) return null;
     const jobs = await this.db.selectFrom('preread_jobs').selectAll().where('study_uid', '=', studyUID).orderBy('created_at').execute();
     const current = jobs.filter((j) => j.fingerprint === row.fingerprint);
     return {
-      ...this.entry(row, current, Date.now()),
+      studyUID,
+      aiState: this.aiStateOf(row, current, Date.now()),
       fingerprint: row.fingerprint,
       instanceCount: row.instance_count,
       flaggedAt: row.flagged_at,
@@ -533,32 +485,13 @@ export class PrereadService {
     };
   }
 
-  async alerts(opts: { includeAcked?: boolean } = {}): Promise<AlertEntry[]> {
-    let q = this.db.selectFrom('preread_alerts').selectAll().orderBy('created_at', 'desc').limit(200);
-    if (!opts.includeAcked) q = q.where('acked_at', 'is', null);
-    return (await q.execute()).map((a) => ({ id: a.id, studyUID: a.study_uid, priority: a.priority as Priority, reason: a.reason, createdAt: a.created_at, ackedBy: a.acked_by, ackedAt: a.acked_at, url: `/viewer/${a.study_uid}` }));
-  }
-
-  async ack(alertId: string, user: { username: string; role: string }): Promise<AlertEntry | null> {
-    const a = await this.db.selectFrom('preread_alerts').selectAll().where('id', '=', alertId).executeTakeFirst();
-    if (!a) return null;
-    if (!a.acked_at) {
-      const now = new Date().toISOString();
-      await this.db.updateTable('preread_alerts').set({ acked_by: user.username, acked_at: now }).where('id', '=', alertId).where('acked_at', 'is', null).execute();
-      await appendAudit(this.db, { actor: user.username, role: user.role, action: 'critical-alert-acknowledged', studyUID: a.study_uid, detail: { alert: alertId, reason: a.reason } });
-    }
-    const [entry] = (await this.alerts({ includeAcked: true })).filter((x) => x.id === alertId);
-    this.events.emit('alert-ack', entry);
-    return entry ?? null;
-  }
-
+  /** A study's AI state may have changed (job claimed, failed, re-queued): live views are told. */
   private async emitTriage(studyUID: string): Promise<void> {
     const row = await this.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     if (!row) return;
     const jobs = (await this.jobsByStudy([studyUID])).get(studyUID) ?? [];
-    const e = this.entry(row, jobs, Date.now());
-    this.lastState.set(studyUID, `${e.aiState}|${e.priority}|${e.reason}`);
-    this.events.emit('triage', e);
+    this.lastState.set(studyUID, `${this.aiStateOf(row, jobs, Date.now())}|${row.priority}|${row.reason}`);
+    this.triage.notify(studyUID);
   }
 
   /** Time passes too: a study whose wait runs over the limit (or whose workers went away) turns "unavailable". */
@@ -574,10 +507,9 @@ export class PrereadService {
       const jobs = await this.jobsByStudy(uids);
       const now = Date.now();
       for (const r of rows) {
-        const e = this.entry(r, jobs.get(r.study_uid) ?? [], now);
-        const key = `${e.aiState}|${e.priority}|${e.reason}`;
+        const key = `${this.aiStateOf(r, jobs.get(r.study_uid) ?? [], now)}|${r.priority}|${r.reason}`;
         const prev = this.lastState.get(r.study_uid);
-        if (prev !== undefined && prev !== key) this.events.emit('triage', e);
+        if (prev !== undefined && prev !== key) this.triage.notify(r.study_uid);
         this.lastState.set(r.study_uid, key);
       }
     } catch (e) {

@@ -11,7 +11,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   const { store, config } = ctx;
   // THE model registry (ctx.models) and THE study facts (study-facts.ts): the same the pre-read routes with.
   setTrustContext(store.db, { facts: orthancStudyFactsResolver(config, store.db), manifests: () => ctx.models.manifests() });
-  await registerTrustRoutes(app, store, config);
+  await registerTrustRoutes(app, store, config, ctx.events);
   registerSrGuard(app, store.db, config);
   app.addHook('onReady', async () => {
     await appendAudit(store.db, { actor: 'system', action: 'application-start', detail: { demo: config.demo } });

@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
+import type { DomainEvents } from '../context.js';
 import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
 import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from '../audit/export.js';
@@ -53,7 +54,11 @@ async function pseudonymSecret(store: Store): Promise<string> {
   return (await db.selectFrom('trust_settings').select('value').where('key', '=', 'audit-pseudonym-secret').executeTakeFirstOrThrow()).value;
 }
 
-export async function registerTrustRoutes(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
+/**
+ * `events`: every change here that alters what readers see is announced after it is committed, so
+ * triage, alerts and the live views are recomputed at once (gateway/preread/triage.ts listens).
+ */
+export async function registerTrustRoutes(app: FastifyInstance, store: Store, config: GatewayConfig, events: DomainEvents): Promise<void> {
   const { db } = store;
 
   // ---- role policy (admin only; every change is a new version, audited with before/after)
@@ -74,6 +79,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
       return reply.code(409).send({ error: `policy changed meanwhile (now version ${cur.version}, you edited ${body.data.baseVersion})` });
     }
     const v = await setPolicy(db, parsed.data, s.user, body.data.note);
+    events.emit('policy-changed', { what: 'role-policy', actor: s.user.username });
     return { version: v.version, policy: v.policy };
   });
 
@@ -97,6 +103,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     const body = z.object({ mode: z.enum(ROLLOUT_MODES) }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
     const r = await setRolloutMode(db, name.data, body.data.mode, s.user);
+    if (r.before !== r.after) events.emit('policy-changed', { what: 'rollout', actor: s.user.username, model: name.data });
     return { model: name.data, mode: r.after, previous: r.before };
   });
 
@@ -108,6 +115,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     const body = z.object({ modalities: z.array(MODALITY).max(50) }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
     const r = await setDisabledModalities(db, body.data.modalities, s.user);
+    if (r.before.join() !== r.after.join()) events.emit('policy-changed', { what: 'modalities', actor: s.user.username });
     return { modalities: r.after, previous: r.before };
   });
 
@@ -120,6 +128,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     const body = z.object({ reason: z.enum(reasonKeys) }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
     await disableAiForStudy(db, p.uid, AI_DISABLE_REASONS[body.data.reason], s.user);
+    events.emit('study-ai-changed', { studyUID: p.uid, disabled: true, actor: s.user.username, reason: AI_DISABLE_REASONS[body.data.reason] });
     return reply.code(201).send({ study: p.uid, disabled: true, reason: AI_DISABLE_REASONS[body.data.reason] });
   });
 
@@ -129,6 +138,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     if (!p.ok) return bad(reply, 'study', p.error);
     const was = await enableAiForStudy(db, p.uid, s.user);
     if (!was) return reply.code(404).send({ error: 'AI is not disabled for this study' });
+    events.emit('study-ai-changed', { studyUID: p.uid, disabled: false, actor: s.user.username });
     return { study: p.uid, disabled: false };
   });
 

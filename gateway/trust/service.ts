@@ -195,28 +195,59 @@ export async function guardAiResults(db: Kysely<DB>, studyUID: string, manifest:
   return { ok: true };
 }
 
-/** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), role policy. */
-export async function filterForReader(db: Kysely<DB>, role: string, studyUID: string, findings: Finding[]): Promise<Finding[]> {
-  if (!findings.length) return findings;
-  const facts = await studyFacts(db, studyUID);
-  const modality = facts?.modality ?? null;
-  let visible = findings;
-  const study = await studyDisable(db, studyUID);
-  const mods = await disabledModalities(db);
+/**
+ * Everything the reader policy reads from the database, taken once: the role policy, rollout modes,
+ * AI-disabled studies and modalities, installed manifests (for the indication guard). One snapshot
+ * serves a whole worklist (triage for hundreds of studies) without a query per study.
+ */
+export interface ReaderPolicySnapshot {
+  policy: Policy;
+  rollout: RolloutTable;
+  disabledStudies: ReadonlyMap<string, { reason: string; by: string; at: string }>;
+  disabledModalities: readonly string[];
+  manifests: ReadonlyMap<string, ModelManifest>;
+}
+
+export async function readerPolicySnapshot(db: Kysely<DB>): Promise<ReaderPolicySnapshot> {
+  const rows = await db.selectFrom('ai_disabled_studies').selectAll().execute();
+  return {
+    policy: (await currentPolicy(db)).policy,
+    rollout: await rolloutTable(db),
+    disabledStudies: new Map(rows.map((r) => [r.study_uid, { reason: r.reason, by: r.disabled_by, at: r.disabled_at }])),
+    disabledModalities: await disabledModalities(db),
+    manifests: new Map(manifests(db).map((m) => [m.name, m])),
+  };
+}
+
+/**
+ * THE reader policy, pure: which of a study's findings a reader may see. Study-level rules first (AI
+ * disabled for the study or its modality, rollout silent/off, the model's indication), then the role
+ * rule. `role: null` applies the study-level rules only: what any reader could see at all, which is
+ * what the study's stored triage, its alerts and their webhook are computed from.
+ */
+export function readerVisible(snap: ReaderPolicySnapshot, study: { studyUID: string; facts: StudyFacts | null }, findings: readonly Finding[], role: string | null): Finding[] {
+  if (!findings.length) return [];
+  const modality = study.facts?.modality ?? null;
+  let visible = [...findings];
   // Unknown modality while some modality is switched off: fail closed (AI hidden, reading goes on).
-  const modalityOff = mods.length > 0 && (!modality || mods.includes(modality));
-  if (study || modalityOff) visible = visible.filter((f) => !isAiFinding(f));
-  visible = visibleToReaders(visible, await rolloutTable(db));
+  const modalityOff = snap.disabledModalities.length > 0 && (!modality || snap.disabledModalities.includes(modality));
+  if (snap.disabledStudies.has(study.studyUID) || modalityOff) visible = visible.filter((f) => !isAiFinding(f));
+  visible = visibleToReaders(visible, snap.rollout);
   // Indication guard on the way out too: a model's output on a study outside its indication is never shown.
-  if (facts) {
-    const byName = new Map(manifests(db).map((m) => [m.name, m]));
+  if (study.facts) {
+    const facts = study.facts;
     visible = visible.filter((f) => {
-      const m = isAiFinding(f) ? byName.get(f.model.name) : undefined;
+      const m = isAiFinding(f) ? snap.manifests.get(f.model.name) : undefined;
       return !m || checkIndication(m, facts).ok;
     });
   }
-  const { policy } = await currentPolicy(db);
-  return filterFindingsForRole(policy, role, visible, { modality });
+  return role === null ? visible : filterFindingsForRole(snap.policy, role, visible, { modality });
+}
+
+/** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), indication, role policy. */
+export async function filterForReader(db: Kysely<DB>, role: string | null, studyUID: string, findings: Finding[]): Promise<Finding[]> {
+  if (!findings.length) return findings;
+  return readerVisible(await readerPolicySnapshot(db), { studyUID, facts: await studyFacts(db, studyUID) }, findings, role);
 }
 
 /**

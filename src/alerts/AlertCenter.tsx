@@ -66,13 +66,25 @@ export default function AlertCenter() {
         /* malformed event: ignore */
       }
     });
-    es.addEventListener('alert-ack', (ev) => {
+    // Acknowledged by someone, or closed by the system (the finding was rejected, the study signed off,
+    // AI switched off for it, the model set to silent/off): the card goes at once, on every open page.
+    const drop = (ev: Event) => {
       try {
-        const a = JSON.parse((ev as MessageEvent<string>).data) as CriticalAlert;
+        const a = JSON.parse((ev as MessageEvent<string>).data) as Pick<CriticalAlert, 'id'>;
         setAlerts((list) => list.filter((x) => x.id !== a.id));
       } catch {
         /* ignore */
       }
+    };
+    es.addEventListener('alert-ack', drop);
+    es.addEventListener('alert-closed', drop);
+    // After a dropped stream ('hello' again), re-read the open alerts: one may have closed meanwhile.
+    let hellos = 0;
+    es.addEventListener('hello', () => {
+      if (hellos++ === 0) return;
+      apiJson<{ alerts: CriticalAlert[] }>('/api/alerts')
+        .then((b) => !closed && setAlerts(b.alerts))
+        .catch(() => {});
     });
     return () => {
       closed = true;

@@ -7,6 +7,7 @@ import { startEarlyKeys } from '../app/earlyKeys';
 import {
   DEFAULT_SORT,
   filterRows,
+  flagOf,
   mergeTriage,
   moveSelection,
   rowFromQido,
@@ -43,6 +44,7 @@ const COLUMNS: { key: SortKey; label: string; className?: string }[] = [
 ];
 
 const PRIORITY_LABEL: Record<Priority, string> = { critical: 'Critical', urgent: 'Urgent', routine: 'Routine', none: '' };
+const FINAL_STYLE = { fontSize: '0.75rem', color: 'var(--muted)', border: '1px solid var(--line)', borderRadius: 4, padding: '0 0.3rem' } as const;
 
 function useTriage(): Record<string, TriageInfo> {
   const [triage, setTriage] = useState<Record<string, TriageInfo>>({});
@@ -59,10 +61,24 @@ function useTriage(): Record<string, TriageInfo> {
     let es: EventSource | null = null;
     try {
       es = new EventSource('/api/events');
+      // Each (re)connection starts with 'hello': after a dropped stream, re-read the list so nothing missed stays shown.
+      let hellos = 0;
+      es.addEventListener('hello', () => {
+        if (hellos++ === 0) return;
+        apiFetch('/api/triage')
+          .then(async (r) => {
+            if (!r.ok || closed) return;
+            const body = (await r.json()) as { studies?: Record<string, TriageInfo> };
+            if (body?.studies && !closed) setTriage((t) => ({ ...t, ...body.studies }));
+          })
+          .catch(() => {});
+      });
       es.addEventListener('triage', (ev) => {
         try {
+          // The entry as this reader's role may see it (the gateway applied the policy): it replaces the old
+          // one whole, so a flag cleared by a rejection, sign-off, AI disable or rollout change goes at once.
           const d = JSON.parse((ev as MessageEvent<string>).data) as TriageInfo & { studyUID: string };
-          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState } }));
+          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState, status: d.status, signedBy: d.signedBy } }));
         } catch {
           /* malformed event: ignore it, keep the list */
         }
@@ -206,7 +222,8 @@ export function WorklistPage() {
           </thead>
           <tbody ref={tableRef}>
             {rows.map((r, i) => {
-              const p = r.triage?.priority ?? 'none';
+              const p = flagOf(r);
+              const final = r.triage?.status === 'final';
               return (
                 <tr
                   key={r.studyUID}
@@ -219,7 +236,13 @@ export function WorklistPage() {
                   onDoubleClick={() => open(r)}
                 >
                   <td className="col-flag">
-                    {p !== 'none' && <span className={`flag flag-${p}`} title={r.triage?.reason || PRIORITY_LABEL[p]} aria-label={`${PRIORITY_LABEL[p]}: ${r.triage?.reason ?? ''}`} />}
+                    {final ? (
+                      <span className="study-final" data-testid="study-final" title={r.triage?.signedBy ? `Signed off by ${r.triage.signedBy}` : 'Signed off'} style={FINAL_STYLE}>
+                        Final
+                      </span>
+                    ) : (
+                      p !== 'none' && <span className={`flag flag-${p}`} title={r.triage?.reason || PRIORITY_LABEL[p]} aria-label={`${PRIORITY_LABEL[p]}: ${r.triage?.reason ?? ''}`} />
+                    )}
                   </td>
                   <td>{r.patientName}</td>
                   <td>{r.patientId}</td>

@@ -4,11 +4,25 @@ import { TAG, formatDicomDate, formatPersonName, num, str, values, type DicomJso
 export type Priority = 'critical' | 'urgent' | 'routine' | 'none';
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, urgent: 1, routine: 2, none: 3 };
 
+/**
+ * The triage entry as the gateway gives it to this reader's role: priority and reason are the role's
+ * own view (null for a role that sees no diagnostic findings), already through the reader policy
+ * (study disable, rollout, indication, role rule), so a hidden finding never shows as a flag here.
+ */
 export interface TriageInfo {
-  priority: Priority;
-  reason: string;
+  priority: Priority | null;
+  reason: string | null;
   arrivedAt: string;
   aiState: string;
+  /** 'final' once signed off: the worklist shows it instead of the AI flag. */
+  status?: 'unsigned' | 'final';
+  signedBy?: string | null;
+}
+
+/** The flag a row shows: none for a signed-off study (its result is final) or a role without diagnostic content. */
+export function flagOf(r: Pick<WorklistRow, 'triage'>): Priority {
+  if (!r.triage || r.triage.status === 'final') return 'none';
+  return r.triage.priority ?? 'none';
 }
 
 export interface WorklistRow {
@@ -45,7 +59,7 @@ export interface SortState {
 export const DEFAULT_SORT: SortState = { key: 'priority', dir: 'asc' };
 
 function priorityOf(r: WorklistRow): Priority {
-  return r.triage?.priority ?? 'none';
+  return flagOf(r);
 }
 
 function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow): number {
