@@ -13,7 +13,9 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { ensureBuilt, DIST, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
-import { startStack, type Stack } from '../test/harness.js';
+import { startStack, login, waitFor, type Stack } from '../test/harness.js';
+import { execFileSync } from 'node:child_process';
+import { newUid } from '../gateway/preread/study-builder.js';
 import { DICOM, REPO_ROOT, headCtFiles, mrSeriesFiles } from '../scripts/lib/demo-data.js';
 import { loadHeldout } from '../gateway/ai/heldout.js';
 import { loadModel, readDicomSlice } from '../gateway/ai/runtime.js';
@@ -27,6 +29,10 @@ let modelsDir: string;
 let study: string;
 let lesionSops: string[] = [];
 let mrStudy: string;
+/** The lesion series as a CT perfusion map would be labelled: ImageType DERIVED\SECONDARY\PERFUSION, new UIDs. */
+let perfusionStudy: string;
+let perfusionSeries: string;
+const PERFUSION_REASON = 'outside input domain: image type DERIVED\\SECONDARY\\PERFUSION is not ORIGINAL\\PRIMARY';
 
 /** Write held-out lesions into copies of the real head CT files (pixel data is the file's last element). */
 function buildLesionSeries(dir: string): string[] {
@@ -66,9 +72,18 @@ beforeAll(async () => {
   fs.cpSync(path.join(REPO_ROOT, 'models'), modelsDir, { recursive: true, filter: (p) => !p.endsWith('.py') && !p.includes('__pycache__') });
   const ct = buildLesionSeries(path.join(tmp, 'ct'));
   study = readDicomSlice(fs.readFileSync(ct[0])).studyInstanceUID;
+  // The same pixels (lesions included: a run would find them) labelled as a perfusion map.
+  fs.mkdirSync(path.join(tmp, 'perfusion'));
+  const perfusion = ct.map((f) => {
+    const to = path.join(tmp, 'perfusion', path.basename(f));
+    fs.copyFileSync(f, to);
+    return to;
+  });
+  [perfusionStudy, perfusionSeries] = [newUid(), newUid()];
+  execFileSync('dcmodify', ['-nb', '-gin', '-m', `(0020,000d)=${perfusionStudy}`, '-m', `(0020,000e)=${perfusionSeries}`, '-i', '(0008,0008)=DERIVED\\SECONDARY\\PERFUSION', '-i', '(0008,103e)=CT perfusion CBF map', ...perfusion], { stdio: 'pipe' });
   mrStudy = readDicomSlice(fs.readFileSync(mrSeriesFiles()[0])).studyInstanceUID;
   ensureBuilt();
-  stack = await startStack({ files: [...ct, ...mrSeriesFiles()], staticDir: DIST, config: { modelsDir } });
+  stack = await startStack({ files: [...ct, ...mrSeriesFiles(), ...perfusion], staticDir: DIST, config: { modelsDir } });
 });
 
 afterAll(async () => {
@@ -311,5 +326,63 @@ describe('client AI in the viewer', () => {
       await page.waitForTimeout(500);
       expect(aiRequests).toEqual([]);
     });
+  });
+  it('never runs on a CT perfusion map (DERIVED\\SECONDARY): the browser says why, with the reason the server and the pre-read give', async () => {
+    await withBrowser(
+      async (page) => {
+        const modelRequests: string[] = [];
+        page.on('request', (r) => {
+          if (new URL(r.url()).pathname.startsWith('/models/')) modelRequests.push(new URL(r.url()).pathname);
+        });
+        await page.goto(`${stack.baseUrl}/viewer/${perfusionStudy}`);
+        await until(page, 'first image', () => vstate(page), (v) => !!v?.firstImageShown, 60_000);
+        const s = await until(page, 'AI skipped', () => aiStatus(page), (x) => x.state === 'skipped' || x.state === 'done' || x.state === 'error', 60_000);
+        expect(s.state).toBe('skipped');
+        expect(s.message).toBe(`${PERFUSION_REASON} (head-ct-hyperdensity)`);
+        await expect(page.getByTestId('ai-status-text').textContent()).resolves.toBe(`AI not run: ${PERFUSION_REASON} (head-ct-hyperdensity)`);
+        await expect(page.getByTestId('ai-status').getAttribute('data-refused-by')).resolves.toBe('browser');
+        // The server's verdict on the same series, and the pre-read's routing: the same reason, word for word.
+        const rita = await login(stack.baseUrl, 'rita');
+        const st = await rita.json<{ models: { name: string; eligible: boolean; eligibilityReason: string | null }[] }>(`/api/studies/${perfusionStudy}/ai-status?series=${perfusionSeries}`);
+        expect(st.models.find((m) => m.name === 'head-ct-hyperdensity')).toMatchObject({ eligible: false, eligibilityReason: PERFUSION_REASON });
+        const db = stack.gateway.store.db;
+        const row = await waitFor('the pre-read to route the perfusion study', () => db.selectFrom('preread_studies').select('routing').where('study_uid', '=', perfusionStudy).executeTakeFirst(), 60_000);
+        expect((JSON.parse(row.routing) as { model: string; decision: string; reason: string }[]).find((r) => r.model === 'head-ct-hyperdensity')).toMatchObject({ decision: 'skip', reason: PERFUSION_REASON });
+        // Nothing ran, nothing was stored or drawn.
+        await page.waitForTimeout(500);
+        expect(modelRequests).toEqual([]);
+        expect(await db.selectFrom('findings').select('id').where('study_uid', '=', perfusionStudy).execute()).toEqual([]);
+        expect((await fstate(page))?.marks ?? []).toEqual([]);
+      },
+      [],
+      { seenRegistry: true },
+    );
+  });
+
+  it("the server's refusal stops the browser too: AI disabled for the study, the model is not run and the reason is shown", async () => {
+    const rita = await login(stack.baseUrl, 'rita');
+    expect((await rita.post(`/api/studies/${study}/ai-disabled`, { reason: 'research-protocol' })).status).toBe(201);
+    try {
+      await withBrowser(
+        async (page) => {
+          const modelRequests: string[] = [];
+          page.on('request', (r) => {
+            if (new URL(r.url()).pathname.startsWith('/models/')) modelRequests.push(new URL(r.url()).pathname);
+          });
+          await page.goto(`${stack.baseUrl}/viewer/${study}`);
+          await until(page, 'first image', () => vstate(page), (v) => !!v?.firstImageShown, 60_000);
+          const s = await until(page, 'AI skipped', () => aiStatus(page), (x) => x.state === 'skipped' || x.state === 'done' || x.state === 'error', 60_000);
+          expect(s.state).toBe('skipped');
+          expect(s.message).toMatch(/^AI disabled for this study by rita: Research protocol/);
+          await expect(page.getByTestId('ai-status').getAttribute('data-refused-by')).resolves.toBe('server');
+          expect(modelRequests).toEqual([]);
+          expect(await stack.gateway.store.db.selectFrom('findings').select('id').where('source', '=', 'client').execute()).toEqual([]);
+        },
+        [],
+        { seenRegistry: true },
+      );
+    } finally {
+      await rita.fetch(`/api/studies/${study}/ai-disabled`, { method: 'DELETE' });
+    }
   });
 });
