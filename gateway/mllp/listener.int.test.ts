@@ -96,10 +96,20 @@ describe('MLLP listener', () => {
     // MSA-3 as on the wire: the ^ in the reason arrives escaped (\S\)
     expect(ar.text).toMatch(/unsupported message type ORU\\S\\R01/);
     const f2 = path.join(stack.tmp, 'noctl.hl7');
-    fs.writeFileSync(f2, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-2', 'P', '2.5']), segment('ORC', ['NW']), segment('OBR', ['1'])]));
+    fs.writeFileSync(f2, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-2', 'P', '2.5']), segment('PID', [1, null, ['PAT-2']]), segment('ORC', ['NW']), segment('OBR', ['1'])]));
     const ae = await mllpSend(f2);
     expect(ae).toMatchObject({ code: 'AE', controlId: 'C-2' });
     expect(ae.text).toMatch(/no accession number/);
+    // An order without PID is refused, the ACK naming the missing segment (MSA-3 and ERR-2).
+    const f3 = path.join(stack.tmp, 'nopid.hl7');
+    fs.writeFileSync(f3, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-3', 'P', '2.5']), segment('ORC', ['NW', 'PL-3', 'ACC-3']), segment('OBR', ['1', 'PL-3', 'ACC-3'])]));
+    const nopid = await mllpSend(f3);
+    expect(nopid).toMatchObject({ code: 'AE', controlId: 'C-3', text: 'ORM: required segment PID missing' });
+    const err = nopid.raw.split(/\r|\n/).find((l) => l.startsWith('ERR'))!;
+    expect(err.split('|')[2]).toBe('PID^1');
+    expect(err.split('|')[3]).toMatch(/^100\^/);
+    const rita = await login(stack.baseUrl, 'rita');
+    expect((await rita.json<{ orders: unknown[] }>('/api/orders?accession=ACC-3')).orders).toEqual([]);
   });
 });
 

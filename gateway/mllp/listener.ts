@@ -1,7 +1,8 @@
 /**
  * Inbound MLLP listener for ADT and ORM/OMI orders. Every frame gets an ACK: AA when stored,
  * AE/AR with the reason when not (the message is kept in hl7_rejected_messages for an admin).
- * A bad frame never stops the listener. Message content is never logged (it carries patient data).
+ * A bad frame never stops the listener. Message content is never logged (it carries patient data):
+ * log lines name the message type, control id, segment and field position (inboundLogLine).
  */
 import net from 'node:net';
 import crypto from 'node:crypto';
@@ -18,8 +19,35 @@ export interface MllpListener {
   close(): Promise<void>;
 }
 
+/** A token from the header fit for a log line: letters, digits and a few separators, bounded; anything else is replaced. */
+function logToken(v: string | undefined, max = 40): string {
+  if (!v) return '-';
+  const t = v.slice(0, max).replace(/[^A-Za-z0-9._^-]/g, '?');
+  return v.length > max ? `${t}…` : t;
+}
+
+/**
+ * The log line for a message: its type, control id, the ACK code, and for a refusal the segment and field
+ * position and the HL7 error code. Never a field's content and never the reason text (which may name a
+ * value a sender put in the wrong place): messages carry patient data, logs must not.
+ */
+export function inboundLogLine(remote: string | null, r: { code: AckCode; messageType?: string; controlId?: string; segment?: string; field?: number; hl7Code?: string; internal?: string }): string {
+  const where = r.segment ? ` at ${logToken(r.segment, 3)}${r.field ? `-${r.field}` : ''}` : '';
+  const why = r.internal ? ` internal error (${logToken(r.internal)})` : r.hl7Code ? ` HL7 error ${logToken(r.hl7Code, 4)}` : '';
+  return `MLLP ${remote ?? '-'}: ${r.code} ${logToken(r.messageType, 20)} control=${logToken(r.controlId)}${where}${why}`;
+}
+
+export interface InboundResult {
+  ack: string;
+  code: AckCode;
+  /** The reason given in the ACK (for the sender and the admin's rejected list); not for logs. */
+  reason?: string;
+  /** A log line without patient data (inboundLogLine). */
+  logLine: string;
+}
+
 /** Handles one inbound message; returns the ACK text. Exported for tests of the rules without sockets. */
-export async function handleInbound(db: Kysely<DB>, text: string, remote: string | null): Promise<{ ack: string; code: AckCode; reason?: string }> {
+export async function handleInbound(db: Kysely<DB>, text: string, remote: string | null): Promise<InboundResult> {
   const hdr = headerOf(text);
   const at = new Date();
   const ackId = `RSA${crypto.randomBytes(8).toString('hex')}`;
@@ -50,20 +78,30 @@ export async function handleInbound(db: Kysely<DB>, text: string, remote: string
         }
       });
     }
-    return { ack: buildAck({ code: 'AA', controlId: msg.controlId, ackControlId: ackId, at, received: hdr }), code: 'AA' };
+    // Stored; free text cut to its limit is named in MSA-3 (field positions only).
+    const note = msg.kind === 'order' && msg.truncated.length ? `stored; ${msg.truncated.join('; ')}` : undefined;
+    return {
+      ack: buildAck({ code: 'AA', controlId: msg.controlId, ackControlId: ackId, at, received: hdr, ...(note ? { text: note } : {}) }),
+      code: 'AA',
+      ...(note ? { reason: note } : {}),
+      logLine: inboundLogLine(remote, { code: 'AA', messageType: hdr.messageType, controlId: msg.controlId }),
+    };
   } catch (e) {
     const hl7 = e instanceof Hl7Error;
-    const reason = hl7 ? e.message : `internal error: ${(e as Error).message}`;
+    const internal = hl7 ? undefined : String((e as NodeJS.ErrnoException).code ?? (e as Error).name ?? 'Error');
+    // The sender and the admin see which kind of internal error, not its text (a database error can quote values).
+    const reason = hl7 ? e.message : `internal error (${internal})`;
     // AR: we cannot or will not process this kind of message at all; AE: it is ours but its content is wrong.
-    const code: AckCode = !hl7 ? 'AE' : /unsupported message type|must start with MSH|delimiters|batch/.test(reason) ? 'AR' : 'AE';
+    const code: AckCode = !hl7 ? 'AE' : /unsupported message type|must start with MSH|delimiters|encoding characters|batch/.test(reason) ? 'AR' : 'AE';
     await db
       .insertInto('hl7_rejected_messages')
       .values({ received_at: at.toISOString(), remote, control_id: hdr.controlId || null, ack_code: code, reason, raw: text.slice(0, 1_000_000) })
       .execute()
       .catch(() => {});
-    const hl7Code = /unsupported message type/.test(reason) ? '200' : /missing|empty/.test(reason) ? '101' : /segment/.test(reason) ? '100' : '207';
+    const hl7Code = (hl7 && e.hl7Code) || (/unsupported message type/.test(reason) ? '200' : /missing|empty/.test(reason) ? '101' : /segment/.test(reason) ? '100' : '207');
     const ack = buildAck({ code, controlId: hdr.controlId ?? '', ackControlId: ackId, at, text: reason, received: hdr, error: { ...(hl7 && e.segment ? { segment: e.segment } : {}), ...(hl7 && e.field ? { field: e.field } : {}), hl7Code } });
-    return { ack, code, reason };
+    const logLine = inboundLogLine(remote, { code, messageType: hdr.messageType, controlId: hdr.controlId, ...(hl7 && e.segment ? { segment: e.segment } : {}), ...(hl7 && e.field ? { field: e.field } : {}), hl7Code, ...(internal ? { internal } : {}) });
+    return { ack, code, reason, logLine };
   }
 }
 
@@ -79,7 +117,8 @@ export function startMllpListener(db: Kysely<DB>, opts: { host: string; port: nu
       try {
         frames = decoder.push(chunk);
       } catch (e) {
-        opts.log?.(`MLLP ${remote}: ${(e as Error).message}; connection closed`);
+        // The decoder's errors are about framing (sizes), never content.
+        opts.log?.(`MLLP ${remote}: ${(e as Error).message.slice(0, 120)}; connection closed`);
         sock.destroy();
         return;
       }
@@ -87,9 +126,9 @@ export function startMllpListener(db: Kysely<DB>, opts: { host: string; port: nu
       for (const text of frames) {
         chain = chain.then(async () => {
           const r = await handleInbound(db, text, remote);
-          if (r.code !== 'AA') opts.log?.(`MLLP ${remote}: ${r.code} ${r.reason}`);
+          if (r.code !== 'AA') opts.log?.(r.logLine);
           if (!sock.destroyed) sock.write(frame(r.ack));
-        }).catch((e) => opts.log?.(`MLLP ${remote}: ${(e as Error).message}`));
+        }).catch((e) => opts.log?.(`MLLP ${remote}: could not answer (${logToken(String((e as NodeJS.ErrnoException).code ?? (e as Error).name))})`));
       }
     });
     sock.on('error', () => {});

@@ -12,6 +12,8 @@ export interface AckHeader {
   trigger: string;
   processingId: string;
   version: string;
+  /** MSH-9 as type^trigger (for logs: the type of a message, never its content) */
+  messageType?: string;
 }
 
 /** Header fields of a message we received, for answering it; tolerant so that even a broken message can be answered. */
@@ -31,6 +33,7 @@ export function headerOf(text: string): Partial<AckHeader> {
     controlId: f[9] ?? '',
     processingId: f[10] ?? 'P',
     version: f[11] ?? '2.5',
+    messageType: (f[8] ?? '').split(comp).slice(0, 2).join('^'),
   };
 }
 
@@ -81,7 +84,7 @@ export function parseAck(text: string): ParsedAck {
   const msa = m.segments.find((s) => s.name === 'MSA');
   if (!msa) throw new Hl7Error('acknowledgement without an MSA segment', 'MSA');
   const code = get(m, msa, 1) as AckCode;
-  if (!['AA', 'AE', 'AR', 'CA', 'CE', 'CR'].includes(code)) throw new Hl7Error(`MSA-1 "${code}" is not an acknowledgement code`, 'MSA', 1);
+  if (!['AA', 'AE', 'AR', 'CA', 'CE', 'CR'].includes(code)) throw new Hl7Error('MSA-1 is not an acknowledgement code', 'MSA', 1);
   const err = m.segments.find((s) => s.name === 'ERR');
   return { code, controlId: get(m, msa, 2), text: get(m, msa, 3), ...(err ? { error: get(m, err, 8) || get(m, err, 3, 2) } : {}) };
 }

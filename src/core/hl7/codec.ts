@@ -5,8 +5,13 @@
  * field separator and fields[2] the encoding characters, as the standard counts them).
  */
 
+/**
+ * A malformed or refused message. The message names the segment and field, never their content
+ * (messages carry patient data; this text reaches ACKs, the rejected-messages table and logs).
+ * `hl7Code` is the HL7 table 0357 error code for the ACK's ERR-3, when the thrower knows it.
+ */
 export class Hl7Error extends Error {
-  constructor(message: string, readonly segment?: string, readonly field?: number) {
+  constructor(message: string, readonly segment?: string, readonly field?: number, readonly hl7Code?: string) {
     super(message);
   }
 }
@@ -131,15 +136,16 @@ function delimitersOf(msh: string): Delimiters {
   if (msh.length < 8) throw new Hl7Error('MSH segment too short to carry the delimiters', 'MSH', 2);
   const field = msh[3];
   const enc = msh.slice(4, msh.indexOf(field, 4) < 0 ? undefined : msh.indexOf(field, 4));
-  if (enc.length < 3) throw new Hl7Error(`MSH-2 encoding characters "${enc}" incomplete (need at least ^~\\)`, 'MSH', 2);
+  if (enc.length < 3) throw new Hl7Error(`MSH-2 encoding characters incomplete (${enc.length} given, need at least ^~\\)`, 'MSH', 2);
   const d: Delimiters = { field, component: enc[0], repetition: enc[1], escape: enc[2], subcomponent: enc[3] ?? '&' };
   if (new Set(Object.values(d)).size !== 5) throw new Hl7Error('MSH-1/MSH-2 delimiters are not distinct', 'MSH', 2);
   return d;
 }
 
-function parseSegment(line: string, d: Delimiters): Segment {
+function parseSegment(line: string, d: Delimiters, index = 0): Segment {
   const name = line.slice(0, 3);
-  if (!/^[A-Z][A-Z0-9]{2}$/.test(name)) throw new Hl7Error(`segment "${line.slice(0, 20)}" does not start with a segment name`);
+  // Never quote the line: it may be a patient's name wrapped onto a line of its own.
+  if (!/^[A-Z][A-Z0-9]{2}$/.test(name)) throw new Hl7Error(`segment ${index + 1} does not start with a segment name`);
   if (line.length > 3 && line[3] !== d.field) throw new Hl7Error(`segment ${name}: expected "${d.field}" after the name`, name);
   const raw = line.split(d.field);
   let texts: string[];
@@ -161,9 +167,9 @@ export function segmentLines(text: string): string[] {
 export function parseMessage(text: string): Message {
   const lines = segmentLines(text);
   if (!lines.length) throw new Hl7Error('empty message');
-  if (!lines[0].startsWith('MSH')) throw new Hl7Error(`a message must start with MSH, found ${lines[0].slice(0, 3)}`, lines[0].slice(0, 3));
+  if (!lines[0].startsWith('MSH')) throw new Hl7Error(`a message must start with MSH${/^[A-Z][A-Z0-9]{2}$/.test(lines[0].slice(0, 3)) ? `, found ${lines[0].slice(0, 3)}` : ''}`, /^[A-Z][A-Z0-9]{2}$/.test(lines[0].slice(0, 3)) ? lines[0].slice(0, 3) : undefined);
   const d = delimitersOf(lines[0]);
-  const segments = lines.map((l) => parseSegment(l, d));
+  const segments = lines.map((l, i) => parseSegment(l, d, i));
   const extraMsh = segments.findIndex((s, i) => i > 0 && s.name === 'MSH');
   if (extraMsh > 0) throw new Hl7Error(`a second MSH at segment ${extraMsh + 1}: this is a batch, not one message`, 'MSH');
   return { delimiters: d, segments };
@@ -184,7 +190,7 @@ export function parseBatch(text: string): Message[] {
   const counts: number[] = [];
   for (const [i, line] of lines.entries()) {
     const name = line.slice(0, 3);
-    const at = `segment ${i + 1} (${name})`;
+    const at = `segment ${i + 1}${/^[A-Z][A-Z0-9]{2}$/.test(name) ? ` (${name})` : ''}`;
     if (name === 'FHS') {
       if (stack.length) throw new Hl7Error(`${at}: FHS inside ${stack[stack.length - 1]}; a file header may only open the input`, name);
       stack.push('FHS');
@@ -210,7 +216,7 @@ export function parseBatch(text: string): Message[] {
       messages.push(current);
       if (counts.length) counts[counts.length - 1]++;
     } else {
-      if (!current) throw new Hl7Error(`${at}: segment outside a message (no MSH before it)`, name);
+      if (!current) throw new Hl7Error(`${at}: segment outside a message (no MSH before it)`, /^[A-Z][A-Z0-9]{2}$/.test(name) ? name : undefined);
       current.push(line);
     }
   }
@@ -242,7 +248,7 @@ export function repetitions(s: Segment, field: number): number {
 /** HL7 DTM from an ISO instant, in UTC with the offset written out. */
 export function hl7DateTime(iso: string | Date): string {
   const d = typeof iso === 'string' ? new Date(iso) : iso;
-  if (Number.isNaN(d.getTime())) throw new Hl7Error(`not a date-time: ${String(iso)}`);
+  if (Number.isNaN(d.getTime())) throw new Hl7Error('not a date-time');
   const p = (n: number) => String(n).padStart(2, '0');
   return `${d.getUTCFullYear()}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}${p(d.getUTCSeconds())}+0000`;
 }

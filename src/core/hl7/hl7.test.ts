@@ -5,7 +5,7 @@ import { SHARED } from '../../../scripts/lib/demo-data.js';
 import { escapeValue, unescapeValue, parseMessage, parseBatch, get, segmentsNamed, segment, message, Hl7Error, type FieldValue } from './codec.js';
 import { buildOru, type OruInput } from './oru.js';
 import { buildAck, parseAck, headerOf } from './ack.js';
-import { parseInbound } from './orders.js';
+import { parseInbound, ORDER_LIMITS } from './orders.js';
 import { FindingSchema, type Finding } from '../findings/finding.js';
 
 const HL7_DIR = path.join(SHARED, 'data', 'hl7', 'python-hl7');
@@ -106,6 +106,17 @@ describe('ACK', () => {
   });
 });
 
+/** The Hl7Error a call throws (fails the test if it throws nothing else). */
+function catchHl7(fn: () => unknown): Hl7Error {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof Hl7Error) return e;
+    throw e;
+  }
+  throw new Error('no Hl7Error thrown');
+}
+
 /** OBR fields by their HL7 number. */
 function obrFields(byNumber: Record<number, FieldValue>): FieldValue[] {
   const max = Math.max(...Object.keys(byNumber).map(Number));
@@ -169,11 +180,71 @@ describe('inbound orders and python-hl7 sample files', () => {
   });
 
   it('an order without an accession or with a bad study UID is rejected naming the field', () => {
-    const base = [segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']), segment('ORC', ['NW'])];
+    const base = [segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']), segment('PID', [1, null, ['PAT-1']]), segment('ORC', ['NW'])];
     expect(() => parseInbound(message([...base, segment('OBR', [1])]))).toThrow(/no accession number/);
-    expect(() => parseInbound(message([...base.slice(0, 1), segment('ORC', ['NW', null, 'A1']), segment('ZDS', ['not-a-uid'])]))).toThrow(/not a DICOM UID/);
+    expect(() => parseInbound(message([...base.slice(0, 2), segment('ORC', ['NW', null, 'A1']), segment('ZDS', ['not-a-uid'])]))).toThrow(/ZDS-1 Study Instance UID is not a DICOM UID/);
     expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'C2', 'P', '2.5'])]))).toThrow(/unsupported message type ORU\^R01/);
     expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ADT', 'A01'], '', 'P', '2.5'])]))).toThrow(/MSH-10/);
+  });
+
+  it('an order without PID (or with an empty PID-3) is refused naming the segment', () => {
+    const msh = segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']);
+    const order = [segment('ORC', ['NW', 'PL-1', 'ACC-1']), segment('OBR', [1, 'PL-1', 'ACC-1'])];
+    const noPid = catchHl7(() => parseInbound(message([msh, ...order])));
+    expect(noPid).toMatchObject({ message: 'ORM: required segment PID missing', segment: 'PID', hl7Code: '100' });
+    const emptyPid3 = catchHl7(() => parseInbound(message([msh, segment('PID', [1, null, null, null, ['Doe', 'John']]), ...order])));
+    expect(emptyPid3).toMatchObject({ segment: 'PID', field: 3, hl7Code: '101' });
+    const omi = segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['OMI', 'O23'], 'C2', 'P', '2.5']);
+    expect(catchHl7(() => parseInbound(message([omi, segment('ORC', ['NW']), segment('IPC', ['ACC-2'])])))).toMatchObject({ segment: 'PID' });
+    expect(parseInbound(message([msh, segment('PID', [1, null, ['PAT-1']]), ...order]))).toMatchObject({ kind: 'order', orders: [{ patientId: 'PAT-1', accession: 'ACC-1' }] });
+  });
+
+  it('identifiers over their limit are refused naming segment and field; free text over its limit is truncated and noted', () => {
+    const msh = segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']);
+    const pid = segment('PID', [1, null, ['PAT-1']]);
+    const long = (n: number) => 'X'.repeat(n);
+    const cases: [string, ReturnType<typeof segment>[], string, number][] = [
+      ['accession (OBR-18)', [pid, segment('ORC', ['NW']), segment('OBR', obrFields({ 1: 1, 18: long(65) }))], 'OBR', 18],
+      ['accession (ORC-3)', [pid, segment('ORC', ['NW', null, long(65)])], 'ORC', 3],
+      ['patient id', [segment('PID', [1, null, [long(65)]]), segment('ORC', ['NW', null, 'A1'])], 'PID', 3],
+      ['placer order', [pid, segment('ORC', ['NW', long(65), 'A1'])], 'ORC', 2],
+      ['order control', [pid, segment('ORC', ['NWX', null, 'A1'])], 'ORC', 1],
+      ['study UID', [pid, segment('ORC', ['NW', null, 'A1']), segment('ZDS', ['1.' + '2'.repeat(70)])], 'ZDS', 1],
+      ['procedure code', [pid, segment('ORC', ['NW', null, 'A1']), segment('OBR', [1, null, null, [long(65), 'x', 'L']])], 'OBR', 4],
+    ];
+    for (const [what, segs, seg, field] of cases) {
+      const e = catchHl7(() => parseInbound(message([msh, ...segs])));
+      expect(e, what).toMatchObject({ segment: seg, field, hl7Code: '102' });
+      expect(e.message, what).toMatch(new RegExp(`^${seg}-${field} .* longer than \\d+ characters$`));
+      expect(e.message, what).not.toContain('XXXX');
+    }
+    const r = parseInbound(message([msh, pid, segment('ORC', ['NW', 'PL-1', 'A1', null, null, null, null, null, null, null, null, [null, 'Dr ' + long(300)]]), segment('OBR', obrFields({ 1: 1, 4: ['CTH', 'T'.repeat(500), 'L'], 31: [null, 'I'.repeat(5000)] }))]));
+    if (r.kind !== 'order') throw new Error('not an order');
+    expect(r.orders[0].clinicalIndication).toHaveLength(ORDER_LIMITS.clinicalIndication);
+    expect(r.orders[0].orderingPhysician!.length).toBe(ORDER_LIMITS.orderingPhysician);
+    expect(r.orders[0].procedure!.text).toHaveLength(ORDER_LIMITS.procedureText);
+    expect(r.truncated).toEqual(['OBR-31 clinical indication truncated to 1000 characters', 'ORC-12 ordering provider truncated to 200 characters', 'OBR-4 procedure text truncated to 200 characters']);
+  });
+
+  it('parse errors name positions, never the content of the message', () => {
+    const NAME = 'Fakename^Patricia';
+    const msh = segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']);
+    const texts = [
+      // a wrapped line: the name alone on a line that is no segment
+      `${msh}\rPID|1||PAT-1\r${NAME}||x\r`,
+      `${NAME}|PID\r`,
+      // a name where the study UID belongs
+      message([msh, segment('PID', [1, null, ['PAT-1'], null, NAME]), segment('ORC', ['NW', null, 'A1']), segment('ZDS', [NAME])]),
+      // a name where the accession belongs, too long to store
+      message([msh, segment('PID', [1, null, ['PAT-1']]), segment('ORC', ['NW', null, NAME.repeat(10)])]),
+      // MSH whose encoding characters run into the name
+      `MSH|${NAME}\r`,
+      `FHS|^~\\&\r${NAME}|x\rMSH|^~\\&|A\r`,
+    ];
+    for (const t of texts) {
+      const e = catchHl7(() => (t.startsWith('FHS') ? parseBatch(t) : parseInbound(t)));
+      expect(e.message, t).not.toMatch(/Fakename|Patricia/);
+    }
   });
 
   it('ADT from the samples parses as a patient event', () => {
