@@ -202,6 +202,23 @@ describe('a DERIVED perfusion map', () => {
   });
 });
 
+describe('the facts are current', () => {
+  it('a series stored into a study the server has just judged is judged at once (no stale cache)', async () => {
+    const uid = studies.child;
+    expect((await rita.json<AiStatus>(`/api/studies/${uid}/ai-status`)).models.find((m) => m.name === HEAD)).toMatchObject({ eligible: false, eligibilityReason: 'outside indication: age 9 < 18' });
+    const more = await build({ patientAge: '009Y', studyInstanceUID: uid }, { '(0008,0008)': PERFUSION });
+    await cStore(more.files, peer());
+    const st = await rita.json<AiStatus>(`/api/studies/${uid}/ai-status?series=${more.seriesInstanceUID}`);
+    // The map of a child: the check that got furthest speaks (age comes before the input domain).
+    expect(st.models.find((m) => m.name === HEAD)).toMatchObject({ eligible: false, eligibilityReason: 'outside indication: age 9 < 18', series: more.seriesInstanceUID });
+    const adultMap = await build({ patientAge: '045Y', studyInstanceUID: studies.adult }, { '(0008,0008)': PERFUSION });
+    await rita.json<AiStatus>(`/api/studies/${studies.adult}/ai-status`);
+    await cStore(adultMap.files, peer());
+    const onMap = await rita.json<AiStatus>(`/api/studies/${studies.adult}/ai-status?series=${adultMap.seriesInstanceUID}`);
+    expect(onMap.models.find((m) => m.name === HEAD)).toMatchObject({ eligible: false, eligibilityReason: PERFUSION_REASON, series: adultMap.seriesInstanceUID });
+  });
+});
+
 describe('one model registry (ctx.models)', () => {
   it('/api/models, ai-status, the rollout list and the pre-read all read it; a model added or removed is seen by all without a restart', async () => {
     const names = async () => (await rita.json<{ models: { name: string }[] }>('/api/models')).models.map((m) => m.name);

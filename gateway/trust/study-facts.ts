@@ -92,34 +92,47 @@ export async function seriesFactsOf(
   return out.filter((x): x is RoutableSeries => x !== null).sort((a, b) => b.instanceCount - a.instanceCount);
 }
 
-/** A study's facts, fresh from Orthanc: null when the study has no series there. */
-export async function readStudyFacts(o: OrthancForFacts, db: Kysely<DB>, studyUID: string): Promise<StudyFacts | null> {
+/** Per-series facts without the order's, cached by series UID and instance count (new images → read again). */
+export type SeriesFactsCache = Map<string, { at: number; facts: RoutableSeries }>;
+const SERIES_TTL_MS = 60_000;
+
+/**
+ * A study's facts, fresh from Orthanc: the series list is always asked for (a cheap index query), so a
+ * series or images that arrived since are seen at once; each series' metadata is read again only when
+ * its instance count changed (or after a minute). null when the study has no series there.
+ */
+export async function readStudyFacts(o: OrthancForFacts, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
   const { series, otherModalities } = await findImageSeries(o, studyUID);
   if (!series.length && !otherModalities.length) return null;
-  // The accession comes from the first series' metadata: fetch without the order, then add it.
-  const first = await seriesFactsOf(o, studyUID, series, {});
-  const order = await orderFacts(db, studyUID, first.find((s) => s.accessionNumber)?.accessionNumber);
-  const withOrder = first.map((s) => ({ ...s, clinicalIndication: order.clinicalIndication?.trim() || null }));
+  const now = Date.now();
+  const key = (s: { seriesInstanceUID: string; instanceCount: number }) => `${studyUID}|${s.seriesInstanceUID}|${s.instanceCount}`;
+  const missing = series.filter((s) => {
+    const hit = cache.get(key(s));
+    return !hit || now - hit.at > SERIES_TTL_MS;
+  });
+  for (const f of await seriesFactsOf(o, studyUID, missing, {})) {
+    const s = missing.find((x) => x.orthancId === f.orthancId)!;
+    cache.set(key(s), { at: now, facts: f });
+  }
+  if (cache.size > 5000) for (const k of [...cache.keys()].slice(0, 1000)) cache.delete(k);
+  const facts = series.map((s) => cache.get(key(s))?.facts).filter((f): f is RoutableSeries => !!f);
+  const order = await orderFacts(db, studyUID, facts.find((s) => s.accessionNumber)?.accessionNumber);
+  const withOrder = facts.map((s) => ({ ...s, clinicalIndication: order.clinicalIndication?.trim() || null }));
   return summariseStudy(withOrder, otherModalities);
 }
 
-const TTL_MS = 15_000;
-
-/** The study-facts resolver the trust controls use (cached briefly; PACS unreachable → null, callers fail closed). */
+/**
+ * The study-facts resolver the trust controls use: always current (see readStudyFacts), with the
+ * series metadata cached. PACS unreachable → null (callers fail closed).
+ */
 export function orthancStudyFactsResolver(config: GatewayConfig, db: Kysely<DB>): (studyUID: string) => Promise<StudyFacts | null> {
-  const cache = new Map<string, { at: number; facts: StudyFacts | null }>();
   const o = orthancForFacts(config);
+  const cache: SeriesFactsCache = new Map();
   return async (studyUID) => {
-    const hit = cache.get(studyUID);
-    if (hit && Date.now() - hit.at < TTL_MS) return hit.facts;
-    let facts: StudyFacts | null;
     try {
-      facts = await readStudyFacts(o, db, studyUID);
+      return await readStudyFacts(o, db, studyUID, cache);
     } catch {
       return null;
     }
-    cache.set(studyUID, { at: Date.now(), facts });
-    if (cache.size > 1000) cache.delete(cache.keys().next().value as string);
-    return facts;
   };
 }
