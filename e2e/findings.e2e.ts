@@ -35,7 +35,7 @@ let second: { files: string[]; seriesUID: string; sops: string[] };
 /** Uncaught exceptions in the page during the whole file: must stay empty (asserted last). */
 const pageErrors: string[] = [];
 const isFixture = (id: string) => id.startsWith('fixture-');
-const pendingCount = async () => (await fstate()).findings.filter((f) => f.status === 'ai-unverified' && f.source !== 'sr').length;
+const pendingCount = async () => (await fstate()).findings.filter((f) => f.status === 'ai-unverified').length;
 const fixture = new Map(loadDemoFindings().map((f) => [f.id, f]));
 
 /** The image plane of a CT file, straight from its DICOM header (independent of the viewer). */
@@ -74,7 +74,7 @@ function buildDwvReferencedImage(dir: string): string {
   return out;
 }
 
-type FState = { findings: (Pick<Finding, 'id' | 'status' | 'source' | 'label' | 'originalId' | 'regions' | 'verdict' | 'extent'>)[]; marks: { id: string; status: string; rect: { x: number; y: number; width: number; height: number } }[]; selectedId: string | null; overlaysVisible: boolean; heatmapsVisible: boolean; heatmapsDrawn: number; srWarnings: string[]; loading: boolean };
+type FState = { findings: (Pick<Finding, 'id' | 'status' | 'source' | 'label' | 'originalId' | 'regions' | 'verdict' | 'extent'>)[]; marks: { id: string; status: string; rect: { x: number; y: number; width: number; height: number } }[]; selectedId: string | null; overlaysVisible: boolean; heatmapsVisible: boolean; heatmapsDrawn: number; srWarnings: string[]; loading: boolean; signoff: { signedBy: string } | null };
 type VState = { seriesUID: string | null; imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean; camera: { parallelScale: number; focalPoint: number[] } | null };
 
 // null until the lazily loaded viewer chunk has run
@@ -418,10 +418,8 @@ describe('AI findings on the image', () => {
       label: tpl.label,
       confidence: 0.01,
       severity: 'routine',
-      status: 'ai-unverified',
-      source: tpl.source,
+      // status, source and times are the server's (an import that sets them is refused)
       model: tpl.model,
-      createdAt: new Date().toISOString(),
       regions: [{ image: { seriesInstanceUID: second.seriesUID, sopInstanceUID: sop }, box: { x: 10, y: 10, width: 20, height: 20 } }],
     };
     const res = await api.post('/api/findings', other);
@@ -466,8 +464,14 @@ describe('AI findings on the image', () => {
     const first = marks.marks.find((m) => withGeometry.has(m.id))!;
     expect((await colourPixels(first.rect)).coloured).toBeGreaterThan(5);
     await expect.poll(() => page.getByTestId('findings-sr-warnings').count()).toBe(1);
-    // SR findings are read-only here.
-    expect(await page.locator('[data-testid=findings-panel] button[data-action=accept]').count()).toBe(0);
+    // The SR's findings were read by the gateway (not by this page) and are ordinary unverified findings:
+    // stored server-side with source sr, given verdicts like any other.
+    const api = await login(stack.baseUrl, 'rita');
+    const served = await api.json<{ findings: Finding[]; srWarnings: string[] }>(`/api/studies/${DWV_STUDY}/findings`);
+    expect(served.findings.filter((f) => f.source === 'sr').map((f) => f.id).sort()).toEqual(sr.map((f) => f.id).sort());
+    expect(served.findings.every((f) => f.ingestedBy === 'sr-reader')).toBe(true);
+    expect(served.srWarnings.length).toBe(s.srWarnings.length);
+    expect(await page.locator('[data-testid=findings-panel] button[data-action=accept]').count()).toBe(sr.length);
   });
 
   it('survives dcmqi’s non-conformant SR: its image-level finding is listed, with warnings, no crash', async () => {
@@ -486,6 +490,33 @@ describe('AI findings on the image', () => {
     await expect.poll(() => page.locator(`[data-testid=findings-panel] li[data-finding-id="${f.id}"]`).count()).toBe(1);
     page.off('pageerror', onError);
     expect(errors).toEqual([]);
+  });
+
+  it('sign-off with unverified findings asks one more key (Enter), records them, and shows final / SR stored / ORU', async () => {
+    await openStudy(CT);
+    await expect.poll(() => page.locator('button[data-action=signoff]').count()).toBe(1);
+    const pendingIds = (await fstate()).findings.filter((f) => f.status === 'ai-unverified').map((f) => f.id).sort();
+    expect(pendingIds.length).toBeGreaterThan(0);
+    await page.locator('button[data-action=signoff]').click();
+    // Not signed yet: the panel lists what is unverified and waits for Enter.
+    const confirm = page.getByTestId('findings-signoff-confirm');
+    await expect.poll(() => confirm.count()).toBe(1);
+    expect(await confirm.textContent()).toContain(`${pendingIds.length} finding(s) are still unverified`);
+    const api = await login(stack.baseUrl, 'rita');
+    expect((await api.json<{ signoff: unknown }>(`/api/studies/${CT}/findings`)).signoff).toBeNull();
+    await page.keyboard.press('Enter');
+    await until('signed', fstate, (x) => !!x.signoff?.signedBy);
+    const signed = await api.json<{ signoff: { signedBy: string; unverifiedIds: string[]; srState: string } }>(`/api/studies/${CT}/findings`);
+    expect(signed.signoff.signedBy).toBe('rita');
+    expect(signed.signoff.unverifiedIds.sort()).toEqual(pendingIds);
+    await expect.poll(async () => (await page.getByTestId('findings-signed').textContent()) ?? '').toMatch(/Final: signed off by rita/);
+    expect(await page.getByTestId('signoff-left-unverified').textContent()).toBe(`${pendingIds.length} left unverified`);
+    // The verified SR reaches the PACS through the outbox; the panel shows it after a reload.
+    await until('SR stored', async () => (await api.json<{ signoff: { srState: string } }>(`/api/studies/${CT}/findings`)).signoff.srState, (x) => x === 'acknowledged', 60_000);
+    await page.reload();
+    await expect.poll(() => page.locator('[data-testid=signoff-sr][data-state=acknowledged]').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.locator('[data-testid=signoff-oru]').getAttribute('data-state')).toMatch(/^(pending|sent|acknowledged|failed)$/);
+    expect(await page.locator('button[data-action=accept]').count()).toBe(0);
   });
 
   it('no uncaught exception reached the page during these tests', () => {
