@@ -3,6 +3,14 @@
  * Used by `npm start` (fixed ports, .data/orthanc) and by the test harness (random ports, temp dir).
  * Orthanc 1.10 cannot bind to loopback alone, so RemoteAccessAllowed=false plus HTTP basic auth
  * with a generated password (stored beside the data, never a default) keep it private.
+ *
+ * The DICOM port: Orthanc (1.10.1 here; its configuration has no listen-address option for DICOM,
+ * checked by dumping its defaults with `Orthanc --config=defaults.json`) listens on every interface, so it is narrowed by what it accepts:
+ * C-STORE (and C-ECHO) only from the configured modalities (DicomAlwaysAllowStore/Echo false,
+ * DicomModalities), each checked by calling AE title AND source address (DicomCheckModalityHost), and
+ * only when addressed by our own AE title (DicomCheckCalledAet). No query/retrieve over DICOM at all
+ * (find/get/move stay off: the gateway reads through DICOMweb with credentials). To keep the port off
+ * the network entirely, drop it in the host firewall (README, "Configuration").
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -39,11 +47,37 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** A modality allowed to send (C-STORE) to the PACS: its calling AE title and the address it connects from. */
+export interface DicomModality {
+  aet: string;
+  host: string;
+  /** Its own DICOM port (Orthanc needs one; only used if Orthanc ever connects back). */
+  port?: number;
+}
+
+/**
+ * The modalities allowed by default: the demo "modality" of this repository (scripts/demo-arrival.ts,
+ * the pre-read tests and benchmarks, e2e) sends as RSMODALITY from loopback (gateway/preread/study-builder.ts cStore).
+ */
+export const DEFAULT_MODALITIES: DicomModality[] = [{ aet: 'RSMODALITY', host: '127.0.0.1' }];
+
+/** DICOM_MODALITIES="AET@host[:port],AET2@host2": the modalities allowed to store, replacing the default. */
+export function modalitiesFromEnv(value: string | undefined): DicomModality[] | undefined {
+  if (!value?.trim()) return undefined;
+  return value.split(',').map((item) => {
+    const m = /^\s*([ -~]{1,16}?)@([A-Za-z0-9.:\-\[\]]+?)(?::(\d{1,5}))?\s*$/.exec(item);
+    if (!m || /[\\]/.test(m[1])) throw new Error(`DICOM_MODALITIES: "${item}" is not AET@host[:port]`);
+    return { aet: m[1], host: m[2], ...(m[3] ? { port: Number(m[3]) } : {}) };
+  });
+}
+
 export interface OrthancOptions {
   dataDir: string;
   httpPort?: number;
   dicomPort?: number;
   aet?: string;
+  /** Who may C-STORE (calling AE title + source address); default DICOM_MODALITIES or DEFAULT_MODALITIES. */
+  modalities?: DicomModality[];
   /** Seconds without new instances before Orthanc declares a study stable. */
   stableAge?: number;
   quiet?: boolean;
@@ -95,6 +129,7 @@ async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
   let dicomPort = opts.dicomPort ?? (await freePort());
   while (dicomPort === httpPort && opts.dicomPort === undefined) dicomPort = await freePort();
   const aet = opts.aet ?? 'RSPACS';
+  const modalities = opts.modalities ?? modalitiesFromEnv(process.env.DICOM_MODALITIES) ?? DEFAULT_MODALITIES;
   const { user, password } = credentials(dataDir);
   const config = {
     Name: 'ReadingStationPACS',
@@ -104,8 +139,22 @@ async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
     DicomPort: dicomPort,
     DicomAet: aet,
     DicomServerEnabled: true,
-    DicomCheckCalledAet: false,
-    DicomAlwaysAllowStore: true,
+    // Only associations addressed to our AE title, from a listed modality at its listed address.
+    DicomCheckCalledAet: true,
+    DicomCheckModalityHost: true,
+    DicomAlwaysAllowStore: false,
+    DicomAlwaysAllowEcho: false,
+    DicomAlwaysAllowFind: false,
+    DicomAlwaysAllowFindWorklist: false,
+    DicomAlwaysAllowGet: false,
+    DicomAlwaysAllowMove: false,
+    DicomModalitiesInDatabase: false,
+    DicomModalities: Object.fromEntries(
+      modalities.map((m, i) => [
+        `modality-${i + 1}`,
+        { AET: m.aet, Host: m.host, Port: m.port ?? 104, AllowEcho: true, AllowStore: true, AllowFind: false, AllowFindWorklist: false, AllowGet: false, AllowMove: false, AllowStorageCommitment: false },
+      ]),
+    ),
     RemoteAccessAllowed: false,
     AuthenticationEnabled: true,
     RegisteredUsers: { [user]: password },
