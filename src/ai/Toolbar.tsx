@@ -4,10 +4,15 @@ import type { ViewerContext } from '../viewer/extensions';
 import { statusText, useAiStatus } from './status';
 import { cancelStudyRun, currentRun, startStudyRun } from './runner';
 import { afterFirstImage, afterStackCached, firstImageShown } from '../app/firstImage';
+import { useSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 
 export function AiToolbar({ ctx }: { ctx: ViewerContext }) {
   const s = useAiStatus();
-  const ready = ctx.imageIds.length > 0 && !!ctx.activeSeriesUID;
+  // The browser runs a model only for a role whose results the gateway takes (findings.browser-ai):
+  // no inference, and no refused upload, for the others.
+  const mayRun = can(useSession().user?.role, 'findings.browser-ai');
+  const ready = mayRun && ctx.imageIds.length > 0 && !!ctx.activeSeriesUID;
   const key = ready ? `${ctx.studyInstanceUID}|${ctx.activeSeriesUID}|${ctx.imageIds.length}` : '';
 
   useEffect(() => {
