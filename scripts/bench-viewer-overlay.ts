@@ -36,14 +36,14 @@ const INIT = `
 `;
 
 /** 20 boxes on every slice and one heatmap per slice, from the study's real SOP UIDs. */
-async function stressFindings(c: Awaited<ReturnType<typeof login>>): Promise<FindingInput[]> {
+async function stressFindings(c: Awaited<ReturnType<typeof login>>): Promise<Omit<FindingInput, 'source'>[]> {
   const [series] = await c.json<Record<string, { Value: string[] }>[]>(`/dicom-web/studies/${STUDY}/series`);
   const seriesUID = series['0020000E'].Value[0];
   const inst = await c.json<Record<string, { Value: string[] }>[]>(`/dicom-web/studies/${STUDY}/series/${seriesUID}/instances`);
   const sops = inst.map((i) => i['00080018'].Value[0]);
   const image = (sop: string) => ({ seriesInstanceUID: seriesUID, sopInstanceUID: sop });
-  const base = { studyInstanceUID: STUDY, type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' }, label: 'Bench box', severity: 'routine' as const, model: { name: 'bench', version: '0' }, source: 'fixture' as const };
-  const out: FindingInput[] = [];
+  const base = { studyInstanceUID: STUDY, type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' }, label: 'Bench box', severity: 'routine' as const, model: { name: 'bench', version: '0' } }; // no source: the server stamps 'import'
+  const out: Omit<FindingInput, 'source'>[] = [];
   for (let k = 0; k < 20; k++) {
     out.push({ ...base, id: `bench-box-${k}`, confidence: 0.5 + k / 50, regions: sops.map((s) => ({ image: image(s), box: { x: 60 + (k % 5) * 80, y: 60 + Math.floor(k / 5) * 90, width: 50, height: 40 } })) });
   }

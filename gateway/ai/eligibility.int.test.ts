@@ -19,6 +19,8 @@ import { startStack, login, waitFor, type Stack, type Client } from '../../test/
 import { CHEST_CR, REPO_ROOT, mrSeriesFiles } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, newUid, type BuiltStudy } from '../preread/study-builder.js';
 import { testFinding } from '../trust/testing.js';
+import { upsertFinding } from '../findings/repository.js';
+import { FindingSchema } from '../../src/core/findings/finding.js';
 import { readDicomJson } from '../../test/dicom-json.js';
 import { parseManifest, type ModelManifest } from '../../src/core/ai/manifest.js';
 import { decideRun, eligibility, type ServerModelVerdict } from '../../src/core/ai/eligibility.js';
@@ -199,6 +201,23 @@ describe('a DERIVED perfusion map', () => {
     expect(((await bad.json()) as { error: string }).error).toBe(PERFUSION_REASON);
     const good = await post(mixedOriginal);
     expect(good.status, await good.clone().text()).toBe(201);
+  });
+});
+
+describe('the reader filter applies the same rule per finding', () => {
+  it("a model's mark on the perfusion map is never shown; its mark on the original series of the same study is", async () => {
+    const uid = studies.mixed;
+    const db = stack.gateway.store.db;
+    // As if they had come in before the guard existed (an old import, another vendor's SR): straight into the table.
+    const mark = (series: string) =>
+      FindingSchema.parse({ ...testFinding(uid, { model: { name: HEAD, version: '1.0.0' }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] }), status: 'ai-unverified' });
+    const onMap = mark(mixedMap);
+    const onOriginal = mark(mixedOriginal);
+    await upsertFinding(db, onMap);
+    await upsertFinding(db, onOriginal);
+    const ids = ((await rita.json<{ findings: { id: string }[] }>(`/api/studies/${uid}/findings`)).findings).map((f) => f.id);
+    expect(ids).toContain(onOriginal.id);
+    expect(ids).not.toContain(onMap.id);
   });
 });
 

@@ -21,7 +21,7 @@ import {
 } from '../../src/core/policy/policy.js';
 import type { StudyFacts } from '../../src/core/policy/study.js';
 import type { ModelManifest } from '../../src/core/ai/manifest.js';
-import { checkIndication } from './models.js';
+import { checkIndication, findingEligible } from './models.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 
@@ -238,7 +238,7 @@ export function readerVisible(snap: ReaderPolicySnapshot, study: { studyUID: str
     const facts = study.facts;
     visible = visible.filter((f) => {
       const m = isAiFinding(f) ? snap.manifests.get(f.model.name) : undefined;
-      return !m || checkIndication(m, facts).ok;
+      return !m || findingEligible(m, facts, f);
     });
   }
   return role === null ? visible : filterFindingsForRole(snap.policy, role, visible, { modality });
