@@ -9,6 +9,7 @@ import { seedDemoUsers, usersWithDemoPasswords } from './auth/users.js';
 import { registerDicomWebProxy } from './dicomweb/proxy.js';
 import { registerStatic } from './static.js';
 import { registerSecurityHeaders } from './security-headers.js';
+import { registerBodyLimits } from './body-limits.js';
 import { register as registerFindings } from './findings/register.js';
 import { register as registerOutbox } from './outbox/register.js';
 import { register as registerAi } from './ai/register.js';
@@ -60,6 +61,8 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   });
   // CSP (frame-ancestors 'none'), COOP/COEP/CORP and the rest via helmet, no-store on PHI: before auth, so every answer has them.
   await registerSecurityHeaders(app, config);
+  // No over-long JSON body string reaches a route (or the database): gateway/body-limits.ts.
+  registerBodyLimits(app);
 
   await app.register(fastifyCookie);
   await registerAuth(app, store, config);
