@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterRows, mergeTriage, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
+import { filterRows, flagOf, mergeTriage, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
 
 const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
   studyUID: uid,
@@ -86,5 +86,15 @@ describe('worklist rows', () => {
     expect(selectedIndex(rows, null)).toBe(0);
     expect(moveSelection(rows, 'gone', 'ArrowDown')).toBe('b');
     expect(moveSelection([], 'a', 'ArrowDown')).toBeNull();
+  });
+
+  it('a signed-off study shows no flag and sorts with the unflagged; a role without diagnostic content (null) shows none', () => {
+    const t = (priority: 'critical' | null, status?: 'final' | 'unsigned') => ({ priority, reason: priority ? 'ICH suspected, 96%' : null, arrivedAt: '2026-11-25T10:00:00Z', aiState: 'done', status });
+    expect(flagOf({ triage: t('critical') })).toBe('critical');
+    expect(flagOf({ triage: t('critical', 'final') })).toBe('none');
+    expect(flagOf({ triage: t(null) })).toBe('none');
+    expect(flagOf({})).toBe('none');
+    const rows = mergeTriage([row('a'), row('b'), row('c')], { a: t('critical', 'final'), b: t('critical'), c: t(null) });
+    expect(sortRows(rows, DEFAULT_SORT)[0].studyUID).toBe('b');
   });
 });
