@@ -91,6 +91,9 @@ describe('head-ct-hyperdensity on the real, unmodified 28-slice series', () => {
     const model = await loadModel(path.join(MODELS, 'head-ct-hyperdensity'));
     const slices = headCtFiles().map((f) => readDicomSlice(fs.readFileSync(f)));
     expect(slices.length).toBe(28);
+    // Each slice carries THE study facts of its header: inside the model's indication and input domain.
+    expect(slices[0].facts).toEqual(studyFacts(readDicomJson(headCtFiles()[0])));
+    expect(slices[0].facts).toMatchObject({ modality: 'CT', bodyPart: 'HEAD', derived: false, sliceThickness: 4 });
     const { results } = await runModelOnSlices(model, slices);
     const boxes = results.reduce((n, r) => n + r.detections.length, 0);
     expect(boxes).toBeLessThanOrEqual(2);

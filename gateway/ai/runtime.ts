@@ -9,9 +9,10 @@ import crypto from 'node:crypto';
 import * as ort from 'onnxruntime-web';
 // @ts-ignore dcmjs has no type declarations
 import * as dcmjsNs from 'dcmjs';
-import { parseManifest, parseDicomAge, type ModelManifest } from '../../src/core/ai/manifest.js';
+import { parseManifest, type ModelManifest } from '../../src/core/ai/manifest.js';
 import { eligibility } from '../../src/core/ai/eligibility.js';
-import type { SeriesFacts } from '../../src/core/study/facts.js';
+import { studyFacts, type SeriesFacts } from '../../src/core/study/facts.js';
+import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
 import { decodeSlice, preprocess, type SliceInput } from '../../src/core/ai/processing.js';
 import { toFindings, type SliceResult } from '../../src/core/ai/to-findings.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -202,7 +203,7 @@ const round = (v: number) => Math.round(v * 100) / 100;
 
 interface Dcmjs {
   data: {
-    DicomMessage: { readFile(buf: ArrayBuffer, opts?: object): { dict: object } };
+    DicomMessage: { readFile(buf: ArrayBuffer, opts?: object): { dict: DicomJson } };
     DicomMetaDictionary: { naturalizeDataset(dict: object): Record<string, unknown> };
   };
 }
@@ -211,9 +212,8 @@ const dcmjs: Dcmjs = ns.data ? ns : (ns.default as Dcmjs);
 
 export interface DicomSlice extends NodeSlice {
   studyInstanceUID: string;
-  modality: string;
-  bodyPart: string | null;
-  patientAgeYears: number | null;
+  /** THE study facts (src/core/study/facts.ts) of this file's header: what the eligibility rule reads. */
+  facts: SeriesFacts;
   imagePositionZ: number | null;
 }
 
@@ -226,7 +226,8 @@ const num = (v: unknown, d: number): number => {
 /** Parse an uncompressed single-frame greyscale DICOM file into a slice the runtime can run on. */
 export function readDicomSlice(bytes: Uint8Array): DicomSlice {
   const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dcmjs.data.DicomMessage.readFile(ab).dict);
+  const dict = dcmjs.data.DicomMessage.readFile(ab).dict;
+  const ds = dcmjs.data.DicomMetaDictionary.naturalizeDataset(dict);
   const rows = num(ds.Rows, 0);
   const columns = num(ds.Columns, 0);
   const bits = num(ds.BitsAllocated, 16);
@@ -250,9 +251,7 @@ export function readDicomSlice(bytes: Uint8Array): DicomSlice {
     seriesInstanceUID: String(ds.SeriesInstanceUID),
     sopClassUID: ds.SOPClassUID ? String(ds.SOPClassUID) : undefined,
     studyInstanceUID: String(ds.StudyInstanceUID),
-    modality: String(ds.Modality ?? ''),
-    bodyPart: ds.BodyPartExamined ? String(ds.BodyPartExamined) : null,
-    patientAgeYears: parseDicomAge(ds.PatientAge as string | undefined),
+    facts: studyFacts(dict),
     imagePositionZ: Array.isArray(ipp) && ipp.length === 3 ? Number(ipp[2]) : null,
   };
 }

@@ -23,7 +23,7 @@ import { rolloutModeOf } from '../../src/core/policy/policy.js';
 import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
 import { DEFAULT_TRIAGE_RULES, type TriageRules } from '../../src/core/triage/triage.js';
 import type { TriageOutcome, TriageService, TriageView } from './triage.js';
-import { backoffMs, deriveAiState, patientAgeYears, type AiState } from '../../src/core/triage/arrival.js';
+import { backoffMs, deriveAiState, type AiState } from '../../src/core/triage/arrival.js';
 import { describeStudy, fetchChanges, type OrthancAccess } from './pacs.js';
 import { route, type ModelCatalog, type RoutingDecision } from './models.js';
 import { orderFacts, seriesFactsOf } from '../trust/study-facts.js';
