@@ -17,6 +17,7 @@ import { buildMeasurementReport, studyFromDataset } from '../../src/core/sr/writ
 import { sampleFindings } from '../../src/core/sr/testing.js';
 import { disableAiForStudy, enableAiForStudy } from '../trust/service.js';
 import { signoffStatus } from './repository.js';
+import { ingest } from './ingest.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 import type { AuditRecord } from '../audit/audit.js';
 
@@ -197,6 +198,29 @@ describe('pre-read re-runs and late results', () => {
     const own = await waitFor('own SR recognised', async () => stack.gateway.store.db.selectFrom('sr_documents').selectAll().where('sop_instance_uid', '=', ownSop).executeTakeFirst(), 90_000);
     expect(own).toMatchObject({ state: 'own', findings_count: 0 });
     expect((await signoffStatus(stack.gateway.store.db, uid))?.srState).toBe('acknowledged');
+  });
+});
+
+describe('re-read supersession', () => {
+  it('a complete re-read of a model supersedes its older unverified findings, visibly (API) and audited with what was replaced', async () => {
+    const study = '1.2.826.0.1.4242.2';
+    const model = { name: 'integration-preread', version: '1', manufacturer: 'Test' };
+    const mk = (id: string, confidence: number) => ({ ...TEMPLATE, id, studyInstanceUID: study, confidence, source: 'preread', status: 'ai-unverified', kind: 'diagnostic', measurements: [], model } as unknown as Finding);
+    const deps = { db: stack.gateway.store.db, events: stack.gateway.ctx.events };
+    const changed: string[] = [];
+    const off = stack.gateway.ctx.events.on('findings-changed', (e) => void changed.push(`${e.studyUID}:${e.cause}`));
+    await ingest(deps, { studyUID: study, source: 'preread', actor: { username: 'preread' }, model, findings: [mk('rr-1', 0.9), mk('rr-2', 0.7)], completeResultSet: true });
+    const out = await ingest(deps, { studyUID: study, source: 'preread', actor: { username: 'preread' }, model, findings: [mk('rr-1', 0.95)], completeResultSet: true });
+    off();
+    expect(out.superseded.map((f) => f.id)).toEqual(['rr-2']);
+    expect(changed).toEqual([`${study}:ingest`, `${study}:ingest`]);
+    const r = await get(study);
+    expect(r.findings.map((f) => [f.id, f.confidence])).toEqual([['rr-1', 0.95]]);
+    expect(r.superseded).toMatchObject([{ id: 'rr-2', supersededBy: 'preread' }]);
+    const a = (await audit()).find((x) => x.action === 'finding-superseded' && x.finding_id === 'rr-2')!;
+    expect(JSON.parse(a.detail!)).toMatchObject({ source: 'preread', superseded: { confidence: 0.7, status: 'ai-unverified' }, by: ['rr-1'] });
+    const replaced = (await audit()).filter((x) => x.action === 'finding-ingested' && x.finding_id === 'rr-1');
+    expect(JSON.parse(replaced[1].detail!)).toMatchObject({ replaced: { confidence: 0.9 }, finding: { confidence: 0.95 } });
   });
 });
 

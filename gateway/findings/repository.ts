@@ -192,9 +192,27 @@ function outboxState(status: string | undefined): OutboxState {
  * findings response and the worklist (null: not signed off).
  */
 export async function signoffStatus(db: Kysely<DB>, studyUID: string): Promise<SignoffStatus | null> {
-  const s = await getSignoff(db, studyUID);
-  if (!s) return null;
-  const rows = await db.selectFrom('outbox').select(['kind', 'dedupe_key', 'status']).where('study_uid', '=', studyUID).where('kind', 'in', ['sr-stow', 'hl7-oru']).execute();
+  return (await signoffStatuses(db, [studyUID])).get(studyUID) ?? null;
+}
+
+/** The same for many studies in two queries (the worklist); studies not signed off are absent from the map. */
+export async function signoffStatuses(db: Kysely<DB>, studyUIDs: string[]): Promise<Map<string, SignoffStatus>> {
+  const out = new Map<string, SignoffStatus>();
+  if (!studyUIDs.length) return out;
+  const signed = await db.selectFrom('study_signoffs').selectAll().where('study_uid', 'in', studyUIDs).execute();
+  if (!signed.length) return out;
+  const all = await db
+    .selectFrom('outbox')
+    .select(['study_uid', 'kind', 'dedupe_key', 'status'])
+    .where('study_uid', 'in', signed.map((s) => s.study_uid))
+    .where('kind', 'in', ['sr-stow', 'hl7-oru'])
+    .execute();
+  for (const s of signed) out.set(s.study_uid, statusOf(s, all.filter((r) => r.study_uid === s.study_uid)));
+  return out;
+}
+
+function statusOf(s: StudySignoffsTable, rows: { kind: string; dedupe_key: string; status: string }[]): SignoffStatus {
+  const studyUID = s.study_uid;
   const sr = rows.find((r) => r.kind === 'sr-stow' && r.dedupe_key === `sr:verified:${studyUID}:${s.signed_at}`);
   const oru = rows.find((r) => r.kind === 'hl7-oru' && r.dedupe_key === `oru:F:${studyUID}:${s.signed_at}`);
   return {

@@ -168,6 +168,18 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           </ul>
         </details>
       )}
+      {s.superseded.length > 0 && (
+        <details data-testid="findings-superseded" style={{ fontSize: 11, opacity: 0.8 }}>
+          <summary>{s.superseded.length} earlier unverified result(s) replaced by a re-read</summary>
+          <ul style={{ margin: 0, paddingLeft: 16 }}>
+            {s.superseded.slice(0, 50).map((x, i) => (
+              <li key={`${x.id}-${i}`}>
+                {x.label} · {x.supersededBy} · {new Date(x.supersededAt).toLocaleString()}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
       {s.afterSignoff.length > 0 && (
         <details data-testid="findings-after-signoff" open style={{ fontSize: 12, color: '#ffcc80' }}>
           <summary>{s.afterSignoff.length} AI result(s) arrived after sign-off: not part of the signed report</summary>

@@ -12,6 +12,7 @@ export interface StudyFindingsResponse {
   findings: Finding[];
   signoff: SignoffView | null;
   afterSignoff?: Finding[];
+  superseded?: { id: string; label: string; supersededAt: string; supersededBy: string }[];
   srWarnings?: string[];
 }
 
@@ -30,7 +31,7 @@ export async function loadFindings(studyUID: string, opts: { quiet?: boolean } =
     if (opts.quiet && (seq !== changes || inFlight > 0)) return;
     const warnings = r.srWarnings ?? [];
     if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
-    useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, afterSignoff: r.afterSignoff ?? [], srWarnings: warnings, loading: false });
+    useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, afterSignoff: r.afterSignoff ?? [], superseded: r.superseded ?? [], srWarnings: warnings, loading: false });
   } catch (e) {
     if (opts.quiet) return;
     useFindingsStore.setState({ loading: false, error: e instanceof ApiError && e.status === 403 ? null : `AI findings could not be loaded: ${(e as Error).message}` });

@@ -14,6 +14,8 @@ export interface FindingsState {
   signoff: SignoffView | null;
   /** AI output that arrived after sign-off: listed apart, never part of the signed record. */
   afterSignoff: Finding[];
+  /** Unverified findings a re-read of the same model replaced (kept by the server, listed for the record). */
+  superseded: { id: string; label: string; supersededAt: string; supersededBy: string }[];
   /** Sign-off asked while findings are unverified: the server's list, waiting for one more key. */
   confirmSignoff: { unverified: { id: string; label: string; confidence: number }[] } | null;
   selectedId: string | null;
@@ -47,6 +49,7 @@ export const initialFindingsState = (): FindingsState => ({
   srWarnings: [],
   signoff: null,
   afterSignoff: [],
+  superseded: [],
   confirmSignoff: null,
   selectedId: null,
   overlaysVisible: true,
