@@ -77,10 +77,10 @@ describe('password verification', () => {
       last = now;
     }, 1);
     // Four log-ins at once: run synchronously they would block the loop for 4 × syncMs in a row.
-    await Promise.all([verifyLogin('a', stored), verifyLogin('b', undefined), verifyLogin('c', stored), verifyLogin('d', undefined)]);
+    await Promise.all([verifyLogin('a', stored), verifyLogin('b', stored), verifyLogin('c', stored), verifyLogin('d', undefined)]);
     clearInterval(timer);
-    expect(maxGap).toBeLessThan(Math.max(syncMs * 2, 25));
-    expect(maxGap).toBeLessThan(syncMs * 4);
+    maxGap = Math.max(maxGap, performance.now() - last); // the stretch since the last tick counts too
+    expect(maxGap).toBeLessThan(Math.max(syncMs * 1.5, 15));
   });
 
   it('refuses a stored hash with absurd cost parameters without running it', async () => {
