@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore, newUid } from '../preread/study-builder.js';
 import { waitFor as sharedWaitFor } from '../../test/harness.js';
+import { execFileSync } from 'node:child_process';
 
 let stack: Stack;
 let rita: Client, ada: Client;
@@ -16,8 +17,9 @@ const peer = () => ({ port: stack.orthanc.dicomPort, aet: stack.orthanc.aet });
 const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 90_000, everyMs = 250) =>
   sharedWaitFor(what, fn, timeoutMs, everyMs);
 
-async function arrive(opts: { patientAge: string; studyInstanceUID?: string }) {
+async function arrive(opts: { patientAge: string; studyInstanceUID?: string }, edits: Record<string, string> = {}) {
   const study = await buildHeadCtStudy({ ...opts, slices: 3 });
+  if (Object.keys(edits).length) execFileSync('dcmodify', ['-nb', ...Object.entries(edits).flatMap(([t, v]) => ['-i', `${t}=${v}`]), ...study.files], { stdio: 'pipe' });
   try {
     await cStore(study.files, peer());
   } finally {
@@ -64,5 +66,14 @@ describe('no inference runs where AI is disabled or outside the indication (job 
     const m = st.models.find((x) => x.name === 'head-ct-hyperdensity')!;
     expect(m.state).toBe('outside-indication');
     expect(m.reason).toMatch(/age 9 < \d+/);
+  });
+
+  it('a CT perfusion map (ImageType DERIVED\\SECONDARY\\PERFUSION) of an adult head gets no job; ai-status gives the routing reason word for word', async () => {
+    const map = await arrive({ patientAge: '045Y' }, { '(0008,0008)': 'DERIVED\\SECONDARY\\PERFUSION' });
+    expect(map.jobs).toEqual([]);
+    const routed = (JSON.parse(map.row.routing) as { model: string; decision: string; reason: string }[]).find((r) => r.model === 'head-ct-hyperdensity')!;
+    expect(routed).toMatchObject({ decision: 'skip', reason: 'outside input domain: image type DERIVED\\SECONDARY\\PERFUSION is not ORIGINAL\\PRIMARY' });
+    const st = await rita.json<{ models: { name: string; state: string; reason?: string; eligible: boolean; eligibilityReason: string | null }[] }>(`/api/studies/${map.uid}/ai-status`);
+    expect(st.models.find((x) => x.name === 'head-ct-hyperdensity')).toMatchObject({ state: 'outside-indication', eligible: false, reason: routed.reason, eligibilityReason: routed.reason });
   });
 });
