@@ -511,10 +511,10 @@ describe('AI findings on the image', () => {
     expect(signed.signoff.unverifiedIds.sort()).toEqual(pendingIds);
     await expect.poll(async () => (await page.getByTestId('findings-signed').textContent()) ?? '').toMatch(/Final: signed off by rita/);
     expect(await page.getByTestId('signoff-left-unverified').textContent()).toBe(`${pendingIds.length} left unverified`);
-    // The verified SR reaches the PACS through the outbox; the panel shows it after a reload.
-    await until('SR stored', async () => (await api.json<{ signoff: { srState: string } }>(`/api/studies/${CT}/findings`)).signoff.srState, (x) => x === 'acknowledged', 60_000);
-    await page.reload();
-    await expect.poll(() => page.locator('[data-testid=signoff-sr][data-state=acknowledged]').count(), { timeout: 30_000 }).toBe(1);
+    // The verified SR reaches the PACS through the outbox; the panel follows it without a reload.
+    await expect.poll(() => page.locator('[data-testid=signoff-sr][data-state=acknowledged]').count(), { timeout: 60_000 }).toBe(1);
+    expect(await page.getByTestId('signoff-sr').textContent()).toBe('SR: stored');
+    expect((await api.json<{ signoff: { srState: string } }>(`/api/studies/${CT}/findings`)).signoff.srState).toBe('acknowledged');
     expect(await page.locator('[data-testid=signoff-oru]').getAttribute('data-state')).toMatch(/^(pending|sent|acknowledged|failed)$/);
     expect(await page.locator('button[data-action=accept]').count()).toBe(0);
   });

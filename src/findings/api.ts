@@ -4,6 +4,25 @@ import type { Finding } from '../core/findings/finding';
 import { applyVerdict, type VerdictRequest } from '../core/findings/verdict';
 import { findById, replaceFinding, useFindingsStore, type SignoffView } from './state';
 
+const unsettled = (s?: string) => s === 'pending' || s === 'sent';
+let following: string | null = null;
+
+/** While the signed result is on its way (SR to the PACS, ORU to the RIS), asks again every 2 s, for at most 2 minutes. */
+function followSignoff(studyUID: string): void {
+  if (following === studyUID) return;
+  following = studyUID;
+  const until = Date.now() + 120_000;
+  const tick = () => {
+    const s = useFindingsStore.getState();
+    if (s.studyUID !== studyUID || Date.now() > until || !s.signoff || !(unsettled(s.signoff.srState) || unsettled(s.signoff.oruState))) {
+      if (following === studyUID) following = null;
+      return;
+    }
+    void loadFindings(studyUID, { quiet: true }).finally(() => setTimeout(tick, 2_000));
+  };
+  setTimeout(tick, 2_000);
+}
+
 /** Bumped by every verdict sent: a background refresh started before it is stale. */
 let changes = 0;
 let inFlight = 0;
@@ -32,6 +51,7 @@ export async function loadFindings(studyUID: string, opts: { quiet?: boolean } =
     const warnings = r.srWarnings ?? [];
     if (warnings.length) console.warn(`[findings] ${warnings.length} SR conformance warning(s)`, warnings);
     useFindingsStore.setState({ findings: r.findings, signoff: r.signoff, afterSignoff: r.afterSignoff ?? [], superseded: r.superseded ?? [], srWarnings: warnings, loading: false });
+    if (r.signoff && (unsettled(r.signoff.srState) || unsettled(r.signoff.oruState))) followSignoff(studyUID);
   } catch (e) {
     if (opts.quiet) return;
     useFindingsStore.setState({ loading: false, error: e instanceof ApiError && e.status === 403 ? null : `AI findings could not be loaded: ${(e as Error).message}` });
