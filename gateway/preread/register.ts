@@ -31,6 +31,10 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   const svc: PrereadService = new PrereadService(store, opts, triage);
   services.set(app, svc);
   const unsubscribe = triage.subscribe();
+  // Once at start, in the background: every flagged or alerted study against its current findings and policy.
+  app.addHook('onReady', async () => {
+    void triage.recomputeAll('start', 'system').catch((e: Error) => log(`triage: reconcile at start: ${e.message}`));
+  });
   app.addHook('preClose', async () => {
     unsubscribe();
     await triage.settled();

@@ -52,10 +52,13 @@ function subscribe(client: Client, baseUrl: string): { events: Ev[]; close(): vo
 
 /** The paging endpoint is not ours: a local receiver stands in for it (boundary). */
 const pages: any[] = [];
+/** While true the pager answers 503 (the page is not delivered and stays in the outbox). */
+let pagerDown = false;
 const receiver = http.createServer((req, res) => {
   let b = '';
   req.on('data', (d) => (b += d));
   req.on('end', () => {
+    if (pagerDown) return void res.writeHead(503).end('down');
     pages.push(JSON.parse(b));
     res.writeHead(200).end('ok');
   });
@@ -106,6 +109,32 @@ async function criticalStudy(): Promise<string> {
   return study.studyInstanceUID;
 }
 
+/** A head CT without lesions, read by the model (nothing critical), then one critical finding imported (admin). */
+async function singleCriticalStudy(): Promise<{ uid: string; findingId: string }> {
+  const study = await buildHeadCtStudy({ patientAge: '060Y', slices: 3 });
+  built.push(study);
+  const uid = study.studyInstanceUID;
+  await cStore(study.files, peer());
+  await waitFor('read', async () => {
+    const r = await c.rita.fetch(`/api/studies/${uid}/preread`);
+    return r.ok && ['done', 'failed'].includes(((await r.json()) as View).aiState);
+  });
+  expect((await triageOf('rita', uid)).priority).not.toBe('critical');
+  const findingId = `triage-int-${Date.now()}-${Math.random().toString(36).slice(2, 6)}`;
+  const imp = await c.ada.post('/api/findings', {
+    id: findingId,
+    studyInstanceUID: uid,
+    type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' },
+    label: 'Intracranial hemorrhage',
+    confidence: 0.97,
+    severity: 'critical',
+    regions: [{ image: { seriesInstanceUID: `${uid}.1`, sopInstanceUID: `${uid}.1.1` }, box: { x: 100, y: 100, width: 20, height: 20 } }],
+    model: { name: 'ich-import-demo', version: '1.0.0' },
+  });
+  expect(imp.status, await imp.clone().text()).toBe(201);
+  return { uid, findingId };
+}
+
 async function criticalFindings(uid: string): Promise<Finding[]> {
   const { findings } = await c.rita.json<{ findings: Finding[] }>(`/api/studies/${uid}/findings`);
   return findings.filter((f) => f.severity === 'critical' && f.status !== 'rejected' && f.kind !== 'quality');
@@ -129,30 +158,11 @@ afterAll(async () => {
 
 describe('triage follows the findings through the reader policy, recomputed from domain events', () => {
   it('rejecting the only critical finding clears the flag and closes the alert at once (audited, live); undo brings both back', async () => {
-    // A head CT without lesions: the model finds nothing critical. Then one critical finding is imported.
-    const study = await buildHeadCtStudy({ patientAge: '060Y', slices: 3 });
-    built.push(study);
-    const uid = study.studyInstanceUID;
-    await cStore(study.files, peer());
-    await waitFor('read', async () => {
-      const r = await c.rita.fetch(`/api/studies/${uid}/preread`);
-      return r.ok && ['done', 'failed'].includes(((await r.json()) as View).aiState);
-    });
-    expect((await triageOf('rita', uid)).priority).not.toBe('critical');
     const rita = subscribe(c.rita, stack.baseUrl);
     const erin = subscribe(c.erin, stack.baseUrl);
     try {
-      const imp = await c.ada.post('/api/findings', {
-        id: `triage-int-${Date.now()}`,
-        studyInstanceUID: uid,
-        type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' },
-        label: 'Intracranial hemorrhage',
-        confidence: 0.97,
-        severity: 'critical',
-        regions: [{ image: { seriesInstanceUID: `${uid}.1`, sopInstanceUID: `${uid}.1.1` }, box: { x: 100, y: 100, width: 20, height: 20 } }],
-        model: { name: 'ich-import-demo', version: '1.0.0' },
-      });
-      expect(imp.status, await imp.clone().text()).toBe(201);
+      // A head CT without lesions: the model finds nothing critical. Then one critical finding is imported.
+      const { uid } = await singleCriticalStudy();
       // The import is an event too: the flag and the alert follow without any job.
       await waitFor('critical after the import', async () => (await triageOf('rita', uid)).priority === 'critical');
       expect((await triageOf('rita', uid)).reason).toBe('ICH suspected, 97%');
@@ -185,6 +195,31 @@ describe('triage follows the findings through the reader policy, recomputed from
     } finally {
       rita.close();
       erin.close();
+    }
+  });
+
+  it('a page not yet delivered when its alert closes is never sent; reopening the alert sends it once', async () => {
+    pagerDown = true;
+    try {
+      const { uid, findingId } = await singleCriticalStudy();
+      const alert = await waitFor('alert raised', async () => (await openAlerts('erin')).find((a) => a.studyUID === uid));
+      const key = `webhook:${alert.id}`;
+      const outboxRow = () => db().selectFrom('outbox').selectAll().where('dedupe_key', '=', key).executeTakeFirst();
+      expect(await outboxRow()).toBeDefined();
+      expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'reject' })).status).toBe(200);
+      await waitFor('page parked', async () => (await outboxRow())?.status === 'dead');
+      expect((await outboxRow())!.last_error).toMatch(/^cancelled, alert closed: rejected/);
+      expect((await audit(uid, 'critical-alert-closed'))[0].detail).toMatchObject({ reason: 'rejected', webhookCancelled: true });
+      pagerDown = false;
+      await new Promise((r) => setTimeout(r, 3000)); // several outbox passes with the pager up
+      expect(pages.filter((p) => p.alertId === alert.id)).toEqual([]);
+
+      expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'undo' })).status).toBe(200);
+      await waitFor('page delivered after the alert reopened', async () => pages.some((p) => p.alertId === alert.id), 60_000);
+      await new Promise((r) => setTimeout(r, 1500));
+      expect(pages.filter((p) => p.alertId === alert.id)).toHaveLength(1);
+    } finally {
+      pagerDown = false;
     }
   });
 

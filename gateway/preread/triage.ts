@@ -41,7 +41,9 @@ export type TriageCause =
   | 'ai-enabled'
   | 'rollout'
   | 'modalities'
-  | 'role-policy';
+  | 'role-policy'
+  /** At start: heals a result left stale by a stop between a commit and its recompute, or by an upgrade. */
+  | 'start';
 
 /** Why the system closed an alert. */
 export type AlertCloseReason = 'rejected' | 'signed-off' | 'ai-disabled' | 'rollout' | 'findings-changed' | 'policy';

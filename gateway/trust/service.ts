@@ -14,7 +14,6 @@ import {
   filterFindingsForRole,
   isAiFinding,
   rolloutModeOf,
-  visibleToReaders,
   type Policy,
   type RolloutMode,
   type RolloutTable,
@@ -227,21 +226,29 @@ export async function readerPolicySnapshot(db: Kysely<DB>): Promise<ReaderPolicy
  */
 export function readerVisible(snap: ReaderPolicySnapshot, study: { studyUID: string; facts: StudyFacts | null }, findings: readonly Finding[], role: string | null): Finding[] {
   if (!findings.length) return [];
+  const visible = findings.filter((f) => whyHidden(snap, study, f) === null);
+  return role === null ? visible : filterFindingsForRole(snap.policy, role, visible, { modality: study.facts?.modality ?? null });
+}
+
+export type HiddenReason = 'ai-disabled' | 'rollout' | 'indication';
+
+/**
+ * Why no reader may see this finding (before any role rule), or null. AI output only: a
+ * radiologist's own finding is never hidden by the AI controls.
+ */
+export function whyHidden(snap: ReaderPolicySnapshot, study: { studyUID: string; facts: StudyFacts | null }, f: Finding): HiddenReason | null {
+  if (!isAiFinding(f)) return null;
   const modality = study.facts?.modality ?? null;
-  let visible = [...findings];
   // Unknown modality while some modality is switched off: fail closed (AI hidden, reading goes on).
   const modalityOff = snap.disabledModalities.length > 0 && (!modality || snap.disabledModalities.includes(modality));
-  if (snap.disabledStudies.has(study.studyUID) || modalityOff) visible = visible.filter((f) => !isAiFinding(f));
-  visible = visibleToReaders(visible, snap.rollout);
-  // Indication guard on the way out too: a model's output on a study outside its indication is never shown.
-  if (study.facts) {
-    const facts = study.facts;
-    visible = visible.filter((f) => {
-      const m = isAiFinding(f) ? snap.manifests.get(f.model.name) : undefined;
-      return !m || findingEligible(m, facts, f);
-    });
-  }
-  return role === null ? visible : filterFindingsForRole(snap.policy, role, visible, { modality });
+  if (snap.disabledStudies.has(study.studyUID) || modalityOff) return 'ai-disabled';
+  // Silent and off models' findings are kept (and counted for governance) but never shown.
+  if (rolloutModeOf(snap.rollout, f.model.name) !== 'assistive') return 'rollout';
+  // Indication guard on the way out too (THE eligibility rule, per finding): a model's mark is shown only
+  // if the model is eligible on every series it marks (a mark on a perfusion map is hidden).
+  const m = study.facts ? snap.manifests.get(f.model.name) : undefined;
+  if (m && study.facts && !findingEligible(m, study.facts, f)) return 'indication';
+  return null;
 }
 
 /** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), indication, role policy. */

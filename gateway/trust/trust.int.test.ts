@@ -205,6 +205,8 @@ describe('rollout modes', () => {
     const figs = await c.gus.json<{ models: Record<string, unknown>[] }>('/api/governance/figures');
     const m = figs.models.find((x) => x.model === 'adult-head-ct')!;
     expect(m).toMatchObject({ shown: 4, accepted: 1, rejected: 1, rejectedFalsePositive: 1, verdicts: 2, agreementRate: 0.5, falsePositiveRate: 0.5 });
+    // Counted through the same reader policy: the 9-year-old's finding is outside the adult-only indication.
+    expect(m).toMatchObject({ produced: 6, readerVisible: 5, hidden: { 'ai-disabled': 0, rollout: 0, indication: 1 } });
     for (const u of ['rita', 'remy', 'erin', 'toby']) expect((await c[u].fetch('/api/governance/figures')).status, u).toBe(403);
   });
 });
