@@ -63,6 +63,31 @@ describe('log-in timing', () => {
     expect(mu).toBeLessThan(mw * 2);
   });
 
+  it('an unknown name locks out like a user after 5 failures: the same 429, so the lock-out names no one', async () => {
+    // A gateway of its own: a fresh per-address throttle.
+    const g = await buildGateway({ ...configFromEnv({}), port: 0, database: path.join(tmp, 'lock.sqlite'), staticDir: undefined, demo: true });
+    try {
+      await g.app.listen({ host: '127.0.0.1', port: 0 });
+      const addr = g.app.server.address();
+      const b = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+      const attempt = async (username: string) => {
+        const r = await fetch(b + '/api/auth/login', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username, password: 'guess' }) });
+        return `${r.status} ${await r.text()}`;
+      };
+      const known: string[] = [];
+      const unknown: string[] = [];
+      for (let i = 0; i < 6; i++) {
+        known.push(await attempt('gus'));
+        unknown.push(await attempt('no-such-user'));
+      }
+      expect(known[0]).toBe('401 {"error":"wrong username or password"}');
+      expect(known[5]).toBe('429 {"error":"too many failed log-ins; try again later"}');
+      expect(unknown).toEqual(known);
+    } finally {
+      await g.close();
+    }
+  });
+
   it('the gateway keeps answering while log-ins run scrypt', async () => {
     // One scrypt run synchronously, here and now: how long a blocking log-in would stall the loop.
     const t = performance.now();
