@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startStack, login, waitFor, type Stack, type Client } from '../../test/harness.js';
 import { uploadFiles } from '../../scripts/lib/orthanc.js';
+import { DICOM } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, newUid, type BuiltStudy } from '../preread/study-builder.js';
 import { parseDicomPart10, writeDicomPart10 } from '../../src/core/sr/dicom.js';
 import { buildMeasurementReport, studyFromDataset } from '../../src/core/sr/writer.js';
@@ -121,12 +122,23 @@ describe('sign-off', () => {
     expect(await stack.gateway.store.db.selectFrom('study_signoffs').select('study_uid').execute()).toEqual([]);
   });
 
+  it('a study only the PACS knows (no findings, no pre-read) is found there and can be signed', async () => {
+    const seg = path.join(DICOM, 'dcmqi', 'data', 'sr-example', 'seg.dcm');
+    const study = String(parseDicomPart10(fs.readFileSync(seg)).StudyInstanceUID);
+    expect((await rita.post(`/api/studies/${study}/signoff`, {})).status).toBe(404);
+    await uploadFiles(stack.orthanc, [seg]);
+    expect(await stack.gateway.store.db.selectFrom('findings').select('id').where('study_uid', '=', study).executeTakeFirst()).toBeUndefined();
+    const r = await rita.post(`/api/studies/${study}/signoff`, {});
+    expect(r.status, await r.clone().text()).toBe(201);
+    expect(await r.json()).toMatchObject({ verified: 0, unverified: 0, unverifiedIds: [] });
+  });
+
   it('with unverified findings: 409 listing them until confirmed; the ids left unverified are recorded and audited', async () => {
     const study = TEMPLATE.studyInstanceUID;
     const r = await rita.post(`/api/studies/${study}/signoff`, {});
     expect(r.status).toBe(409);
     expect(((await r.json()) as { unverified: { id: string }[] }).unverified.map((u) => u.id)).toEqual(['imported-1']);
-    expect(await stack.gateway.store.db.selectFrom('study_signoffs').select('study_uid').execute()).toEqual([]);
+    expect(await stack.gateway.store.db.selectFrom('study_signoffs').select('study_uid').where('study_uid', '=', study).execute()).toEqual([]);
     const ok = await rita.post(`/api/studies/${study}/signoff`, { confirmUnverified: true });
     expect(ok.status).toBe(201);
     expect(await ok.json()).toMatchObject({ signedBy: 'rita', unverifiedIds: ['imported-1'] });
