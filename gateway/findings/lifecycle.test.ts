@@ -89,6 +89,9 @@ async function state(w: World): Promise<Map<string, string>> {
   for (const r of await db.selectFrom('findings').select(['id', 'body']).execute()) m.set(`live:${r.id}`, r.body);
   for (const r of await db.selectFrom('findings_after_signoff').select(['id', 'body']).execute()) m.set(`late:${r.id}`, r.body);
   for (const r of await db.selectFrom('findings_superseded').select(['seq', 'finding_id']).execute()) m.set(`superseded:${r.seq}:${r.finding_id}`, '');
+  for (const r of await db.selectFrom('study_signoffs').selectAll().execute()) m.set(`signoff:${r.study_uid}`, JSON.stringify(r));
+  for (const r of await db.selectFrom('ai_disabled_studies').select(['study_uid', 'reason']).execute()) m.set(`disabled:${r.study_uid}`, r.reason);
+  for (const r of await db.selectFrom('model_rollout').select(['model_name', 'mode']).execute()) m.set(`rollout:${r.model_name}`, r.mode);
   return m;
 }
 
@@ -211,8 +214,22 @@ async function check(w: World, beforeState: Map<string, string>, lastSeq: number
   for (const k of beforeState.keys()) if (!after.has(k)) changed.add(k);
   const audit = (await db.selectFrom('audit').selectAll().where('seq', '>', lastSeq).execute()) as AuditRecord[];
   const audited = new Set(audit.map((a) => norm(a.finding_id)));
+  const did = (action: string, pred: (a: AuditRecord) => boolean = () => true) => audit.some((a) => a.action === action && pred(a));
   for (const k of changed) {
-    const id = k.startsWith('superseded:') ? k.split(':').slice(2).join(':') : k.slice(5);
+    const [kind, key] = [k.slice(0, k.indexOf(':')), k.slice(k.indexOf(':') + 1)];
+    if (kind === 'signoff') {
+      expect(did('study-signed-off', (a) => a.study_uid === key), `sign-off of ${key} not audited`).toBe(true);
+      continue;
+    }
+    if (kind === 'disabled') {
+      expect(did('ai-disabled-study', (a) => a.study_uid === key) || did('ai-enabled-study', (a) => a.study_uid === key), `AI disable of ${key} not audited`).toBe(true);
+      continue;
+    }
+    if (kind === 'rollout') {
+      expect(did('settings-changed', (a) => (JSON.parse(a.detail ?? '{}') as { model?: string }).model === key), `rollout of ${key} not audited`).toBe(true);
+      continue;
+    }
+    const id = kind === 'superseded' ? k.split(':').slice(2).join(':') : k.slice(5);
     expect(audited.has(norm(id)), `change of ${k} is not in the audit (${audit.map((a) => `${a.action}:${a.finding_id}`).join(', ')})`).toBe(true);
   }
   // 4. No P after an F for the same study.
