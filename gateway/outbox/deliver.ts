@@ -161,9 +161,11 @@ export async function deliverOru(ctx: DeliveryContext, p: OruPayload, attempts: 
   } catch (e) {
     throw new DeliveryError(`RIS answered something that is not an ACK: ${(e as Error).message}`, true);
   }
-  if (ack.controlId !== p.controlId) throw new DeliveryError(`ACK for ${ack.controlId}, not for ${p.controlId} (MSA-2 must equal MSH-10)`, true);
+  if (ack.controlId !== p.controlId) throw new DeliveryError(`ACK for ${ack.controlId.slice(0, 40).replace(/[^A-Za-z0-9._-]/g, '?')}, not for ${p.controlId} (MSA-2 must equal MSH-10)`, true);
   if (ack.code === 'AA' || ack.code === 'CA') return `ACK ${ack.code}`;
-  const why = ack.text || ack.error || '(no reason given)';
+  // The error as position and code only. The RIS's own words (MSA-3, ERR-8) are not kept in the outbox:
+  // a receiver may quote the patient's name or other field content back.
+  const why = [ack.errorCode ? `HL7 error ${ack.errorCode}` : '', ack.errorLocation ? `at ${ack.errorLocation}` : ''].filter(Boolean).join(' ') || 'no error code given';
   if (ack.code === 'AR' || ack.code === 'CR') throw new DeliveryError(`RIS rejected (${ack.code}): ${why}`, false);
   // AE/CE: the receiver had an application error; retry a configured number of times.
   throw new DeliveryError(`RIS error (${ack.code}): ${why}`, attempts <= ctx.settings.aeRetries);

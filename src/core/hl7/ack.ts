@@ -76,6 +76,10 @@ export interface ParsedAck {
   text: string;
   /** ERR-8 user message, if any */
   error?: string;
+  /** ERR-3.1, the HL7 table 0357 error code, if any */
+  errorCode?: string;
+  /** ERR-2 as SEG-field (e.g. PID-3), if any */
+  errorLocation?: string;
 }
 
 /** Parses an ACK; throws Hl7Error when it is not one (no MSA, bad code). */
@@ -86,5 +90,15 @@ export function parseAck(text: string): ParsedAck {
   const code = get(m, msa, 1) as AckCode;
   if (!['AA', 'AE', 'AR', 'CA', 'CE', 'CR'].includes(code)) throw new Hl7Error('MSA-1 is not an acknowledgement code', 'MSA', 1);
   const err = m.segments.find((s) => s.name === 'ERR');
-  return { code, controlId: get(m, msa, 2), text: get(m, msa, 3), ...(err ? { error: get(m, err, 8) || get(m, err, 3, 2) } : {}) };
+  const errorCode = err ? get(m, err, 3, 1) : '';
+  const seg = err ? get(m, err, 2, 1) : '';
+  const field = err ? get(m, err, 2, 3) : '';
+  return {
+    code,
+    controlId: get(m, msa, 2),
+    text: get(m, msa, 3),
+    ...(err ? { error: get(m, err, 8) || get(m, err, 3, 2) } : {}),
+    ...(/^\d{1,4}$/.test(errorCode) ? { errorCode } : {}),
+    ...(/^[A-Z][A-Z0-9]{2}$/.test(seg) ? { errorLocation: /^\d{1,3}$/.test(field) ? `${seg}-${field}` : seg } : {}),
+  };
 }

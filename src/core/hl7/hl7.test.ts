@@ -101,7 +101,10 @@ describe('ACK', () => {
     expect(get(m, 'MSH', 3)).toBe('RIS');
     expect(get(m, 'MSH', 5)).toBe('READING_STATION');
     const ae = buildAck({ code: 'AE', controlId: 'X', ackControlId: 'ACK2', at: new Date(), text: 'PID-3 missing', error: { segment: 'PID', field: 3, hl7Code: '101' } });
-    expect(parseAck(ae)).toMatchObject({ code: 'AE', controlId: 'X', text: 'PID-3 missing', error: 'PID-3 missing' });
+    expect(parseAck(ae)).toMatchObject({ code: 'AE', controlId: 'X', text: 'PID-3 missing', error: 'PID-3 missing', errorCode: '101', errorLocation: 'PID-3' });
+    // A receiver's words may quote the patient; the code and the position are what a log may keep.
+    const ar = buildAck({ code: 'AR', controlId: 'Y', ackControlId: 'ACK3', at: new Date(), text: 'Patient Fakename^Patricia unknown', error: { segment: 'PID', hl7Code: '204' } });
+    expect(parseAck(ar)).toMatchObject({ code: 'AR', errorCode: '204', errorLocation: 'PID' });
     expect(() => parseAck(message([segment('MSH', ['A', 'B', 'C', 'D', '2026', null, ['ACK'], 'Z', 'P', '2.5'])]))).toThrow(/MSA/);
   });
 });
