@@ -178,6 +178,8 @@ export interface SignoffStatus {
   srState: OutboxState;
   /** The final (or corrected) ORU of this sign-off: 'acknowledged' once the RIS answered AA. */
   oruState: OutboxState;
+  /** AI results that arrived after the sign-off (not in the signed record; may start an addendum). */
+  afterSignoff: number;
 }
 
 function outboxState(status: string | undefined): OutboxState {
@@ -207,11 +209,18 @@ export async function signoffStatuses(db: Kysely<DB>, studyUIDs: string[]): Prom
     .where('study_uid', 'in', signed.map((s) => s.study_uid))
     .where('kind', 'in', ['sr-stow', 'hl7-oru'])
     .execute();
-  for (const s of signed) out.set(s.study_uid, statusOf(s, all.filter((r) => r.study_uid === s.study_uid)));
+  const late = await db
+    .selectFrom('findings_after_signoff')
+    .select((eb) => ['study_uid', eb.fn.countAll<number>().as('n')])
+    .where('study_uid', 'in', signed.map((s) => s.study_uid))
+    .groupBy('study_uid')
+    .execute();
+  const lateBy = new Map(late.map((r) => [r.study_uid, Number(r.n)]));
+  for (const s of signed) out.set(s.study_uid, statusOf(s, all.filter((r) => r.study_uid === s.study_uid), lateBy.get(s.study_uid) ?? 0));
   return out;
 }
 
-function statusOf(s: StudySignoffsTable, rows: { kind: string; dedupe_key: string; status: string }[]): SignoffStatus {
+function statusOf(s: StudySignoffsTable, rows: { kind: string; dedupe_key: string; status: string }[], afterSignoff: number): SignoffStatus {
   const studyUID = s.study_uid;
   const sr = rows.find((r) => r.kind === 'sr-stow' && r.dedupe_key === `sr:verified:${studyUID}:${s.signed_at}`);
   const oru = rows.find((r) => r.kind === 'hl7-oru' && r.dedupe_key === `oru:F:${studyUID}:${s.signed_at}`);
@@ -225,6 +234,7 @@ function statusOf(s: StudySignoffsTable, rows: { kind: string; dedupe_key: strin
     unverifiedIds: JSON.parse(s.unverified_ids ?? '[]') as string[],
     srState: outboxState(sr?.status),
     oruState: outboxState(oru?.status),
+    afterSignoff,
   };
 }
 
