@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startOrthanc, uploadFiles } from './lib/orthanc.js';
+import { DEFAULT_MODALITIES, modalitiesFromEnv, startOrthanc, uploadFiles } from './lib/orthanc.js';
 import { REPO_ROOT } from './lib/demo-data.js';
 import { prepareDemoFiles } from './lib/demo-studies.js';
 import { DEMO_USERS, ROLE_LABELS } from '../src/core/auth/roles.js';
@@ -104,7 +104,8 @@ console.log(`
   Demo log-ins (demo mode only):
 ${DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} / ${u.password.padEnd(10)}  ${ROLE_LABELS[u.role]}`).join('\n')}
 
-  PACS (Orthanc) on loopback :${ports.orthancHttp} (DICOM C-STORE port ${ports.orthancDicom}, AET ${orthanc.aet}); credentials in .data/orthanc/credentials.json
+  PACS (Orthanc) on loopback :${ports.orthancHttp} (DICOM C-STORE port ${ports.orthancDicom}, AET ${orthanc.aet}, stores only from ${(modalitiesFromEnv(env.DICOM_MODALITIES) ?? DEFAULT_MODALITIES).map((m) => `${m.aet}@${m.host}`).join(', ')}); credentials in .data/orthanc/credentials.json
+  Audit trail key (outside the database): ${env.AUDIT_KEY ? 'AUDIT_KEY' : env.AUDIT_KEY_FILE ?? path.join(DATA, 'gateway.sqlite') + '.audit-key'}; check the trail with npm run audit:verify
   Demo RIS (MLLP, python-hl7) on :${ports.ris}, log in .data/ris.log; inbound HL7 orders to the gateway on :${ports.mllp}.
   To watch a study arrive by C-STORE and the worklist re-order live:  npm run demo:arrival
   Press Ctrl-C to stop everything.
