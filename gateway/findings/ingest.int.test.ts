@@ -19,6 +19,8 @@ import { sampleFindings } from '../../src/core/sr/testing.js';
 import { disableAiForStudy, enableAiForStudy } from '../trust/service.js';
 import { signoffStatus } from './repository.js';
 import { ingest } from './ingest.js';
+import { backfillSrDocuments } from './sr-arrivals.js';
+import { orthancAccess } from '../preread/pacs.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 import type { AuditRecord } from '../audit/audit.js';
 
@@ -259,6 +261,22 @@ describe('AI SRs in the PACS are read by the server', () => {
     await enableAiForStudy(stack.gateway.store.db, s.studyInstanceUID, user);
     // Read once: a later stable change of the series does not duplicate them.
     expect((await stack.gateway.store.db.selectFrom('findings').select('id').where('id', 'like', `sr:${sr.sop}:%`).execute()).length).toBe(3);
+  });
+
+  it('SRs already in the PACS before the server read them are read by the start-up backfill, once', async () => {
+    const s = await buildHeadCtStudy({ patientAge: '052Y', slices: 2, firstSlice: 5 });
+    built.push(s);
+    await cStore(s.files, peer());
+    const sr = vendorSr(s.files[0]);
+    await uploadFiles(stack.orthanc, [sr.path]);
+    await waitFor('read by the feed', async () => stack.gateway.store.db.selectFrom('sr_documents').select('sop_instance_uid').where('sop_instance_uid', '=', sr.sop).executeTakeFirst(), 90_000);
+    // As if this SR had been stored before the gateway read SRs: no record of it, no findings from it.
+    await stack.gateway.store.db.deleteFrom('sr_documents').where('sop_instance_uid', '=', sr.sop).execute();
+    await stack.gateway.store.db.deleteFrom('findings').where('id', 'like', `sr:${sr.sop}:%`).execute();
+    const deps = { db: stack.gateway.store.db, orthanc: orthancAccess(stack.gateway.ctx.config) };
+    expect(await backfillSrDocuments(deps)).toEqual([sr.sop]);
+    expect((await get(s.studyInstanceUID)).findings.filter((f) => f.source === 'sr').map((f) => f.id).sort()).toEqual(['ICH-1', 'ICH-2', 'Q-1'].map((k) => `sr:${sr.sop}:${k}`).sort());
+    expect(await backfillSrDocuments(deps)).toEqual([]);
   });
 
   it('image series are never taken for SR documents', async () => {

@@ -60,12 +60,12 @@ export async function readSrSeries(deps: SrArrivalDeps, orthancSeriesId: string)
   if ((series.MainDicomTags.Modality ?? '').toUpperCase() !== 'SR') return [];
   const seriesUID = series.MainDicomTags.SeriesInstanceUID ?? '';
   const read: string[] = [];
-  for (const instanceId of series.Instances) {
-    const inst = await orthancGet<{ MainDicomTags: { SOPInstanceUID?: string } }>(orthanc, `/instances/${instanceId}`);
+  const instances = await orthancGet<{ ID: string; MainDicomTags: { SOPInstanceUID?: string } }[]>(orthanc, `/series/${orthancSeriesId}/instances`);
+  for (const inst of instances) {
     const sop = inst.MainDicomTags.SOPInstanceUID;
     if (!sop) continue;
     if (await db.selectFrom('sr_documents').select('sop_instance_uid').where('sop_instance_uid', '=', sop).executeTakeFirst()) continue;
-    await readOne(deps, instanceId, sop, seriesUID);
+    await readOne(deps, inst.ID, sop, seriesUID);
     read.push(sop);
   }
   return read;
@@ -113,6 +113,31 @@ async function readOne(deps: SrArrivalDeps, instanceId: string, sop: string, ser
   const findings = result.findings.map((f) => ({ ...f, id: `sr:${sop}:${f.id}`.slice(0, 128) }));
   await ingest({ db, events: deps.events }, { studyUID: study, source: 'sr', actor: { username: ACTOR }, findings, detail: { sopInstanceUID: sop } });
   await record(db, { sop, study, series: seriesUID, state: 'read', findings: findings.length, warnings: result.warnings });
+}
+
+/**
+ * SRs that were in the PACS before the gateway read SRs (or while the change feed was off): every SR
+ * series Orthanc holds is looked at once per start; instances already recorded are skipped, so a
+ * second run reads nothing. Returns the SOP Instance UIDs read.
+ */
+export async function backfillSrDocuments(deps: SrArrivalDeps, shouldStop: () => boolean = () => false): Promise<string[]> {
+  const r = await fetch(`${deps.orthanc.url}/tools/find`, {
+    method: 'POST',
+    body: JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
+    headers: { 'content-type': 'application/json', ...(deps.orthanc.auth ? { authorization: deps.orthanc.auth } : {}) },
+    signal: AbortSignal.timeout(30_000),
+  });
+  if (!r.ok) throw new Error(`Orthanc /tools/find: HTTP ${r.status}`);
+  const read: string[] = [];
+  for (const id of (await r.json()) as string[]) {
+    if (shouldStop()) break;
+    try {
+      read.push(...(await readSrSeries(deps, id)));
+    } catch (e) {
+      deps.log?.(`sr-reader: backfill of series ${id}: ${(e as Error).message}`);
+    }
+  }
+  return read;
 }
 
 /** The conformance warnings of a study's SR documents, as the server read them (for the viewer). */
