@@ -492,6 +492,27 @@ describe('AI findings on the image', () => {
     expect(errors).toEqual([]);
   });
 
+  it('the sign-off key S asks, Esc cancels, S again signs: the SR findings are recorded as left unverified', async () => {
+    await openStudy(DWV_STUDY);
+    const api = await login(stack.baseUrl, 'rita');
+    const srIds = (await fstate()).findings.filter((f) => f.source === 'sr' && f.status === 'ai-unverified').map((f) => f.id).sort();
+    expect(srIds.length).toBeGreaterThanOrEqual(21);
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Shift+S');
+    const confirm = page.getByTestId('findings-signoff-confirm');
+    await expect.poll(() => confirm.count()).toBe(1);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => confirm.count()).toBe(0);
+    expect((await api.json<{ signoff: unknown }>(`/api/studies/${DWV_STUDY}/findings`)).signoff).toBeNull();
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('Shift+S');
+    await expect.poll(() => confirm.count()).toBe(1);
+    await page.keyboard.press('Shift+S');
+    await until('signed', fstate, (x) => !!x.signoff?.signedBy);
+    const signed = await api.json<{ signoff: { unverifiedIds: string[] } }>(`/api/studies/${DWV_STUDY}/findings`);
+    expect(signed.signoff.unverifiedIds.sort()).toEqual(srIds);
+  });
+
   it('sign-off with unverified findings asks one more key (Enter), records them, and shows final / SR stored / ORU', async () => {
     await openStudy(CT);
     await expect.poll(() => page.locator('button[data-action=signoff]').count()).toBe(1);

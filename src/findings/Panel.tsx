@@ -203,6 +203,10 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
             if (e.key === 'Escape') {
               e.preventDefault();
               cancelSignOff();
+            } else if (e.key === 'S') {
+              // The sign-off key again confirms (focus is here, so the viewer's key map does not see it).
+              e.preventDefault();
+              void signOff(ctx.studyInstanceUID, true);
             }
           }}
         >
@@ -227,7 +231,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
       )}
       {can(session.user?.role, 'study.signoff') && !locked && !s.confirmSignoff && (
         <button type="button" data-action="signoff" onClick={() => void signOff(ctx.studyInstanceUID)} title="Record the sign-off; unverified AI findings stay out of the verified report (asked once more if any)">
-          Sign off study
+          Sign off study (S)
         </button>
       )}
     </section>

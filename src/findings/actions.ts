@@ -1,7 +1,9 @@
 /** Verdict actions on the selected finding: each is one keystroke or one click. */
 import { FINDING_TYPES, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
 import { scaleBox } from '../core/findings/geometry';
-import { sendVerdict, verdictsSettled } from './api';
+import { sendVerdict, signOff, verdictsSettled } from './api';
+import { getSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 import { findById, useFindingsStore } from './state';
 import { targetRegion } from './navigation';
 import { extentOf, setRangeEnd, sliceRangeOf } from '../core/findings/extent';
@@ -92,6 +94,24 @@ export async function undo(f?: Finding): Promise<void> {
     return;
   }
   if (canAct(target)) await sendVerdict(id, { action: 'undo' });
+}
+
+/**
+ * The sign-off key: signs off, or, while the panel asks to confirm unverified findings, confirms
+ * (the same key twice, or Enter on the focused confirmation).
+ */
+export async function signOffKey(studyUID: string): Promise<void> {
+  const s = useFindingsStore.getState();
+  if (!can(getSession().user?.role, 'study.signoff')) {
+    useFindingsStore.setState({ actionError: 'Only a radiologist signs off a study.' });
+    return;
+  }
+  if (s.signoff) {
+    useFindingsStore.setState({ actionError: `The study was already signed off by ${s.signoff.signedBy}.` });
+    return;
+  }
+  await verdictsSettled();
+  await signOff(studyUID, !!useFindingsStore.getState().confirmSignoff);
 }
 
 export const FINDING_TYPE_OPTIONS = TYPES;

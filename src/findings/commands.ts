@@ -15,6 +15,7 @@ export const FINDINGS_COMMANDS = {
   extentFirst: 'findings.extentFirst',
   extentLast: 'findings.extentLast',
   undo: 'findings.undo',
+  signoff: 'findings.signoff',
   opacityUp: 'findings.heatmapOpacityUp',
   opacityDown: 'findings.heatmapOpacityDown',
 } as const;
@@ -36,6 +37,7 @@ defineCommands([
   { command: C.extentFirst, label: 'Modify: the selected finding starts at this slice', keys: ['{'], group: 'AI findings' },
   { command: C.extentLast, label: 'Modify: the selected finding ends at this slice', keys: ['}'], group: 'AI findings' },
   { command: C.undo, label: 'Undo the last verdict (until sign-off)', keys: ['Ctrl+z', 'u'], group: 'AI findings' },
+  { command: C.signoff, label: 'Sign off the study (press again, or Enter, to confirm while findings are unverified)', keys: ['S'], group: 'AI findings' },
   { command: C.opacityUp, label: 'Heatmap opacity +10%', keys: ['Shift+ArrowUp'], group: 'AI findings' },
   { command: C.opacityDown, label: 'Heatmap opacity −10%', keys: ['Shift+ArrowDown'], group: 'AI findings' },
 ]);

@@ -6,7 +6,7 @@ import { FindingsPanel } from './Panel';
 import { FindingsToolbar } from './Toolbar';
 import { useFindingsStore } from './state';
 import { stepFinding } from './navigation';
-import { accept, cycleType, reject, rejectNextReason, resizeBox, setExtentEnd, undo } from './actions';
+import { accept, cycleType, reject, rejectNextReason, resizeBox, setExtentEnd, signOffKey, undo } from './actions';
 
 export function runFindingsCommand(command: string, ctx: ViewerContext): boolean {
   const set = useFindingsStore.setState;
@@ -56,6 +56,9 @@ export function runFindingsCommand(command: string, ctx: ViewerContext): boolean
       return true;
     case C.undo:
       void undo();
+      return true;
+    case C.signoff:
+      void signOffKey(ctx.studyInstanceUID);
       return true;
     default:
       return false;
