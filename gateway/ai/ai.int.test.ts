@@ -66,7 +66,9 @@ describe('model registry', () => {
     expect(r.headers.get('cache-control')).toContain('immutable');
     expect(r.headers.get('cross-origin-embedder-policy')).toBe('require-corp');
     expect(new Uint8Array(await r.arrayBuffer()).slice(0, 4)).toEqual(new Uint8Array([0, 0x61, 0x73, 0x6d]));
-    expect((await fetch(stack.baseUrl + '/ort/..%2Fpackage.json')).status).toBe(404);
+    // An encoded slash is an ambiguous spelling: refused before routing (gateway/auth/path-guard.ts).
+    expect((await fetch(stack.baseUrl + '/ort/..%2Fpackage.json')).status).toBe(400);
+    expect((await fetch(stack.baseUrl + '/ort/package.json')).status).toBe(404);
   });
 });
 
