@@ -4,11 +4,13 @@
  * the audit key (so a row rewritten with SQL fails even when the plain hash chain was recomputed).
  * Reads the database from env DATABASE (default .data/gateway.sqlite) and the key the gateway uses:
  * env AUDIT_KEY, else AUDIT_KEY_FILE, else `<database>.audit-key`. Never creates a key or a database.
+ * The newest record must match the checkpoint kept outside the database (gateway/audit/key.ts writeHead),
+ * so deleting the newest records is noticed too.
  * Exit codes: 0 intact, 1 broken, 2 no database or no key.
  */
 import fs from 'node:fs';
 import { openStore } from '../gateway/db/database.js';
-import { verifyChain } from '../gateway/audit/audit.js';
+import { checkHead, verifyChain } from '../gateway/audit/audit.js';
 import { AuditKeyError, auditKeyOf } from '../gateway/audit/key.js';
 
 export async function auditVerify(database: string, keyOpts: { key?: string; keyFile?: string } = {}): Promise<{ code: number; message: string }> {
@@ -22,10 +24,15 @@ export async function auditVerify(database: string, keyOpts: { key?: string; key
   }
   try {
     const rows = await store.db.selectFrom('audit').selectAll().orderBy('seq').execute();
-    const r = verifyChain(rows, auditKeyOf(store.db).key);
-    if (r.ok) return { code: 0, message: `audit chain intact: ${r.count} records, every MAC verified` };
-    const rec = rows.find((x) => x.seq === r.brokenSeq);
-    return { code: 1, message: `audit chain BROKEN at record seq=${r.brokenSeq} (${rec?.action ?? '?'} at ${rec?.at ?? '?'}): ${r.reason}` };
+    const k = auditKeyOf(store.db);
+    const r = verifyChain(rows, k.key);
+    if (!r.ok) {
+      const rec = rows.find((x) => x.seq === r.brokenSeq);
+      return { code: 1, message: `audit chain BROKEN at record seq=${r.brokenSeq} (${rec?.action ?? '?'} at ${rec?.at ?? '?'}): ${r.reason}` };
+    }
+    const h = checkHead(rows, k);
+    if (h) return { code: 1, message: `audit chain BROKEN at record seq=${h.brokenSeq}: ${h.reason}` };
+    return { code: 0, message: `audit chain intact: ${r.count} records, every MAC verified${k.headFile && fs.existsSync(k.headFile) ? ', newest record matches the checkpoint' : ''}` };
   } finally {
     await store.close();
   }

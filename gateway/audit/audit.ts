@@ -9,7 +9,7 @@
 import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB, Store } from '../db/database.js';
-import { auditKeyOf } from './key.js';
+import { auditKeyOf, readHead, writeHead } from './key.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -51,9 +51,10 @@ export function macRecord(hash: string, key: Buffer): string {
 }
 
 export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
-  const { key } = auditKeyOf(db);
+  const k = auditKeyOf(db);
+  const { key } = k;
   // A transaction serialises appends so the chain stays linear (SQLite: one writer; Postgres: row lock on the tip).
-  await db.transaction().execute(async (trx) => {
+  const written = await db.transaction().execute(async (trx) => {
     const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     const row = {
       at: new Date().toISOString(),
@@ -67,8 +68,25 @@ export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void>
       prev_hash: last?.hash ?? GENESIS_HASH,
     };
     const hash = hashRecord(row);
-    await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).execute();
+    const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
+    return { seq: Number(seq), hash };
   });
+  // The checkpoint outside the database: deleting the newest records is noticed too.
+  writeHead(k, written.seq, written.hash);
+}
+
+/**
+ * Checks the chain's newest records against the checkpoint outside the database: the record it names
+ * must still be there, with the same hash. Null when they agree or there is no checkpoint.
+ */
+export function checkHead(records: Pick<AuditRecord, 'seq' | 'hash'>[], k: Parameters<typeof readHead>[0]): { brokenSeq: number; reason: string } | null {
+  const { head, error } = readHead(k);
+  if (error) return { brokenSeq: records.length ? records[records.length - 1].seq : 0, reason: `${error} (${k.headFile})` };
+  if (!head) return null;
+  const rec = records.find((r) => r.seq === head.seq);
+  if (!rec) return { brokenSeq: head.seq, reason: `record seq=${head.seq}, the newest in the checkpoint outside the database, is gone: the newest records were deleted` };
+  if (rec.hash !== head.hash) return { brokenSeq: head.seq, reason: 'record does not match the checkpoint outside the database' };
+  return null;
 }
 
 export type ChainCheck = { ok: true; count: number } | { ok: false; count: number; brokenSeq: number; reason: string };
@@ -134,5 +152,7 @@ export async function sealLegacyAudit(store: Store): Promise<{ sealed: number; s
     if (dialect === 'sqlite') await sql`CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END`.execute(trx);
     else await sql`ALTER TABLE audit ENABLE TRIGGER audit_no_change`.execute(trx);
   });
+  const newest = rows[rows.length - 1];
+  writeHead(k, newest.seq, newest.hash);
   return { sealed: todo.length };
 }

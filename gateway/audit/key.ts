@@ -32,6 +32,14 @@ export interface AuditKey {
   source: string;
   /** True when this call created the key file (a new key: older records may be sealed with it). */
   created: boolean;
+  /**
+   * The checkpoint file outside the database (the newest record's seq and hash, with a MAC): beside the
+   * key file, or beside the database when the key comes from AUDIT_KEY; null for in-memory and PostgreSQL
+   * databases with AUDIT_KEY. It lets verification notice the newest records deleted (a truncated tail).
+   */
+  headFile: string | null;
+  /** The newest seq this process wrote to the checkpoint (it never moves back). */
+  headSeq?: number;
 }
 
 export class AuditKeyError extends Error {}
@@ -49,10 +57,13 @@ export function defaultKeyFile(database: string): string | null {
 }
 
 export function resolveAuditKey(database: string, opts: AuditKeyOptions = {}): AuditKey {
-  if (opts.key) return { key: parseKey(opts.key, 'AUDIT_KEY'), source: 'env', created: false };
+  if (opts.key) {
+    const beside = defaultKeyFile(database);
+    return { key: parseKey(opts.key, 'AUDIT_KEY'), source: 'env', created: false, headFile: beside ? beside.replace(/\.audit-key$/, '.audit-head') : null };
+  }
   const file = opts.keyFile ? path.resolve(opts.keyFile) : defaultKeyFile(database);
   if (!file) {
-    if (database === ':memory:') return { key: crypto.randomBytes(32), source: 'memory', created: true };
+    if (database === ':memory:') return { key: crypto.randomBytes(32), source: 'memory', created: true, headFile: null };
     throw new AuditKeyError('a database that is not a file needs AUDIT_KEY or AUDIT_KEY_FILE (the audit key must live outside the database)');
   }
   if (fs.existsSync(file)) {
@@ -60,7 +71,7 @@ export function resolveAuditKey(database: string, opts: AuditKeyOptions = {}): A
     if (process.platform !== 'win32' && (st.mode & 0o077) !== 0) {
       throw new AuditKeyError(`audit key file ${file} is readable by group or others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
     }
-    return { key: parseKey(fs.readFileSync(file, 'utf8'), file), source: file, created: false };
+    return { key: parseKey(fs.readFileSync(file, 'utf8'), file), source: file, created: false, headFile: file + '.head' };
   }
   if (opts.create === false) throw new AuditKeyError(`no audit key at ${file} (set AUDIT_KEY or AUDIT_KEY_FILE to the gateway's key)`);
   fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -72,7 +83,46 @@ export function resolveAuditKey(database: string, opts: AuditKeyOptions = {}): A
     if ((e as NodeJS.ErrnoException).code === 'EEXIST') return resolveAuditKey(database, { ...opts, create: false });
     throw e;
   }
-  return { key: Buffer.from(hex, 'hex'), source: file, created: true };
+  return { key: Buffer.from(hex, 'hex'), source: file, created: true, headFile: file + '.head' };
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+  mac: string;
+}
+
+const headMac = (key: Buffer, seq: number, hash: string) => crypto.createHmac('sha256', key).update(`audit-head:${seq}:${hash}`).digest('hex');
+
+/**
+ * Records the newest record in the checkpoint file (written whole, then renamed over the old one; mode
+ * 0600). Called after each append commits. A failure to write is not an audit failure: the record is in.
+ */
+export function writeHead(k: AuditKey, seq: number, hash: string): void {
+  if (!k.headFile || (k.headSeq !== undefined && seq <= k.headSeq)) return;
+  try {
+    const current = readHead(k);
+    if (current.head && current.head.seq > seq) return; // another process wrote a newer one
+    const tmp = `${k.headFile}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ seq, hash, mac: headMac(k.key, seq, hash) }) + '\n', { mode: 0o600 });
+    fs.renameSync(tmp, k.headFile);
+    k.headSeq = seq;
+  } catch {
+    /* the checkpoint is a second line of defence; the record itself is committed */
+  }
+}
+
+/** The checkpoint, if there is one; `error` when it exists but is not ours (bad MAC, unreadable). */
+export function readHead(k: AuditKey): { head?: AuditHead; error?: string } {
+  if (!k.headFile || !fs.existsSync(k.headFile)) return {};
+  try {
+    const h = JSON.parse(fs.readFileSync(k.headFile, 'utf8')) as AuditHead;
+    if (!Number.isInteger(h.seq) || typeof h.hash !== 'string' || typeof h.mac !== 'string') return { error: 'checkpoint malformed' };
+    const ok = /^[0-9a-f]{64}$/.test(h.mac) && crypto.timingSafeEqual(Buffer.from(h.mac, 'hex'), Buffer.from(headMac(k.key, h.seq, h.hash), 'hex'));
+    return ok ? { head: h } : { error: 'checkpoint MAC does not match' };
+  } catch {
+    return { error: 'checkpoint unreadable' };
+  }
 }
 
 /** The key of each open database handle (set by openStore). A WeakMap: closed stores take their key with them. */

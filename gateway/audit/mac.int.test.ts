@@ -102,6 +102,23 @@ describe('keyed audit MAC', () => {
     }
   });
 
+  it('deleting the newest records is noticed: the checkpoint outside the database names the last one', async () => {
+    const dbPath = await makeDb('truncated', 6);
+    const head = dbPath + '.audit-key.head';
+    expect(fs.statSync(head).mode & 0o777).toBe(0o600);
+    expect(JSON.parse(fs.readFileSync(head, 'utf8'))).toMatchObject({ seq: 6 });
+    expect(verify(dbPath).out).toMatch(/intact: 6 records, every MAC verified, newest record matches the checkpoint/);
+    const db = new Database(dbPath);
+    db.exec('DROP TRIGGER audit_no_delete; DELETE FROM audit WHERE seq > 4;');
+    db.close();
+    const r = verify(dbPath);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/BROKEN at record seq=6: .*the newest records were deleted/);
+    // A checkpoint rewritten without the key does not pass either.
+    fs.writeFileSync(head, JSON.stringify({ seq: 4, hash: 'f'.repeat(64), mac: 'a'.repeat(64) }));
+    expect(verify(dbPath).out).toMatch(/checkpoint MAC does not match/);
+  });
+
   it('verification with another key fails; without the key it refuses (exit 2) and creates none', async () => {
     const dbPath = await makeDb('keys', 3);
     const other = crypto.randomBytes(32).toString('hex');
