@@ -46,7 +46,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     modelsDir: env.MODELS_DIR ?? 'models',
     demo: env.DEMO === '1' || env.DEMO === 'true',
     sessionTtlMs: Number(env.SESSION_TTL_MS ?? 8 * 3600_000),
-    sessionIdleMs: Number(env.SESSION_IDLE_MS ?? 30 * 60_000),
+    // Not a positive number (a typo): the default, never "every session is already idle".
+    sessionIdleMs: Number(env.SESSION_IDLE_MS) > 0 ? Number(env.SESSION_IDLE_MS) : 30 * 60_000,
     secureCookies: env.SECURE_COOKIES === '1',
     publicOrigin: env.PUBLIC_ORIGIN || undefined,
     auditKey: env.AUDIT_KEY || undefined,

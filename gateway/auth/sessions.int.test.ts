@@ -93,6 +93,7 @@ describe('idle timeout', () => {
   it('over HTTP: requests keep a session alive, SESSION_IDLE_MS without one ends it with 401', async () => {
     expect(configFromEnv({ SESSION_IDLE_MS: '1234' }).sessionIdleMs).toBe(1234);
     expect(configFromEnv({}).sessionIdleMs).toBe(30 * 60_000);
+    expect(configFromEnv({ SESSION_IDLE_MS: '30min' }).sessionIdleMs).toBe(30 * 60_000);
     const { base } = await gateway(2000);
     const c = await login(base, 'erin');
     for (let i = 0; i < 4; i++) {

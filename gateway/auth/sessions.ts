@@ -32,7 +32,7 @@ export async function createSession(
   const id = sessionKey(token);
   await db
     .insertInto('sessions')
-    .values({ id, user_id: userId, csrf_token: csrf, created_at: now.toISOString(), expires_at: expiresAt, last_seen_at: now.toISOString(), idle_ms: Math.max(1, Math.round(idleMs)) })
+    .values({ id, user_id: userId, csrf_token: csrf, created_at: now.toISOString(), expires_at: expiresAt, last_seen_at: now.toISOString(), idle_ms: Number.isFinite(idleMs) && idleMs > 0 ? Math.round(idleMs) : DEFAULT_IDLE_MS })
     .execute();
   return { token, id, csrf, expiresAt };
 }
