@@ -97,9 +97,19 @@ async function topCritical(uid: string): Promise<Finding> {
 /** After the policy change, nothing AI is drawn on the slice where the control showed the mark; the worklist has no flag. */
 async function expectNothingDrawn(uid: string, sop: string, control: { coloured: number }) {
   await openAt(uid, sop);
-  // Give every other path time to draw if it exists: the SR in the study, the in-browser model (it starts
-  // once the stack is decoded, at most 4 s after the first image).
-  await viewer.waitForTimeout(6000);
+  // Give every other path time to draw if it exists (the SR in the study, the in-browser model, which
+  // starts once the stack is decoded, at most 4 s after the first image), watching all along: a mark
+  // drawn for a moment and taken back is a mark drawn.
+  const seen = { marks: 0, heatmaps: 0, coloured: 0 };
+  for (const end = Date.now() + 6000; Date.now() < end; ) {
+    const st = (await fstate(viewer))!;
+    seen.marks = Math.max(seen.marks, st.marks.length);
+    seen.heatmaps = Math.max(seen.heatmaps, st.heatmapsDrawn);
+    seen.coloured = Math.max(seen.coloured, (await colouredInViewport(viewer)).coloured);
+    await viewer.waitForTimeout(150);
+  }
+  expect({ marks: seen.marks, heatmaps: seen.heatmaps }).toEqual({ marks: 0, heatmaps: 0 });
+  expect(seen.coloured, `most coloured viewport pixels seen with AI hidden (control with AI shown: ${control.coloured})`).toBeLessThan(5);
   const s = (await fstate(viewer))!;
   expect(s.findings.filter((f) => f.source !== 'radiologist').map((f) => `${f.source}:${f.id}`)).toEqual([]);
   expect(s.marks).toEqual([]);
@@ -139,7 +149,9 @@ beforeAll(async () => {
   for (const p of [worklist, viewer]) p.on('pageerror', (e) => pageErrors.push(e.message));
   await loginInBrowser(worklist, stack.baseUrl, 'rita');
   await worklist.goto(stack.baseUrl + '/');
-  await worklist.waitForSelector('.worklist-table tbody tr');
+  await worklist.waitForSelector('.worklist-table tbody tr').catch(async (e: Error) => {
+    throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}\npage: ${(await worklist.locator('body').innerText()).slice(0, 800)}`);
+  });
   // Marks the document: a reload would lose it.
   await worklist.evaluate(() => ((window as unknown as { __noReload: boolean }).__noReload = true));
 }, 300_000);
@@ -226,11 +238,19 @@ describe('one reader view: every source of AI marks and the worklist flag follow
   it('sign-off shows the study final on the open worklist, live', async () => {
     const uid = lesion.studyInstanceUID;
     await expect.poll(() => row(uid).locator('.flag-critical').count(), { timeout: 30_000 }).toBe(1);
+    // One verdict, so the sign-off has a verified SR to store.
+    const { findings } = await rita.json<{ findings: Finding[] }>(`/api/studies/${uid}/findings`);
+    const toAccept = findings.find((f) => f.status === 'ai-unverified' && f.severity === 'critical');
+    expect(toAccept, JSON.stringify(findings.map((f) => [f.id, f.source, f.status]))).toBeDefined();
+    expect((await rita.post(`/api/findings/${toAccept!.id}/verdict`, { action: 'accept' })).status).toBe(200);
     const so = await rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true });
     expect(so.status, await so.clone().text()).toBe(201);
     await expect.poll(() => row(uid).getByTestId('study-final').count(), { timeout: 20_000 }).toBe(1);
     expect(await row(uid).locator('.flag').count()).toBe(0);
-    expect(await row(uid).getByTestId('study-final').getAttribute('title')).toBe('Signed off by rita');
+    expect(await row(uid).getByTestId('study-final').getAttribute('title')).toMatch(/^Signed off by rita · SR \w+ · ORU \w+/);
+    // The verified SR reaches the PACS through the outbox after the sign-off; the row follows without a reload.
+    await expect.poll(() => row(uid).getByTestId('study-final').getAttribute('data-sr'), { timeout: 30_000 }).toBe('acknowledged');
+    expect(await row(uid).getByTestId('study-final').getAttribute('title')).toContain('SR stored');
     await worklist.locator(`.critical-alert[data-study="${uid}"]`).waitFor({ state: 'detached', timeout: 20_000 });
     expect(await worklist.evaluate(() => (window as unknown as { __noReload?: boolean }).__noReload)).toBe(true);
   });

@@ -22,7 +22,7 @@ import './migrations.js';
 import '../outbox/schema.js';
 import type { GatewayContext, DomainEventMap } from '../context.js';
 import { appendAudit } from '../audit/audit.js';
-import { findingsForStudy, getSignoff } from '../findings/repository.js';
+import { findingsForStudy, getSignoff, signoffStatuses, type OutboxState, type SignoffStatus } from '../findings/repository.js';
 import { enqueueWebhook } from '../outbox/events.js';
 import { readerPolicySnapshot, readerVisible, studyFacts, type ReaderPolicySnapshot } from '../trust/service.js';
 import { isAiFinding, ruleFor } from '../../src/core/policy/policy.js';
@@ -60,6 +60,8 @@ export interface TriageEntry {
   status: StudyStatus;
   signedBy: string | null;
   signedAt: string | null;
+  /** Where the signed result is (final only): the verified SR in the PACS, the final ORU at the RIS. */
+  report: { srState: OutboxState; oruState: OutboxState } | null;
 }
 
 /** A role's view: priority and reason are null for a role that sees no diagnostic findings at all. */
@@ -389,12 +391,23 @@ export class TriageService {
   async entries(studyUIDs?: string[]): Promise<Record<string, TriageEntry>> {
     const rows = await this.rows(studyUIDs);
     const jobs = await this.jobsByStudy(studyUIDs);
-    const signoffs = await this.signoffs(rows.map((r) => r.study_uid));
+    const signoffs = new Map<string, SignoffStatus>();
+    for (const c of chunks(rows.map((r) => r.study_uid))) for (const [k, v] of await signoffStatuses(this.db, c)) signoffs.set(k, v);
     const now = Date.now();
     const out: Record<string, TriageEntry> = {};
     for (const r of rows) {
       const s = signoffs.get(r.study_uid);
-      out[r.study_uid] = { studyUID: r.study_uid, priority: r.priority as Priority, reason: r.reason, arrivedAt: r.arrived_at, aiState: this.opts.aiState(r, jobs.get(r.study_uid) ?? [], now), status: s ? 'final' : 'unsigned', signedBy: s?.by ?? null, signedAt: s?.at ?? null };
+      out[r.study_uid] = {
+        studyUID: r.study_uid,
+        priority: r.priority as Priority,
+        reason: r.reason,
+        arrivedAt: r.arrived_at,
+        aiState: this.opts.aiState(r, jobs.get(r.study_uid) ?? [], now),
+        status: s ? 'final' : 'unsigned',
+        signedBy: s?.signedBy ?? null,
+        signedAt: s?.signedAt ?? null,
+        report: s ? { srState: s.srState, oruState: s.oruState } : null,
+      };
     }
     return out;
   }
@@ -404,15 +417,6 @@ export class TriageService {
     const out: DB['preread_studies'][] = [];
     for (const c of chunks(studyUIDs)) out.push(...(await this.db.selectFrom('preread_studies').selectAll().where('study_uid', 'in', c).execute()));
     return out;
-  }
-
-  private async signoffs(uids: string[]): Promise<Map<string, { by: string; at: string }>> {
-    const m = new Map<string, { by: string; at: string }>();
-    for (const c of chunks(uids)) {
-      if (!c.length) continue;
-      for (const s of await this.db.selectFrom('study_signoffs').select(['study_uid', 'signed_by', 'signed_at']).where('study_uid', 'in', c).execute()) m.set(s.study_uid, { by: s.signed_by, at: s.signed_at });
-    }
-    return m;
   }
 
   private async findingsByStudy(uids: string[]): Promise<Map<string, Finding[]>> {

@@ -7,7 +7,9 @@ import { startEarlyKeys } from '../app/earlyKeys';
 import {
   DEFAULT_SORT,
   filterRows,
+  finalSummary,
   flagOf,
+  reportInFlight,
   mergeTriage,
   moveSelection,
   rowFromQido,
@@ -78,7 +80,7 @@ function useTriage(): Record<string, TriageInfo> {
           // The entry as this reader's role may see it (the gateway applied the policy): it replaces the old
           // one whole, so a flag cleared by a rejection, sign-off, AI disable or rollout change goes at once.
           const d = JSON.parse((ev as MessageEvent<string>).data) as TriageInfo & { studyUID: string };
-          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState, status: d.status, signedBy: d.signedBy } }));
+          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState, status: d.status, signedBy: d.signedBy, report: d.report } }));
         } catch {
           /* malformed event: ignore it, keep the list */
         }
@@ -99,6 +101,26 @@ function useTriage(): Record<string, TriageInfo> {
       es?.close();
     };
   }, []);
+  // A signed-off study's SR and ORU travel through the outbox after the sign-off event: while one is
+  // on its way, re-read the list every few seconds so the row shows when it arrived.
+  const inFlight = Object.values(triage).some(reportInFlight);
+  useEffect(() => {
+    if (!inFlight) return;
+    let closed = false;
+    const t = setInterval(() => {
+      apiFetch('/api/triage')
+        .then(async (r) => {
+          if (!r.ok || closed) return;
+          const body = (await r.json()) as { studies?: Record<string, TriageInfo> };
+          if (body?.studies && !closed) setTriage((cur) => ({ ...cur, ...body.studies }));
+        })
+        .catch(() => {});
+    }, 4000);
+    return () => {
+      closed = true;
+      clearInterval(t);
+    };
+  }, [inFlight]);
   return triage;
 }
 
@@ -237,7 +259,15 @@ export function WorklistPage() {
                 >
                   <td className="col-flag">
                     {final ? (
-                      <span className="study-final" data-testid="study-final" title={r.triage?.signedBy ? `Signed off by ${r.triage.signedBy}` : 'Signed off'} style={FINAL_STYLE}>
+                      <span
+                        className="study-final"
+                        data-testid="study-final"
+                        data-sr={r.triage?.report?.srState ?? 'none'}
+                        data-oru={r.triage?.report?.oruState ?? 'none'}
+                        title={finalSummary(r.triage) ?? 'Signed off'}
+                        aria-label={`Final: ${finalSummary(r.triage) ?? ''}`}
+                        style={FINAL_STYLE}
+                      >
                         Final
                       </span>
                     ) : (

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterRows, flagOf, mergeTriage, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
+import { filterRows, finalSummary, flagOf, mergeTriage, reportInFlight, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
 
 const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
   studyUID: uid,
@@ -96,5 +96,14 @@ describe('worklist rows', () => {
     expect(flagOf({})).toBe('none');
     const rows = mergeTriage([row('a'), row('b'), row('c')], { a: t('critical', 'final'), b: t('critical'), c: t(null) });
     expect(sortRows(rows, DEFAULT_SORT)[0].studyUID).toBe('b');
+  });
+
+  it('a final row says who signed and where the SR and ORU are; it is in flight until both arrived', () => {
+    const base = { priority: 'critical' as const, reason: 'x', arrivedAt: '', aiState: 'done' };
+    expect(finalSummary({ ...base, status: 'unsigned' })).toBeNull();
+    expect(finalSummary({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'sent' } })).toBe('Signed off by rita · SR stored · ORU sent');
+    expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'sent' } })).toBe(true);
+    expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'acknowledged' } })).toBe(false);
+    expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'failed', oruState: 'none' } })).toBe(false);
   });
 });

@@ -17,6 +17,26 @@ export interface TriageInfo {
   /** 'final' once signed off: the worklist shows it instead of the AI flag. */
   status?: 'unsigned' | 'final';
   signedBy?: string | null;
+  /** Where the signed result is: the verified SR in the PACS, the final ORU at the RIS. */
+  report?: { srState: string; oruState: string } | null;
+}
+
+const STATE_WORD: Record<string, string> = { none: 'none', pending: 'pending', sent: 'sent', acknowledged: 'acknowledged', failed: 'FAILED' };
+
+/** "Signed off by rita · SR stored · ORU acknowledged" for a final row; null otherwise. */
+export function finalSummary(t: TriageInfo | undefined): string | null {
+  if (t?.status !== 'final') return null;
+  const parts = [t.signedBy ? `Signed off by ${t.signedBy}` : 'Signed off'];
+  if (t.report) {
+    parts.push(`SR ${t.report.srState === 'acknowledged' ? 'stored' : (STATE_WORD[t.report.srState] ?? t.report.srState)}`);
+    parts.push(`ORU ${STATE_WORD[t.report.oruState] ?? t.report.oruState}`);
+  }
+  return parts.join(' · ');
+}
+
+/** A final row whose SR or ORU is still on its way (the worklist re-reads the triage until they arrive). */
+export function reportInFlight(t: TriageInfo | undefined): boolean {
+  return t?.status === 'final' && !!t.report && [t.report.srState, t.report.oruState].some((x) => x === 'pending' || x === 'sent');
 }
 
 /** The flag a row shows: none for a signed-off study (its result is final) or a role without diagnostic content. */
