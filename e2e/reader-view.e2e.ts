@@ -4,21 +4,27 @@
  * model's unverified AI SR back into the study. So the study holds AI output twice: findings in the
  * gateway and an AI SR in the PACS. Whatever path draws marks, the policy must hold for it.
  *
- *  - AI on (control): the mark of the top critical finding is drawn on its slice (coloured pixels in
- *    the viewport) and the worklist shows the critical flag;
- *  - AI disabled for the study, then the model set to silent: on the same slice no AI mark from any
- *    source is drawn (pixels) and the worklist shows no AI flag;
+ *  Another vendor's AI SR marking the same slice is stored into the PACS too (read by the server).
+ *  - AI on (control): the marks of the top critical finding and of the vendor SR are drawn on their
+ *    slice (coloured pixels in the viewport) and the worklist shows the critical flag;
+ *  - AI disabled for the study, then the models set to silent: on the same slice no AI mark from any
+ *    source is drawn (pixels, watched for 6 s) and the worklist shows no AI flag;
  *  - rejecting the only critical finding of a study in the viewer clears the worklist flag and the
  *    alert in a second tab live, without a reload; a sign-off shows the study final there, live.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import { login, waitFor, type Client, type Stack } from '../test/harness.js';
-import { buildHeadCtStudy, cStore, type BuiltStudy } from '../gateway/preread/study-builder.js';
-import { parseDicomPart10 } from '../src/core/sr/dicom.js';
+import { buildHeadCtStudy, cStore, newUid, type BuiltStudy } from '../gateway/preread/study-builder.js';
+import { parseDicomPart10, writeDicomPart10 } from '../src/core/sr/dicom.js';
+import { buildMeasurementReport, studyFromDataset } from '../src/core/sr/writer.js';
+import { sampleFindings } from '../src/core/sr/testing.js';
+import { uploadFiles } from '../scripts/lib/orthanc.js';
 import type { Finding } from '../src/core/findings/finding.js';
 
 let stack: Stack;
@@ -29,6 +35,10 @@ let rita: Client;
 let ada: Client;
 let lesion: BuiltStudy;
 let single: BuiltStudy;
+/** The slice of the lesion study's most confident critical pre-read finding; a vendor's AI SR marks it too. */
+let sop = '';
+let vendorSop = '';
+const VENDOR = { name: 'vendor-ich', version: '2.0', manufacturer: 'Vendor Inc' };
 const pageErrors: string[] = [];
 
 type FState = { loading: boolean; findings: { id: string; status: string; source: string; regions: { image: { sopInstanceUID: string } }[] }[]; marks: { id: string; rect: { x: number; y: number; width: number; height: number } }[]; heatmapsDrawn: number };
@@ -143,6 +153,21 @@ beforeAll(async () => {
     const r = (await (await stack.orthanc.rest('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: lesion.studyInstanceUID, Modality: 'SR' } }) })).json()) as string[];
     return r.length > 0;
   }, 60_000);
+  // A third: another vendor's AI SR (TID 1500, written with the project's SR writer) marking the same
+  // slice, stored straight into the PACS as a vendor's system would.
+  sop = (await topCritical(lesion.studyInstanceUID)).regions.find((r) => r.box)!.image.sopInstanceUID;
+  const src = lesion.files.map((f) => parseDicomPart10(fs.readFileSync(f))).find((d) => d.SOPInstanceUID === sop)!;
+  vendorSop = newUid();
+  const srPath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'rs-reader-view-')), 'vendor-sr.dcm');
+  fs.writeFileSync(
+    srPath,
+    writeDicomPart10(
+      buildMeasurementReport({ kind: 'ai', study: studyFromDataset(src), model: VENDOR, findings: sampleFindings(src, { model: VENDOR }), sopInstanceUID: vendorSop, seriesInstanceUID: newUid(), contentDateTime: new Date().toISOString() }),
+    ),
+  );
+  await uploadFiles(stack.orthanc, [srPath]);
+  fs.rmSync(path.dirname(srPath), { recursive: true, force: true });
+  await waitFor('the vendor SR read by the server', async () => (await rita.json<{ findings: Finding[] }>(`/api/studies/${lesion.studyInstanceUID}/findings`)).findings.some((f) => f.id.startsWith(`sr:${vendorSop}:`)), 90_000);
   browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
   worklist = browser.page;
   viewer = await browser.newPage();
@@ -164,16 +189,13 @@ afterAll(async () => {
 });
 
 describe('one reader view: every source of AI marks and the worklist flag follow the policy', () => {
-  let sop = '';
   let control = { coloured: 0 };
 
-  it('AI on (control): the critical finding is drawn on its slice and the worklist flags the study', async () => {
+  it('AI on (control): the pre-read finding and the vendor SR finding are drawn on their slice; the worklist flags the study', async () => {
     const f = await topCritical(lesion.studyInstanceUID);
-    expect(f).toBeDefined();
-    sop = f.regions.find((r) => r.box)!.image.sopInstanceUID;
     await expect.poll(() => row(lesion.studyInstanceUID).locator('.flag-critical').count(), { timeout: 30_000 }).toBe(1);
     await openAt(lesion.studyInstanceUID, sop);
-    await until('mark drawn', () => fstate(viewer), (s) => !!s && s.marks.some((m) => m.id === f.id));
+    await until('both marks drawn', () => fstate(viewer), (s) => !!s && s.marks.some((m) => m.id === f.id) && s.marks.some((m) => m.id === `sr:${vendorSop}:ICH-1`));
     control = await colouredInViewport(viewer);
     expect(control.coloured).toBeGreaterThan(50);
   });
@@ -185,13 +207,14 @@ describe('one reader view: every source of AI marks and the worklist flag follow
     await expect.poll(() => row(lesion.studyInstanceUID).locator('.flag-critical').count(), { timeout: 30_000 }).toBe(1);
   });
 
-  it('the model silent: no AI mark from any source on that slice (pixels), no flag on the worklist', async () => {
-    const put = (mode: string) => ada.fetch('/api/admin/models/head-ct-hyperdensity/rollout', { method: 'PUT', body: JSON.stringify({ mode }), headers: { 'content-type': 'application/json' } });
-    expect((await put('silent')).status).toBe(200);
+  it('the models silent: no AI mark from any source on that slice (pixels), no flag on the worklist', async () => {
+    // Silent is per model: both models with output on this slice (ours, read on arrival, and the vendor's, in its SR) go silent.
+    const put = (model: string, mode: string) => ada.fetch(`/api/admin/models/${model}/rollout`, { method: 'PUT', body: JSON.stringify({ mode }), headers: { 'content-type': 'application/json' } });
+    for (const m of ['head-ct-hyperdensity', VENDOR.name]) expect((await put(m, 'silent')).status).toBe(200);
     try {
       await expectNothingDrawn(lesion.studyInstanceUID, sop, control);
     } finally {
-      expect((await put('assistive')).status).toBe(200);
+      for (const m of ['head-ct-hyperdensity', VENDOR.name]) expect((await put(m, 'assistive')).status).toBe(200);
     }
     await expect.poll(() => row(lesion.studyInstanceUID).locator('.flag-critical').count(), { timeout: 30_000 }).toBe(1);
     // The same slice with the model back: the mark is there again (the check above was not a blank screen).
