@@ -11,6 +11,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
+import { DEFAULT_IDLE_MS } from '../auth/sessions.js';
 import { can } from '../../src/core/auth/permissions.js';
 import type { PrereadService } from './service.js';
 import type { AlertEntry, LiveTriage, TriageService } from './triage.js';
@@ -68,7 +69,8 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
   });
 
   app.get('/api/events', { config: { permission: 'worklist.read' } }, async (req, reply) => {
-    const user = requireUser(req).user;
+    const session = requireUser(req);
+    const user = session.user;
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
@@ -82,6 +84,33 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
     const send = (event: string, data: unknown) => {
       if (open) reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
+    // The stream outlives the request that was authorised: before sending, the session must still be
+    // there (not logged out, expired or idle) with the same role (a role change ends the user's
+    // sessions). Otherwise the stream ends, and the browser's reconnect meets the auth hook again.
+    // Read without sliding the idle deadline: an open stream is not activity. Checked at most every 2 s.
+    let checkedAt = 0;
+    let cleanup = () => {
+      open = false;
+    };
+    const stillAllowed = async (): Promise<boolean> => {
+      if (!open) return false;
+      if (Date.now() - checkedAt < 2000) return true;
+      const row = await db
+        .selectFrom('sessions')
+        .innerJoin('users', 'users.id', 'sessions.user_id')
+        .select(['sessions.expires_at', 'sessions.last_seen_at', 'sessions.idle_ms', 'users.role'])
+        .where('sessions.id', '=', session.id)
+        .executeTakeFirst();
+      const now = Date.now();
+      const ok = !!row && row.role === user.role && Date.parse(row.expires_at) > now && now - (row.last_seen_at ? Date.parse(row.last_seen_at) : 0) < (row.idle_ms ?? DEFAULT_IDLE_MS);
+      if (!ok) {
+        cleanup();
+        reply.raw.end();
+        return false;
+      }
+      checkedAt = now;
+      return true;
+    };
     // Events for one stream go out in the order they happened, each computed for this user's role.
     let queue = Promise.resolve();
     const later = (fn: () => Promise<void>) => {
@@ -91,12 +120,14 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
     send('hello', { role: user.role, workersUp: svc.pool.up });
     const onTriage = (e: LiveTriage) =>
       later(async () => {
+        if (!(await stillAllowed())) return;
         const v = await e.viewFor(user.role);
         if (v) send('triage', v);
       });
     const alerts = can(user.role, 'alerts.read');
     const onAlert = (a: AlertEntry) =>
       later(async () => {
+        if (!(await stillAllowed())) return;
         const v = await triage.alertFor(user.role, a);
         if (v && !v.closedAt) send('alert', v);
       });
@@ -109,9 +140,9 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
       triage.live.on('alert-closed', onClosed);
       triage.live.on('alert-ack', onAck);
     }
-    const ping = setInterval(() => reply.raw.write(': ping\n\n'), 15_000);
+    const ping = setInterval(() => later(async () => void ((await stillAllowed()) && reply.raw.write(': ping\n\n'))), 15_000);
     streams.add(reply);
-    req.raw.on('close', () => {
+    cleanup = () => {
       open = false;
       clearInterval(ping);
       triage.live.off('triage', onTriage);
@@ -119,6 +150,8 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
       triage.live.off('alert-closed', onClosed);
       triage.live.off('alert-ack', onAck);
       streams.delete(reply);
-    });
+    };
+    req.raw.on('close', cleanup);
+    reply.raw.on('close', cleanup);
   });
 }

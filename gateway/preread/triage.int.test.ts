@@ -26,16 +26,17 @@ type View = { studyUID: string; priority: string | null; reason: string | null; 
 type Ev = { event: string; data: any; at: number };
 
 /** Reads an SSE stream into an array until closed. */
-function subscribe(client: Client, baseUrl: string): { events: Ev[]; close(): void } {
+function subscribe(client: Client, baseUrl: string): { events: Ev[]; ended: () => boolean; close(): void } {
   const events: Ev[] = [];
   const ac = new AbortController();
+  let ended = false;
   void (async () => {
     const r = await fetch(baseUrl + '/api/events', { headers: { cookie: client.cookie }, signal: ac.signal });
     const reader = r.body!.getReader();
     let buf = '';
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) return;
+      if (done) return void (ended = true);
       buf += new TextDecoder().decode(value);
       let i;
       while ((i = buf.indexOf('\n\n')) >= 0) {
@@ -47,7 +48,7 @@ function subscribe(client: Client, baseUrl: string): { events: Ev[]; close(): vo
       }
     }
   })().catch(() => {});
-  return { events, close: () => ac.abort() };
+  return { events, ended: () => ended, close: () => ac.abort() };
 }
 
 /** The paging endpoint is not ours: a local receiver stands in for it (boundary). */
@@ -371,6 +372,28 @@ describe('triage follows the findings through the reader policy, recomputed from
       remy.close();
       erin.close();
       await put(c.ada, '/api/admin/policy', { policy: DEFAULT_POLICY, note: 'restore' });
+    }
+  });
+
+  it('an open stream ends when its session does (role changed): nothing more reaches it', async () => {
+    const { uid, findingId } = await singleCriticalStudy();
+    await waitFor('critical', async () => (await triageOf('remy', uid)).priority === 'critical');
+    const remy = subscribe(c.remy, stack.baseUrl);
+    try {
+      await waitFor('stream open', async () => remy.events.some((e) => e.event === 'hello'));
+      // An admin makes the resident a technologist: the user's sessions end.
+      expect((await put(c.ada, '/api/admin/users/remy/role', { role: 'technologist' })).status).toBe(200);
+      const t0 = Date.now();
+      await new Promise((r) => setTimeout(r, 2100)); // past the stream's 2 s session re-check
+      expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'reject' })).status).toBe(200);
+      expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'undo' })).status).toBe(200);
+      await waitFor('the stream ended', async () => remy.ended(), 20_000);
+      expect(remy.events.filter((e) => e.at >= t0 && e.event !== 'hello')).toEqual([]);
+      expect((await c.remy.fetch('/api/triage')).status).toBe(401);
+    } finally {
+      remy.close();
+      await put(c.ada, '/api/admin/users/remy/role', { role: 'resident' });
+      c.remy = await login(stack.baseUrl, 'remy');
     }
   });
 
