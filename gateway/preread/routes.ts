@@ -13,6 +13,8 @@ import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
 import { DEFAULT_IDLE_MS } from '../auth/sessions.js';
 import { can } from '../../src/core/auth/permissions.js';
+import { rolloutModeOf, ruleFor } from '../../src/core/policy/policy.js';
+import { readerPolicySnapshot } from '../trust/service.js';
 import type { PrereadService } from './service.js';
 import type { AlertEntry, LiveTriage, TriageService } from './triage.js';
 
@@ -25,7 +27,12 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
     const s = await svc.study(req.params.study);
     const view = s && (await triage.viewFor(user.role, req.params.study));
     if (!s || !view) return reply.code(404).send({ error: `no pre-read for study ${req.params.study}` });
-    return { ...s, ...view };
+    // How many findings a job produced is derived from findings too: only for a role that sees
+    // diagnostic findings, and only for a model whose output readers may see on this study.
+    const snap = await readerPolicySnapshot(db);
+    const diagnostic = !!ruleFor(snap.policy, user.role)?.kinds.includes('diagnostic');
+    const hidden = (model: string) => !diagnostic || snap.disabledStudies.has(req.params.study) || rolloutModeOf(snap.rollout, model) !== 'assistive';
+    return { ...s, jobs: s.jobs.map((j) => (hidden(j.model) ? { ...j, findingsCount: null } : j)), ...view };
   });
 
   app.get('/api/triage', { config: { permission: 'worklist.read' } }, async (req) => {

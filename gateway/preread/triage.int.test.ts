@@ -268,6 +268,8 @@ describe('triage follows the findings through the reader policy, recomputed from
       await waitFor('flag gone', async () => (await triageOf('rita', uid)).priority === 'none');
       await expectNoFlagAnyRole(uid, /AI disabled for this study by rita: Patient declined/);
       for (const u of READERS) expect((await triageOf(u, uid)).aiState, u).toBe('disabled');
+      // Not even how many findings the model produced.
+      for (const u of READERS) expect((await c[u].json<{ jobs: { findingsCount: number | null }[] }>(`/api/studies/${uid}/preread`)).jobs.map((j) => j.findingsCount), u).toEqual([null]);
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['ai-disabled']);
       expect((await audit(uid, 'triage-changed')).at(-1)!.detail).toMatchObject({ from: { priority: 'critical' }, to: { priority: 'none' }, cause: 'ai-disabled', by: 'rita' });
@@ -297,6 +299,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       expect((await put(c.ada, '/api/admin/models/head-ct-hyperdensity/rollout', { mode: 'silent' })).status).toBe(200);
       await waitFor('flag gone (silent)', async () => (await triageOf('rita', uid)).priority === 'none');
       await expectNoFlagAnyRole(uid, /no AI findings|no finding above threshold/);
+      for (const u of READERS) expect((await c[u].json<{ jobs: { findingsCount: number | null }[] }>(`/api/studies/${uid}/preread`)).jobs.map((j) => j.findingsCount), u).toEqual([null]);
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['rollout']);
       expect((await audit(uid, 'triage-changed')).at(-1)!.detail).toMatchObject({ to: { priority: 'none' }, cause: 'rollout', by: 'ada' });
