@@ -125,22 +125,46 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
     };
     reply.raw.write('retry: 2000\n\n');
     send('hello', { role: user.role, workersUp: svc.pool.up });
+    const alerts = can(user.role, 'alerts.read');
+    // The open alerts this stream's user has (from GET /api/alerts at connect, or sent here): an alert
+    // that stops being visible to the role while it stays open (the role policy changed) is withdrawn
+    // from this stream only, and one that becomes visible is sent.
+    const shown = new Set<string>();
+    if (alerts) later(async () => void (await triage.alertsFor(user.role)).forEach((a) => shown.add(a.id)));
     const onTriage = (e: LiveTriage) =>
       later(async () => {
         if (!(await stillAllowed())) return;
         const v = await e.viewFor(user.role);
         if (v) send('triage', v);
+        if (!alerts) return;
+        for (const a of await triage.openAlerts(e.studyUID)) {
+          const mine = v?.priority === 'critical' ? await triage.alertFor(user.role, a) : null;
+          if (mine && !shown.has(a.id)) {
+            shown.add(a.id);
+            send('alert', mine);
+          } else if (!mine && shown.delete(a.id)) send('alert-closed', { id: a.id, studyUID: a.studyUID, closedAt: null, closedReason: 'policy' });
+        }
       });
-    const alerts = can(user.role, 'alerts.read');
     const onAlert = (a: AlertEntry) =>
       later(async () => {
-        if (!(await stillAllowed())) return;
+        if (!(await stillAllowed()) || shown.has(a.id)) return;
         const v = await triage.alertFor(user.role, a);
-        if (v && !v.closedAt) send('alert', v);
+        if (v && !v.closedAt) {
+          shown.add(a.id);
+          send('alert', v);
+        }
       });
     // A closed or acknowledged alert names no finding: the id, who/why, so every open panel drops it.
-    const onClosed = (a: AlertEntry) => later(async () => send('alert-closed', { id: a.id, studyUID: a.studyUID, closedAt: a.closedAt, closedReason: a.closedReason }));
-    const onAck = (a: AlertEntry) => later(async () => send('alert-ack', { id: a.id, studyUID: a.studyUID, ackedBy: a.ackedBy, ackedAt: a.ackedAt }));
+    const onClosed = (a: AlertEntry) =>
+      later(async () => {
+        shown.delete(a.id);
+        send('alert-closed', { id: a.id, studyUID: a.studyUID, closedAt: a.closedAt, closedReason: a.closedReason });
+      });
+    const onAck = (a: AlertEntry) =>
+      later(async () => {
+        shown.delete(a.id);
+        send('alert-ack', { id: a.id, studyUID: a.studyUID, ackedBy: a.ackedBy, ackedAt: a.ackedAt });
+      });
     triage.live.on('triage', onTriage);
     if (alerts) {
       triage.live.on('alert', onAlert);

@@ -369,8 +369,14 @@ describe('triage follows the findings through the reader policy, recomputed from
       expect((await openAlerts('erin')).some((a) => a.studyUID === uid)).toBe(false);
       const alertId = (await openAlerts('rita')).find((a) => a.studyUID === uid)!.id;
       expect((await c.erin.fetch(`/api/alerts/${alertId}/ack`, { method: 'POST' })).status).toBe(404);
+      // The ER attending's open alert centre is told to drop it (it stays open for the radiologist).
+      await waitFor('alert withdrawn from erin', async () => erin.events.some((e) => e.event === 'alert-closed' && e.data.id === alertId && e.data.closedReason === 'policy'));
       // The attending's view is unchanged.
       expect((await triageOf('rita', uid)).reason).toMatch(/^ICH suspected/);
+      // The default policy back: the ER attending's stream gets the alert again.
+      const t1 = Date.now();
+      expect((await put(c.ada, '/api/admin/policy', { policy: DEFAULT_POLICY, note: 'restore' })).status).toBe(200);
+      await waitFor('alert back for erin', async () => erin.events.some((e) => e.event === 'alert' && e.data.id === alertId && e.at >= t1 && /^ICH suspected/.test(e.data.reason)));
     } finally {
       remy.close();
       erin.close();

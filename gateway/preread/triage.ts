@@ -234,7 +234,11 @@ export class TriageService {
     for (const r of await this.db.selectFrom('preread_studies').select('study_uid').where('priority', '!=', 'none').execute()) uids.add(r.study_uid);
     for (const r of await this.db.selectFrom('preread_alerts').select('study_uid').where('closed_at', 'is', null).execute()) uids.add(r.study_uid);
     const known = new Set((await this.db.selectFrom('preread_studies').select('study_uid').execute()).map((r) => r.study_uid));
-    await Promise.all([...uids].filter((u) => known.has(u)).map((u) => this.recompute(u, cause, actor)));
+    const todo = [...uids].filter((u) => known.has(u));
+    // The role policy does not enter the study-level result (nor alerts, nor the webhook): only each
+    // role's view changes, so the live listeners are told, in order behind any recompute in flight.
+    if (cause === 'role-policy') return void (await Promise.all(todo.map((u) => this.serial(u, async () => this.notify(u)))));
+    await Promise.all(todo.map((u) => this.recompute(u, cause, actor)));
   }
 
   /**
@@ -488,6 +492,11 @@ export class TriageService {
       if (v?.priority === 'critical' && v.reason) out.push({ ...a, reason: v.reason });
     }
     return out;
+  }
+
+  /** Open (not closed, not acknowledged) alerts of a study, as stored: for the stream's own bookkeeping, never sent as is. */
+  async openAlerts(studyUID: string): Promise<AlertEntry[]> {
+    return (await this.db.selectFrom('preread_alerts').selectAll().where('study_uid', '=', studyUID).where('closed_at', 'is', null).where('acked_at', 'is', null).execute()).map(toAlert);
   }
 
   /** The alert as `role` may see it (null: hidden from this role, as if absent). */
