@@ -41,11 +41,20 @@ async function wrap<T>(what: string, p: () => Promise<T>): Promise<T> {
   }
 }
 
-const STUDY_FIELDS = ['00081030', '00080061', '00201208', '00080050', '00080030'];
+/** Description, modalities, instances, accession, time, patient's age, sex and birth date, body part. */
+const STUDY_FIELDS = ['00081030', '00080061', '00201208', '00080050', '00080030', '00101010', '00100040', '00100030', '00180015'];
 
+/**
+ * The study list. The query string is built here, not by dicomweb-client: it percent-encodes the commas of
+ * `includefield` (%2C), and Orthanc then reads the whole list as one unknown tag and drops every field in it
+ * (the worklist's Description was empty on every row). Repeated `includefield` parameters are unambiguous.
+ */
 export function searchStudies(): Promise<DicomJson[]> {
   return wrap('the study list', async () => {
-    const r = (await getClient().searchForStudies({ queryParams: { includefield: STUDY_FIELDS.join(','), limit: '500' } as never })) as DicomJson[] | undefined;
+    const q = [...STUDY_FIELDS.map((f) => `includefield=${f}`), 'limit=500'].join('&');
+    const res = await fetch(`${DICOMWEB_ROOT}/studies?${q}`, { headers: { accept: 'application/dicom+json' }, credentials: 'same-origin' });
+    if (!res.ok) throw Object.assign(new Error(`QIDO ${res.status}`), { status: res.status });
+    const r = res.status === 204 ? [] : ((await res.json()) as DicomJson[] | undefined);
     return Array.isArray(r) ? r : [];
   });
 }
@@ -75,7 +84,7 @@ export function renderedUrl(studyUID: string, seriesUID: string, sopUID: string,
 /** Every instance of a study in one QIDO request (series + SOP + instance number), for thumbnails. */
 export function searchInstances(studyInstanceUID: string): Promise<DicomJson[]> {
   return wrap('this study', async () => {
-    const r = (await getClient().searchForInstances({ studyInstanceUID, queryParams: { includefield: '0020000E,00200013,00280008' } as never })) as DicomJson[] | undefined;
+    const r = (await getClient().searchForInstances({ studyInstanceUID, queryParams: { includefield: '0020000E,00200013,00280008,00080016' } as never })) as DicomJson[] | undefined;
     return Array.isArray(r) ? r : [];
   });
 }

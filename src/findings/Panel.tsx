@@ -2,6 +2,7 @@
  * Findings sidebar: sorted by severity then confidence, each with type, confidence, slice and model,
  * a pending count, and one-click verdicts. Click or Enter on a row goes to the finding.
  */
+import { severityShape, severityWord } from '../core/report/severity';
 import type { KeyboardEvent } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { isPending, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
@@ -107,7 +108,9 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
                 <span data-testid="finding-confidence">{Math.round(f.confidence * 100)}%</span>
               </div>
               <div style={{ fontSize: 11, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
-                <span>{f.severity}</span>
+                <span data-testid="finding-severity">
+                  <span aria-hidden="true">{severityShape(f.severity)}</span> {severityWord(f.severity)}
+                </span>
                 <span data-testid="finding-slice">{whereLabel(f, ctx)}</span>
                 <span title={`${f.model.manufacturer} ${f.model.name} ${f.model.version}`}>
                   {f.model.name} {f.model.version}

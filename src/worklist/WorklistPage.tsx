@@ -4,9 +4,18 @@ import { apiFetch } from '../auth/api';
 import { navigate } from '../app/router';
 import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
+import { SEVERITY_LEGEND, severityShape, severityWord } from '../core/report/severity';
+import './worklist.css';
 import {
   DEFAULT_SORT,
+  NO_FILTERS,
+  READ_STATUSES,
+  STATUS_WORD,
   filterRows,
+  modalitiesOf,
+  reasonOf,
+  statusOf,
+  type RowFilters,
   finalSummary,
   flagOf,
   reportInFlight,
@@ -25,28 +34,57 @@ import {
 
 const PREFS_KEY = 'rs.worklist.prefs';
 
-function loadPrefs(): { sort: SortState; filter: string } {
+const STARTED_KEY = 'rs.worklist.started';
+
+interface Prefs {
+  sort: SortState;
+  filter: string;
+  filters: RowFilters;
+}
+
+function loadPrefs(): Prefs {
   try {
-    const p = JSON.parse(localStorage.getItem(PREFS_KEY) ?? 'null') as { sort?: SortState; filter?: string } | null;
-    return { sort: p?.sort?.key ? p.sort : DEFAULT_SORT, filter: typeof p?.filter === 'string' ? p.filter : '' };
+    const p = JSON.parse(localStorage.getItem(PREFS_KEY) ?? 'null') as Partial<Prefs> | null;
+    return {
+      sort: p?.sort?.key ? p.sort : DEFAULT_SORT,
+      filter: typeof p?.filter === 'string' ? p.filter : '',
+      filters: { ...NO_FILTERS, ...(p?.filters && typeof p.filters === 'object' ? p.filters : {}) },
+    };
   } catch {
-    return { sort: DEFAULT_SORT, filter: '' };
+    return { sort: DEFAULT_SORT, filter: '', filters: NO_FILTERS };
   }
 }
 
+/** Studies this reader opened (in progress until signed off). */
+function loadStarted(): Set<string> {
+  try {
+    const v = JSON.parse(localStorage.getItem(STARTED_KEY) ?? '[]') as unknown;
+    return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(-500) : []);
+  } catch {
+    return new Set();
+  }
+}
+
+function markStarted(uid: string): void {
+  const s = loadStarted();
+  s.delete(uid);
+  s.add(uid);
+  localStorage.setItem(STARTED_KEY, JSON.stringify([...s].slice(-500)));
+}
+
 const COLUMNS: { key: SortKey; label: string; className?: string }[] = [
-  { key: 'priority', label: 'Flag', className: 'col-flag' },
+  { key: 'priority', label: 'Priority · reason', className: 'col-flag' },
   { key: 'patientName', label: 'Patient' },
-  { key: 'patientId', label: 'Patient ID' },
-  { key: 'modalities', label: 'Modality' },
+  { key: 'ageSex', label: 'Age/Sex' },
+  { key: 'accession', label: 'Accession' },
+  { key: 'modalities', label: 'Modality · body part' },
   { key: 'description', label: 'Description' },
-  { key: 'date', label: 'Date' },
-  { key: 'images', label: 'Images', className: 'num' },
+  { key: 'date', label: 'Study date' },
+  { key: 'status', label: 'Status' },
   { key: 'arrived', label: 'Waiting' },
 ];
 
-const PRIORITY_LABEL: Record<Priority, string> = { critical: 'Critical', urgent: 'Urgent', routine: 'Routine', none: '' };
-const FINAL_STYLE = { fontSize: '0.75rem', color: 'var(--muted)', border: '1px solid var(--line)', borderRadius: 4, padding: '0 0.3rem' } as const;
+const PRIORITY_OPTIONS: Priority[] = ['critical', 'urgent', 'routine', 'none'];
 
 function useTriage(): Record<string, TriageInfo> {
   const [triage, setTriage] = useState<Record<string, TriageInfo>>({});
@@ -166,7 +204,12 @@ export function WorklistPage() {
     }
   }, [triage, studies, load]);
 
-  const rows = useMemo(() => sortRows(filterRows(mergeTriage(studies ?? [], triage), prefs.filter), prefs.sort), [studies, triage, prefs]);
+  const [started] = useState(loadStarted);
+  const [help, setHelp] = useState(false);
+  const merged = useMemo(() => mergeTriage(studies ?? [], triage), [studies, triage]);
+  const rows = useMemo(() => sortRows(filterRows(merged, prefs.filter, prefs.filters, started), prefs.sort, started), [merged, prefs, started]);
+  const modalities = useMemo(() => modalitiesOf(studies ?? []), [studies]);
+  const setFilter = (k: keyof RowFilters, v: string) => setPrefs((p) => ({ ...p, filters: { ...p.filters, [k]: v } }));
 
   const selected = selectedIndex(rows, selectedUid);
 
@@ -175,6 +218,7 @@ export function WorklistPage() {
     void loadViewerModule();
     prefetchStudy(r.studyUID);
     startEarlyKeys();
+    markStarted(r.studyUID);
     navigate(`/viewer/${r.studyUID}`);
   };
 
@@ -182,7 +226,19 @@ export function WorklistPage() {
     setPrefs((p) => ({ ...p, sort: p.sort.key === key ? { key, dir: p.sort.dir === 'asc' ? 'desc' : 'asc' } : { key, dir: 'asc' } }));
 
   const onKeyDown = (e: KeyboardEvent) => {
-    if ((e.target as HTMLElement).tagName === 'INPUT') {
+    if (e.key === 'Escape' && help) {
+      setHelp(false);
+      e.preventDefault();
+      return;
+    }
+    const tag = (e.target as HTMLElement).tagName;
+    if (tag === 'SELECT') return;
+    if (e.key === '?' && tag !== 'INPUT') {
+      setHelp((h) => !h);
+      e.preventDefault();
+      return;
+    }
+    if (tag === 'INPUT') {
       if (e.key === 'ArrowDown' || e.key === 'Enter') {
         (tableRef.current?.querySelector('tr') as HTMLElement | null)?.focus();
         e.preventDefault();
@@ -216,11 +272,78 @@ export function WorklistPage() {
           value={prefs.filter}
           onChange={(e) => setPrefs((p) => ({ ...p, filter: e.target.value }))}
         />
+        <label className="wl-filter">
+          Modality{' '}
+          <select aria-label="Modality filter" value={prefs.filters.modality} onChange={(e) => setFilter('modality', e.target.value)}>
+            <option value="">any</option>
+            {modalities.map((m) => (
+              <option key={m} value={m}>
+                {m}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="wl-filter">
+          Status{' '}
+          <select aria-label="Status filter" value={prefs.filters.status} onChange={(e) => setFilter('status', e.target.value)}>
+            <option value="">any</option>
+            {READ_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {STATUS_WORD[s]}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="wl-filter">
+          Priority{' '}
+          <select aria-label="Priority filter" value={prefs.filters.priority} onChange={(e) => setFilter('priority', e.target.value)}>
+            <option value="">any</option>
+            {PRIORITY_OPTIONS.map((p) => (
+              <option key={p} value={p}>
+                {p === 'none' ? 'No flag' : severityWord(p)}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="button" onClick={load}>
           Refresh
         </button>
+        <button type="button" onClick={() => setHelp((h) => !h)} aria-expanded={help} aria-label="Help (?)">
+          ?
+        </button>
         <span className="count">{studies ? `${rows.length} of ${studies.length} studies` : ''}</span>
       </div>
+      <ul className="wl-legend" aria-label="Legend">
+        {SEVERITY_LEGEND.map((l) => (
+          <li key={l.level}>
+            <span className={`wl-flag wl-legend-flag wl-flag-${l.level}`}>
+              <span aria-hidden="true">{l.shape}</span> {l.word}
+            </span>{' '}
+            <span className="muted">{l.meaning}</span>
+          </li>
+        ))}
+        <li>
+          <span className="wl-status wl-status-final">Final</span> <span className="muted">signed off; AI flag closed</span>
+        </li>
+      </ul>
+      {help && (
+        <section className="wl-help" role="dialog" aria-label="Worklist help">
+          <h2>Worklist keys</h2>
+          <dl>
+            <dt>↑ ↓ Home End</dt>
+            <dd>move the selection</dd>
+            <dt>Enter</dt>
+            <dd>open the selected study</dd>
+            <dt>?</dt>
+            <dd>show or hide this help (Esc closes)</dd>
+          </dl>
+          <p>
+            Order: priority (Critical ▲, Urgent ◆, Routine ●, then no flag), then the study waiting longest. The reason beside the flag is the AI finding that set it,
+            with its confidence; it is a suggestion until a radiologist accepts it. Status: Unread, AI pending (the AI is still reading), AI unavailable (no AI
+            result; read it as usual), In progress (opened), Final (signed off).
+          </p>
+        </section>
+      )}
       {error && (
         <div className="error-banner" role="alert">
           {error}
@@ -246,6 +369,7 @@ export function WorklistPage() {
             {rows.map((r, i) => {
               const p = flagOf(r);
               const final = r.triage?.status === 'final';
+              const status = statusOf(r, started);
               return (
                 <tr
                   key={r.studyUID}
@@ -258,28 +382,42 @@ export function WorklistPage() {
                   onDoubleClick={() => open(r)}
                 >
                   <td className="col-flag">
-                    {final ? (
+                    {p !== 'none' && (
+                      <span className={`wl-flag flag flag-${p}`} data-priority={p} title={reasonOf(r)}>
+                        <span aria-hidden="true">{severityShape(p)}</span> {severityWord(p)}
+                      </span>
+                    )}{' '}
+                    {p !== 'none' && <span className="wl-reason" data-testid="row-reason">{reasonOf(r)}</span>}
+                  </td>
+                  <td>
+                    <div>{r.patientName}</div>
+                    <div className="muted wl-small">{r.patientId}</div>
+                  </td>
+                  <td>{r.ageSex}</td>
+                  <td>{r.accession}</td>
+                  <td>
+                    {r.modalities}
+                    {r.bodyPart ? ` · ${r.bodyPart}` : ''}
+                  </td>
+                  <td>{r.description}</td>
+                  <td>{r.date}</td>
+                  <td>
+                    <span className={`wl-status wl-status-${status}`} data-testid="row-status" data-status={status}>
+                      {STATUS_WORD[status]}
+                    </span>
+                    {final && (
                       <span
-                        className="study-final"
+                        className="study-final wl-small muted"
                         data-testid="study-final"
                         data-sr={r.triage?.report?.srState ?? 'none'}
                         data-oru={r.triage?.report?.oruState ?? 'none'}
                         title={finalSummary(r.triage) ?? 'Signed off'}
-                        aria-label={`Final: ${finalSummary(r.triage) ?? ''}`}
-                        style={FINAL_STYLE}
                       >
-                        Final
+                        {' '}
+                        {finalSummary(r.triage)}
                       </span>
-                    ) : (
-                      p !== 'none' && <span className={`flag flag-${p}`} title={r.triage?.reason || PRIORITY_LABEL[p]} aria-label={`${PRIORITY_LABEL[p]}: ${r.triage?.reason ?? ''}`} />
                     )}
                   </td>
-                  <td>{r.patientName}</td>
-                  <td>{r.patientId}</td>
-                  <td>{r.modalities}</td>
-                  <td>{r.description}</td>
-                  <td>{r.date}</td>
-                  <td className="num">{r.images}</td>
                   <td>{timeSince(r.triage?.arrivedAt, now)}</td>
                 </tr>
               );
@@ -287,7 +425,7 @@ export function WorklistPage() {
           </tbody>
         </table>
       )}
-      <p className="hint">↑ ↓ move · Enter or double-click opens · click a column to sort</p>
+      <p className="hint">↑ ↓ move · Enter or double-click opens · click a column to sort · ? help</p>
     </main>
   );
 }

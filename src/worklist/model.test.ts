@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { filterRows, finalSummary, flagOf, mergeTriage, reportInFlight, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
+import { ageOf, modalitiesOf, reasonOf, statusOf, filterRows, finalSummary, flagOf, mergeTriage, reportInFlight, moveSelection, rowFromQido, selectedIndex, sortRows, timeSince, DEFAULT_SORT, type WorklistRow } from './model';
 
 const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
   studyUID: uid,
@@ -10,6 +10,8 @@ const row = (uid: string, over: Partial<WorklistRow> = {}): WorklistRow => ({
   date: '2026-01-01',
   images: 10,
   accession: '',
+  ageSex: '',
+  bodyPart: '',
   ...over,
 });
 
@@ -24,23 +26,66 @@ describe('worklist rows', () => {
       '00080020': { vr: 'DA', Value: ['20250102'] },
       '00201208': { vr: 'IS', Value: [28] },
     });
-    expect(r).toMatchObject({ studyUID: '1.2.3', patientName: 'Doe, Jane', patientId: 'ID1', modalities: 'CT, SR', description: 'Head w/o', date: '2025-01-02', images: 28 });
+    expect(r).toMatchObject({ studyUID: '1.2.3', patientName: 'Doe, Jane', patientId: 'ID1', modalities: 'CT, SR', description: 'Head w/o', date: '2025-01-02', images: 28, ageSex: '', bodyPart: '' });
   });
 
-  it('defaults to critical first, then urgent, routine, unflagged; newest first among equals', () => {
+  it('age/sex from Patient\'s Age, else from birth date and study date; body part and accession', () => {
+    const r = rowFromQido({
+      '0020000D': { vr: 'UI', Value: ['1.2.3'] },
+      '00101010': { vr: 'AS', Value: ['045Y'] },
+      '00100040': { vr: 'CS', Value: ['F'] },
+      '00180015': { vr: 'CS', Value: ['HEAD'] },
+      '00080050': { vr: 'SH', Value: ['ACC1'] },
+    });
+    expect(r).toMatchObject({ ageSex: '45 y F', bodyPart: 'HEAD', accession: 'ACC1' });
+    expect(ageOf(undefined, '19830101', '20120215')).toBe('29 y');
+    expect(ageOf(undefined, '19830301', '20120215')).toBe('28 y');
+    expect(ageOf('006M', undefined, undefined)).toBe('6 mo');
+    expect(ageOf(undefined, undefined, '20120215')).toBe('');
+  });
+
+  it('status: final, in progress (opened), AI pending, AI unavailable, unread', () => {
+    const t = (aiState: string, status?: 'final') => ({ priority: null, reason: null, arrivedAt: '', aiState, status });
+    expect(statusOf({ studyUID: 'a', triage: t('done', 'final') }, new Set(['a']))).toBe('final');
+    expect(statusOf({ studyUID: 'a', triage: t('pending') }, new Set(['a']))).toBe('in-progress');
+    expect(statusOf({ studyUID: 'a', triage: t('running') })).toBe('ai-pending');
+    expect(statusOf({ studyUID: 'a', triage: t('pending') })).toBe('ai-pending');
+    expect(statusOf({ studyUID: 'a', triage: t('unavailable') })).toBe('ai-unavailable');
+    expect(statusOf({ studyUID: 'a', triage: t('failed') })).toBe('ai-unavailable');
+    expect(statusOf({ studyUID: 'a', triage: t('done') })).toBe('unread');
+    expect(statusOf({ studyUID: 'a' })).toBe('unread');
+  });
+
+  it('filters by modality, status and priority; the reason is on the row only with a flag', () => {
+    const rows = mergeTriage([row('a', { modalities: 'CT, SR' }), row('b', { modalities: 'MR' }), row('c', { modalities: 'CR' })], {
+      a: { priority: 'critical', reason: 'ICH suspected, 96%', arrivedAt: '', aiState: 'done' },
+      b: { priority: null, reason: null, arrivedAt: '', aiState: 'pending' },
+      c: { priority: 'critical', reason: 'ICH suspected, 96%', arrivedAt: '', aiState: 'done', status: 'final' },
+    });
+    expect(modalitiesOf(rows)).toEqual(['CR', 'CT', 'MR', 'SR']);
+    expect(filterRows(rows, '', { modality: 'CT', status: '', priority: '' }).map((r) => r.studyUID)).toEqual(['a']);
+    expect(filterRows(rows, '', { modality: '', status: 'ai-pending', priority: '' }).map((r) => r.studyUID)).toEqual(['b']);
+    expect(filterRows(rows, '', { modality: '', status: '', priority: 'critical' }).map((r) => r.studyUID)).toEqual(['a']);
+    expect(filterRows(rows, '', { modality: '', status: 'final', priority: '' }).map((r) => r.studyUID)).toEqual(['c']);
+    expect(filterRows(rows, 'ich').map((r) => r.studyUID)).toEqual(['a']);
+    expect(reasonOf(rows[0])).toBe('ICH suspected, 96%');
+    expect(reasonOf(rows[2])).toBe('');
+  });
+
+  it('defaults to critical first, then urgent, routine, unflagged; oldest first among equals', () => {
     const rows = mergeTriage([row('a', { date: '2026-01-01' }), row('b'), row('c', { date: '2026-02-01' }), row('d')], {
       b: { priority: 'urgent', reason: 'x', arrivedAt: '', aiState: '' },
       d: { priority: 'critical', reason: 'bleed', arrivedAt: '', aiState: '' },
     });
-    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['d', 'b', 'c', 'a']);
+    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['d', 'b', 'a', 'c']);
   });
 
-  it('puts the latest arrival first among equally critical studies (a new critical lands on top)', () => {
+  it('puts the oldest arrival first among equally critical studies (the one waiting longest)', () => {
     const rows = mergeTriage([row('old', { date: '2026-03-01' }), row('new', { date: '2020-01-01' })], {
       old: { priority: 'critical', reason: 'ICH suspected, 90%', arrivedAt: '2026-11-25T10:00:00Z', aiState: 'done' },
       new: { priority: 'critical', reason: 'ICH suspected, 60%', arrivedAt: '2026-11-25T11:00:00Z', aiState: 'done' },
     });
-    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['new', 'old']);
+    expect(sortRows(rows, DEFAULT_SORT).map((r) => r.studyUID)).toEqual(['old', 'new']);
   });
 
   it('sorts by any column, both directions, numbers numerically', () => {
@@ -65,7 +110,7 @@ describe('worklist rows', () => {
   });
 
   it('keeps the selection on the chosen study when a triage result re-sorts the list', () => {
-    const before = sortRows(mergeTriage([row('a', { date: '2026-03-01' }), row('b', { date: '2026-02-01' }), row('c', { date: '2026-01-01' })], {}), DEFAULT_SORT);
+    const before = sortRows(mergeTriage([row('a', { date: '2026-01-01' }), row('b', { date: '2026-02-01' }), row('c', { date: '2026-03-01' })], {}), DEFAULT_SORT);
     expect(before.map((r) => r.studyUID)).toEqual(['a', 'b', 'c']);
     const chosen = moveSelection(before, 'a', 'ArrowDown');
     expect(chosen).toBe('b');

@@ -1,6 +1,9 @@
 /** Worklist rows: QIDO-RS studies merged with the triage feed; sorting and filtering are pure. */
 import { TAG, formatDicomDate, formatPersonName, num, str, values, type DicomJson } from '../core/imaging/dicomJson';
 
+/** Study-level attributes the worklist asks QIDO for besides the common ones. */
+const T = { PatientAge: '00101010', PatientSex: '00100040', PatientBirthDate: '00100030', BodyPartExamined: '00180015' } as const;
+
 export type Priority = 'critical' | 'urgent' | 'routine' | 'none';
 export const PRIORITY_RANK: Record<Priority, number> = { critical: 0, urgent: 1, routine: 2, none: 3 };
 
@@ -55,7 +58,62 @@ export interface WorklistRow {
   date: string;
   images: number;
   accession: string;
+  /** "45 y F": from Patient's Age, else birth date and study date; '' when unknown. */
+  ageSex: string;
+  /** Body Part Examined as QIDO gives it at study level ('' when the PACS has none). */
+  bodyPart: string;
   triage?: TriageInfo;
+}
+
+/** Age in whole years from a DICOM AS ("045Y", "006M") or birth date + study date (YYYYMMDD). */
+export function ageOf(as: string | undefined, birth: string | undefined, studyDate: string | undefined): string {
+  const m = /^(\d{3})([DWMY])$/.exec((as ?? '').trim());
+  if (m) {
+    const n = Number(m[1]);
+    return m[2] === 'Y' ? `${n} y` : `${n} ${m[2] === 'M' ? 'mo' : m[2] === 'W' ? 'wk' : 'd'}`;
+  }
+  const b = /^(\d{4})(\d{2})(\d{2})$/.exec((birth ?? '').trim());
+  const d = /^(\d{4})(\d{2})(\d{2})$/.exec((studyDate ?? '').trim());
+  if (!b || !d) return '';
+  let years = Number(d[1]) - Number(b[1]);
+  if (d[2] + d[3] < b[2] + b[3]) years--;
+  return years >= 0 ? `${years} y` : '';
+}
+
+export function ageSexOf(ds: DicomJson): string {
+  const age = ageOf(str(ds, T.PatientAge), str(ds, T.PatientBirthDate), str(ds, TAG.StudyDate));
+  const sex = (str(ds, T.PatientSex) ?? '').trim().toUpperCase();
+  return [age, /^[MFO]$/.test(sex) ? sex : ''].filter(Boolean).join(' ');
+}
+
+/** Where a study is in the reading workflow, as the worklist's Status column says it. */
+export type ReadStatus = 'unread' | 'ai-pending' | 'ai-unavailable' | 'in-progress' | 'final';
+export const READ_STATUSES: readonly ReadStatus[] = ['unread', 'ai-pending', 'ai-unavailable', 'in-progress', 'final'];
+export const STATUS_WORD: Record<ReadStatus, string> = {
+  unread: 'Unread',
+  'ai-pending': 'AI pending',
+  'ai-unavailable': 'AI unavailable',
+  'in-progress': 'In progress',
+  final: 'Final',
+};
+
+/**
+ * Final once signed off; in progress once a reader has opened it or saved a draft (`started`);
+ * otherwise the AI's state when it is not done (pending or running: AI pending; no worker, failed or
+ * waited too long: AI unavailable; the study stays readable); else unread.
+ */
+export function statusOf(r: Pick<WorklistRow, 'triage' | 'studyUID'>, started: ReadonlySet<string> = new Set()): ReadStatus {
+  const t = r.triage;
+  if (t?.status === 'final') return 'final';
+  if (started.has(r.studyUID)) return 'in-progress';
+  if (t?.aiState === 'pending' || t?.aiState === 'running') return 'ai-pending';
+  if (t?.aiState === 'unavailable' || t?.aiState === 'failed') return 'ai-unavailable';
+  return 'unread';
+}
+
+/** The reason the row shows beside its flag ("ICH suspected, 96%"); '' for no flag. */
+export function reasonOf(r: Pick<WorklistRow, 'triage'>): string {
+  return flagOf(r) === 'none' ? '' : (r.triage?.reason ?? '');
 }
 
 export function rowFromQido(ds: DicomJson): WorklistRow {
@@ -68,10 +126,12 @@ export function rowFromQido(ds: DicomJson): WorklistRow {
     date: formatDicomDate(str(ds, TAG.StudyDate)),
     images: num(ds, TAG.NumberOfStudyRelatedInstances) ?? 0,
     accession: str(ds, TAG.AccessionNumber) ?? '',
+    ageSex: ageSexOf(ds),
+    bodyPart: (str(ds, T.BodyPartExamined) ?? '').trim(),
   };
 }
 
-export type SortKey = 'priority' | 'patientName' | 'patientId' | 'modalities' | 'description' | 'date' | 'images' | 'arrived';
+export type SortKey = 'priority' | 'patientName' | 'patientId' | 'ageSex' | 'accession' | 'modalities' | 'description' | 'date' | 'images' | 'arrived' | 'status';
 export interface SortState {
   key: SortKey;
   dir: 'asc' | 'desc';
@@ -82,8 +142,10 @@ function priorityOf(r: WorklistRow): Priority {
   return flagOf(r);
 }
 
-function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow): number {
+function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow, started: ReadonlySet<string> = new Set()): number {
   switch (key) {
+    case 'status':
+      return READ_STATUSES.indexOf(statusOf(a, started)) - READ_STATUSES.indexOf(statusOf(b, started));
     case 'priority':
       return PRIORITY_RANK[priorityOf(a)] - PRIORITY_RANK[priorityOf(b)];
     case 'images':
@@ -96,26 +158,52 @@ function compareBy(key: SortKey, a: WorklistRow, b: WorklistRow): number {
 }
 
 /**
- * Sorts by the chosen column; ties fall back to critical-first, then latest arrival, then newest study, so the most
- * urgent work is on top whatever column the reader last clicked.
+ * Sorts by the chosen column; ties fall back to critical-first, then the oldest arrival (the one waiting longest),
+ * then the oldest study, so the most urgent and longest-waiting work is on top whatever column the reader last clicked.
+ * A study without an arrival time (not seen by the pre-read) goes after those that have one.
  */
-export function sortRows(rows: readonly WorklistRow[], sort: SortState): WorklistRow[] {
+export function sortRows(rows: readonly WorklistRow[], sort: SortState, started: ReadonlySet<string> = new Set()): WorklistRow[] {
   const sign = sort.dir === 'asc' ? 1 : -1;
   return [...rows].sort(
     (a, b) =>
-      sign * compareBy(sort.key, a, b) ||
+      sign * compareBy(sort.key, a, b, started) ||
       compareBy('priority', a, b) ||
-      // Among equal priorities the latest arrival goes first, so a new critical study lands on top.
-      -compareBy('arrived', a, b) ||
-      -compareBy('date', a, b) ||
+      // Among equal priorities the one waiting longest goes first.
+      compareArrival(a, b) ||
+      compareBy('date', a, b) ||
       a.studyUID.localeCompare(b.studyUID),
   );
 }
 
-export function filterRows(rows: readonly WorklistRow[], text: string): WorklistRow[] {
+function compareArrival(a: WorklistRow, b: WorklistRow): number {
+  const x = a.triage?.arrivedAt || '';
+  const y = b.triage?.arrivedAt || '';
+  if (!x || !y) return x ? -1 : y ? 1 : 0;
+  return x.localeCompare(y);
+}
+
+/** The column filters: '' is "any". */
+export interface RowFilters {
+  modality: string;
+  status: ReadStatus | '';
+  priority: Priority | '';
+}
+export const NO_FILTERS: RowFilters = { modality: '', status: '', priority: '' };
+
+export function filterRows(rows: readonly WorklistRow[], text: string, filters: RowFilters = NO_FILTERS, started: ReadonlySet<string> = new Set()): WorklistRow[] {
   const q = text.trim().toLowerCase();
-  if (!q) return [...rows];
-  return rows.filter((r) => [r.patientName, r.patientId, r.modalities, r.description, r.accession, r.date].some((v) => v.toLowerCase().includes(q)));
+  return rows.filter(
+    (r) =>
+      (!q || [r.patientName, r.patientId, r.modalities, r.description, r.accession, r.date, r.bodyPart, reasonOf(r)].some((v) => v.toLowerCase().includes(q))) &&
+      (!filters.modality || r.modalities.split(/,\s*/).includes(filters.modality)) &&
+      (!filters.status || statusOf(r, started) === filters.status) &&
+      (!filters.priority || flagOf(r) === filters.priority),
+  );
+}
+
+/** The modalities present in the list, for the modality filter. */
+export function modalitiesOf(rows: readonly WorklistRow[]): string[] {
+  return [...new Set(rows.flatMap((r) => r.modalities.split(/,\s*/)).filter(Boolean))].sort();
 }
 
 export function mergeTriage(rows: readonly WorklistRow[], triage: Record<string, TriageInfo>): WorklistRow[] {

@@ -1,0 +1,97 @@
+/**
+ * The worklist says why without hovering: at 1280×800, a head CT with the model's synthetic bleeds shows
+ * its flag as a word and a shape ("▲ Critical") with the reason on the row ("ICH suspected, 9x%"), its
+ * status as a word, description, accession, age/sex and modality · body part from QIDO; a legend; the
+ * filters; `?` help. Fails when the reason is only a tooltip, the description is dropped by QIDO, or the
+ * table needs horizontal scrolling at 1280 px.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import type { Stack } from '../test/harness.js';
+import { CHEST_CR, mrSeriesFiles } from '../scripts/lib/demo-data.js';
+import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
+
+let stack: Stack;
+let browser: LaunchedBrowser;
+let page: Page;
+let lesion: BuiltStudy;
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  process.env.PREREAD_POLL_MS = '200';
+  lesion = await buildHeadCtStudy({ patientAge: '045Y', lesions: true, accessionNumber: 'ACC-WL-1' });
+  stack = await startE2EStack({ files: [...lesion.files, ...mrSeriesFiles(), CHEST_CR] });
+  browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  page = browser.page;
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await loginInBrowser(page, stack.baseUrl, 'rita');
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  lesion?.remove();
+});
+
+const row = (uid: string) => page.locator(`.worklist-table tbody tr[data-study-uid="${uid}"]`);
+
+describe('worklist: the reason and the status on the row', () => {
+  it('shows flag word + shape, reason, status, description, accession, age and body part without hovering, at 1280×800', async () => {
+    await page.goto(stack.baseUrl + '/');
+    await page.waitForSelector('.worklist-table tbody tr').catch(async (e: Error) => {
+      throw new Error(`${e.message}\npage errors: ${pageErrors.join(' | ')}\n${(await page.locator('body').innerText()).slice(0, 800)}`);
+    });
+    const r = row(lesion.studyInstanceUID);
+    await expect.poll(() => r.locator('[data-testid=row-reason]').count(), { timeout: 180_000, interval: 250 }).toBe(1);
+    // Visible text, not a title: what a reader sees without hovering.
+    expect(await r.getByTestId('row-reason').isVisible()).toBe(true);
+    expect(await r.getByTestId('row-reason').innerText()).toMatch(/^ICH suspected, \d+ ?%$/);
+    const flag = r.locator('.wl-flag');
+    expect(await flag.isVisible()).toBe(true);
+    expect((await flag.innerText()).replace(/\s+/g, ' ').trim()).toBe('▲ Critical');
+    expect(await r.getByTestId('row-status').isVisible()).toBe(true);
+    expect(await r.getByTestId('row-status').innerText()).toMatch(/^(Unread|AI pending|In progress)$/);
+    const cells = await r.locator('td').allInnerTexts();
+    const text = cells.join(' | ');
+    expect(text).toContain('HEAD'); // Description and body part (empty before: QIDO's includefield was sent as %2C)
+    expect(text).toContain('CT · HEAD');
+    expect(text).toContain('ACC-WL-1');
+    expect(text).toMatch(/45 y/);
+    // Critical first.
+    expect(await page.locator('.worklist-table tbody tr').first().getAttribute('data-study-uid')).toBe(lesion.studyInstanceUID);
+    // The MR study: description, age (from AS) and sex from QIDO, one date format.
+    const mrText = (await page.locator('.worklist-table tbody tr', { hasText: 'INVESTIGATORS' }).first().innerText()).replace(/\s+/g, ' ');
+    expect(mrText).toContain('29 y M');
+    expect(mrText).toContain('2012-02-15');
+    // A legend: every level as word and shape.
+    const legend = await page.getByLabel('Legend').innerText();
+    for (const w of ['▲ Critical', '◆ Urgent', '● Routine', 'Final']) expect(legend.replace(/\s+/g, ' ')).toContain(w);
+    // Usable at 1280×800: no horizontal scrolling.
+    const overflow = await page.evaluate(() => {
+      const el = document.querySelector('.worklist') as HTMLElement;
+      return { scroll: el.scrollWidth, client: el.clientWidth, doc: document.documentElement.scrollWidth };
+    });
+    expect(overflow.scroll).toBeLessThanOrEqual(overflow.client);
+    expect(overflow.doc).toBeLessThanOrEqual(1280);
+  }, 240_000);
+
+  it('filters by priority, modality and status; ? shows help and Esc closes it', async () => {
+    await page.selectOption('select[aria-label="Priority filter"]', 'critical');
+    await expect.poll(() => page.locator('.worklist-table tbody tr').count()).toBe(1);
+    await page.selectOption('select[aria-label="Priority filter"]', '');
+    await page.selectOption('select[aria-label="Modality filter"]', 'MR');
+    await expect.poll(() => page.locator('.worklist-table tbody tr').count()).toBe(1);
+    expect(await page.locator('.worklist-table tbody tr').first().innerText()).toContain('MR');
+    await page.selectOption('select[aria-label="Modality filter"]', '');
+    await page.selectOption('select[aria-label="Status filter"]', 'final');
+    await expect.poll(() => page.locator('.worklist-table tbody tr').count()).toBe(0);
+    await page.selectOption('select[aria-label="Status filter"]', '');
+    await page.locator('.worklist-table tbody tr').first().focus();
+    await page.keyboard.press('?');
+    expect(await page.getByRole('dialog', { name: 'Worklist help' }).isVisible()).toBe(true);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('dialog', { name: 'Worklist help' }).count()).toBe(0);
+  }, 60_000);
+});
