@@ -20,6 +20,8 @@ export default defineConfig({
           name: 'integration',
           include: ['src/**/*.int.test.ts', 'gateway/**/*.int.test.ts', 'test/**/*.int.test.ts'],
           environment: 'node',
+          // TEST_DB=postgres: one throw-away PostgreSQL cluster for the run, a database per stack.
+          globalSetup: ['test/postgres-setup.ts'],
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 180_000,
@@ -30,6 +32,7 @@ export default defineConfig({
           name: 'e2e',
           include: ['e2e/**/*.e2e.ts'],
           environment: 'node',
+          globalSetup: ['test/postgres-setup.ts'],
           fileParallelism: false,
           testTimeout: 180_000,
           hookTimeout: 300_000,

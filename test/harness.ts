@@ -9,6 +9,47 @@ import { startOrthanc, uploadFiles, type OrthancHandle } from '../scripts/lib/or
 import { buildGateway, type Gateway } from '../gateway/app.js';
 import { configFromEnv, type GatewayConfig } from '../gateway/config.js';
 import { REPO_ROOT } from '../scripts/lib/demo-data.js';
+import { sharedPostgres } from '../scripts/lib/postgres.js';
+
+/** Which database the stacks use: env TEST_DB=postgres, else SQLite (the embedded default). */
+export const TEST_DIALECT: 'sqlite' | 'postgres' = process.env.TEST_DB === 'postgres' ? 'postgres' : process.env.TEST_DB && process.env.TEST_DB !== 'sqlite' ? badTestDb(process.env.TEST_DB) : 'sqlite';
+
+function badTestDb(v: string): never {
+  throw new Error(`TEST_DB=${v}: expected sqlite or postgres`);
+}
+
+async function pgAdminUrl(): Promise<string> {
+  // From the vitest global setup (test/postgres-setup.ts) when there is one, else a cluster of this process.
+  let injected: string | undefined;
+  try {
+    const { inject } = await import('vitest');
+    injected = inject('pgAdminUrl');
+  } catch {
+    /* not under vitest */
+  }
+  return injected ?? (await sharedPostgres()).url();
+}
+
+/**
+ * A fresh, empty gateway database for the current dialect, with the audit key file it needs: a SQLite
+ * file in `dir`, or a new database in the run's PostgreSQL cluster (the key then lives in `dir`, since a
+ * database that is not a file has no "beside it").
+ */
+export async function testDatabase(dir: string): Promise<Pick<GatewayConfig, 'database' | 'auditKeyFile'>> {
+  fs.mkdirSync(dir, { recursive: true });
+  if (TEST_DIALECT === 'sqlite') return { database: path.join(dir, 'gateway.sqlite'), auditKeyFile: undefined };
+  const admin = await pgAdminUrl();
+  const name = `t_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: admin });
+  await client.connect();
+  try {
+    await client.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await client.end();
+  }
+  return { database: admin.replace(/\/[^/]*$/, `/${name}`), auditKeyFile: path.join(dir, 'gateway.audit-key') };
+}
 
 export interface Stack {
   orthanc: OrthancHandle;
@@ -28,7 +69,7 @@ export async function startStack(opts: { files?: string[]; staticDir?: string; c
     orthancUrl: orthanc.url,
     orthancUser: orthanc.user,
     orthancPassword: orthanc.password,
-    database: path.join(tmp, 'gateway.sqlite'),
+    ...(await testDatabase(tmp)),
     staticDir: opts.staticDir,
     modelsDir: path.join(REPO_ROOT, 'models'),
     demo: true,

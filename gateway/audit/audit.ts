@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely } from 'kysely';
 import type { DB, Store } from '../db/database.js';
 import { auditKeyOf, readHead, writeHead } from './key.js';
+import { advisoryXactLock } from '../db/dialect.js';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
@@ -53,8 +54,10 @@ export function macRecord(hash: string, key: Buffer): string {
 export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
   const k = auditKeyOf(db);
   const { key } = k;
-  // A transaction serialises appends so the chain stays linear (SQLite: one writer; Postgres: row lock on the tip).
+  // Appends are serialised so the chain stays linear: SQLite has one writer; on PostgreSQL every append
+  // takes the advisory lock `audit` (released at commit), so two gateways never read the same tip.
   const written = await db.transaction().execute(async (trx) => {
+    await advisoryXactLock(trx, 'audit');
     const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
     const row = {
       at: new Date().toISOString(),

@@ -50,9 +50,10 @@ export function requireUser(req: FastifyRequest): ResolvedSession {
 
 export async function registerAuth(app: FastifyInstance, store: Store, config: GatewayConfig): Promise<void> {
   const { db } = store;
-  const throttle = createLoginThrottle({ maxFailures: IP_MAX_FAILURES, windowMs: IP_WINDOW_MS });
+  // In the database: every gateway sharing it counts the same failures.
+  const throttle = createLoginThrottle(db, { scope: 'ip', maxFailures: IP_MAX_FAILURES, windowMs: IP_WINDOW_MS });
   // Names that are no user lock out like users do (same count, same answer): the lock-out tells no one which names exist.
-  const unknownNames = createLoginThrottle({ maxFailures: MAX_FAILED, windowMs: LOCK_MS });
+  const unknownNames = createLoginThrottle(db, { scope: 'name', maxFailures: MAX_FAILED, windowMs: LOCK_MS });
   app.decorateRequest('session', null);
 
   // Deny by default at registration: a route that declares neither a permission nor `public` stops the start.
@@ -82,14 +83,14 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
     const parsed = LoginBody.safeParse(req.body);
     if (!parsed.success) return reply.code(400).send({ error: 'username and password are required' });
     const { username, password } = parsed.data;
-    const wait = throttle.retryAfter(req.ip);
+    const wait = await throttle.retryAfter(req.ip);
     if (wait > 0) {
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'throttled', ip: req.ip } });
       return reply.code(429).header('retry-after', String(wait)).send({ error: `too many failed log-ins from this address; try again in ${wait} s` });
     }
     const user = await db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
     const now = new Date();
-    if ((user?.locked_until && user.locked_until > now.toISOString()) || (!user && unknownNames.retryAfter(username) > 0)) {
+    if ((user?.locked_until && user.locked_until > now.toISOString()) || (!user && (await unknownNames.retryAfter(username)) > 0)) {
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'locked' } });
       return reply.code(429).send({ error: 'too many failed log-ins; try again later' });
     }
@@ -102,8 +103,8 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
           .set({ failed_logins: failed, locked_until: failed >= MAX_FAILED ? new Date(now.getTime() + LOCK_MS).toISOString() : null })
           .where('id', '=', user.id)
           .execute();
-      } else unknownNames.recordFailure(username);
-      throttle.recordFailure(req.ip);
+      } else await unknownNames.recordFailure(username);
+      await throttle.recordFailure(req.ip);
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'bad credentials' } });
       return reply.code(401).send({ error: 'wrong username or password' });
     }

@@ -1,9 +1,10 @@
 /**
  * The data layer: Kysely over SQLite (embedded default, better-sqlite3 12.x) or PostgreSQL.
  * Queries are built with Kysely (never by string concatenation); the few dialect-specific
- * statements (triggers) live in the migrations, one branch per dialect.
+ * statements live in the migrations (triggers) and in ./dialect.ts (locks, claims, notifications),
+ * one branch per dialect.
  */
-import { Kysely, SqliteDialect, type Generated, type ColumnType } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Generated, type ColumnType } from 'kysely';
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -79,6 +80,8 @@ export type Dialect = 'sqlite' | 'postgres';
 export interface Store {
   db: Kysely<DB>;
   dialect: Dialect;
+  /** The postgres:// URL (PostgreSQL only): for the dedicated connections of leadership and LISTEN. */
+  url?: string;
   close(): Promise<void>;
 }
 
@@ -95,13 +98,20 @@ export async function openStore(location: string, auditKey: AuditKeyOptions = { 
 }
 
 async function openDatabase(location: string): Promise<Store> {
-  if (location.startsWith('postgres://') || location.startsWith('postgresql://')) {
-    // PostgreSQL: the same Kysely queries with PostgresDialect; `pg` is loaded only when asked for.
-    const { PostgresDialect } = await import('kysely');
-    const pgName = 'pg';
-    const pg = (await import(/* @vite-ignore */ pgName)) as { default: { Pool: new (o: object) => unknown } };
-    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: location }) as never }) });
-    return { db, dialect: 'postgres', close: () => db.destroy() };
+  if (isPostgresUrl(location)) {
+    // PostgreSQL: the same Kysely queries with PostgresDialect (gateway/db/dialect.ts has the few
+    // statements that differ: advisory locks, row claims, LISTEN/NOTIFY).
+    const pg = (await import('pg')).default;
+    const pool = new pg.Pool({
+      connectionString: location,
+      max: Number(process.env.DATABASE_POOL_MAX) > 0 ? Number(process.env.DATABASE_POOL_MAX) : 10,
+      // COUNT(*) and other bigints arrive as strings by default; our counts and ids fit a JS number.
+      types: { getTypeParser: ((oid: number, format?: 'text' | 'binary') => (oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text'))) as typeof pg.types.getTypeParser },
+    });
+    // An idle pooled connection that dies (server restart) must not crash the process.
+    pool.on('error', () => {});
+    const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    return { db, dialect: 'postgres', url: location, close: () => db.destroy() };
   }
   if (location !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
   const sqlite = new Database(location);
@@ -110,4 +120,8 @@ async function openDatabase(location: string): Promise<Store> {
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+export function isPostgresUrl(location: string): boolean {
+  return location.startsWith('postgres://') || location.startsWith('postgresql://');
 }

@@ -1,9 +1,11 @@
 /**
- * Versioned migrations. Each runs once, in order, inside a transaction, and is recorded in
- * schema_migrations. Add new ones at the end; never edit one that has shipped.
+ * Versioned migrations. Each runs once, in order, inside a transaction under the migrations lock, and
+ * is recorded in schema_migrations. Column types that differ (serial, double precision) and triggers
+ * are written once per dialect. Add new ones at the end; never edit one that has shipped.
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB, Dialect, Store } from './database.js';
+import { withAdvisoryLock } from './dialect.js';
 import { sealLegacyAudit } from '../audit/audit.js';
 import { migrations as findingsMigrations } from '../findings/migrations.js';
 import { migrations as outboxMigrations } from '../outbox/migrations.js';
@@ -12,6 +14,7 @@ import { migrations as trustMigrations } from '../trust/migrations.js';
 import { migrations as prereadMigrations } from '../preread/migrations.js';
 import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
+import { migrations as governanceMigrations } from '../governance/migrations.js';
 
 export interface Migration {
   version: number;
@@ -50,14 +53,14 @@ export const MIGRATIONS: Migration[] = [
   {
     version: 2,
     name: 'findings',
-    async up(db) {
+    async up(db, dialect) {
       await db.schema
         .createTable('findings')
         .addColumn('id', 'text', (c) => c.primaryKey())
         .addColumn('study_uid', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('severity', 'text', (c) => c.notNull())
-        .addColumn('confidence', 'real', (c) => c.notNull())
+        .addColumn('confidence', dialect === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
         .addColumn('model_name', 'text', (c) => c.notNull())
         .addColumn('source', 'text', (c) => c.notNull())
         .addColumn('body', 'text', (c) => c.notNull())
@@ -98,26 +101,38 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 /** Core tables (1–99) plus each capability's own range, so capabilities never collide on version numbers. */
-export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations, ...authMigrations, ...auditMigrations];
+export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations, ...authMigrations, ...auditMigrations, ...governanceMigrations];
 
+/**
+ * Applies what is missing, in version order, each migration in its own transaction. Safe when several
+ * gateways start at once on one PostgreSQL: every transaction first takes the advisory lock
+ * `migrations` (pg_advisory_xact_lock, as Kysely's own Migrator does) and re-reads whether its version is
+ * already applied, so each migration runs exactly once and the others wait for it. SQLite: one process,
+ * one writer. (Why not Kysely's Migrator itself: see the README, "Database".)
+ */
 export async function migrate(store: Store, migrations: Migration[] = ALL_MIGRATIONS): Promise<number[]> {
   const { db, dialect } = store;
-  await db.schema
-    .createTable('schema_migrations')
-    .ifNotExists()
-    .addColumn('version', 'integer', (c) => c.primaryKey())
-    .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('applied_at', 'text', (c) => c.notNull())
-    .execute();
+  await withAdvisoryLock(db, 'migrations', async (trx) => {
+    await trx.schema
+      .createTable('schema_migrations')
+      .ifNotExists()
+      .addColumn('version', 'integer', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('applied_at', 'text', (c) => c.notNull())
+      .execute();
+  });
   const done = new Set((await db.selectFrom('schema_migrations').select('version').execute()).map((r) => r.version));
   const applied: number[] = [];
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (done.has(m.version)) continue;
-    await db.transaction().execute(async (trx) => {
+    const ran = await withAdvisoryLock(db, 'migrations', async (trx) => {
+      // Another gateway may have applied it while we waited for the lock.
+      if (await trx.selectFrom('schema_migrations').select('version').where('version', '=', m.version).executeTakeFirst()) return false;
       await m.up(trx, dialect);
       await trx.insertInto('schema_migrations').values({ version: m.version, name: m.name, applied_at: new Date().toISOString() }).execute();
+      return true;
     });
-    applied.push(m.version);
+    if (ran) applied.push(m.version);
   }
   // Audit records from before the keyed MAC get theirs on the key's first start (see sealLegacyAudit).
   await sealLegacyAudit(store);

@@ -3,6 +3,8 @@
  * Status: pending (never tried) -> sent (a try is in flight; survives a crash and is retried on restart)
  * -> acknowledged | failed (will retry at next_attempt_at) | dead (gave up: AR, refused, too many tries).
  * Per study and kind, messages go out in order (a final ORU never overtakes its preliminary).
+ * Safe with N gateways on one database: a message is claimed in the database (see claim), never only
+ * in memory, so each is tried by one gateway at a time.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
@@ -12,6 +14,7 @@ import type { OutboxPayload } from './events.js';
 import type { OutboxSettings } from './settings.js';
 import './schema.js';
 import { appendAudit } from '../audit/audit.js';
+import { dialectOf } from '../db/dialect.js';
 
 const OPEN = ['pending', 'sent', 'failed'] as const;
 
@@ -34,8 +37,10 @@ export class OutboxWorker {
   }
 
   async start(): Promise<void> {
-    // Anything still 'sent' was in flight when the last process died: due now (same UID / control id).
-    await this.db.updateTable('outbox').set({ next_attempt_at: new Date(0).toISOString() }).where('status', '=', 'sent').execute();
+    // SQLite (one process): anything still 'sent' was in flight when the last process died, due now (same
+    // UID / control id). PostgreSQL (N gateways): a 'sent' row may be another live gateway's delivery, so it
+    // is left to its lease (next_attempt_at, ackTimeoutMs + 30 s after the claim) to expire instead.
+    if (dialectOf(this.db) === 'sqlite') await this.db.updateTable('outbox').set({ next_attempt_at: new Date(0).toISOString() }).where('status', '=', 'sent').execute();
     this.stopped = false;
     this.schedule(0);
   }
@@ -101,21 +106,36 @@ export class OutboxWorker {
     }
   }
 
-  /** Delivers one message now, whatever its schedule (used by runOnce and by tests). */
+  /**
+   * Claims message `id` in the database: one conditional UPDATE that marks it 'sent' (attempts + 1, a
+   * lease until ackTimeoutMs + 30 s from now) only if it is still open and due (a 'sent' row is due
+   * once its lease has run out: the gateway that claimed it died). Atomic on both dialects (SQLite:
+   * one writer; PostgreSQL: the second UPDATE waits for the first and re-checks the condition), so of
+   * N gateways exactly one gets the row. Recorded before the try: a crash from here on leaves 'sent',
+   * retried with the same identity (SR UID, HL7 control id).
+   */
+  private async claim(id: number) {
+    const now = new Date();
+    const at = now.toISOString();
+    return this.db
+      .updateTable('outbox')
+      .set((eb) => ({ status: 'sent', attempts: eb('attempts', '+', 1), sent_at: at, updated_at: at, next_attempt_at: new Date(now.getTime() + this.settings.ackTimeoutMs + 30_000).toISOString() }))
+      .where('id', '=', id)
+      .where('status', 'in', OPEN)
+      .where('next_attempt_at', '<=', at)
+      .returningAll()
+      .executeTakeFirst();
+  }
+
+  /** Delivers one due message (used by runOnce and by tests); a no-op unless this gateway claims it. */
   async deliverOne(id: number): Promise<void> {
     if (this.inFlight.has(id)) return;
     this.inFlight.add(id);
     try {
-      const row = await this.db.selectFrom('outbox').selectAll().where('id', '=', id).executeTakeFirst();
-      if (!row || !OPEN.includes(row.status as (typeof OPEN)[number])) return;
-      const attempts = row.attempts + 1;
-      const sentAt = new Date().toISOString();
-      // Recorded before the try: a crash from here on leaves 'sent', retried on restart with the same identity.
-      await this.db
-        .updateTable('outbox')
-        .set({ status: 'sent', attempts, sent_at: sentAt, updated_at: sentAt, next_attempt_at: new Date(Date.now() + this.settings.ackTimeoutMs + 30_000).toISOString() })
-        .where('id', '=', id)
-        .execute();
+      const row = await this.claim(id);
+      // Not ours: delivered, dead, or claimed by another gateway (its lease has not run out).
+      if (!row) return;
+      const attempts = row.attempts;
       const payload = JSON.parse(row.payload) as OutboxPayload;
       const audit = (action: string, outcome: 0 | 4 | 8 = 0, detail: Record<string, unknown> = {}) =>
         appendAudit(this.db, { actor: 'gateway-outbox', role: null, action, outcome, studyUID: row.study_uid ?? null, detail: { outboxId: id, kind: row.kind, attempt: attempts, ...detail } });
