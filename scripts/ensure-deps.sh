@@ -11,6 +11,7 @@ APT_PACKAGES=(
   dicom3tools pixelmed-apps default-jre-headless python3-pydicom   # independent SR judges (../shared/tools/validate-sr)
   python3-hl7                       # independent HL7 judge, MLLP peer (mllp_send) and the demo RIS
   python3-numpy
+  postgresql                        # the integration suite's second pass (TEST_DB=postgres) starts a throw-away cluster of its own
 )
 # Only `npm run model:build` needs these (the .onnx files are committed).
 [ "${WITH_MODEL_BUILD:-0}" = 1 ] && APT_PACKAGES+=(python3-torch python3-onnx)
