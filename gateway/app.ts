@@ -15,6 +15,7 @@ import { register as registerOutbox } from './outbox/register.js';
 import { register as registerAi } from './ai/register.js';
 import { register as registerTrust } from './trust/register.js';
 import { register as registerPreread } from './preread/register.js';
+import { register as registerGovernance } from './governance/register.js';
 import { createContext, type GatewayContext } from './context.js';
 import { assertRouteDeclared } from './auth/route-access.js';
 import { isApiPath } from './auth/path-guard.js';
@@ -69,7 +70,7 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   // Each capability registers its routes and background services (outbox worker, change feed...).
   const ctx = createContext(store, config);
   await registerDicomWebProxy(app, ctx);
-  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread, ...(opts.capabilities ?? [])]) await register(app, ctx);
+  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread, registerGovernance, ...(opts.capabilities ?? [])]) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
   if (config.staticDir) await registerStatic(app, config.staticDir);
   else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: isApiPath(req.url) ? 'no such route' : 'not found' }));

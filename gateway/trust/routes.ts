@@ -1,4 +1,4 @@
-/** Trust routes: policy, rollout, AI disable, AI status, governance figures, users, audit export. */
+/** Trust routes: policy, rollout, AI disable, AI status, users, audit export. (Governance figures: gateway/governance.) */
 import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
@@ -11,7 +11,6 @@ import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from
 import { AI_DISABLE_REASONS, PolicySchema, ROLLOUT_MODES, describePolicyIssues, type AiDisableReason } from '../../src/core/policy/policy.js';
 import { ROLES } from '../../src/core/auth/roles.js';
 import { can } from '../../src/core/auth/permissions.js';
-import { FindingSchema } from '../../src/core/findings/finding.js';
 import {
   currentPolicy,
   disableAiForStudy,
@@ -27,9 +26,6 @@ import {
   studyDisable,
   studyFacts,
   installedManifests,
-  readerPolicySnapshot,
-  whyHidden,
-  type HiddenReason,
 } from './service.js';
 import { checkIndication } from './models.js';
 
@@ -192,66 +188,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     };
   });
 
-  // ---- governance figures, per model (silent models included: that is what silent mode is for)
-  app.get('/api/governance/figures', { config: { permission: 'governance.read' } }, async () => {
-    const rows = await db.selectFrom('findings').select(['study_uid', 'model_name', 'status', 'source', 'body']).execute();
-    const shownRows = await db.selectFrom('findings_shown').select(['model_name']).execute();
-    const t = await rolloutTable(db);
-    type Fig = {
-      model: string;
-      rollout: string;
-      produced: number;
-      /** Of the produced findings, how many readers may see now, and why the others are hidden (THE reader policy). */
-      readerVisible: number;
-      hidden: Record<HiddenReason, number>;
-      shown: number;
-      pending: number;
-      accepted: number;
-      rejected: number;
-      modified: number;
-      rejectedFalsePositive: number;
-      verdicts: number;
-      agreementRate: number | null;
-      falsePositiveRate: number | null;
-    };
-    const figs = new Map<string, Fig>();
-    const fig = (m: string) => {
-      let f = figs.get(m);
-      if (!f) figs.set(m, (f = { model: m, rollout: t.modes[m] ?? t.defaultMode, produced: 0, readerVisible: 0, hidden: { 'ai-disabled': 0, rollout: 0, indication: 0 }, shown: 0, pending: 0, accepted: 0, rejected: 0, modified: 0, rejectedFalsePositive: 0, verdicts: 0, agreementRate: null, falsePositiveRate: null }));
-      return f;
-    };
-    // The same policy as every reader path, per study (facts looked up once per study).
-    const snap = await readerPolicySnapshot(db);
-    const facts = new Map<string, Awaited<ReturnType<typeof studyFacts>>>();
-    for (const r of rows) {
-      const f = fig(r.model_name);
-      if (r.source !== 'radiologist') {
-        f.produced++;
-        const body = FindingSchema.safeParse(JSON.parse(r.body));
-        if (body.success) {
-          if (!facts.has(r.study_uid)) facts.set(r.study_uid, await studyFacts(db, r.study_uid));
-          const why = whyHidden(snap, { studyUID: r.study_uid, facts: facts.get(r.study_uid) ?? null }, body.data);
-          if (why) f.hidden[why]++;
-          else f.readerVisible++;
-        }
-      }
-      if (r.status === 'ai-unverified') f.pending++;
-      else if (r.status === 'accepted') f.accepted++;
-      else if (r.status === 'modified') f.modified++;
-      else if (r.status === 'rejected') {
-        f.rejected++;
-        const b = FindingSchema.safeParse(JSON.parse(r.body));
-        if (b.success && b.data.verdict?.reason === 'false-positive') f.rejectedFalsePositive++;
-      }
-    }
-    for (const r of shownRows) fig(r.model_name).shown++;
-    for (const f of figs.values()) {
-      f.verdicts = f.accepted + f.rejected + f.modified;
-      f.agreementRate = f.verdicts ? f.accepted / f.verdicts : null;
-      f.falsePositiveRate = f.verdicts ? f.rejectedFalsePositive / f.verdicts : null;
-    }
-    return { generatedAt: new Date().toISOString(), models: [...figs.values()].sort((a, b) => a.model.localeCompare(b.model)) };
-  });
+  // ---- governance figures: moved to the governance capability (gateway/governance/routes.ts)
 
   // ---- users and roles (admin)
   app.get('/api/admin/users', { config: { permission: 'users.admin' } }, async () => {

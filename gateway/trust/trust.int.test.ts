@@ -12,6 +12,7 @@ import { headCtFiles, CHEST_CR, DICOM } from '../../scripts/lib/demo-data.js';
 import { copyStudy, testFinding, adultHeadCtManifest } from './testing.js';
 import { isAiAllowed } from './service.js';
 import type { Finding } from '../../src/core/findings/finding.js';
+import type { Figures } from '../../src/core/governance/figures.js';
 
 const HEAD_CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CHEST = '1.2.392.200036.9125.0.199302241758.16';
@@ -182,10 +183,10 @@ describe('rollout modes', () => {
     expect((await c.rita.post(`/api/findings/${f.ich95.id}/verdict`, { action: 'accept' })).status).toBe(404);
     const stored = await stack.gateway.store.db.selectFrom('findings').select('id').where('study_uid', '=', HEAD_CT).execute();
     expect(stored.length).toBe(4);
-    const figs = await c.gus.json<{ models: { model: string; rollout: string; produced: number }[] }>('/api/governance/figures');
-    const m = figs.models.find((x) => x.model === 'adult-head-ct')!;
-    expect(m.rollout).toBe('silent');
-    expect(m.produced).toBe(6); // 4 on the head CT + the child's and the adult's
+    const figs = await c.gus.json<Figures>('/api/governance/figures');
+    expect(figs.models.find((x) => x.model === 'adult-head-ct')?.currentMode).toBe('silent');
+    const produced = figs.summary.filter((x) => x.model === 'adult-head-ct').reduce((n, x) => n + x.produced, 0);
+    expect(produced).toBe(6); // 4 on the head CT + the child's and the adult's
     // The pre-read may still run a silent model (results recorded), but not an 'off' one.
     expect(await isAiAllowed(stack.gateway.store.db, { studyUID: HEAD_CT, modality: 'CT', modelName: 'adult-head-ct' })).toEqual({ ok: true });
     expect((await put(c.ada, '/api/admin/models/adult-head-ct/rollout', { mode: 'off' })).status).toBe(200);
@@ -202,11 +203,19 @@ describe('rollout modes', () => {
   it('governance figures: shown, accepted, rejected, agreement and false-positive rate per model', async () => {
     expect((await c.rita.post(`/api/findings/${f.ich95.id}/verdict`, { action: 'accept' })).status).toBe(200);
     expect((await c.rita.post(`/api/findings/${f.noduleRoutine.id}/verdict`, { action: 'reject', reason: 'false-positive' })).status).toBe(200);
-    const figs = await c.gus.json<{ models: Record<string, unknown>[] }>('/api/governance/figures');
-    const m = figs.models.find((x) => x.model === 'adult-head-ct')!;
-    expect(m).toMatchObject({ shown: 4, accepted: 1, rejected: 1, rejectedFalsePositive: 1, verdicts: 2, agreementRate: 0.5, falsePositiveRate: 0.5 });
-    // Counted through the same reader policy: the 9-year-old's finding is outside the adult-only indication.
-    expect(m).toMatchObject({ produced: 6, readerVisible: 5, hidden: { 'ai-disabled': 0, rollout: 0, indication: 1 } });
+    const figs = await c.gus.json<Figures>('/api/governance/figures');
+    // Produced while the model was assistive, all CT, this week: one summary row (gateway/governance).
+    const rows = figs.summary.filter((x) => x.model === 'adult-head-ct');
+    expect(rows.length).toBe(1);
+    const m = rows[0];
+    // The false-positive rate is over findings shown (issue 17), not over verdicts.
+    expect(m).toMatchObject({ mode: 'assistive', modality: 'CT', shown: 4, verdicts: 2, agreementRate: 0.5, falsePositiveRate: 0.25 });
+    expect(m.byVerdict).toMatchObject({ accepted: 1, rejected: 1 });
+    expect(m.rejectedBy['false-positive']).toBe(1);
+    // Counted through the same reader policy: the 9-year-old's finding is outside the adult-only indication;
+    // the adult's is visible but nobody opened it. Every produced finding is in exactly one state.
+    expect(m.produced).toBe(6);
+    expect(m.byVisibility).toMatchObject({ shown: 4, 'not-opened': 1, 'hidden-indication': 1, 'hidden-ai-disabled': 0, 'hidden-rollout': 0 });
     for (const u of ['rita', 'remy', 'erin', 'toby']) expect((await c[u].fetch('/api/governance/figures')).status, u).toBe(403);
   });
 });

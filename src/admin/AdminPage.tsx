@@ -8,11 +8,12 @@ import { apiFetch, apiJson, useSession } from '../auth/api';
 import { ROLES, ROLE_LABELS } from '../core/auth/roles';
 import { ADMIN_PAGE_ACTIONS, can, canAny } from '../core/auth/permissions';
 import { ROLLOUT_MODES, type RolloutMode } from '../core/policy/policy';
+import type { Figures as GovernanceFigures } from '../core/governance/figures';
+import { navigate } from '../app/router';
 
 interface UserRow { username: string; displayName: string; role: string; locked: boolean }
 interface PolicyResp { version: number; policy: unknown; changedBy: string; changedAt: string; history: { version: number; changedBy: string; changedAt: string; note: string | null }[] }
 interface RolloutResp { defaultMode: RolloutMode; models: { name: string; mode: RolloutMode }[] }
-interface Figure { model: string; rollout: string; produced: number; shown: number; pending: number; accepted: number; rejected: number; modified: number; verdicts: number; agreementRate: number | null; falsePositiveRate: number | null }
 
 function Section({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -165,19 +166,37 @@ function Modalities({ canEdit }: { canEdit: boolean }) {
   );
 }
 
+/** A summary per model/version/mode/modality (all weeks); the governance page has the weeks, charts and CSV. */
 function Figures() {
-  const [figs, setFigs] = useState<Figure[] | null>(null);
+  const [figs, setFigs] = useState<GovernanceFigures | null>(null);
   const [msg, setMsg] = useState<string | null>(null);
-  useEffect(() => void apiJson<{ models: Figure[] }>('/api/governance/figures').then((r) => setFigs(r.models)).catch((e: Error) => setMsg(e.message)), []);
-  const pct = (x: number | null) => (x === null ? '–' : `${Math.round(x * 100)}%`);
+  useEffect(() => void apiJson<GovernanceFigures>('/api/governance/figures').then(setFigs).catch((e: Error) => setMsg(e.message)), []);
+  const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
   return (
-    <Section title="Governance figures (per model)">
+    <Section title="Governance figures (per model, all weeks)">
       {msg && <pre className="error-banner">{msg}</pre>}
+      <p className="muted" style={{ marginTop: 0 }}>
+        Every produced finding is counted in exactly one state. Weeks, charts and CSV:{' '}
+        <a
+          href="/governance"
+          onClick={(e) => {
+            e.preventDefault();
+            navigate('/governance');
+          }}
+        >
+          governance page
+        </a>
+        .
+      </p>
       <table className="worklist-table" data-testid="governance-figures">
-        <thead><tr><th>Model</th><th>Mode</th><th>Produced</th><th>Shown</th><th>Accepted</th><th>Rejected</th><th>Modified</th><th>Pending</th><th>Agreement</th><th>False-positive rate</th></tr></thead>
+        <thead><tr><th>Model</th><th>Version</th><th>Mode</th><th>Modality</th><th>Produced</th><th>Shown</th><th>Not opened</th><th>Hidden</th><th>Superseded</th><th>After sign-off</th><th>Accepted</th><th>Modified</th><th>Rejected</th><th>Unverified</th><th>Agreement</th><th>False-positive rate</th></tr></thead>
         <tbody>
-          {figs?.map((f) => (
-            <tr key={f.model}><td>{f.model}</td><td>{f.rollout}</td><td>{f.produced}</td><td>{f.shown}</td><td>{f.accepted}</td><td>{f.rejected}</td><td>{f.modified}</td><td>{f.pending}</td><td>{pct(f.agreementRate)}</td><td>{pct(f.falsePositiveRate)}</td></tr>
+          {figs?.summary.map((f) => (
+            <tr key={`${f.model}|${f.version}|${f.mode}|${f.modality}`}>
+              <td>{f.model}</td><td>{f.version}</td><td>{f.mode}</td><td>{f.modality}</td><td>{f.produced}</td><td>{f.byVisibility.shown}</td><td>{f.byVisibility['not-opened']}</td>
+              <td>{f.byVisibility['hidden-ai-disabled'] + f.byVisibility['hidden-rollout'] + f.byVisibility['hidden-indication']}</td><td>{f.byVisibility.superseded}</td><td>{f.byVisibility['after-signoff']}</td>
+              <td>{f.byVerdict.accepted}</td><td>{f.byVerdict.modified}</td><td>{f.byVerdict.rejected}</td><td>{f.byVerdict.unverified}</td><td>{pct(f.agreementRate)}</td><td>{pct(f.falsePositiveRate)}</td>
+            </tr>
           ))}
         </tbody>
       </table>

@@ -1,0 +1,156 @@
+/**
+ * Governance figures end to end against a real Orthanc and the real gateway: a history made through the
+ * real paths (import, pre-read ingest with a re-read that supersedes, a reader opening the study,
+ * verdicts with several reasons, a modification, a radiologist's own finding, sign-off, output after
+ * sign-off, a silent model) gives exactly the figures worked out by hand here, the states add up to
+ * what the three tables hold, the CSV has the same numbers, and only governance.read roles get them.
+ * The gateway writes its own health records (gateway, PACS) from the start.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { headCtFiles, CHEST_CR } from '../../scripts/lib/demo-data.js';
+import { testFinding } from '../trust/testing.js';
+import { ingest } from '../findings/ingest.js';
+import { upsertFinding } from '../findings/repository.js';
+import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
+import type { Figures, FigureRow } from '../../src/core/governance/figures.js';
+
+const HEAD_CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
+const CHEST = '1.2.392.200036.9125.0.199302241758.16';
+const CT_MODEL = { name: 'gov-ct', version: '1.0', manufacturer: 'Test' };
+const PNEUMOTHORAX = { value: '36118008', scheme: 'SCT', meaning: 'Pneumothorax' };
+
+let stack: Stack;
+let tmp = '';
+const c: Record<string, Client> = {};
+const noSource = (f: ReturnType<typeof testFinding>) => {
+  const { source, ...rest } = f;
+  void source;
+  return rest;
+};
+const imported = {
+  a: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'critical' }),
+  b: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'B' }),
+  c: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'C' }),
+  d: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'urgent', label: 'D' }),
+  e: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'E' }),
+};
+const pre = (id: string) => FindingSchema.parse({ ...testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: id }), id });
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync('/tmp/governance-int-');
+  const modelsDir = path.join(tmp, 'models'); // no models: the pre-read runs nothing of its own
+  fs.mkdirSync(modelsDir);
+  stack = await startStack({ files: [...headCtFiles().slice(10, 13), CHEST_CR], config: { modelsDir } });
+  for (const u of ['rita', 'remy', 'erin', 'toby', 'ada', 'gus']) c[u] = await login(stack.baseUrl, u);
+  const db = stack.gateway.store.db;
+  const deps = { db, events: stack.gateway.ctx.events };
+
+  // 5 imported + a pre-read result set [p1, p2], re-read as [p2, p3]: p1 superseded.
+  expect((await c.rita.post('/api/findings', Object.values(imported).map(noSource))).status).toBe(201);
+  await ingest(deps, { studyUID: HEAD_CT, source: 'preread', actor: { username: 'preread' }, model: CT_MODEL, findings: [pre('gov-p1'), pre('gov-p2')], completeResultSet: true });
+  await ingest(deps, { studyUID: HEAD_CT, source: 'preread', actor: { username: 'preread' }, model: CT_MODEL, findings: [pre('gov-p2'), pre('gov-p3')], completeResultSet: true });
+  // A radiologist opens the study: all 7 live AI findings shown.
+  expect((await c.rita.json<{ findings: Finding[] }>(`/api/studies/${HEAD_CT}/findings`)).findings.length).toBe(7);
+  const verdict = async (id: string, body: unknown) => expect((await c.rita.post(`/api/findings/${id}/verdict`, body)).status).toBe(200);
+  await verdict(imported.a.id, { action: 'accept' });
+  await verdict(imported.b.id, { action: 'reject', reason: 'false-positive' });
+  await verdict(imported.c.id, { action: 'reject', reason: 'artefact' });
+  await verdict(imported.d.id, { action: 'modify', changes: { severity: 'routine' } });
+  await verdict('gov-p3', { action: 'reject', reason: 'false-positive' });
+  // The radiologist's own critical finding (a miss of the AI): the AI found the ICH, not the pneumothorax.
+  const own = FindingSchema.parse({
+    ...testFinding(HEAD_CT, { type: PNEUMOTHORAX, label: 'Pneumothorax', severity: 'critical', model: { name: 'radiologist', version: '1' } }),
+    source: 'radiologist',
+    status: 'accepted',
+    verdict: { by: 'rita', role: 'radiologist', at: new Date().toISOString() },
+    createdAt: new Date().toISOString(),
+  });
+  await upsertFinding(db, own);
+  const signed = await c.rita.post(`/api/studies/${HEAD_CT}/signoff`, { confirmUnverified: true });
+  expect(signed.status, await signed.clone().text()).toBe(201);
+  // Output after sign-off: kept apart, never in the signed record.
+  const late = await ingest(deps, { studyUID: HEAD_CT, source: 'preread', actor: { username: 'preread' }, model: CT_MODEL, findings: [pre('gov-p4')], completeResultSet: true });
+  expect(late.afterSignoff.length).toBe(1);
+
+  // A silent model on the chest CR: stored, hidden by the rollout, counted.
+  expect((await c.ada.fetch('/api/admin/models/gov-cr/rollout', { method: 'PUT', body: JSON.stringify({ mode: 'silent' }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+  const cr = testFinding(CHEST, { model: { name: 'gov-cr', version: '2' }, severity: 'urgent', type: { value: '427359005', scheme: 'SCT', meaning: 'Solitary nodule of lung' }, label: 'Nodule' });
+  expect((await c.rita.post('/api/findings', [noSource(cr)])).status).toBe(201);
+});
+afterAll(async () => {
+  await stack?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+describe('governance figures from the real lifecycle', () => {
+  it('per model, version, mode and modality: the hand-counted figures, every output in exactly one state', async () => {
+    const f = await c.gus.json<Figures>('/api/governance/figures');
+    const ct = f.summary.filter((r) => r.model === 'gov-ct');
+    expect(ct.length).toBe(1);
+    const r = ct[0];
+    expect(r).toMatchObject({ version: '1.0', mode: 'assistive', modality: 'CT', week: 'all' });
+    // 5 imported + p2, p3 live + p1 superseded + p4 after sign-off.
+    expect(r.produced).toBe(9);
+    expect(r.states.shown).toEqual({ unverified: 2, accepted: 1, modified: 1, rejected: 3 });
+    expect(r.states.superseded).toEqual({ unverified: 1, accepted: 0, modified: 0, rejected: 0 });
+    expect(r.states['after-signoff']).toEqual({ unverified: 1, accepted: 0, modified: 0, rejected: 0 });
+    expect(r.byVisibility).toMatchObject({ 'not-opened': 0, 'hidden-ai-disabled': 0, 'hidden-rollout': 0, 'hidden-indication': 0 });
+    expect(r).toMatchObject({ shown: 7, verdicts: 5, agreementRate: 1 / 5, modifyRate: 1 / 5, falsePositiveRate: 2 / 7 });
+    expect(r.rejectedBy).toEqual({ 'false-positive': 2, artefact: 1, 'clinically-insignificant': 0, other: 0, unspecified: 0 });
+    expect(r.otherRejectionRates.artefact).toBe(1 / 7);
+    expect(r).toMatchObject({ studiesProcessed: 1, studiesWithResults: 1, studiesOpened: 1, utilisation: 1, missesAdded: 1, criticalPositives: 2, criticalDetected: 1, criticalSensitivity: 0.5 });
+
+    // What the three tables hold, all of it: the figures add up to it.
+    const db = stack.gateway.store.db;
+    const live = (await db.selectFrom('findings').select('source').where('model_name', '=', 'gov-ct').execute()).length;
+    const sup = (await db.selectFrom('findings_superseded').select('seq').where('model_name', '=', 'gov-ct').execute()).length;
+    const aft = (await db.selectFrom('findings_after_signoff').select('id').where('model_name', '=', 'gov-ct').execute()).length;
+    expect(live + sup + aft).toBe(r.produced);
+    const all = (await db.selectFrom('findings').select('id').where('source', '!=', 'radiologist').execute()).length + (await db.selectFrom('findings_superseded').select('seq').execute()).length + (await db.selectFrom('findings_after_signoff').select('id').execute()).length;
+    expect(f.totals.produced).toBe(all);
+
+    const silent = f.summary.find((x) => x.model === 'gov-cr')!;
+    expect(silent).toMatchObject({ version: '2', mode: 'silent', modality: 'CR', produced: 1, shown: 0, utilisation: null });
+    expect(silent.states['hidden-rollout'].unverified).toBe(1);
+
+    // The weekly rows: this all happened this week.
+    const weekly = f.rows.filter((x: FigureRow) => x.model === 'gov-ct');
+    expect(weekly.length).toBe(1);
+    expect(weekly[0].week).toMatch(/^\d{4}-W\d{2}$/);
+    expect(weekly[0].produced).toBe(9);
+  });
+
+  it('the CSV export carries the same numbers, one line per row', async () => {
+    const res = await c.gus.fetch('/api/governance/figures.csv');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/csv');
+    expect(res.headers.get('content-disposition')).toContain('attachment');
+    const [head, ...lines] = (await res.text()).trim().split('\n');
+    const cols = head.split(',');
+    const row = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]))).find((x) => x.model === 'gov-ct')!;
+    expect(row).toMatchObject({ version: '1.0', mode: 'assistive', modality: 'CT', produced: '9', shown: '7', superseded: '1', 'after-signoff': '1' });
+    expect(row['rejected_false-positive']).toBe('2');
+    expect(Number(row.false_positive_rate)).toBeCloseTo(2 / 7, 5);
+  });
+
+  it('the gateway records its own health (gateway, PACS) from the start; uptime comes from those records', async () => {
+    const rows = await stack.gateway.store.db.selectFrom('governance_health').selectAll().execute();
+    expect(rows.find((r) => r.component === 'gateway')?.ok).toBe(1);
+    expect(rows.find((r) => r.component === 'pacs')?.ok).toBe(1);
+    const f = await c.gus.json<Figures>('/api/governance/figures');
+    const now = f.gatewayUptime.at(-1)!;
+    expect(now.uptime).not.toBeNull();
+    expect(now.uptime!).toBeGreaterThan(0);
+  });
+
+  it('only governance.read roles (governance, admin) get the figures', async () => {
+    expect((await c.ada.fetch('/api/governance/figures')).status).toBe(200);
+    for (const u of ['rita', 'remy', 'erin', 'toby']) {
+      expect((await c[u].fetch('/api/governance/figures')).status, u).toBe(403);
+      expect((await c[u].fetch('/api/governance/figures.csv')).status, u).toBe(403);
+    }
+  });
+});
