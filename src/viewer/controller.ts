@@ -2,18 +2,20 @@
  * Bridges the viewer store and Cornerstone: loads series metadata, orders stacks, drives the
  * viewport, and turns every failure into a message on the image or series it concerns.
  */
-import { Enums, cache, eventTarget, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
+import { Enums, cache, eventTarget, getShouldUseCPURendering, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
-import { seriesFromQido } from './series';
+import { imageSeriesHiddenByModality, seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
 import { forgetStudyFrames } from '../dicomweb/frames';
 import { FIRST_IMAGE_MARK, notifyFirstImage, notifyStackCached, resetFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
-import { buildStack, framePath, type StackEntry } from '../core/imaging/stack';
+import { buildStack, compareSeries, framePath, isImageSopClass, type StackEntry } from '../core/imaging/stack';
 import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
-import { initialVoi, windowToRange, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
+import { displayLut, initialVoi, windowToRange, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
+import { exactDisplayVoi, imageVoiOf, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
+import { firstMultipartPart } from '../core/dicomweb/multipart';
 
 interface LoadedSeries {
   entries: StackEntry[];
@@ -51,6 +53,8 @@ export class ViewerController {
   private loaded = new Set<string>();
   private cleanups: (() => void)[] = [];
   private showToken = 0;
+  /** The study's QIDO series list as the PACS gave it. */
+  private seriesJson: DicomJson[] = [];
   /** The window last set on the viewport (initial, preset, drag); null right after a new stack. */
   private voiInEffect: VoiRange | null = null;
 
@@ -80,6 +84,9 @@ export class ViewerController {
       const d = (e as CustomEvent<{ imageIdIndex: number; imageId: string }>).detail;
       if (get().imageIds[d.imageIdIndex] === d.imageId) set({ imageIndex: d.imageIdIndex });
       this.awaitingFirstRender = true;
+      // The CPU path sends this before it takes the new slice in, and draws it on the next animation
+      // frame: in between, the exact VOI for the slice is put in place.
+      queueMicrotask(() => this.applyExactVoi(d.imageIdIndex, false));
     });
     on(element, Enums.Events.IMAGE_RENDERED, () => {
       // Cornerstone's CPU path draws a new slice with the window in effect but then reports the
@@ -115,6 +122,7 @@ export class ViewerController {
     on(element, Enums.Events.VOI_MODIFIED, (e) => {
       const r = (e as CustomEvent<{ range?: VoiRange }>).detail.range;
       if (r) this.voiInEffect = { lower: r.lower, upper: r.upper };
+      this.applyExactVoi(undefined, true);
       this.syncView();
     });
     on(element, Enums.Events.CAMERA_MODIFIED, () => this.syncView());
@@ -139,6 +147,65 @@ export class ViewerController {
   private noteIfCached(): void {
     const s = get();
     if (s.imageIds.length && s.imageIds.every((id) => this.loaded.has(id) || s.imageErrors[id])) notifyStackCached();
+  }
+
+  /**
+   * The CPU path draws every window through Cornerstone's linear LUT and ignores VOI LUT Function, and
+   * it applies a VOI LUT Sequence with a bit shift guessed from the table's largest entry. Where the
+   * image asks for LINEAR_EXACT, SIGMOID or its VOI LUT, the exact 8-bit table (voi.ts, PS3.3
+   * C.11.2.1) is handed to that renderer as its VOI LUT, rebuilt for each new slice and each window
+   * change; where linear is exact, any such table is removed. (Cornerstone's own VOI LUT Function
+   * handling is kept away from the CPU path: see withDisplayDefaults.)
+   */
+  private exactVoiKey = '';
+  private applyExactVoi(index: number | undefined, render: boolean): void {
+    const vp = this.viewport;
+    if (!vp || !getShouldUseCPURendering()) return;
+    const cpu = (vp as unknown as { _cpuFallbackEnabledElement?: CpuEnabledElement })._cpuFallbackEnabledElement;
+    const image = cpu?.image;
+    const cpuViewport = cpu?.viewport;
+    const uid = get().activeSeriesUID;
+    const st = uid ? this.stacks.get(uid) : undefined;
+    if (!image || !cpuViewport || !st) return;
+    const i = index ?? vp.getCurrentImageIdIndex();
+    const entry = st.entries[i];
+    if (!entry || st.imageIds[i] !== image.imageId) return;
+    const inst = st.instances[entry.instanceIndex];
+    if (this.awaitLutData(inst)) return;
+    const display = exactDisplayVoi(imageVoiOf(inst), this.voiInEffect ?? vp.getProperties().voiRange ?? null);
+    const [lo, hi] = modalityBounds(image);
+    const key = display ? `${image.imageId}|${lo}|${hi}|${JSON.stringify(display.kind === 'lut' ? [display.lut.firstMapped, display.lut.data.length] : display)}` : '';
+    if (key === this.exactVoiKey && (cpuViewport.voiLUT === undefined) === !display) return;
+    this.exactVoiKey = key;
+    if (!display && cpuViewport.voiLUT === undefined) return;
+    cpuViewport.voiLUT = display ? displayLut(lo, hi, display) : undefined;
+    if (render) vp.render();
+  }
+
+  /**
+   * A VOI LUT's data is bulk data in WADO-RS metadata (Orthanc gives a BulkDataURI): fetched once per
+   * instance, through the gateway, into the metadata as a Value list; the exact VOI is then applied
+   * again. True while it is on its way (a failed fetch leaves the linear window on the LUT's range).
+   */
+  private lutFetches = new Map<DicomJson, Promise<void>>();
+  private awaitLutData(inst: DicomJson): boolean {
+    const el = seq(inst, TAG.VOILUTSequence)[0]?.[TAG.LUTData] as { BulkDataURI?: string; Value?: unknown[] } | undefined;
+    if (!el?.BulkDataURI || el.Value) return false;
+    if (this.lutFetches.has(inst)) return true;
+    const url = new URL(el.BulkDataURI, window.location.origin);
+    const p = fetch(url.pathname + url.search, { credentials: 'same-origin', headers: { accept: 'multipart/related; type="application/octet-stream"' } })
+      .then(async (r) => {
+        if (!r.ok) throw new Error(`LUT data: HTTP ${r.status}`);
+        el.Value = Array.from(lutWordsOf(firstMultipartPart(new Uint8Array(await r.arrayBuffer()), r.headers.get('content-type') ?? '')));
+      })
+      .catch(() => {
+        delete el.BulkDataURI; // drawn with the linear window over the LUT's range, as before
+      })
+      .then(() => {
+        if (!this.disposed) this.applyExactVoi(undefined, true);
+      });
+    this.lutFetches.set(inst, p);
+    return true;
   }
 
   private afterFirstPaint(fn: () => void): void {
@@ -208,7 +275,18 @@ export class ViewerController {
       return;
     }
     if (this.disposed) return;
-    const series = seriesFromQido(seriesJson);
+    this.seriesJson = seriesJson;
+    let series = seriesFromQido(seriesJson);
+    if (!series.length && seriesJson.length) {
+      // Nothing the series list calls an image: a series labelled by an SR stored first in it may
+      // still hold images (the instance-level query says).
+      try {
+        series = imageSeriesHiddenByModality(seriesJson, await searchInstances(this.studyUID));
+      } catch {
+        /* the message below stands */
+      }
+      if (this.disposed) return;
+    }
     if (!series.length) {
       set({ loading: false, studyError: 'This study has no images to display (only reports or other non-image objects).' });
       return;
@@ -306,14 +384,16 @@ export class ViewerController {
     if (!vp || get().activeSeriesUID !== seriesUID) return;
     const idx = vp.getTargetImageIdIndex();
     set({ imageIds: st.imageIds });
-    const props = vp.getProperties();
+    // Window and polarity only: the CPU path always reports a VOI LUT Function (LINEAR) and throws
+    // when one is set back ("VOI LUT function is not supported in CPU rendering").
+    const { voiRange, invert } = vp.getProperties();
     const camera = vp.getCamera();
     const wasShown = get().firstImageShown && !affected.includes(idx);
     this.voiInEffect = null;
     try {
       await vp.setStack(st.imageIds, idx);
       if (wasShown) {
-        vp.setProperties(props);
+        vp.setProperties({ voiRange, invert });
         vp.setCamera(camera);
       } else {
         this.applyInitialVoi(st);
@@ -344,7 +424,7 @@ export class ViewerController {
       modality: str(inst, TAG.Modality),
       windowCenter: nums(inst, TAG.WindowCenter) ?? nums(frameVoi, TAG.WindowCenter),
       windowWidth: nums(inst, TAG.WindowWidth) ?? nums(frameVoi, TAG.WindowWidth),
-      voiLutDescriptor: nums(seq(inst, TAG.VOILUTSequence)[0], TAG.LUTDescriptor),
+      voiLutDescriptor: voiLutDescriptorOf(inst),
     });
     if (choice.range && (choice.source === 'modality-default' || choice.source === 'voi-lut' || (choice.source === 'window' && !nums(inst, TAG.WindowCenter)))) {
       vp.setProperties({ voiRange: choice.range });
@@ -399,8 +479,13 @@ export class ViewerController {
     const bySeries = new Map<string, DicomJson[]>();
     for (const i of inst) {
       const s = str(i, TAG.SeriesInstanceUID) ?? '';
+      const cls = str(i, TAG.SOPClassUID);
+      if (cls && !isImageSopClass(cls)) continue; // a thumbnail of an SR in the series would not draw
       bySeries.set(s, [...(bySeries.get(s) ?? []), i]);
     }
+    const known = new Set(get().series.map((x) => x.seriesInstanceUID));
+    const hidden = imageSeriesHiddenByModality(this.seriesJson, inst).filter((x) => !known.has(x.seriesInstanceUID));
+    if (hidden.length) set((s) => ({ series: [...s.series, ...hidden].sort(compareSeries) }));
     set((s) => ({
       series: s.series.map((x) => {
         const list = (bySeries.get(x.seriesInstanceUID) ?? []).sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
@@ -512,8 +597,22 @@ export class ViewerController {
  * Modality (Type 1, yet absent in some secondary captures): give those 'OT' (other) for display.
  */
 function withDisplayDefaults(inst: DicomJson): DicomJson {
-  if (str(inst, TAG.Modality)) return inst;
-  return { ...inst, [TAG.Modality]: { vr: 'CS', Value: ['OT'] } };
+  let out = inst;
+  if (!str(inst, TAG.Modality)) out = { ...out, [TAG.Modality]: { vr: 'CS', Value: ['OT'] } };
+  // On the CPU path Cornerstone throws on a VOI LUT Function ("not supported in CPU rendering") and
+  // would take LINEAR_EXACT's window in another convention: it sees a plain window, and the viewer
+  // applies the function exactly itself (applyExactVoi).
+  if (getShouldUseCPURendering() && out[TAG.VOILUTFunction]) {
+    out = { ...out };
+    delete out[TAG.VOILUTFunction];
+  }
+  return out;
+}
+
+/** The parts of Cornerstone's CPU-rendering state the exact VOI uses (not in its public types). */
+interface CpuEnabledElement {
+  image?: { imageId: string; minPixelValue: number; maxPixelValue: number; slope?: number; intercept?: number; isPreScaled?: boolean };
+  viewport?: { voiLUT?: { firstValueMapped: number; lut: number[] } };
 }
 
 function studyMessage(e: DicomWebError): string {

@@ -16,14 +16,15 @@ import {
 } from '@cornerstonejs/tools';
 
 import { firstMultipartPart } from '../core/dicomweb/multipart';
+import { inflatePart10, inflateRawInBrowser } from '../core/dicomweb/part10';
 import { takeFrame } from '../dicomweb/frames';
 
 let initialised = false;
 
 /**
  * Instances whose frames Orthanc cannot hand out in their stored syntax: it answers 500 to
- * `transfer-syntax=*` for explicit VR big endian and for syntaxes newer than it (HTJ2K), and cannot
- * transcode the latter. For those the whole Part 10 instance is fetched once (WADO-RS,
+ * `transfer-syntax=*` for explicit VR big endian, deflated explicit VR little endian and for
+ * syntaxes newer than it (HTJ2K), and cannot transcode the latter. For those the whole Part 10 instance is fetched once (WADO-RS,
  * application/dicom, stored syntax) and decoded in the browser through the file loader.
  */
 const part10Instances = new Set<string>();
@@ -46,7 +47,10 @@ export async function loadInstanceAsFile(instanceUrl: string): Promise<string> {
   const r = await fetch(instanceUrl, { credentials: 'same-origin', headers: { accept: 'multipart/related; type="application/dicom"; transfer-syntax=*' } });
   if (!r.ok) throw Object.assign(new Error(`instance retrieval failed (HTTP ${r.status})`), { status: r.status });
   const part = firstMultipartPart(new Uint8Array(await r.arrayBuffer()), r.headers.get('content-type') ?? '');
-  return wadouri.fileManager.add(new Blob([part as BlobPart], { type: 'application/dicom' }));
+  // Deflated Explicit VR Little Endian (Orthanc answers 500 for its frames, the file loader does not
+  // inflate it): inflated here into plain Explicit VR Little Endian, with the platform's inflater.
+  const file = await inflatePart10(part, inflateRawInBrowser);
+  return wadouri.fileManager.add(new Blob([file as BlobPart], { type: 'application/dicom' }));
 }
 
 const handledLoadErrors = new WeakSet<object>();

@@ -34,6 +34,23 @@ describe('first-image preview pixels', () => {
     expect(Math.abs(g[2] - 128)).toBeLessThanOrEqual(2); // 40 HU = the centre
   });
 
+  it('applies SIGMOID and LINEAR_EXACT from the header exactly (PS3.3 C.11.2.1.3)', () => {
+    const inst = (fn: string): DicomJson => ({
+      '00280010': { vr: 'US', Value: [2] },
+      '00280011': { vr: 'US', Value: [2] },
+      '00280100': { vr: 'US', Value: [16] },
+      '00281056': { vr: 'CS', Value: [fn] },
+    });
+    expect(previewInfo(inst('SIGMOID'))?.voiFunction).toBe('SIGMOID');
+    expect(previewInfo(inst('LINEAR'))?.voiFunction).toBeUndefined();
+    // Stored 1024 + x = x HU. SIGMOID c 40 w 80: 255/(1+e^2) = 30.40 at 0 HU, 127.5 at 40, 255/(1+e^-2) = 224.60 at 80.
+    const sig = grey(previewPixels(int16(1024, 1064, 1104, 0), { ...base, windowCenter: [40], windowWidth: [80], voiFunction: 'SIGMOID' }).rgba);
+    expect(sig).toEqual([30, 128, 225, 0]);
+    // LINEAR_EXACT c 40 w 80: (−20/80 + 0.5)·255 = 63.75 at 20 HU, 127.5 at 40, 255 at 80 (inside).
+    const ex = grey(previewPixels(int16(1044, 1064, 1104, 0), { ...base, windowCenter: [40], windowWidth: [80], voiFunction: 'LINEAR_EXACT' }).rgba);
+    expect(ex).toEqual([64, 128, 255, 0]);
+  });
+
   it('falls back to the CT soft-tissue default without a header window', () => {
     const r = previewPixels(int16(0, 1024, 1064, 2000), base);
     expect(r.range).toEqual(windowToRange({ center: 40, width: 400 }));

@@ -7,8 +7,9 @@
  * Pure: a unit test pins each rule on synthetic frames.
  */
 import { TAG, num, nums, seq, str, type DicomJson } from './dicomJson';
-import { initialVoi, type VoiRange } from './voi';
+import { initialVoi, parseVoiFunction, rangeToWindow, voiOutput, type VoiFunction, type VoiRange } from './voi';
 import { storedIsInverted } from './photometric';
+import { voiLutDescriptorOf } from './voiMeta';
 
 /** Transfer syntaxes whose frame bytes are the pixel values as they are (little endian, native). */
 const NATIVE_LITTLE_ENDIAN = new Set(['1.2.840.10008.1.2', '1.2.840.10008.1.2.1']);
@@ -32,6 +33,8 @@ export interface PreviewInfo extends PreviewGeometry {
   windowCenter?: number[];
   windowWidth?: number[];
   voiLutDescriptor?: number[];
+  /** VOI LUT Function (0028,1056) when not LINEAR. */
+  voiFunction?: VoiFunction;
 }
 
 /** Display-relevant header fields of one instance's WADO-RS metadata; null when any is missing. */
@@ -56,7 +59,8 @@ export function previewInfo(inst: DicomJson): PreviewInfo | null {
     modality: str(inst, TAG.Modality),
     windowCenter: nums(inst, TAG.WindowCenter) ?? nums(frameVoi, TAG.WindowCenter),
     windowWidth: nums(inst, TAG.WindowWidth) ?? nums(frameVoi, TAG.WindowWidth),
-    voiLutDescriptor: nums(seq(inst, TAG.VOILUTSequence)[0], TAG.LUTDescriptor),
+    voiLutDescriptor: voiLutDescriptorOf(inst),
+    ...(parseVoiFunction(str(inst, TAG.VOILUTFunction) ?? str(frameVoi, TAG.VOILUTFunction)) !== 'LINEAR' ? { voiFunction: parseVoiFunction(str(inst, TAG.VOILUTFunction) ?? str(frameVoi, TAG.VOILUTFunction)) } : {}),
   };
 }
 
@@ -100,8 +104,8 @@ export function previewWindow(info: PreviewInfo, stored: ArrayLike<number>): Voi
 }
 
 /**
- * RGBA grey pixels (rows × columns) of a frame: modality LUT, then LINEAR VOI over the range
- * (PS3.3 C.11.2.1.2.1, Cornerstone's convention), then MONOCHROME1 inverted so it reads as film.
+ * RGBA grey pixels (rows × columns) of a frame: modality LUT, then the VOI over the range (LINEAR,
+ * PS3.3 C.11.2.1.2.1, Cornerstone's convention, or the image's VOI LUT Function), then MONOCHROME1 inverted so it reads as film.
  */
 export function previewPixels(frame: Uint8Array, info: PreviewInfo): { rgba: Uint8ClampedArray; range: VoiRange | null } {
   const stored = storedValues(frame, info);
@@ -111,13 +115,16 @@ export function previewPixels(frame: Uint8Array, info: PreviewInfo): { rgba: Uin
   const lower = range?.lower ?? 0;
   const span = Math.max(1e-9, (range?.upper ?? 1) - lower);
   const invert = storedIsInverted(info.photometric);
+  const fn = info.voiFunction;
+  const window = range ? rangeToWindow(range) : null;
   // A lookup over the stored values keeps this at one table read per pixel (16-bit: 64 K entries).
   const bits = info.bitsAllocated;
   const offset = info.pixelRepresentation ? 1 << (bits - 1) : 0;
   const lut = new Uint8ClampedArray(1 << bits);
   for (let s = 0; s < lut.length; s++) {
     const modality = (s - offset) * info.slope + info.intercept;
-    const t = Math.min(1, Math.max(0, (modality - lower) / span));
+    // LINEAR_EXACT and SIGMOID exactly as the viewer's CPU path draws them (voi.ts).
+    const t = fn && range ? voiOutput(modality, window!, fn, 0, 1) : Math.min(1, Math.max(0, (modality - lower) / span));
     lut[s] = Math.round((invert ? 1 - t : t) * 255);
   }
   for (let i = 0, o = 0; i < n; i++, o += 4) {

@@ -31,9 +31,46 @@ function frameGeometry(inst: DicomJson, frameIndex: number): Pick<SliceGeometry,
   return { ipp: pos(perFrame) ?? pos(shared), iop: ori(perFrame) ?? ori(shared) };
 }
 
+/**
+ * SOP classes that share image series in the wild but are not slices: structured reports (SR, KO,
+ * and the rest of 1.2.840.10008.5.1.4.1.1.88), presentation states (11.x), segmentations (66.4) and
+ * their kin (raw data, registrations, fiducials, surfaces: 66.x), RT structure sets and plans
+ * (481.x other than RT Image 481.1), encapsulated documents (104.x), waveforms (9.x).
+ */
+const NON_IMAGE_SOP_CLASS_PREFIXES = [
+  '1.2.840.10008.5.1.4.1.1.88.',
+  '1.2.840.10008.5.1.4.1.1.11.',
+  '1.2.840.10008.5.1.4.1.1.66',
+  '1.2.840.10008.5.1.4.1.1.104.',
+  '1.2.840.10008.5.1.4.1.1.9.',
+  '1.2.840.10008.5.1.4.1.1.481.',
+];
+const IMAGE_SOP_CLASS_EXCEPTIONS = new Set(['1.2.840.10008.5.1.4.1.1.481.1']); // RT Image
+
+/**
+ * True for an instance that is a displayable image: its SOP class is none of the non-image ones and
+ * it has Rows and Columns (a class this list does not know is judged by those). Metadata without a
+ * SOP class (hand-made) is judged by its Modality.
+ */
+export function isImageInstance(inst: DicomJson): boolean {
+  const cls = str(inst, TAG.SOPClassUID);
+  if (!cls) return isImageModality(str(inst, TAG.Modality));
+  return isImageSopClass(cls) && (num(inst, TAG.Rows) ?? 0) > 0 && (num(inst, TAG.Columns) ?? 0) > 0;
+}
+
+/** False for the SOP classes above that are never slices; any other class may be an image. */
+export function isImageSopClass(cls: string): boolean {
+  return IMAGE_SOP_CLASS_EXCEPTIONS.has(cls) || !NON_IMAGE_SOP_CLASS_PREFIXES.some((p) => cls.startsWith(p));
+}
+
+/**
+ * The stack holds image instances only (isImageInstance): an SR, PR, KO or SEG stored in the same
+ * series is left to its own handler. instanceIndex still points into `instances` as given.
+ */
 export function buildStack(instances: readonly DicomJson[]): BuiltStack {
   const entries: StackEntry[] = [];
   instances.forEach((inst, instanceIndex) => {
+    if (!isImageInstance(inst)) return;
     const sop = str(inst, TAG.SOPInstanceUID) ?? '';
     const series = str(inst, TAG.SeriesInstanceUID) ?? '';
     const frames = Math.max(1, Math.floor(num(inst, TAG.NumberOfFrames) ?? 1));
@@ -75,13 +112,14 @@ export function compareSeries(a: { seriesNumber?: number; description: string },
 
 /**
  * The series the viewer opens first, from instance metadata: the rule of the series list
- * (viewer/series.ts: image series only, in compareSeries order).
+ * (viewer/series.ts: image series only, in compareSeries order); a series counts by its image
+ * instances, whatever else it holds.
  */
 export function firstSeriesOf(instances: readonly DicomJson[]): string | undefined {
   const series = new Map<string, { seriesNumber?: number; description: string }>();
   for (const i of instances) {
     const uid = str(i, TAG.SeriesInstanceUID);
-    if (!uid || series.has(uid) || !isImageModality(str(i, TAG.Modality))) continue;
+    if (!uid || series.has(uid) || !isImageInstance(i)) continue;
     series.set(uid, { seriesNumber: num(i, TAG.SeriesNumber), description: str(i, TAG.SeriesDescription) ?? '' });
   }
   return [...series.entries()].sort(([, a], [, b]) => compareSeries(a, b))[0]?.[0];

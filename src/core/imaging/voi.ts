@@ -86,3 +86,92 @@ export function formatWindow(r: VoiRange): string {
   const w = rangeToWindow(r);
   return `W ${Math.round(w.width)} L ${Math.round(w.center)}`;
 }
+
+/**
+ * VOI LUT Function (0028,1056), PS3.3 C.11.2.1.2 and C.11.2.1.3. Anything else (absent, misspelt)
+ * is LINEAR, the standard's default.
+ */
+export type VoiFunction = 'LINEAR' | 'LINEAR_EXACT' | 'SIGMOID';
+
+export function parseVoiFunction(s: string | undefined): VoiFunction {
+  const v = s?.trim().toUpperCase();
+  return v === 'LINEAR_EXACT' || v === 'SIGMOID' ? v : 'LINEAR';
+}
+
+/**
+ * The output of the VOI LUT function for modality value x, window centre c and width w, in
+ * [yMin, yMax] (the display's range, 0..255 for an 8-bit canvas). Exactly the standard's formulas:
+ * - LINEAR (C.11.2.1.2.1): x ≤ c − 0.5 − (w−1)/2 → yMin; x > c − 0.5 + (w−1)/2 → yMax;
+ *   else ((x − (c − 0.5)) / (w−1) + 0.5) · (yMax − yMin) + yMin. Needs w ≥ 1.
+ * - LINEAR_EXACT (C.11.2.1.3.2): x ≤ c − w/2 → yMin; x > c + w/2 → yMax;
+ *   else ((x − c) / w + 0.5) · (yMax − yMin) + yMin. Needs w > 0.
+ * - SIGMOID (C.11.2.1.3.1): (yMax − yMin) / (1 + exp(−4 (x − c) / w)) + yMin. Needs w > 0.
+ */
+export function voiOutput(x: number, w: Window, fn: VoiFunction, yMin = 0, yMax = 255): number {
+  const c = w.center;
+  const span = yMax - yMin;
+  if (fn === 'SIGMOID') return span / (1 + Math.exp((-4 * (x - c)) / Math.max(w.width, Number.MIN_VALUE))) + yMin;
+  if (fn === 'LINEAR_EXACT') {
+    const width = Math.max(w.width, Number.MIN_VALUE);
+    if (x <= c - width / 2) return yMin;
+    if (x > c + width / 2) return yMax;
+    return ((x - c) / width + 0.5) * span + yMin;
+  }
+  const width = Math.max(1, w.width);
+  if (x <= c - 0.5 - (width - 1) / 2) return yMin;
+  if (x > c - 0.5 + (width - 1) / 2) return yMax;
+  // w = 1: the two thresholds meet, every value is below or above them.
+  return ((x - (c - 0.5)) / (width - 1) + 0.5) * span + yMin;
+}
+
+/**
+ * A VOI LUT Sequence item (C.11.2.1.1): LUT Descriptor (0028,3002) [entries (0 means 65536), first
+ * value mapped, bits per entry] and LUT Data (0028,3006).
+ */
+export interface VoiLut {
+  firstMapped: number;
+  bits: number;
+  data: ArrayLike<number>;
+}
+
+export function parseVoiLut(descriptor: readonly number[] | undefined, data: ArrayLike<number> | undefined): VoiLut | null {
+  if (!descriptor || descriptor.length < 3 || !data || !data.length) return null;
+  const entries = descriptor[0] === 0 ? 65536 : descriptor[0];
+  const bits = descriptor[2];
+  if (!(bits >= 1 && bits <= 16) || !Number.isFinite(descriptor[1])) return null;
+  // A LUT Data shorter than announced is used as far as it goes; longer is cut to the descriptor.
+  return { firstMapped: descriptor[1], bits, data: data.length > entries ? Array.prototype.slice.call(data, 0, entries) : data };
+}
+
+/**
+ * Output of a VOI LUT for modality value x, scaled to [0, yMax]: values below the first mapped
+ * value take the first entry, above the last mapped value the last entry; the entry's range is
+ * 0..2^bits − 1 (C.11.2.1.1), so full scale maps to yMax.
+ */
+export function voiLutOutput(x: number, lut: VoiLut, yMax = 255): number {
+  const n = lut.data.length;
+  const i = Math.min(n - 1, Math.max(0, Math.floor(x) - lut.firstMapped));
+  return (lut.data[i] / (2 ** lut.bits - 1)) * yMax;
+}
+
+/** How one image is to be shown: a window through a VOI LUT function, or its VOI LUT. */
+export type DisplayVoi = { kind: 'function'; window: Window; fn: VoiFunction } | { kind: 'lut'; lut: VoiLut };
+
+/**
+ * The 8-bit display table for integer modality values minInput..maxInput, in the shape Cornerstone's
+ * CPU renderer takes as a VOI LUT (`{ firstValueMapped, lut }`): entry i is the rounded output for
+ * value minInput + i. That renderer derives a bit shift from the table's largest entry, so one extra
+ * entry (for maxInput + 1, a value the image does not hold) is 255: the shift is then 0 and every
+ * entry is used as it is.
+ */
+export function displayLut(minInput: number, maxInput: number, voi: DisplayVoi): { firstValueMapped: number; lut: number[] } {
+  const lo = Math.floor(minInput);
+  const hi = Math.max(lo, Math.ceil(maxInput));
+  const lut = new Array<number>(hi - lo + 2);
+  for (let x = lo; x <= hi; x++) {
+    const y = voi.kind === 'lut' ? voiLutOutput(x, voi.lut) : voiOutput(x, voi.window, voi.fn);
+    lut[x - lo] = Math.round(y);
+  }
+  lut[hi - lo + 1] = 255;
+  return { firstValueMapped: lo, lut };
+}
