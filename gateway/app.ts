@@ -16,7 +16,10 @@ import { register as registerAi } from './ai/register.js';
 import { register as registerTrust } from './trust/register.js';
 import { register as registerPreread } from './preread/register.js';
 import { register as registerGovernance } from './governance/register.js';
+import { register as registerReport } from './report/register.js';
 import { createContext, type GatewayContext } from './context.js';
+import type { PrereadService } from './preread/service.js';
+import type { OutboxWorker } from './outbox/worker.js';
 import { assertRouteDeclared } from './auth/route-access.js';
 import { isApiPath } from './auth/path-guard.js';
 import type { Permission } from '../src/core/auth/permissions.js';
@@ -26,6 +29,9 @@ export interface Gateway {
   store: Store;
   config: GatewayConfig;
   ctx: GatewayContext;
+  /** The running services of this gateway (tests, bench): from here, never from a module-global lookup. */
+  preread: PrereadService;
+  outbox: OutboxWorker;
   /** Every route registered, for the route-table security tests. */
   routes: { method: string; url: string; public: boolean; permission?: Permission }[];
   close(): Promise<void>;
@@ -70,7 +76,14 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   // Each capability registers its routes and background services (outbox worker, change feed...).
   const ctx = createContext(store, config);
   await registerDicomWebProxy(app, ctx);
-  for (const register of [registerFindings, registerOutbox, registerAi, registerTrust, registerPreread, registerGovernance, ...(opts.capabilities ?? [])]) await register(app, ctx);
+  await registerFindings(app, ctx);
+  const outbox = await registerOutbox(app, ctx);
+  await registerAi(app, ctx);
+  await registerTrust(app, ctx);
+  const preread = await registerPreread(app, ctx);
+  await registerGovernance(app, ctx);
+  await registerReport(app, ctx);
+  for (const register of opts.capabilities ?? []) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
   if (config.staticDir) await registerStatic(app, config.staticDir);
   else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: isApiPath(req.url) ? 'no such route' : 'not found' }));
@@ -80,6 +93,8 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
     store,
     config,
     ctx,
+    preread,
+    outbox,
     routes,
     async close() {
       await app.close();

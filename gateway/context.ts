@@ -1,6 +1,7 @@
 /**
  * The one context every gateway capability (plugin) receives, as Orthanc hands its plugins one
- * context: the database, configuration and the domain event bus. A capability gets what it needs
+ * context: the database, configuration, the domain event bus, the model registry, the Orthanc client
+ * and the study facts. A capability gets what it needs
  * from here, never from a module-global lookup, so two gateways in one process (tests) never share state.
  */
 import { EventEmitter } from 'node:events';
@@ -8,6 +9,9 @@ import type { Kysely } from 'kysely';
 import type { DB, Store } from './db/database.js';
 import type { GatewayConfig } from './config.js';
 import { createModelRegistry, type ModelRegistry } from './ai/registry.js';
+import { orthancClient, type OrthancClient } from './orthanc/client.js';
+import { orthancStudyFactsResolver } from './trust/study-facts.js';
+import type { StudyFacts } from '../src/core/policy/study.js';
 
 /**
  * Typed domain events. Everything derived from findings (triage, alerts, SSE, webhooks) is recomputed
@@ -56,8 +60,22 @@ export interface GatewayContext {
   events: DomainEvents;
   /** THE model registry (models/<name>/manifest.json): /api/models, the trust guard, ai-status and the pre-read all read it. */
   models: ModelRegistry;
+  /** THE Orthanc client (base URL, credentials, DICOMweb root, timeouts) of all server code that is not the proxy. */
+  orthanc: OrthancClient;
+  /** THE study facts (src/core/study/facts.ts over Orthanc's metadata and the HL7 order), current on every call; null when unknown. */
+  facts: (studyUID: string) => Promise<StudyFacts | null>;
 }
 
 export function createContext(store: Store, config: GatewayConfig): GatewayContext {
-  return { store, db: store.db, config, events: new DomainEvents(), models: createModelRegistry(config.modelsDir, { log: (m) => console.error(m) }) };
+  const orthanc = orthancClient(config);
+  return {
+    store,
+    db: store.db,
+    config,
+    events: new DomainEvents(),
+    models: createModelRegistry(config.modelsDir, { log: (m) => console.error(m) }),
+    orthanc,
+    // One resolver (and one series-metadata cache) per gateway: two gateways in one process share nothing.
+    facts: orthancStudyFactsResolver(orthanc, store.db),
+  };
 }

@@ -14,7 +14,6 @@ import { CHEST_CR, HEAD_CT_DIR, mrSeriesFiles } from './lib/demo-data.js';
 import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { sampleFindings, reviewedFindings } from '../src/core/sr/testing.js';
 import { onStudySignedOff } from '../gateway/outbox/events.js';
-import { workers } from '../gateway/outbox/register.js';
 import { startRis, sleep, waitFor, type Ris } from '../gateway/outbox/testkit.js';
 
 const arg = (name: string, d: number) => {
@@ -45,7 +44,7 @@ async function main() {
   let orthanc = stack.orthanc;
   let ris: Ris = await startRis(risPort, path.join(stack.tmp, 'ris.log'));
   const db = stack.gateway.store.db;
-  const worker = workers.get(stack.gateway.app)!;
+  const worker = stack.gateway.outbox;
   const results: Record<string, unknown>[] = [];
   let run = 0;
 

@@ -89,7 +89,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     if (m.manifest.version !== model.version) return reply.code(422).send({ error: `model.version: ${model.version} is not the registered version ${m.manifest.version}` });
     // Trust: disabled / rollout off / THE eligibility rule on the series the results are about (a perfusion map is refused).
     const seriesOf = (raw: unknown) => ((raw as { regions?: { image?: { seriesInstanceUID?: unknown } }[] } | null)?.regions ?? []).map((r) => r?.image?.seriesInstanceUID);
-    const guard = await guardAiResults(db, study, m.manifest, body.data.findings.flatMap(seriesOf).filter((u): u is string => typeof u === 'string'));
+    const guard = await guardAiResults(ctx, study, m.manifest, body.data.findings.flatMap(seriesOf).filter((u): u is string => typeof u === 'string'));
     if (!guard.ok) return reply.code(409).send({ error: guard.reason });
 
     const details: string[] = [];

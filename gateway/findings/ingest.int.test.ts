@@ -20,7 +20,6 @@ import { disableAiForStudy, enableAiForStudy } from '../trust/service.js';
 import { signoffStatus } from './repository.js';
 import { ingest } from './ingest.js';
 import { backfillSrDocuments } from './sr-arrivals.js';
-import { orthancAccess } from '../preread/pacs.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 import type { AuditRecord } from '../audit/audit.js';
 
@@ -273,7 +272,7 @@ describe('AI SRs in the PACS are read by the server', () => {
     // As if this SR had been stored before the gateway read SRs: no record of it, no findings from it.
     await stack.gateway.store.db.deleteFrom('sr_documents').where('sop_instance_uid', '=', sr.sop).execute();
     await stack.gateway.store.db.deleteFrom('findings').where('id', 'like', `sr:${sr.sop}:%`).execute();
-    const deps = { db: stack.gateway.store.db, orthanc: orthancAccess(stack.gateway.ctx.config) };
+    const deps = { db: stack.gateway.store.db, orthanc: stack.gateway.ctx.orthanc };
     expect(await backfillSrDocuments(deps)).toEqual([sr.sop]);
     expect((await get(s.studyInstanceUID)).findings.filter((f) => f.source === 'sr').map((f) => f.id).sort()).toEqual(['ICH-1', 'ICH-2', 'Q-1'].map((k) => `sr:${sr.sop}:${k}`).sort());
     expect(await backfillSrDocuments(deps)).toEqual([]);

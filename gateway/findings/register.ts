@@ -1,7 +1,6 @@
 /** Route registration for findings: list, import, verdicts, sign-off (issue 4); one ingestion path (issue 13). */
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
-import { orthancAccess } from '../preread/pacs.js';
 import { registerFindingsRoutes } from './routes.js';
 import { backfillSrDocuments } from './sr-arrivals.js';
 
@@ -15,7 +14,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     let running: Promise<unknown> | null = null;
     const log = (msg: string) => (app.log.level && app.log.level !== 'silent' ? app.log.info(msg) : console.error(msg));
     app.addHook('onReady', async () => {
-      running = backfillSrDocuments({ db: ctx.db, orthanc: orthancAccess(ctx.config), events: ctx.events, log }, () => stopped).catch((e: Error) => log(`sr-reader: backfill: ${e.message}`));
+      running = backfillSrDocuments({ db: ctx.db, orthanc: ctx.orthanc, events: ctx.events, log }, () => stopped).catch((e: Error) => log(`sr-reader: backfill: ${e.message}`));
     });
     app.addHook('preClose', async () => {
       stopped = true;

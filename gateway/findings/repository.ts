@@ -1,6 +1,7 @@
 /** Findings storage: the validated Finding is stored whole (JSON body) with a few indexed columns. */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
+import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { applyVerdict, type Actor, type VerdictRequest } from '../../src/core/findings/verdict.js';
 import type { StudySignoffsTable } from './migrations.js';
@@ -242,11 +243,11 @@ function statusOf(s: StudySignoffsTable, rows: { kind: string; dedupe_key: strin
  * Whether a study exists for us: findings, a pre-read row, or the PACS knows it.
  * 'unreachable' when only the PACS could tell and it does not answer.
  */
-export async function studyIsKnown(db: Kysely<DB>, orthanc: { url: string; auth?: string }, studyUID: string): Promise<boolean | 'unreachable'> {
+export async function studyIsKnown(db: Kysely<DB>, orthanc: OrthancClient, studyUID: string): Promise<boolean | 'unreachable'> {
   if (await db.selectFrom('findings').select('id').where('study_uid', '=', studyUID).limit(1).executeTakeFirst()) return true;
   if (await db.selectFrom('preread_studies').select('study_uid').where('study_uid', '=', studyUID).executeTakeFirst()) return true;
   try {
-    const r = await fetch(`${orthanc.url}/tools/lookup`, { method: 'POST', body: studyUID, headers: orthanc.auth ? { authorization: orthanc.auth } : {}, signal: AbortSignal.timeout(10_000) });
+    const r = await orthancFetch(orthanc, '/tools/lookup', { method: 'POST', body: studyUID, timeoutMs: 10_000 });
     if (!r.ok) return 'unreachable';
     const found = (await r.json()) as { Type?: string }[];
     return found.some((x) => x.Type === 'Study');

@@ -9,11 +9,10 @@ import { clientStampedFields, ingest, lateAndSuperseded, type IngestOutcome } fr
 import { srWarningsForStudy } from './sr-arrivals.js';
 import { requireUser } from '../auth/plugin.js';
 import { applyReaderPolicy, filterForReader, readerMaySeeFinding } from '../trust/service.js';
-import { orthancAccess } from '../preread/pacs.js';
 
 export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { db, events } = ctx;
-  const orthanc = orthancAccess(ctx.config);
+  const { orthanc } = ctx;
 
   app.get<{ Params: { study: string } }>('/api/studies/:study/findings', { config: { permission: 'findings.read' } }, async (req) => {
     const user = requireUser(req).user;
@@ -21,10 +20,10 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     const findings = (await findingsForStudy(db, study)).sort(compareFindings);
     const { afterSignoff, superseded } = await lateAndSuperseded(db, study);
     // Everything returned passes the same reader policy as the live set.
-    const late = (await filterForReader(db, user.role, study, afterSignoff)).sort(compareFindings);
-    const shownSuperseded = new Set((await filterForReader(db, user.role, study, superseded.map((x) => x.finding))).map((f) => f.id));
+    const late = (await filterForReader(ctx, user.role, study, afterSignoff)).sort(compareFindings);
+    const shownSuperseded = new Set((await filterForReader(ctx, user.role, study, superseded.map((x) => x.finding))).map((f) => f.id));
     return {
-      findings: await applyReaderPolicy(db, user, study, findings),
+      findings: await applyReaderPolicy(ctx, user, study, findings),
       signoff: await signoffStatus(db, study),
       /** AI output that arrived after sign-off: not part of the signed record (may start an addendum). */
       afterSignoff: late,
@@ -68,7 +67,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
 
   app.post<{ Params: { id: string } }>('/api/findings/:id/verdict', { config: { permission: 'findings.verdict' } }, async (req, reply) => {
     const s = requireUser(req);
-    if (!(await readerMaySeeFinding(db, s.user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
+    if (!(await readerMaySeeFinding(ctx, s.user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
     const parsed = parseVerdictRequest(req.body);
     if (!parsed.ok) return reply.code(422).send({ error: 'invalid verdict', details: parsed.errors });
     // Who and when are set here, never taken from the client.
@@ -78,7 +77,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
   });
 
   app.get<{ Params: { id: string } }>('/api/findings/:id/history', { config: { permission: 'findings.read' } }, async (req, reply) => {
-    if (!(await readerMaySeeFinding(db, requireUser(req).user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
+    if (!(await readerMaySeeFinding(ctx, requireUser(req).user.role, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` }); // trust: hidden = absent
     const history = await verdictHistory(db, req.params.id);
     if (!history.length && !(await getFinding(db, req.params.id))) return reply.code(404).send({ error: `no finding ${req.params.id}` });
     return { history };
@@ -99,7 +98,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     // Unverified findings this reader can see must be confirmed explicitly; hidden ones (policy) are recorded, not asked about.
     // (A finding that arrives between this look and the sign-off's transaction is asked about too.)
     const pending = (await findingsForStudy(db, study)).filter(isPending);
-    const visible = new Set((await filterForReader(db, s.user.role, study, pending)).map((f) => f.id));
+    const visible = new Set((await filterForReader(ctx, s.user.role, study, pending)).map((f) => f.id));
     const hidden = new Set(pending.filter((f) => !visible.has(f.id)).map((f) => f.id));
     const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, mustConfirm: (id) => !hidden.has(id) });
     if (!out.ok) {

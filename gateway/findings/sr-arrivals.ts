@@ -15,7 +15,7 @@ import { appendAudit } from '../audit/audit.js';
 import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
 import { readMeasurementReport } from '../../src/core/sr/reader.js';
 import { trackingUidOf } from '../../src/core/sr/writer.js';
-import { orthancGet, type OrthancAccess } from '../preread/pacs.js';
+import { orthancGet, type OrthancClient } from '../orthanc/client.js';
 import { findingsForStudy } from './repository.js';
 import { ingest } from './ingest.js';
 import './migrations.js';
@@ -23,7 +23,7 @@ import '../outbox/schema.js';
 
 export interface SrArrivalDeps {
   db: Kysely<DB>;
-  orthanc: OrthancAccess;
+  orthanc: OrthancClient;
   events?: DomainEvents;
   log?: (msg: string) => void;
 }

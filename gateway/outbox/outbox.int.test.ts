@@ -13,7 +13,6 @@ import { readMeasurementReport } from '../../src/core/sr/reader.js';
 import { sampleFindings, reviewedFindings, DEMO_MODEL } from '../../src/core/sr/testing.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 import { onAiResultReady, onStudySignedOff } from './events.js';
-import { workers } from './register.js';
 import { startRis, waitFor, type Ris } from './testkit.js';
 
 const RITA: SessionUser = { id: 1, username: 'rita', displayName: 'Reader^Rita^^Dr.', role: 'radiologist' };
@@ -46,7 +45,7 @@ async function srSeries(study: string): Promise<{ series: string; instances: str
   }
   return out;
 }
-const kick = () => workers.get(stack.gateway.app)!.kick();
+const kick = () => stack.gateway.outbox.kick();
 
 async function signOff(i: number, signedAt: string) {
   const reviewed = reviewedFindings(sampleFindings(SOURCES[i]));

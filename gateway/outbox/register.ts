@@ -6,14 +6,11 @@ import { outboxSettings } from './settings.js';
 import { registerOutboxRoutes } from './routes.js';
 import { startMllpListener, type MllpListener } from '../mllp/listener.js';
 
-/** The running worker per app, so other modules (and tests) can kick it after an enqueue. */
-export const workers = new WeakMap<FastifyInstance, OutboxWorker>();
-
-export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+/** Registers the outbox and returns its worker (the Gateway object carries it, for tests and the bench to kick). */
+export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<OutboxWorker> {
   const { store, config } = ctx;
   const settings = outboxSettings(config);
   const worker = new OutboxWorker(store.db, config, settings);
-  workers.set(app, worker);
   registerOutboxRoutes(app, store, worker);
   let listener: MllpListener | null = null;
   if (settings.mllpPort) {
@@ -26,4 +23,5 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     await worker.stop();
     await listener?.close();
   });
+  return worker;
 }

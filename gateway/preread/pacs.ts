@@ -1,28 +1,10 @@
-/** The few Orthanc REST calls pre-read needs, with the gateway's own Orthanc credentials. */
+/** The few Orthanc REST calls the pre-read needs (change feed, an arrived study's series), over THE gateway Orthanc client. */
+import { OrthancError, orthancGet, type OrthancClient } from '../orthanc/client.js';
 import { imageFingerprint, isIgnoredSeries } from '../../src/core/triage/arrival.js';
 
-export interface OrthancAccess {
-  url: string;
-  /** Authorization header value, or undefined when Orthanc has no auth. */
-  auth?: string;
-}
-
-export function orthancAccess(cfg: { orthancUrl: string; orthancUser?: string; orthancPassword?: string }): OrthancAccess {
-  const auth = cfg.orthancUser ? 'Basic ' + Buffer.from(`${cfg.orthancUser}:${cfg.orthancPassword ?? ''}`).toString('base64') : undefined;
-  return { url: cfg.orthancUrl.replace(/\/$/, ''), auth };
-}
-
-export class OrthancError extends Error {
-  constructor(message: string, readonly status: number) {
-    super(message);
-  }
-}
-
-export async function orthancGet<T>(o: OrthancAccess, pathname: string, signal?: AbortSignal): Promise<T> {
-  const r = await fetch(o.url + pathname, { headers: o.auth ? { authorization: o.auth } : {}, signal: signal ?? AbortSignal.timeout(30_000) });
-  if (!r.ok) throw new OrthancError(`Orthanc GET ${pathname.split('?')[0]}: HTTP ${r.status}`, r.status);
-  return (await r.json()) as T;
-}
+/** The pre-read's name for THE gateway Orthanc client (ctx.orthanc): plain data, cloned into the inference workers. */
+export type OrthancAccess = OrthancClient;
+export { OrthancError, orthancGet };
 
 export interface Change {
   ChangeType: string;

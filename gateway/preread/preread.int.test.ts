@@ -9,7 +9,6 @@ import path from 'node:path';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { DICOM } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, newUid } from './study-builder.js';
-import { prereadService } from './register.js';
 import { handleInbound } from '../mllp/listener.js';
 import { findingsForStudy } from '../findings/repository.js';
 import { prioritise, DEFAULT_TRIAGE_RULES } from '../../src/core/triage/triage.js';
@@ -102,7 +101,7 @@ describe('pre-read on arrival', () => {
       expect(stored.length).toBe(s.jobs[0].findingsCount);
       expect(stored.length).toBeGreaterThan(0);
       // The stored priority is the rule applied to the stored findings.
-      const expected = prioritise(stored, DEFAULT_TRIAGE_RULES, prereadService(stack.gateway.app)!.opts.catalog.thresholds());
+      const expected = prioritise(stored, DEFAULT_TRIAGE_RULES, stack.gateway.preread.catalog.thresholds());
       expect({ priority: s.priority, reason: s.reason }).toEqual({ priority: expected.priority, reason: expected.reason });
       expect(s.priority).toBe('critical');
       expect(s.reason).toMatch(/^ICH suspected, \d+%$/);

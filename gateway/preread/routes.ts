@@ -7,8 +7,7 @@
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/database.js';
+import type { GatewayContext } from '../context.js';
 import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
 import { DEFAULT_IDLE_MS } from '../auth/sessions.js';
@@ -20,7 +19,8 @@ import type { AlertEntry, LiveTriage, TriageService } from './triage.js';
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
-export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>, svc: PrereadService, triage: TriageService): Promise<void> {
+export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayContext, svc: PrereadService, triage: TriageService): Promise<void> {
+  const { db } = ctx;
   app.get<{ Params: { study: string } }>('/api/studies/:study/preread', { config: { permission: 'study.ai-status' } }, async (req, reply) => {
     const user = requireUser(req).user;
     if (!UID.test(req.params.study)) return reply.code(400).send({ error: 'study: must be a DICOM UID (digits and dots)' });
@@ -29,7 +29,7 @@ export async function registerPrereadRoutes(app: FastifyInstance, db: Kysely<DB>
     if (!s || !view) return reply.code(404).send({ error: `no pre-read for study ${req.params.study}` });
     // How many findings a job produced is derived from findings too: only for a role that sees
     // diagnostic findings, and only for a model whose output readers may see on this study.
-    const snap = await readerPolicySnapshot(db);
+    const snap = await readerPolicySnapshot(ctx);
     const diagnostic = !!ruleFor(snap.policy, user.role)?.kinds.includes('diagnostic');
     const hidden = (model: string) => !diagnostic || snap.disabledStudies.has(req.params.study) || rolloutModeOf(snap.rollout, model) !== 'assistive';
     return { ...s, jobs: s.jobs.map((j) => (hidden(j.model) ? { ...j, findingsCount: null } : j)), ...view };

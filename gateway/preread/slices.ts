@@ -1,5 +1,5 @@
 /** Pixel data for inference, fetched from Orthanc: decoded and rescaled by Orthanc (any transfer syntax it reads). */
-import { orthancGet, type OrthancAccess, OrthancError } from './pacs.js';
+import { orthancFetch, orthancGet, OrthancError, type OrthancClient as OrthancAccess } from '../orthanc/client.js';
 
 export interface PrereadSlice {
   sopInstanceUID: string;
@@ -55,7 +55,8 @@ export async function fetchSeriesSlices(o: OrthancAccess, seriesId: string): Pro
   const slices: PrereadSlice[] = [];
   for (const inst of instances) {
     const tags = await orthancGet<Record<string, unknown>>(o, `/instances/${inst.ID}/simplified-tags`);
-    const r = await fetch(`${o.url}/instances/${inst.ID}/frames/0/numpy?rescale=true`, { headers: o.auth ? { authorization: o.auth } : {}, signal: AbortSignal.timeout(60_000) });
+    // A whole frame decoded by Orthanc can take longer than a JSON call: its own, longer timeout.
+    const r = await orthancFetch(o, `/instances/${inst.ID}/frames/0/numpy?rescale=true`, { timeoutMs: 60_000 });
     if (!r.ok) throw new OrthancError(`Orthanc could not decode instance ${String(tags.SOPInstanceUID)}: HTTP ${r.status}`, r.status);
     const { shape, data } = parseNpy(new Uint8Array(await r.arrayBuffer()));
     const rows = Number(tags.Rows ?? shape[0]);

@@ -15,7 +15,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, login, waitFor, type Stack, type Client } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore, type BuiltStudy } from './study-builder.js';
-import { prereadService } from './register.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import { DEFAULT_TRIAGE_RULES, prioritise } from '../../src/core/triage/triage.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -73,8 +72,8 @@ describe('triage = the reader policy applied to the current findings, after ever
     const rand = rng(SEED);
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const log: string[] = [];
-    const triage = prereadService(stack.gateway.app)!.triage;
-    const thresholds = prereadService(stack.gateway.app)!.opts.catalog.thresholds();
+    const triage = stack.gateway.preread.triage;
+    const thresholds = stack.gateway.preread.catalog.thresholds();
     let disabled = false;
     let n = 0;
 

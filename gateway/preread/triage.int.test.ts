@@ -16,7 +16,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import { startStack, login, waitFor as sharedWaitFor, type Stack, type Client } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore, type BuiltStudy } from './study-builder.js';
-import { prereadService } from './register.js';
 import { DEFAULT_POLICY } from '../../src/core/policy/policy.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 
@@ -231,7 +230,7 @@ describe('triage follows the findings through the reader policy, recomputed from
     if (crit.length > 1) {
       expect((await c.rita.post(`/api/findings/${crit[0].id}/verdict`, { action: 'reject' })).status).toBe(200);
       // The verdict's event is emitted before the response: its recompute is queued; wait for it.
-      await prereadService(stack.gateway.app)!.triage.settled();
+      await stack.gateway.preread.triage.settled();
       expect((await triageOf('rita', uid)).priority).toBe('critical');
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(true);
     }
@@ -325,7 +324,7 @@ describe('triage follows the findings through the reader policy, recomputed from
 
       // Off: the same.
       expect((await put(c.ada, '/api/admin/models/head-ct-hyperdensity/rollout', { mode: 'off' })).status).toBe(200);
-      await prereadService(stack.gateway.app)!.triage.settled();
+      await stack.gateway.preread.triage.settled();
       await expectNoFlagAnyRole(uid, /no AI findings|no finding above threshold/);
       await expectNoFlagAnyRole(quiet.studyInstanceUID, /no AI findings|no finding above threshold/);
 

@@ -24,7 +24,7 @@ import type { GatewayContext, DomainEventMap } from '../context.js';
 import { appendAudit } from '../audit/audit.js';
 import { findingsForStudy, getSignoff, signoffStatuses, type OutboxState, type SignoffStatus } from '../findings/repository.js';
 import { enqueueWebhook } from '../outbox/events.js';
-import { readerPolicySnapshot, readerVisible, studyFacts, type ReaderPolicySnapshot } from '../trust/service.js';
+import { readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
 import { isAiFinding, ruleFor } from '../../src/core/policy/policy.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { prioritise, type Priority, type TriageResult, type TriageRules } from '../../src/core/triage/triage.js';
@@ -214,7 +214,7 @@ export class TriageService {
   }
 
   async prepare(studyUID: string): Promise<TriagePrep> {
-    return { snap: await readerPolicySnapshot(this.db), facts: await studyFacts(this.db, studyUID) };
+    return { snap: await readerPolicySnapshot(this.ctx), facts: await this.ctx.facts(studyUID) };
   }
 
   /** Recomputes one study's triage from its current findings (own transaction), then audits and publishes. */
@@ -445,7 +445,7 @@ export class TriageService {
   async viewsFor(role: string, studyUIDs?: string[]): Promise<Record<string, TriageView>> {
     const base = await this.entries(studyUIDs);
     const uids = Object.keys(base);
-    const snap = await readerPolicySnapshot(this.db);
+    const snap = await readerPolicySnapshot(this.ctx);
     const diagnostic = !!ruleFor(snap.policy, role)?.kinds.includes('diagnostic');
     const out: Record<string, TriageView> = {};
     if (!diagnostic) {
@@ -456,7 +456,7 @@ export class TriageService {
     for (const uid of uids) {
       const e = base[uid];
       const fs = findings.get(uid) ?? [];
-      const facts = fs.some(isAiFinding) ? await studyFacts(this.db, uid) : null;
+      const facts = fs.some(isAiFinding) ? await this.ctx.facts(uid) : null;
       const r = prioritise(readerVisible(snap, { studyUID: uid, facts }, fs, role), this.opts.rules, this.opts.thresholds());
       // The stored reason when the study shows nothing for anyone (AI pending, skipped, disabled...):
       // it names no finding. Otherwise the role's own result, which names only what it may see.

@@ -3,8 +3,7 @@ import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
-import type { DomainEvents } from '../context.js';
+import type { GatewayContext } from '../context.js';
 import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
 import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from '../audit/export.js';
@@ -24,8 +23,6 @@ import {
   setPolicy,
   setRolloutMode,
   studyDisable,
-  studyFacts,
-  installedManifests,
 } from './service.js';
 import { checkIndication } from './models.js';
 
@@ -54,11 +51,11 @@ async function pseudonymSecret(store: Store): Promise<string> {
 }
 
 /**
- * `events`: every change here that alters what readers see is announced after it is committed, so
+ * `ctx.events`: every change here that alters what readers see is announced after it is committed, so
  * triage, alerts and the live views are recomputed at once (gateway/preread/triage.ts listens).
  */
-export async function registerTrustRoutes(app: FastifyInstance, store: Store, config: GatewayConfig, events: DomainEvents): Promise<void> {
-  const { db } = store;
+export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const { store, config, events, db } = ctx;
 
   // ---- role policy (admin only; every change is a new version, audited with before/after)
   app.get('/api/admin/policy', { config: { permission: 'policy.read' } }, async () => {
@@ -85,7 +82,7 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
   // ---- rollout modes per model (admin; effective at once)
   app.get('/api/admin/rollout', { config: { permission: 'policy.read' } }, async () => {
     const t = await rolloutTable(db);
-    const names = new Set([...installedManifests(db).map((m) => m.name), ...Object.keys(t.modes)]);
+    const names = new Set([...ctx.models.manifests().map((m) => m.name), ...Object.keys(t.modes)]);
     return { defaultMode: t.defaultMode, models: [...names].sort().map((name) => ({ name, mode: t.modes[name] ?? t.defaultMode })) };
   });
 
@@ -151,11 +148,11 @@ export async function registerTrustRoutes(app: FastifyInstance, store: Store, co
     const q = z.object({ series: UID.optional() }).strict().safeParse(req.query ?? {});
     if (!q.success) return bad(reply, 'query', q.error);
     const seriesUID = q.data.series ?? null;
-    const facts = await studyFacts(db, p.uid);
+    const facts = await ctx.facts(p.uid);
     const disabled = await studyDisable(db, p.uid);
     const allowed = await isAiAllowed(db, { studyUID: p.uid, modality: facts?.modality });
     const t = await rolloutTable(db);
-    const models = installedManifests(db).map((m) => {
+    const models = ctx.models.manifests().map((m) => {
       const mode = t.modes[m.name] ?? t.defaultMode;
       // THE eligibility rule (src/core/ai/eligibility.ts) on THE facts: the browser applies the same to its own.
       const ind = checkIndication(m, facts, seriesUID);

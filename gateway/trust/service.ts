@@ -149,31 +149,18 @@ export async function isAiAllowed(db: Kysely<DB>, q: { studyUID: string; modalit
   return { ok: true };
 }
 
-/** How the gateway learns a study's modality, body part and age (Orthanc lookup, cached); set by register(). */
+/** How the gateway learns a study's facts (ctx.facts: Orthanc metadata and the HL7 order, current on every call). */
 export type StudyFactsResolver = (studyUID: string) => Promise<StudyFacts | null>;
-interface TrustContext {
+
+/**
+ * What the reader policy and the AI results guard need besides the database: the study facts and THE
+ * model registry's manifests (for the indication guard). The gateway context has this shape, so a
+ * capability passes its ctx; nothing is looked up from module state.
+ */
+export interface TrustDeps {
+  db: Kysely<DB>;
   facts: StudyFactsResolver;
-  /** Installed models' manifests (for the indication guard). */
-  manifests: () => ModelManifest[];
-}
-const contexts = new WeakMap<Kysely<DB>, TrustContext>();
-
-export function setTrustContext(db: Kysely<DB>, ctx: TrustContext): void {
-  contexts.set(db, ctx);
-}
-
-export async function studyFacts(db: Kysely<DB>, studyUID: string): Promise<StudyFacts | null> {
-  const c = contexts.get(db);
-  return c ? c.facts(studyUID) : null;
-}
-
-function manifests(db: Kysely<DB>): ModelManifest[] {
-  return contexts.get(db)?.manifests() ?? [];
-}
-
-/** THE model registry's manifests (ctx.models), as the trust routes list them. */
-export function installedManifests(db: Kysely<DB>): ModelManifest[] {
-  return manifests(db);
+  models: { manifests(): ModelManifest[] };
 }
 
 /**
@@ -182,9 +169,9 @@ export function installedManifests(db: Kysely<DB>): ModelManifest[] {
  * series the results are about (`seriesUIDs`, known in the study), else on the study. A study whose
  * facts are unknown (not in the PACS, PACS unreachable) is refused: nothing can have run on it here.
  */
-export async function guardAiResults(db: Kysely<DB>, studyUID: string, manifest: ModelManifest, seriesUIDs: readonly string[] = []): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const facts = await studyFacts(db, studyUID);
-  const allowed = await isAiAllowed(db, { studyUID, modality: facts?.modality, modelName: manifest.name });
+export async function guardAiResults(deps: TrustDeps, studyUID: string, manifest: ModelManifest, seriesUIDs: readonly string[] = []): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const facts = await deps.facts(studyUID);
+  const allowed = await isAiAllowed(deps.db, { studyUID, modality: facts?.modality, modelName: manifest.name });
   if (!allowed.ok) return allowed;
   const known = [...new Set(seriesUIDs)].filter((u) => facts?.series?.some((s) => s.seriesInstanceUID === u));
   for (const uid of known.length ? known : [null]) {
@@ -207,14 +194,15 @@ export interface ReaderPolicySnapshot {
   manifests: ReadonlyMap<string, ModelManifest>;
 }
 
-export async function readerPolicySnapshot(db: Kysely<DB>): Promise<ReaderPolicySnapshot> {
+export async function readerPolicySnapshot(deps: Pick<TrustDeps, 'db' | 'models'>): Promise<ReaderPolicySnapshot> {
+  const { db } = deps;
   const rows = await db.selectFrom('ai_disabled_studies').selectAll().execute();
   return {
     policy: (await currentPolicy(db)).policy,
     rollout: await rolloutTable(db),
     disabledStudies: new Map(rows.map((r) => [r.study_uid, { reason: r.reason, by: r.disabled_by, at: r.disabled_at }])),
     disabledModalities: await disabledModalities(db),
-    manifests: new Map(manifests(db).map((m) => [m.name, m])),
+    manifests: new Map(deps.models.manifests().map((m) => [m.name, m])),
   };
 }
 
@@ -252,17 +240,18 @@ export function whyHidden(snap: ReaderPolicySnapshot, study: { studyUID: string;
 }
 
 /** The reader filter without side effects: AI disable (study, modality), rollout (silent/off never shown), indication, role policy. */
-export async function filterForReader(db: Kysely<DB>, role: string | null, studyUID: string, findings: Finding[]): Promise<Finding[]> {
+export async function filterForReader(deps: TrustDeps, role: string | null, studyUID: string, findings: Finding[]): Promise<Finding[]> {
   if (!findings.length) return findings;
-  return readerVisible(await readerPolicySnapshot(db), { studyUID, facts: await studyFacts(db, studyUID) }, findings, role);
+  return readerVisible(await readerPolicySnapshot(deps), { studyUID, facts: await deps.facts(studyUID) }, findings, role);
 }
 
 /**
  * THE filter between stored findings and a reader (every route that returns findings goes through it).
  * Records the first time each AI finding reaches a reader, and audits what was shown.
  */
-export async function applyReaderPolicy(db: Kysely<DB>, user: Pick<SessionUser, 'username' | 'role'>, studyUID: string, findings: Finding[]): Promise<Finding[]> {
-  const visible = await filterForReader(db, user.role, studyUID, findings);
+export async function applyReaderPolicy(deps: TrustDeps, user: Pick<SessionUser, 'username' | 'role'>, studyUID: string, findings: Finding[]): Promise<Finding[]> {
+  const { db } = deps;
+  const visible = await filterForReader(deps, user.role, studyUID, findings);
   const ai = visible.filter(isAiFinding);
   if (ai.length) {
     const at = new Date().toISOString();
@@ -282,10 +271,10 @@ export async function applyReaderPolicy(db: Kysely<DB>, user: Pick<SessionUser, 
  * For routes addressing one finding by id (verdict, history, GET /api/findings/:id): a finding this
  * role may not see is reported as absent (404), never as forbidden, so ids cannot be probed.
  */
-export async function readerMaySeeFinding(db: Kysely<DB>, role: string, id: string): Promise<boolean> {
-  const row = await db.selectFrom('findings').select('body').where('id', '=', id).executeTakeFirst();
+export async function readerMaySeeFinding(deps: TrustDeps, role: string, id: string): Promise<boolean> {
+  const row = await deps.db.selectFrom('findings').select('body').where('id', '=', id).executeTakeFirst();
   if (!row) return false;
   const f = FindingSchema.safeParse(JSON.parse(row.body));
   if (!f.success) return false;
-  return (await filterForReader(db, role, f.data.studyInstanceUID, [f.data])).length === 1;
+  return (await filterForReader(deps, role, f.data.studyInstanceUID, [f.data])).length === 1;
 }

@@ -5,28 +5,23 @@
  * metadata that would carry an SR's content tree, is refused (403) with the reason.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
-import { orthancAuthHeader } from '../dicomweb/proxy.js';
+import type { GatewayContext } from '../context.js';
+import { orthancPostJson } from '../orthanc/client.js';
 import { ruleFor } from '../../src/core/policy/policy.js';
-import { currentPolicy, studyFacts } from './service.js';
+import { currentPolicy } from './service.js';
 
 const SERIES_PATH = /^\/dicom-web\/studies\/([0-9.]+)\/series\/([0-9.]+)(\/|$)/;
 const WHOLE_STUDY_PATH = /^\/dicom-web\/studies\/([0-9.]+)(\/(metadata|bulk|rendered)(\/.*)?)?$/;
 
-export function registerSrGuard(app: FastifyInstance, db: Kysely<DB>, config: GatewayConfig): void {
+export function registerSrGuard(app: FastifyInstance, ctx: Pick<GatewayContext, 'db' | 'orthanc' | 'facts'>): void {
+  const { db } = ctx;
   const seriesModality = new Map<string, { at: number; modality: string | null }>();
   async function modalityOfSeries(uid: string): Promise<string | null> {
     const hit = seriesModality.get(uid);
     if (hit && Date.now() - hit.at < 60_000) return hit.modality;
-    const r = await fetch(config.orthancUrl + '/tools/find', {
-      method: 'POST',
-      headers: { ...orthancAuthHeader(config), 'content-type': 'application/json' },
-      body: JSON.stringify({ Level: 'Series', Query: { SeriesInstanceUID: uid }, Expand: true }),
-    });
-    // Unknown (PACS down): the proxy's own request would fail too; refuse rather than guess.
-    const modality = r.ok ? (((await r.json()) as { MainDicomTags?: { Modality?: string } }[])[0]?.MainDicomTags?.Modality ?? null) : 'SR';
+    // Unknown (PACS down or slow): the proxy's own request would fail too; refuse rather than guess.
+    const found = await orthancPostJson<{ MainDicomTags?: { Modality?: string } }[]>(ctx.orthanc, '/tools/find', { Level: 'Series', Query: { SeriesInstanceUID: uid }, Expand: true }, 10_000).catch(() => null);
+    const modality = found ? (found[0]?.MainDicomTags?.Modality ?? null) : 'SR';
     seriesModality.set(uid, { at: Date.now(), modality });
     return modality;
   }
@@ -44,7 +39,7 @@ export function registerSrGuard(app: FastifyInstance, db: Kysely<DB>, config: Ga
     }
     const w = WHOLE_STUDY_PATH.exec(path);
     if (w) {
-      const facts = await studyFacts(db, w[1]);
+      const facts = await ctx.facts(w[1]);
       if (!facts || facts.modalities.includes('SR')) return reply.code(403).send({ error: `role ${req.session.user.role} may not retrieve a whole study that holds SR (findings) content; retrieve its image series` });
     }
   });

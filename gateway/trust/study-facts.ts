@@ -6,35 +6,15 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import { dicomWebPath, OrthancError, orthancJson, orthancPostJson, type OrthancClient } from '../orthanc/client.js';
 import { isIgnoredSeries } from '../../src/core/triage/arrival.js';
 import { studyFacts, summariseStudy, type OrderFacts } from '../../src/core/study/facts.js';
 import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
 import type { StudyFacts } from '../../src/core/policy/study.js';
 import type { RoutableSeries } from '../preread/models.js';
 
-export interface OrthancForFacts {
-  url: string;
-  /** Authorization header value, when Orthanc has auth. */
-  auth?: string;
-  /** Orthanc's DICOMweb root (config.orthancDicomWebRoot). */
-  dicomWebRoot?: string;
-}
-
-export function orthancForFacts(config: GatewayConfig): OrthancForFacts {
-  const auth = config.orthancUser ? 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64') : undefined;
-  return { url: config.orthancUrl.replace(/\/$/, ''), auth, dicomWebRoot: config.orthancDicomWebRoot };
-}
-
-async function get<T>(o: OrthancForFacts, pathname: string, init: RequestInit = {}): Promise<T> {
-  const r = await fetch(o.url + pathname, {
-    ...init,
-    headers: { ...(o.auth ? { authorization: o.auth } : {}), ...(init.headers as Record<string, string> | undefined) },
-    signal: AbortSignal.timeout(15_000),
-  });
-  if (!r.ok) throw new Error(`Orthanc ${init.method ?? 'GET'} ${pathname.split('?')[0]}: HTTP ${r.status}`);
-  return (await r.json()) as T;
-}
+/** Facts are asked for on request paths (ai-status, the results guard): a shorter limit than the client's default. */
+const FACTS_TIMEOUT_MS = 15_000;
 
 /** The clinical indication of the HL7 order for a study (by Study UID, else accession), when one was received. */
 export async function orderFacts(db: Kysely<DB>, studyUID: string, accession: string | null | undefined): Promise<OrderFacts> {
@@ -46,12 +26,8 @@ export async function orderFacts(db: Kysely<DB>, studyUID: string, accession: st
 }
 
 /** Image series of a study in Orthanc (our own output and non-image objects left out), and the modalities of the rest. */
-export async function findImageSeries(o: OrthancForFacts, studyUID: string): Promise<{ series: { orthancId: string; seriesInstanceUID: string; instanceCount: number }[]; otherModalities: string[] }> {
-  const found = await get<{ ID: string; Instances?: string[]; MainDicomTags?: Record<string, string | undefined> }[]>(o, '/tools/find', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ Level: 'Series', Query: { StudyInstanceUID: studyUID }, Expand: true }),
-  });
+export async function findImageSeries(o: OrthancClient, studyUID: string): Promise<{ series: { orthancId: string; seriesInstanceUID: string; instanceCount: number }[]; otherModalities: string[] }> {
+  const found = await orthancPostJson<{ ID: string; Instances?: string[]; MainDicomTags?: Record<string, string | undefined> }[]>(o, '/tools/find', { Level: 'Series', Query: { StudyInstanceUID: studyUID }, Expand: true }, FACTS_TIMEOUT_MS);
   const series: { orthancId: string; seriesInstanceUID: string; instanceCount: number }[] = [];
   const otherModalities: string[] = [];
   for (const s of found) {
@@ -70,19 +46,20 @@ export async function findImageSeries(o: OrthancForFacts, studyUID: string): Pro
  * derived), with the order's facts; largest series first. A series Orthanc no longer has is left out.
  */
 export async function seriesFactsOf(
-  o: OrthancForFacts,
+  o: OrthancClient,
   studyUID: string,
   series: readonly { orthancId: string; seriesInstanceUID: string }[],
   order: OrderFacts,
 ): Promise<RoutableSeries[]> {
-  const root = (o.dicomWebRoot ?? '/dicom-web').replace(/\/$/, '');
   const out = await Promise.all(
     series.map(async (s) => {
       let meta: DicomJson[];
       try {
-        meta = await get<DicomJson[]>(o, `${root}/studies/${encodeURIComponent(studyUID)}/series/${encodeURIComponent(s.seriesInstanceUID)}/metadata`, { headers: { accept: 'application/dicom+json' } });
+        // Under the configured DICOMweb root (ORTHANC_DICOMWEB_ROOT), never an assumed '/dicom-web'.
+        const path = dicomWebPath(o, `/studies/${encodeURIComponent(studyUID)}/series/${encodeURIComponent(s.seriesInstanceUID)}/metadata`);
+        meta = await orthancJson<DicomJson[]>(o, path, { headers: { accept: 'application/dicom+json' }, timeoutMs: FACTS_TIMEOUT_MS });
       } catch (e) {
-        if (/HTTP 404/.test((e as Error).message)) return null;
+        if (e instanceof OrthancError && e.status === 404) return null;
         throw e;
       }
       if (!Array.isArray(meta) || !meta.length) return null;
@@ -101,7 +78,7 @@ const SERIES_TTL_MS = 60_000;
  * series or images that arrived since are seen at once; each series' metadata is read again only when
  * its instance count changed (or after a minute). null when the study has no series there.
  */
-export async function readStudyFacts(o: OrthancForFacts, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
+export async function readStudyFacts(o: OrthancClient, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
   const { series, otherModalities } = await findImageSeries(o, studyUID);
   if (!series.length && !otherModalities.length) return null;
   const now = Date.now();
@@ -125,8 +102,7 @@ export async function readStudyFacts(o: OrthancForFacts, db: Kysely<DB>, studyUI
  * The study-facts resolver the trust controls use: always current (see readStudyFacts), with the
  * series metadata cached. PACS unreachable → null (callers fail closed).
  */
-export function orthancStudyFactsResolver(config: GatewayConfig, db: Kysely<DB>): (studyUID: string) => Promise<StudyFacts | null> {
-  const o = orthancForFacts(config);
+export function orthancStudyFactsResolver(o: OrthancClient, db: Kysely<DB>): (studyUID: string) => Promise<StudyFacts | null> {
   const cache: SeriesFactsCache = new Map();
   return async (studyUID) => {
     try {

@@ -1,0 +1,318 @@
+/**
+ * The pre-read job queue: durable jobs in `preread_jobs` (created with the study's routing, claimed
+ * by an idle inference worker, completed or failed with exponential back-off), the inference worker
+ * pool, and the AI state a study shows from its jobs (pending / running / done / failed / unavailable).
+ *
+ * A job is claimed by a conditional update (pending → running); a "running" job found at start was
+ * interrupted by a crash and is put back. What a finished job's output becomes is ingest.ts's job.
+ */
+import crypto from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { DB } from '../db/database.js';
+import './migrations.js';
+import { appendAudit } from '../audit/audit.js';
+import { backoffMs, deriveAiState, type AiState } from '../../src/core/triage/arrival.js';
+import { InferencePool, type WorkerResponse } from './pool.js';
+import type { OrthancClient } from '../orthanc/client.js';
+import type { InstalledModel, RoutingDecision } from './models.js';
+import { parseModelOutput, type FinishedJob } from './ingest.js';
+import type { Finding } from '../../src/core/findings/finding.js';
+
+const ACTOR = 'preread';
+/** Failures that are not the model's: the worker went away under the job. No attempt is spent. */
+const NOT_THE_MODELS_FAULT = new Set(['inference workers stopped', 'no idle inference worker']);
+
+export interface QueueOptions {
+  workers: number;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  /** A study not read within this long shows "AI unavailable" (it stays readable). */
+  timeoutMs: number;
+  log: (msg: string) => void;
+}
+
+export interface QueueDeps {
+  db: Kysely<DB>;
+  orthanc: OrthancClient;
+  /** The installed models (THE registry): a job whose model was removed fails. */
+  models: () => InstalledModel[];
+  /** Stores a finished job's findings (ingest.ts); `markDone` is the queue's part of that transaction. */
+  ingest: (job: FinishedJob, findings: Finding[], meta: { provider: string; ms: number | null }, markDone: (trx: Transaction<DB>) => Promise<boolean>) => Promise<boolean>;
+  /** A study's AI state may have changed: live views are told. */
+  changed: (studyUID: string) => void | Promise<void>;
+}
+
+export interface JobView {
+  id: string;
+  model: string;
+  version: string;
+  state: string;
+  attempts: number;
+  lastError: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  findingsCount: number | null;
+  provider: string | null;
+  durationMs: number | null;
+}
+
+/**
+ * Creates a job per model routing decided to run (in the caller's transaction, with the study row and
+ * the feed cursor). At most one job per study, model and image set. Returns the models queued now.
+ */
+export async function createJobs(trx: Transaction<DB> | Kysely<DB>, study: { uid: string; orthancId: string; fingerprint: string }, runs: RoutingDecision[], now: string): Promise<string[]> {
+  const created: string[] = [];
+  for (const r of runs) {
+    const res = await trx
+      .insertInto('preread_jobs')
+      .values({
+        id: crypto.randomUUID(),
+        study_uid: study.uid,
+        model: r.model,
+        model_version: r.version,
+        fingerprint: study.fingerprint,
+        payload: JSON.stringify({ seriesId: r.seriesId, seriesInstanceUID: r.seriesInstanceUID, orthancStudyId: study.orthancId }),
+        state: 'pending',
+        attempts: 0,
+        next_at: now,
+        created_at: now,
+      })
+      .onConflict((oc) => oc.columns(['study_uid', 'model', 'fingerprint']).doNothing())
+      .executeTakeFirst();
+    if (Number(res.numInsertedOrUpdatedRows ?? 0n)) created.push(r.model);
+  }
+  return created;
+}
+
+/** What a failed attempt does to a job: retried after a back-off, or failed for good. Pure. */
+export function afterFailure(attempts: number, opts: Pick<QueueOptions, 'maxAttempts' | 'backoffBaseMs'>, now: number): { state: 'pending' | 'failed'; attempts: number; nextAt: string; finishedAt: string | null } {
+  const n = attempts + 1;
+  const final = n >= opts.maxAttempts;
+  return { state: final ? 'failed' : 'pending', attempts: n, nextAt: new Date(now + backoffMs(n, opts.backoffBaseMs)).toISOString(), finishedAt: final ? new Date(now).toISOString() : null };
+}
+
+export class PrereadQueue {
+  readonly pool: InferencePool;
+  private stopped = true;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private tickAgain = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  /** The AI state each study showed when last told, so the sweep tells live views only of changes. */
+  private readonly lastState = new Map<string, string>();
+
+  constructor(
+    private readonly deps: QueueDeps,
+    readonly opts: QueueOptions,
+  ) {
+    this.pool = new InferencePool(opts.workers, () => {
+      void this.sweep();
+      this.tick();
+    });
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    // A job "running" when we start was interrupted by a crash or restart: run it again.
+    const resumed = await this.deps.db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date().toISOString() }).where('state', '=', 'running').executeTakeFirst();
+    if (Number(resumed.numUpdatedRows)) this.opts.log(`preread: resuming ${resumed.numUpdatedRows} interrupted job(s)`);
+    if (this.opts.workers > 0) this.pool.start();
+    this.sweepTimer = setInterval(() => void this.sweep(), 1000);
+    this.tick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    await this.pool.stop();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Hands due jobs to idle workers. Re-entrant calls coalesce. */
+  tick(): void {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    void this.fill()
+      .catch((e) => this.opts.log(`preread: scheduler: ${(e as Error).message}`))
+      .finally(() => {
+        this.ticking = false;
+        if (this.tickAgain) {
+          this.tickAgain = false;
+          this.tick();
+        }
+      });
+  }
+
+  /** Claims a pending job for this process: false when another worker (or process) took it first. */
+  private async claim(jobId: string, now: string): Promise<boolean> {
+    const claimed = await this.deps.db.updateTable('preread_jobs').set({ state: 'running', started_at: now }).where('id', '=', jobId).where('state', '=', 'pending').executeTakeFirst();
+    return Number(claimed.numUpdatedRows) > 0;
+  }
+
+  private async fill(): Promise<void> {
+    if (this.stopped) return;
+    const idle = this.pool.idle;
+    if (idle <= 0) return;
+    const { db } = this.deps;
+    const now = new Date().toISOString();
+    const due = await db.selectFrom('preread_jobs').selectAll().where('state', '=', 'pending').where('next_at', '<=', now).orderBy('created_at').limit(idle).execute();
+    for (const job of due) {
+      if (!(await this.claim(job.id, now))) continue;
+      const model = this.deps.models().find((m) => m.manifest.name === job.model);
+      const payload = JSON.parse(job.payload) as { seriesId: string };
+      await appendAudit(db, { actor: ACTOR, action: 'preread-inference-started', studyUID: job.study_uid, detail: { job: job.id, model: job.model, attempt: job.attempts + 1 } });
+      await this.changed(job.study_uid);
+      const p: Promise<void> = (async () => {
+        const res: WorkerResponse = model
+          ? await this.pool.run({ jobId: job.id, studyInstanceUID: job.study_uid, seriesId: payload.seriesId, manifestDir: model.dir, orthanc: this.deps.orthanc })
+          : { type: 'error', jobId: job.id, message: `model ${job.model} is no longer installed` };
+        if (res.type === 'result') await this.complete(job.id, res);
+        else await this.fail(job.id, res.message);
+      })()
+        .catch((e) => this.opts.log(`preread: job ${job.id}: ${(e as Error).message}`))
+        .finally(() => {
+          this.inFlight.delete(p);
+          this.tick();
+        });
+      this.inFlight.add(p);
+    }
+    // Jobs waiting out a back-off: come back when the first is due.
+    const next = await db.selectFrom('preread_jobs').select('next_at').where('state', '=', 'pending').orderBy('next_at').limit(1).executeTakeFirst();
+    if (next && !this.stopped) {
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.tick(), Math.max(50, Date.parse(next.next_at) - Date.now()));
+    }
+  }
+
+  private async complete(jobId: string, res: Extract<WorkerResponse, { type: 'result' }>): Promise<void> {
+    const job = await this.deps.db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    if (!job || job.state !== 'running') return;
+    const out = parseModelOutput(jobId, job.study_uid, res.findings);
+    if (!out.ok) return this.fail(jobId, out.error);
+    const now = new Date().toISOString();
+    await this.deps.ingest(job, out.findings, { provider: res.provider, ms: res.timings.totalMs ?? null }, async (trx) => {
+      const fresh = await trx.selectFrom('preread_jobs').select('state').where('id', '=', jobId).executeTakeFirst();
+      if (fresh?.state !== 'running') return false;
+      await trx
+        .updateTable('preread_jobs')
+        .set({ state: 'done', finished_at: now, findings_count: out.findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
+        .where('id', '=', jobId)
+        .execute();
+      return true;
+    });
+  }
+
+  private async fail(jobId: string, message: string): Promise<void> {
+    const { db } = this.deps;
+    const job = await db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
+    if (!job || job.state !== 'running') return;
+    const now = Date.now();
+    if (NOT_THE_MODELS_FAULT.has(message)) {
+      await db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date(now).toISOString() }).where('id', '=', jobId).execute();
+      await this.changed(job.study_uid);
+      return;
+    }
+    const next = afterFailure(job.attempts, this.opts, now);
+    const final = next.state === 'failed';
+    await db
+      .updateTable('preread_jobs')
+      .set({ state: next.state, attempts: next.attempts, last_error: message.slice(0, 1000), next_at: next.nextAt, finished_at: next.finishedAt })
+      .where('id', '=', jobId)
+      .execute();
+    await appendAudit(db, { actor: ACTOR, action: 'preread-inference-failed', outcome: final ? 8 : 4, studyUID: job.study_uid, detail: { job: jobId, model: job.model, attempt: next.attempts, final, error: message.slice(0, 500) } });
+    if (final) {
+      const open = await db.selectFrom('preread_jobs').select('state').where('study_uid', '=', job.study_uid).where('fingerprint', '=', job.fingerprint).execute();
+      if (!open.some((j) => j.state === 'done' || j.state === 'pending' || j.state === 'running')) {
+        await db.updateTable('preread_studies').set({ reason: `AI failed: ${message.slice(0, 200)}`, updated_at: new Date().toISOString() }).where('study_uid', '=', job.study_uid).where('priority', '=', 'none').execute();
+      }
+    }
+    await this.changed(job.study_uid);
+  }
+
+  // ---------------------------------------------------------------- state
+
+  /** The current image set's jobs of each study (a re-read's older jobs do not count). */
+  async jobsByStudy(studyUIDs?: string[]): Promise<Map<string, { state: string }[]>> {
+    let q = this.deps.db
+      .selectFrom('preread_jobs')
+      .innerJoin('preread_studies', (j) => j.onRef('preread_studies.study_uid', '=', 'preread_jobs.study_uid').onRef('preread_studies.fingerprint', '=', 'preread_jobs.fingerprint'))
+      .select(['preread_jobs.study_uid as study_uid', 'preread_jobs.state as state']);
+    if (studyUIDs) q = q.where('preread_jobs.study_uid', 'in', studyUIDs);
+    const m = new Map<string, { state: string }[]>();
+    for (const r of await q.execute()) {
+      const l = m.get(r.study_uid) ?? [];
+      l.push({ state: r.state });
+      m.set(r.study_uid, l);
+    }
+    return m;
+  }
+
+  /** The AI state a study shows, from its current jobs: workers up, wait limit. */
+  aiStateOf(row: DB['preread_studies'], jobs: { state: string }[], now: number): AiState {
+    return deriveAiState({
+      jobs: jobs as { state: 'pending' | 'running' | 'done' | 'failed' }[],
+      override: row.ai_override === 'disabled' ? 'disabled' : null,
+      workersUp: this.pool.up,
+      waitedMs: now - Date.parse(row.fingerprint_at),
+      timeoutMs: this.opts.timeoutMs,
+    });
+  }
+
+  /** All jobs of one study, oldest first. */
+  async jobsOf(studyUID: string): Promise<JobView[]> {
+    const jobs = await this.deps.db.selectFrom('preread_jobs').selectAll().where('study_uid', '=', studyUID).orderBy('created_at').execute();
+    return jobs.map((j) => ({
+      id: j.id,
+      model: j.model,
+      version: j.model_version,
+      state: j.state,
+      attempts: j.attempts,
+      lastError: j.last_error,
+      createdAt: j.created_at,
+      startedAt: j.started_at,
+      finishedAt: j.finished_at,
+      findingsCount: j.findings_count,
+      provider: j.provider,
+      durationMs: j.duration_ms,
+    }));
+  }
+
+  /** A study's AI state may have changed (job claimed, failed, re-queued, created): remember it and tell live views. */
+  async changed(studyUID: string): Promise<void> {
+    const row = await this.deps.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+    if (!row) return;
+    const jobs = (await this.jobsByStudy([studyUID])).get(studyUID) ?? [];
+    this.lastState.set(studyUID, `${this.aiStateOf(row, jobs, Date.now())}|${row.priority}|${row.reason}`);
+    await this.deps.changed(studyUID);
+  }
+
+  /** Time passes too: a study whose wait runs over the limit (or whose workers went away) turns "unavailable". */
+  private async sweep(): Promise<void> {
+    if (this.stopped) return;
+    const { db } = this.deps;
+    try {
+      // Only studies whose state can change with time: open jobs now, or open when last told.
+      const open = new Set((await db.selectFrom('preread_jobs').select('study_uid').where('state', 'in', ['pending', 'running']).distinct().execute()).map((r) => r.study_uid));
+      for (const [uid, key] of this.lastState) if (/^(pending|running|unavailable)\|/.test(key)) open.add(uid);
+      if (!open.size) return;
+      const uids = [...open];
+      const rows = await db.selectFrom('preread_studies').selectAll().where('study_uid', 'in', uids).execute();
+      const jobs = await this.jobsByStudy(uids);
+      const now = Date.now();
+      for (const r of rows) {
+        const key = `${this.aiStateOf(r, jobs.get(r.study_uid) ?? [], now)}|${r.priority}|${r.reason}`;
+        const prev = this.lastState.get(r.study_uid);
+        if (prev !== undefined && prev !== key) await this.deps.changed(r.study_uid);
+        this.lastState.set(r.study_uid, key);
+      }
+    } catch (e) {
+      this.opts.log(`preread: sweep: ${(e as Error).message}`);
+    }
+  }
+}
