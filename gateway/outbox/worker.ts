@@ -31,6 +31,10 @@ export class OutboxWorker {
   private readonly inFlight = new Set<number>();
   private pass: Promise<void> | null = null;
   private readonly ctx: DeliveryContext;
+  /** What this gateway's worker did (tests across gateways, metrics): claims it won, and their outcomes. */
+  readonly stats = { claimed: 0, acknowledged: 0, failed: 0, dead: 0 };
+  /** Called after each acknowledged delivery with its kind and the time from enqueue to acknowledgement (metrics). */
+  onDelivered: ((kind: string, latencyMs: number) => void) | null = null;
 
   constructor(readonly db: Kysely<DB>, config: GatewayConfig, readonly settings: OutboxSettings) {
     this.ctx = { db, config, settings };
@@ -135,6 +139,7 @@ export class OutboxWorker {
       const row = await this.claim(id);
       // Not ours: delivered, dead, or claimed by another gateway (its lease has not run out).
       if (!row) return;
+      this.stats.claimed++;
       const attempts = row.attempts;
       const payload = JSON.parse(row.payload) as OutboxPayload;
       const audit = (action: string, outcome: 0 | 4 | 8 = 0, detail: Record<string, unknown> = {}) =>
@@ -147,6 +152,8 @@ export class OutboxWorker {
         else note = await deliverWebhook(this.ctx, payload);
         const at = new Date().toISOString();
         await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).execute();
+        this.stats.acknowledged++;
+        this.onDelivered?.(row.kind, Date.parse(at) - Date.parse(row.created_at));
         await audit(payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
       } catch (e) {
         const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
@@ -162,6 +169,7 @@ export class OutboxWorker {
           })
           .where('id', '=', id)
           .execute();
+        this.stats[dead ? 'dead' : 'failed']++;
         // Only the status and the error class: the error text may quote a peer's message.
         await audit(dead ? 'outbox-dead' : 'outbox-retry-scheduled', dead ? 8 : 4);
       }
