@@ -7,7 +7,9 @@
  * - a mixed series: a Comprehensive SR stored in the image series (first, so the PACS may even call
  *   the series "SR"), then the slices: the stack is the three images only, drawn like the reference;
  * - the slices with VOI LUT Function SIGMOID (`dcmodify`): every pixel is the standard's sigmoid of
- *   the value under it (PS3.3 C.11.2.1.3.1), checked against the linear reference, not only "lit".
+ *   the value under it (PS3.3 C.11.2.1.3.1), checked against the linear reference, not only "lit";
+ * - the slices with a VOI LUT Sequence instead of a window (its data is bulk data in the metadata):
+ *   every pixel is the LUT's entry for the value under it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
@@ -67,6 +69,19 @@ function srInto(work: string, name: string): string {
   return dest;
 }
 
+/**
+ * A VOI LUT (no window) over −200 … 823 HU, 12 bits, shaped as a square root so that no linear window
+ * can pass for it: entry i = round(4095 · √(i / 1023)).
+ */
+const VOI_LUT = { entries: 1024, first: -200, bits: 12 };
+const lutEntry = (i: number) => Math.round(4095 * Math.sqrt(i / (VOI_LUT.entries - 1)));
+function lutFile(work: string): string {
+  const f = path.join(work, 'voi-lut.bin');
+  const words = new Uint16Array(VOI_LUT.entries).map((_, i) => lutEntry(i));
+  fs.writeFileSync(f, Buffer.from(words.buffer));
+  return f;
+}
+
 interface Shown {
   width: number;
   height: number;
@@ -109,6 +124,7 @@ describe('what real systems send (Chromium, real gateway + Orthanc)', () => {
       srInto(work, 'mixed'),
       ...variant(work, 'mixed'),
       ...variant(work, 'sigmoid', ['-i', '(0028,1056)=SIGMOID']),
+      ...variant(work, 'voilut', ['-e', '(0028,1050)', '-e', '(0028,1051)', '-i', `(0028,3010)[0].(0028,3002)=${VOI_LUT.entries}\\${VOI_LUT.first}\\${VOI_LUT.bits}`, '-if', `(0028,3010)[0].(0028,3006)=${lutFile(work)}`]),
     ];
     stack = await startE2EStack({ files });
     browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
@@ -177,6 +193,28 @@ describe('what real systems send (Chromium, real gateway + Orthanc)', () => {
     expect(q(errs, 0.5), seen).toBeLessThan(1.5);
     expect(q(errs, 0.95), seen).toBeLessThan(3);
     expect(q(farErrs, 0.95), seen).toBeLessThan(3);
+  });
+
+  it('VOI LUT Sequence (no window): each pixel is the LUT entry of the value under it, scaled from 12 bits (C.11.2.1.1)', async () => {
+    const s = await open(page, stack.baseUrl, study('voilut'));
+    expect(s.state.imageError).toBeNull();
+    const { center: c, width: w } = HEADER_WINDOW;
+    const cw = s.width;
+    const ref = reference.grey;
+    const errs: number[] = [];
+    for (let i = cw + 1; i < s.grey.length - cw - 1; i++) {
+      const g = ref[i];
+      if (g <= 2 || g >= 253) continue;
+      if ([ref[i - 1], ref[i + 1], ref[i - cw], ref[i + cw]].some((n) => Math.abs(n - g) > 3)) continue;
+      const x = (g / 255 - 0.5) * (w - 1) + c - 0.5;
+      const entry = Math.min(VOI_LUT.entries - 1, Math.max(0, Math.round(x) - VOI_LUT.first));
+      errs.push(Math.abs(s.grey[i] - (lutEntry(entry) / 4095) * 255));
+    }
+    const q = (f: number) => [...errs].sort((a, b) => a - b)[Math.floor(errs.length * f)];
+    const seen = `${errs.length} flat pixels: median ${q(0.5)}, 95 % ${q(0.95)}`;
+    expect(errs.length, seen).toBeGreaterThan(500);
+    expect(q(0.5), seen).toBeLessThan(1.5);
+    expect(q(0.95), seen).toBeLessThan(3);
   });
 
   it('no page errors', () => {
