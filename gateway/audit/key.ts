@@ -15,7 +15,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
-import type { DB } from '../db/database.js';
 
 export interface AuditKeyOptions {
   /** The key itself (AUDIT_KEY). */
@@ -126,13 +125,14 @@ export function readHead(k: AuditKey): { head?: AuditHead; error?: string } {
 }
 
 /** The key of each open database handle (set by openStore). A WeakMap: closed stores take their key with them. */
-const keys = new WeakMap<Kysely<DB>, AuditKey>();
+// Keyed by the database handle of any schema: typing it with the gateway's DB would import db/database.ts, which imports this (a cycle).
+const keys = new WeakMap<object, AuditKey>();
 
-export function setAuditKey(db: Kysely<DB>, key: AuditKey): void {
+export function setAuditKey<T>(db: Kysely<T>, key: AuditKey): void {
   keys.set(db, key);
 }
 
-export function auditKeyOf(db: Kysely<DB>): AuditKey {
+export function auditKeyOf<T>(db: Kysely<T>): AuditKey {
   const k = keys.get(db);
   if (!k) throw new AuditKeyError('no audit key for this database handle (open it with openStore)');
   return k;

@@ -1,5 +1,5 @@
 /** Migrations of the audit table (range 620–629). */
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 
 export const migrations: Migration[] = [
   {

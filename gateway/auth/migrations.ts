@@ -1,6 +1,6 @@
 /** Migrations of the authentication tables (range 610–619). */
 import { sql } from 'kysely';
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 import './throttle.js';
 
 export const migrations: Migration[] = [

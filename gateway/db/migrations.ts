@@ -5,6 +5,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { DB, Dialect, Store } from './database.js';
+import type { Migration } from './migration.js';
 import { withAdvisoryLock } from './dialect.js';
 import { sealLegacyAudit } from '../audit/audit.js';
 import { migrations as findingsMigrations } from '../findings/migrations.js';
@@ -16,11 +17,8 @@ import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
 import { migrations as governanceMigrations } from '../governance/migrations.js';
 
-export interface Migration {
-  version: number;
-  name: string;
-  up(db: Kysely<DB>, dialect: Dialect): Promise<void>;
-}
+// The type lives in its own module so capability migrations need not import this registry (no cycle).
+export type { Migration };
 
 const autoInc = (dialect: Dialect) => (dialect === 'postgres' ? 'serial' : 'integer');
 

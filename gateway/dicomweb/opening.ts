@@ -13,7 +13,6 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import type { PhiReadAudit } from './phi-audit.js';
-import { orthancAuthHeader } from './proxy.js';
 import { firstImageOf, framePath } from '../../src/core/imaging/stack.js';
 import { previewInfo } from '../../src/core/imaging/preview.js';
 import { singlePart, transferSyntaxOf } from '../../src/core/dicomweb/multipart.js';
@@ -33,12 +32,13 @@ export interface OpeningManifest {
 }
 
 export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit: PhiReadAudit): void {
-  const { config } = ctx;
+  // THE gateway Orthanc client's base, credentials and DICOMweb root; no client timeout: frames stream for as long as the browser reads.
+  const { orthanc } = ctx;
   app.get<{ Params: { studyUID: string } }>('/api/studies/:studyUID/opening', { config: { permission: 'dicomweb.read' } }, async (req, reply) => {
     const { studyUID } = req.params;
     if (!UID.test(studyUID)) return reply.code(400).send({ error: 'studyUID must be a DICOM UID (digits and dots, at most 64)' });
-    const base = config.orthancUrl + config.orthancDicomWebRoot;
-    const auth = orthancAuthHeader(config);
+    const base = orthanc.url + orthanc.dicomWebRoot;
+    const auth: Record<string, string> = orthanc.auth ? { authorization: orthanc.auth } : {};
     let meta: Response;
     try {
       meta = await fetch(`${base}/studies/${studyUID}/metadata`, { headers: { ...auth, accept: 'application/dicom+json' } });

@@ -1,6 +1,6 @@
 /** Migrations owned by this capability: findings verdicts and sign-off (issue 4). Versions 100–199. */
 import type { Generated } from 'kysely';
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 
 declare module '../db/database.js' {
   interface DB {

@@ -1,6 +1,6 @@
 /** Migrations owned by the governance capability: the gateway's own health records (issue 17). Versions 900–999. */
 import type { Generated } from 'kysely';
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 
 declare module '../db/database.js' {
   interface DB {

@@ -1,5 +1,5 @@
 /** Migrations owned by this capability: SR/HL7/webhook outbox, inbound orders (issue 6). Versions 200–299. */
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 import './schema.js';
 
 export const migrations: Migration[] = [

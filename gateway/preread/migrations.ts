@@ -1,5 +1,5 @@
 /** Migrations owned by this capability: pre-read jobs and change-feed cursor (issue 8). Versions 500–599. */
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 
 /** Where we are in Orthanc's /changes feed: one row per feed, advanced in the same transaction as the jobs it created. */
 export interface PrereadCursorTable {

@@ -1,5 +1,5 @@
 /** Migrations owned by this capability: policy, rollout, AI disable (issue 7). Versions 400–499. */
-import type { Migration } from '../db/migrations.js';
+import type { Migration } from '../db/migration.js';
 
 declare module '../db/database.js' {
   interface DB {
