@@ -13,6 +13,7 @@ import { formatPersonName } from '../core/imaging/dicomJson';
 
 const ViewerPage = lazy(loadViewerModuleAfterPreview);
 const AdminPage = lazy(() => import('../admin/AdminPage'));
+const GovernancePage = lazy(() => import('../governance/GovernancePage'));
 const AlertCenter = lazy(() => import('../alerts/AlertCenter'));
 
 /** The header; `middle` (the critical-alert centre) takes the free space between the nav and the user. */
@@ -32,16 +33,30 @@ function Header({ middle }: { middle?: ReactNode }) {
         Reading Station
       </a>
       <nav>
-        <a
-          href="/"
-          className={pathname === '/' ? 'active' : ''}
-          onClick={(e) => {
-            e.preventDefault();
-            navigate('/');
-          }}
-        >
-          Worklist
-        </a>
+        {(!user || can(user.role, 'worklist.read')) && (
+          <a
+            href="/"
+            className={pathname === '/' ? 'active' : ''}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/');
+            }}
+          >
+            Worklist
+          </a>
+        )}
+        {user && can(user.role, 'governance.read') && (
+          <a
+            href="/governance"
+            className={pathname === '/governance' ? 'active' : ''}
+            onClick={(e) => {
+              e.preventDefault();
+              navigate('/governance');
+            }}
+          >
+            Governance
+          </a>
+        )}
         {user && canAny(user.role, ADMIN_PAGE_ACTIONS) && (
           <a
             href="/admin"
@@ -77,6 +92,12 @@ function Header({ middle }: { middle?: ReactNode }) {
 
 function Centered({ children }: { children: ReactNode }) {
   return <div className="centered">{children}</div>;
+}
+
+/** Replaces the current history entry (a landing page that is elsewhere for this role). */
+function Redirect({ to }: { to: string }) {
+  useEffect(() => navigate(to, { replace: true }), [to]);
+  return null;
 }
 
 export function App() {
@@ -133,9 +154,12 @@ export function App() {
   let page: ReactNode;
   switch (route.name) {
     case 'worklist':
-      // A role without worklist.read (AI governance) is sent to what it may see instead of a page of refusals.
+      // A role without worklist.read (AI governance) is sent to what it may see instead of a page of refusals:
+      // the governance role lands on its own page.
       page = can(session.user?.role, 'worklist.read') ? (
         <WorklistPage />
+      ) : can(session.user?.role, 'governance.read') ? (
+        <Redirect to="/governance" />
       ) : (
         <Centered>
           <p>
@@ -160,6 +184,15 @@ export function App() {
       break;
     case 'admin':
       page = <AdminPage />;
+      break;
+    case 'governance':
+      page = can(session.user?.role, 'governance.read') ? (
+        <GovernancePage />
+      ) : (
+        <Centered>
+          <p>Your role may not view the governance figures.</p>
+        </Centered>
+      );
       break;
     default:
       page = (

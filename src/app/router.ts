@@ -36,12 +36,14 @@ export type Route =
   | { name: 'worklist' }
   | { name: 'viewer'; studyUID: string }
   | { name: 'admin' }
+  | { name: 'governance' }
   | { name: 'not-found'; pathname: string };
 
 export function matchRoute(pathname: string): Route {
   if (pathname === '/login') return { name: 'login' };
   if (pathname === '/' || pathname === '') return { name: 'worklist' };
   if (pathname === '/admin') return { name: 'admin' };
+  if (pathname === '/governance') return { name: 'governance' };
   const m = /^\/viewer\/([0-9.]+)\/?$/.exec(pathname);
   if (m) return { name: 'viewer', studyUID: m[1] };
   return { name: 'not-found', pathname };

@@ -1,0 +1,169 @@
+/**
+ * The governance page in the real app (production build, real gateway, real Orthanc): the governance
+ * user lands on it, its tables show exactly the figures of a seeded history (worked out by hand here and
+ * the gateway's own answer), the trend chart really draws the model's line (its colour's pixels on the
+ * canvas, in the part of the canvas where the points are), the distribution chart draws bars, the CSV
+ * export downloads with the same numbers, and nothing breaks the CSP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsoleMessage, Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import { login, type Stack, type Client } from '../test/harness.js';
+import { headCtFiles } from '../scripts/lib/demo-data.js';
+import { upsertFinding } from '../gateway/findings/repository.js';
+import { FindingSchema } from '../src/core/findings/finding.js';
+import type { Figures } from '../src/core/governance/figures.js';
+import { PALETTE, groupKey, trend } from '../src/governance/chartData.js';
+
+const CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
+const MODEL = { name: 'gov-e2e', version: '1.0' };
+let stack: Stack;
+let browser: LaunchedBrowser;
+let rita: Client;
+let gus: Client;
+const csp: string[] = [];
+const pageErrors: string[] = [];
+
+function finding(id: string, over: Record<string, unknown> = {}) {
+  return {
+    id,
+    studyInstanceUID: CT,
+    type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' },
+    label: 'Intracranial hemorrhage',
+    confidence: 0.9,
+    severity: 'routine',
+    regions: [{ image: { seriesInstanceUID: '1.2.3.4', sopInstanceUID: '1.2.3.4.5' }, box: { x: 10, y: 10, width: 20, height: 20 } }],
+    model: MODEL,
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  stack = await startE2EStack({ files: headCtFiles().slice(0, 3) });
+  browser = await launchBrowser({ viewport: { width: 1400, height: 1000 } });
+  rita = await login(stack.baseUrl, 'rita');
+  gus = await login(stack.baseUrl, 'gus');
+  // Two weeks ago: 3 pre-read findings, two rejected as false positives, one accepted (written as the lifecycle leaves them).
+  const past = new Date(Date.now() - 14 * 86_400_000).toISOString();
+  const verdict = (reason?: string) => ({ by: 'rita', role: 'radiologist', at: past, ...(reason ? { reason } : {}) });
+  for (const [id, status, reason] of [['gov-e2e-old-1', 'rejected', 'false-positive'], ['gov-e2e-old-2', 'rejected', 'false-positive'], ['gov-e2e-old-3', 'accepted', undefined]] as const) {
+    await upsertFinding(stack.gateway.store.db, FindingSchema.parse({ ...finding(id), source: 'preread', status, verdict: verdict(reason), createdAt: past, ingestedBy: 'preread' }));
+  }
+  // This week, through the API: 4 imported, opened by the radiologist, one accepted, one false positive, one artefact.
+  expect((await rita.post('/api/findings', [1, 2, 3, 4].map((i) => finding(`gov-e2e-new-${i}`)))).status).toBe(201);
+  expect((await rita.json<{ findings: unknown[] }>(`/api/studies/${CT}/findings`)).findings.length).toBeGreaterThanOrEqual(7);
+  for (const [id, body] of [['gov-e2e-new-1', { action: 'accept' }], ['gov-e2e-new-2', { action: 'reject', reason: 'false-positive' }], ['gov-e2e-new-3', { action: 'reject', reason: 'artefact' }]] as const) {
+    expect((await rita.post(`/api/findings/${id}/verdict`, body)).status).toBe(200);
+  }
+});
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+const isCsp = (m: ConsoleMessage) => /Content Security Policy|Refused to (load|execute|create|compile|evaluate|apply)/i.test(m.text());
+
+/** Pixels of the plot area (legend and axes left out) within `tol` of the colour, and where they lie (x as fractions of the plot's width). */
+async function colourPixels(page: Page, testId: string, hex: string, tol = 40): Promise<{ count: number; minX: number; maxX: number; painted: number }> {
+  return page.evaluate(
+    ({ testId, hex, tol }) => {
+      const c = document.querySelector(`[data-testid=${testId}]`) as HTMLCanvasElement;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+      const [left, top, right, bottom] = (c.dataset.area ?? '').split(',').map(Number);
+      let count = 0;
+      let painted = 0;
+      let minX = Infinity;
+      let maxX = -Infinity;
+      for (let i = 0; i < d.length; i += 4) {
+        if (d[i + 3] > 0) painted++;
+        const x = (i / 4) % c.width;
+        const y = Math.floor(i / 4 / c.width);
+        if (x < left || x > right || y < top || y > bottom) continue;
+        if (d[i + 3] > 200 && Math.abs(d[i] - r) + Math.abs(d[i + 1] - g) + Math.abs(d[i + 2] - b) < tol) {
+          count++;
+          minX = Math.min(minX, x);
+          maxX = Math.max(maxX, x);
+        }
+      }
+      return { count, minX: (minX - left) / (right - left), maxX: (maxX - left) / (right - left), painted };
+    },
+    { testId, hex, tol },
+  );
+}
+
+describe('governance page', () => {
+  it('the governance user lands on it; its figures match the seeded history and the gateway; the charts draw', async () => {
+    const page = await browser.newPage();
+    page.on('console', (m) => isCsp(m) && csp.push(m.text()));
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await loginInBrowser(page, stack.baseUrl, 'gus');
+    await page.waitForURL((u) => u.pathname === '/governance', { timeout: 30_000 });
+    expect(await page.locator('header nav a', { hasText: 'Worklist' }).count()).toBe(0);
+
+    const api = await gus.json<Figures>('/api/governance/figures');
+    const mine = api.summary.filter((r) => r.model === 'gov-e2e');
+    expect(mine.length).toBe(1);
+    const s = mine[0];
+    // By hand: 7 produced, all shown (opened this week); 2 accepted, 4 rejected (3 false positives, 1 artefact), 1 unverified.
+    expect(s).toMatchObject({ produced: 7, shown: 7, verdicts: 6 });
+    expect(s.byVerdict).toEqual({ unverified: 1, accepted: 2, modified: 0, rejected: 4 });
+    expect(s.rejectedBy['false-positive']).toBe(3);
+
+    const row = page.locator(`[data-testid=governance-summary] tr[data-group="${groupKey(s)}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    const cell = async (f: string) => (await row.locator(`td[data-field="${f}"]`).textContent())?.trim();
+    expect(await cell('produced')).toBe('7');
+    expect(await cell('shown')).toBe('7');
+    expect(await cell('superseded')).toBe('0');
+    expect(await cell('accepted')).toBe('2');
+    expect(await cell('rejected')).toBe('4');
+    expect(await cell('unverified')).toBe('1');
+    expect(await cell('agreementRate')).toBe('33.3%');
+    expect(await cell('falsePositiveRate')).toBe('42.9% (3/7)');
+    expect(await cell('otherRejections')).toBe('artefact 1');
+
+    // Two weeks: 2/3 then 1/4 false positives.
+    const weekly = page.locator(`[data-testid=governance-weekly] tr[data-group="${groupKey(s)}"]`);
+    expect(await weekly.count()).toBe(2);
+    expect((await weekly.nth(0).locator('td[data-field="falsePositiveRate"]').textContent())?.trim()).toBe('66.7% (2/3)');
+    expect((await weekly.nth(1).locator('td[data-field="falsePositiveRate"]').textContent())?.trim()).toBe('25.0% (1/4)');
+
+    // The trend chart draws this model's line: its colour's pixels, spread across the weeks' span of the canvas.
+    const t = trend(api, 'falsePositiveRate');
+    const colour = t.series.find((x) => x.label === groupKey(s))!.color;
+    expect(PALETTE).toContain(colour);
+    const fp = page.locator('[data-testid=governance-chart-falsePositiveRate]');
+    await fp.waitFor({ timeout: 20_000 });
+    await expect.poll(() => fp.getAttribute('data-drawn'), { timeout: 20_000 }).not.toBeNull();
+    const line = await colourPixels(page, 'governance-chart-falsePositiveRate', colour);
+    expect(line.count, JSON.stringify(line)).toBeGreaterThan(150);
+    expect(line.maxX - line.minX, JSON.stringify(line)).toBeGreaterThan(0.3);
+    // The distribution chart: bars in the "Shown" colour (first state).
+    const bars = await colourPixels(page, 'governance-chart-distribution', PALETTE[0]);
+    expect(bars.count, JSON.stringify(bars)).toBeGreaterThan(200);
+
+    // CSV export: downloads with the same numbers.
+    const href = await page.locator('[data-testid=governance-csv]').getAttribute('href');
+    const csv = await page.evaluate(async (h) => (await fetch(h!)).text(), href);
+    const [head, ...lines] = csv.trim().split('\n');
+    const cols = head.split(',');
+    const rows = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]))).filter((r) => r.model === 'gov-e2e');
+    expect(rows.map((r) => r.produced)).toEqual(['3', '4']);
+    expect(rows.map((r) => r['rejected_false-positive'])).toEqual(['2', '1']);
+
+    expect(csp).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('a radiologist has no governance page (and the gateway refuses the figures)', async () => {
+    const page = await browser.newPage();
+    await loginInBrowser(page, stack.baseUrl, 'rita');
+    await page.goto(`${stack.baseUrl}/governance`);
+    await page.getByText('Your role may not view the governance figures.').waitFor({ timeout: 30_000 });
+    expect((await rita.fetch('/api/governance/figures')).status).toBe(403);
+    await page.close();
+  });
+});
