@@ -1,4 +1,9 @@
-/** Gateway configuration from the environment. Loopback by default; nothing listens wider unless asked. */
+/**
+ * Gateway configuration from the environment, validated at start (zod): a variable that is set must be
+ * valid, and each bad one is named in the error. Loopback by default; nothing listens wider unless asked.
+ */
+import { z } from 'zod';
+
 export interface GatewayConfig {
   host: string;
   port: number;
@@ -33,24 +38,81 @@ export interface GatewayConfig {
   auditKeyFile?: string;
 }
 
+/** A bad configuration: one line per variable, naming it, what it was given and what it must be. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const positiveMs = z.coerce.number({ error: 'a positive whole number of milliseconds' }).int('a positive whole number of milliseconds').positive('a positive whole number of milliseconds');
+const flag = z.enum(['', '0', '1', 'true', 'false'], { error: 'one of 1, true, 0, false' });
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
+const databaseLocation = z
+  .string()
+  .min(1, 'a SQLite file path, :memory: or a postgres:// URL')
+  .refine((v) => !/^postgres(ql)?:/.test(v) || URL.canParse(v), 'a postgres:// URL that parses (postgres://user:password@host:5432/database)')
+  .refine((v) => /^postgres(ql)?:\/\//.test(v) || !v.includes('://'), 'a SQLite file path or a postgres:// URL (no other database is supported)');
+
+/**
+ * Each variable the gateway reads, with what it must be. Unset means the default; set means it must
+ * be valid: a typo stops the start with a message naming the variable, never a silent default.
+ */
+const ENV = z.object({
+  GATEWAY_HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
+  GATEWAY_PORT: z.coerce.number({ error: 'a port 0-65535' }).int('a port 0-65535').min(0, 'a port 0-65535').max(65535, 'a port 0-65535').default(8080),
+  ORTHANC_URL: httpUrl.default('http://127.0.0.1:8042'),
+  ORTHANC_DICOMWEB_ROOT: z.string().startsWith('/', 'a path starting with /').default('/dicom-web'),
+  ORTHANC_USER: z.string().optional(),
+  ORTHANC_PASSWORD: z.string().optional(),
+  DATABASE: databaseLocation.default('.data/gateway.sqlite'),
+  STATIC_DIR: z.string().default('dist'),
+  MODELS_DIR: z.string().min(1, 'a directory').default('models'),
+  DEMO: flag.default(''),
+  SESSION_TTL_MS: positiveMs.default(8 * 3600_000),
+  SESSION_IDLE_MS: positiveMs.default(30 * 60_000),
+  SECURE_COOKIES: flag.default(''),
+  PUBLIC_ORIGIN: z
+    .union([z.literal(''), httpUrl.refine((v) => new URL(v).origin === v.replace(/\/$/, ''), 'an origin only: scheme, host and port, no path')])
+    .default(''),
+  AUDIT_KEY: z.union([z.literal(''), z.string().min(32, '64 hex characters, or at least 32 characters')]).default(''),
+  AUDIT_KEY_FILE: z.string().default(''),
+});
+
+const EMPTY_IS_UNSET = new Set(['GATEWAY_HOST', 'GATEWAY_PORT', 'ORTHANC_URL', 'ORTHANC_DICOMWEB_ROOT', 'DATABASE', 'MODELS_DIR', 'SESSION_TTL_MS', 'SESSION_IDLE_MS']);
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  // An empty value counts as unset where a default applies (`GATEWAY_PORT= npm start` is no typo).
+  const given = Object.fromEntries(Object.entries(env).filter(([k, v]) => k in ENV.shape && !(v === '' && EMPTY_IS_UNSET.has(k))));
+  const parsed = ENV.safeParse(given);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0]);
+        const value = name === 'AUDIT_KEY' || name === 'ORTHANC_PASSWORD' ? '(hidden)' : JSON.stringify(env[name]);
+        return `${name}=${value}: must be ${i.message}`;
+      }),
+    );
+  }
+  const e = parsed.data;
+  const on = (v: string) => v === '1' || v === 'true';
   return {
-    host: env.GATEWAY_HOST ?? '127.0.0.1',
-    port: Number(env.GATEWAY_PORT ?? 8080),
-    orthancUrl: env.ORTHANC_URL ?? 'http://127.0.0.1:8042',
-    orthancDicomWebRoot: env.ORTHANC_DICOMWEB_ROOT ?? '/dicom-web',
-    orthancUser: env.ORTHANC_USER,
-    orthancPassword: env.ORTHANC_PASSWORD,
-    database: env.DATABASE ?? '.data/gateway.sqlite',
-    staticDir: env.STATIC_DIR ?? 'dist',
-    modelsDir: env.MODELS_DIR ?? 'models',
-    demo: env.DEMO === '1' || env.DEMO === 'true',
-    sessionTtlMs: Number(env.SESSION_TTL_MS ?? 8 * 3600_000),
-    // Not a positive number (a typo): the default, never "every session is already idle".
-    sessionIdleMs: Number(env.SESSION_IDLE_MS) > 0 ? Number(env.SESSION_IDLE_MS) : 30 * 60_000,
-    secureCookies: env.SECURE_COOKIES === '1',
-    publicOrigin: env.PUBLIC_ORIGIN || undefined,
-    auditKey: env.AUDIT_KEY || undefined,
-    auditKeyFile: env.AUDIT_KEY_FILE || undefined,
+    host: e.GATEWAY_HOST,
+    port: e.GATEWAY_PORT,
+    orthancUrl: e.ORTHANC_URL,
+    orthancDicomWebRoot: e.ORTHANC_DICOMWEB_ROOT,
+    orthancUser: e.ORTHANC_USER,
+    orthancPassword: e.ORTHANC_PASSWORD,
+    database: e.DATABASE,
+    staticDir: e.STATIC_DIR,
+    modelsDir: e.MODELS_DIR,
+    demo: on(e.DEMO),
+    sessionTtlMs: e.SESSION_TTL_MS,
+    sessionIdleMs: e.SESSION_IDLE_MS,
+    secureCookies: on(e.SECURE_COOKIES),
+    publicOrigin: e.PUBLIC_ORIGIN || undefined,
+    auditKey: e.AUDIT_KEY || undefined,
+    auditKeyFile: e.AUDIT_KEY_FILE || undefined,
   };
 }

@@ -1,8 +1,15 @@
 /** Gateway entry point: `npm run gateway` (npm start runs it for you). */
-import { configFromEnv } from './config.js';
+import { ConfigError, configFromEnv, type GatewayConfig } from './config.js';
 import { buildGateway } from './app.js';
 
-const config = configFromEnv();
+let config: GatewayConfig;
+try {
+  config = configFromEnv();
+} catch (e) {
+  if (!(e instanceof ConfigError)) throw e;
+  console.error(`gateway: ${e.message}`);
+  process.exit(2);
+}
 const gw = await buildGateway(config, { logger: process.env.LOG !== '0' });
 await gw.app.listen({ host: config.host, port: config.port });
 const addr = gw.app.server.address();

@@ -93,7 +93,8 @@ describe('idle timeout', () => {
   it('over HTTP: requests keep a session alive, SESSION_IDLE_MS without one ends it with 401', async () => {
     expect(configFromEnv({ SESSION_IDLE_MS: '1234' }).sessionIdleMs).toBe(1234);
     expect(configFromEnv({}).sessionIdleMs).toBe(30 * 60_000);
-    expect(configFromEnv({ SESSION_IDLE_MS: '30min' }).sessionIdleMs).toBe(30 * 60_000);
+    // A typo stops the start, naming the variable (never "every session is already idle", never a silent default).
+    expect(() => configFromEnv({ SESSION_IDLE_MS: '30min' })).toThrow(/SESSION_IDLE_MS="30min": must be a positive whole number of milliseconds/);
     const { base } = await gateway(2000);
     const c = await login(base, 'erin');
     for (let i = 0; i < 4; i++) {
