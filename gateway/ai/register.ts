@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { GatewayContext } from '../context.js';
-import { parseFinding, type Finding } from '../../src/core/findings/finding.js';
+import { LIMITS, TimingsSchema, parseFinding, type Finding } from '../../src/core/findings/finding.js';
 import { ingest } from '../findings/ingest.js';
 import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
@@ -25,9 +25,10 @@ const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 const AiResultsBody = z
   .object({
-    model: z.object({ name: z.string().min(1), version: z.string().min(1) }).strict(),
+    // The same per-field limits as the stored finding's model reference (src/core/findings/finding.ts LIMITS).
+    model: z.object({ name: z.string().min(1).max(LIMITS.modelName), version: z.string().min(1).max(LIMITS.modelVersion) }).strict(),
     provider: z.enum(PROVIDERS),
-    timingsMs: z.record(z.string(), z.number().finite().nonnegative()).default({}),
+    timingsMs: TimingsSchema.default({}),
     findings: z.array(z.unknown()).max(500, 'at most 500 findings per request'),
   })
   .strict();

@@ -14,6 +14,45 @@ export type FindingStatus = (typeof FINDING_STATUSES)[number];
 export const REJECT_REASONS = ['false-positive', 'artefact', 'clinically-insignificant', 'other'] as const;
 export type RejectReason = (typeof REJECT_REASONS)[number];
 
+/**
+ * Length limits of every string a finding stores (issue 13 item 8). The gateway also refuses any body
+ * string over 16k, but a label the size of a page would still be stored, drawn and written into the SR
+ * and the ORU; each field gets the length its meaning needs, after the DICOM value representation it is
+ * written as where there is one (LO: 64 characters), with room for what other vendors' SRs carry.
+ */
+export const LIMITS = {
+  /** Code Value (SH 16; long code values up to 64). */
+  codeValue: 64,
+  /** Coding Scheme Designator (SH 16; some vendors write longer scheme names). */
+  codeScheme: 64,
+  /** Code Meaning (LO 64; a vendor SR may carry more, kept up to four times that). */
+  codeMeaning: 256,
+  /** What the reader sees on the mark and in the list. */
+  label: 128,
+  /** Model name and version (the registry's own name rule is at most 64). */
+  modelName: 64,
+  modelVersion: 64,
+  /** Manufacturer (LO 64), with room for a vendor's longer name. */
+  manufacturer: 128,
+  executionProvider: 32,
+  /** Keys of the timings record, and how many. */
+  timingKey: 64,
+  timings: 32,
+  /** A user name or system actor (users are at most 64). */
+  actor: 64,
+  role: 64,
+  note: 500,
+  findingId: 128,
+  unit: 32,
+  /** Images a finding may refer to (one region per image: a whole CT series fits). */
+  regions: 4000,
+  polygonPoints: 10_000,
+  heatmaps: 64,
+  measurements: 100,
+} as const;
+
+const text = (max: number) => z.string().max(max, `at most ${max} characters`);
+
 const uid = z
   .string()
   .min(1, 'must not be empty')
@@ -22,9 +61,9 @@ const uid = z
 
 /** A coded concept, as in DICOM (value, scheme, meaning). */
 export const CodeSchema = z.object({
-  value: z.string().min(1),
-  scheme: z.string().min(1),
-  meaning: z.string().min(1),
+  value: text(LIMITS.codeValue).min(1),
+  scheme: text(LIMITS.codeScheme).min(1),
+  meaning: text(LIMITS.codeMeaning).min(1),
 });
 export type Code = z.infer<typeof CodeSchema>;
 
@@ -54,7 +93,7 @@ export const PointSchema = z.tuple([z.number().finite(), z.number().finite()]);
 export const RegionSchema = z.object({
   image: ImageRefSchema,
   box: BoxSchema.optional(),
-  polygon: z.array(PointSchema).min(3, 'a polygon needs at least 3 points').optional(),
+  polygon: z.array(PointSchema).min(3, 'a polygon needs at least 3 points').max(LIMITS.polygonPoints).optional(),
 });
 export type Region = z.infer<typeof RegionSchema>;
 
@@ -69,7 +108,7 @@ export const HeatmapSchema = z
     width: z.number().int().positive(),
     height: z.number().int().positive(),
     values: z.array(z.number().finite()),
-    scale: z.object({ min: z.number().finite(), max: z.number().finite(), unit: z.string().default('probability') }),
+    scale: z.object({ min: z.number().finite(), max: z.number().finite(), unit: text(LIMITS.unit).default('probability') }),
   })
   .refine((h) => h.values.length === h.width * h.height, {
     message: 'values.length must equal width * height',
@@ -84,54 +123,59 @@ export const MeasurementSchema = z.object({
 });
 export type Measurement = z.infer<typeof MeasurementSchema>;
 
+/** Timings in milliseconds by name: short names, a bounded number of them. */
+export const TimingsSchema = z
+  .record(text(LIMITS.timingKey), z.number().finite().nonnegative())
+  .refine((r) => Object.keys(r).length <= LIMITS.timings, { message: `at most ${LIMITS.timings} timings` });
+
 export const ModelRefSchema = z.object({
-  name: z.string().min(1),
-  version: z.string().min(1),
-  manufacturer: z.string().min(1).default('Reading Station Demo'),
-  executionProvider: z.string().optional(),
+  name: text(LIMITS.modelName).min(1),
+  version: text(LIMITS.modelVersion).min(1),
+  manufacturer: text(LIMITS.manufacturer).min(1).default('Reading Station Demo'),
+  executionProvider: text(LIMITS.executionProvider).optional(),
   /** Inference timings in milliseconds (e.g. sessionMs, inferenceMs, totalMs), recorded with AI results. */
-  timingsMs: z.record(z.string(), z.number().finite().nonnegative()).optional(),
+  timingsMs: TimingsSchema.optional(),
 });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
 
 export const VerdictSchema = z.object({
-  by: z.string().min(1),
-  role: z.string().optional(),
+  by: text(LIMITS.actor).min(1),
+  role: text(LIMITS.role).optional(),
   at: z.string().datetime({ offset: true }),
   reason: z.enum(REJECT_REASONS).optional(),
-  note: z.string().max(500).optional(),
+  note: text(LIMITS.note).optional(),
 });
 export type Verdict = z.infer<typeof VerdictSchema>;
 
 export const FindingSchema = z
   .object({
-    id: z.string().min(1).max(128),
+    id: text(LIMITS.findingId).min(1),
     studyInstanceUID: uid,
     /** Finding type, e.g. (1386000, SCT, Intracranial hemorrhage). */
     type: CodeSchema,
-    label: z.string().min(1),
+    label: text(LIMITS.label).min(1),
     confidence: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'),
     severity: z.enum(SEVERITIES),
     /** One region per referenced image; an image-level finding has regions without geometry. */
-    regions: z.array(RegionSchema).min(1, 'a finding refers to at least one image'),
+    regions: z.array(RegionSchema).min(1, 'a finding refers to at least one image').max(LIMITS.regions),
     /** Optional 3D extent: the slice range (0-based stack indices are viewer-specific, so SOP UIDs). */
     extent: z.object({ firstSopInstanceUID: uid, lastSopInstanceUID: uid }).optional(),
-    heatmaps: z.array(HeatmapSchema).optional(),
-    measurements: z.array(MeasurementSchema).default([]),
+    heatmaps: z.array(HeatmapSchema).max(LIMITS.heatmaps).optional(),
+    measurements: z.array(MeasurementSchema).max(LIMITS.measurements).default([]),
     findingSite: CodeSchema.optional(),
     model: ModelRefSchema,
     source: z.enum(['preread', 'client', 'import', 'sr', 'fixture', 'radiologist']),
     status: z.enum(FINDING_STATUSES).default('ai-unverified'),
     verdict: VerdictSchema.optional(),
     /** For a modified finding: the id of the AI original it replaces. */
-    originalId: z.string().optional(),
+    originalId: text(LIMITS.findingId).optional(),
     /** For quality flags (technologist role) rather than diagnostic findings. */
     kind: z.enum(['diagnostic', 'quality']).default('diagnostic'),
     trackingUID: uid.optional(),
     /** When the gateway received it (server time; never taken from a client). */
     createdAt: z.string().datetime({ offset: true }).optional(),
     /** Who or what handed it to the gateway (a user, `preread`, `sr-reader`, `fixture`); stamped by the server. */
-    ingestedBy: z.string().min(1).max(64).optional(),
+    ingestedBy: text(LIMITS.actor).min(1).optional(),
   })
   .superRefine((f, ctx) => {
     if (f.status !== 'ai-unverified' && !f.verdict) {

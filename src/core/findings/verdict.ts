@@ -3,24 +3,24 @@
  * the before/after pair (for undo and audit); the viewer uses the same function for optimistic display.
  */
 import { z } from 'zod';
-import { BoxSchema, CodeSchema, FindingSchema, REJECT_REASONS, RegionSchema, SEVERITIES, describeIssues, type Finding, type ParseResult } from './finding.js';
+import { BoxSchema, CodeSchema, FindingSchema, LIMITS, REJECT_REASONS, RegionSchema, SEVERITIES, describeIssues, type Finding, type ParseResult } from './finding.js';
 
 export const VerdictRequestSchema = z
   .object({
     action: z.enum(['accept', 'reject', 'modify', 'undo']),
     reason: z.enum(REJECT_REASONS).optional(),
-    note: z.string().max(500).optional(),
+    note: z.string().max(LIMITS.note, `at most ${LIMITS.note} characters`).optional(),
     changes: z
       .object({
         type: CodeSchema.optional(),
-        label: z.string().min(1).optional(),
+        label: z.string().min(1).max(LIMITS.label, `at most ${LIMITS.label} characters`).optional(),
         severity: z.enum(SEVERITIES).optional(),
         /** Replace the geometry: full region list (same images or a changed slice range). */
-        regions: z.array(RegionSchema).min(1).optional(),
+        regions: z.array(RegionSchema).min(1).max(LIMITS.regions).optional(),
         /** Shortcut for the common edit: a new box on one region (default the first). */
         box: BoxSchema.optional(),
-        regionIndex: z.number().int().min(0).optional(),
-        extent: z.object({ firstSopInstanceUID: z.string().min(1), lastSopInstanceUID: z.string().min(1) }).optional(),
+        regionIndex: z.number().int().min(0).max(LIMITS.regions).optional(),
+        extent: z.object({ firstSopInstanceUID: z.string().min(1).max(64), lastSopInstanceUID: z.string().min(1).max(64) }).optional(),
       })
       .strict()
       .optional(),

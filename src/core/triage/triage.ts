@@ -3,7 +3,7 @@
  * can change what counts as critical without touching code; `prioritise` is pure and isomorphic.
  */
 import { z } from 'zod';
-import type { Finding } from '../findings/finding.js';
+import { LIMITS, type Finding } from '../findings/finding.js';
 
 export const PRIORITIES = ['critical', 'urgent', 'routine', 'none'] as const;
 export type Priority = (typeof PRIORITIES)[number];
@@ -18,9 +18,9 @@ export function comparePriority(a: Priority, b: Priority): number {
 export const TriageRuleSchema = z
   .object({
     /** Finding type to match (value + scheme); absent matches any type. */
-    type: z.object({ value: z.string().min(1), scheme: z.string().min(1) }).optional(),
+    type: z.object({ value: z.string().min(1).max(LIMITS.codeValue), scheme: z.string().min(1).max(LIMITS.codeScheme) }).optional(),
     /** Only findings of these models (absent: any model). */
-    models: z.array(z.string().min(1)).min(1).optional(),
+    models: z.array(z.string().min(1).max(LIMITS.modelName)).min(1).max(100).optional(),
     /**
      * Confidence at or above which the rule fires. Absent: the model's own threshold
      * (from its manifest, passed to prioritise), else `defaultThreshold`.
@@ -28,14 +28,14 @@ export const TriageRuleSchema = z
     minConfidence: z.number().min(0).max(1).optional(),
     priority: z.enum(['critical', 'urgent', 'routine']),
     /** Word used in the reason ("ICH suspected, 94%"); defaults to the finding's label. */
-    reasonLabel: z.string().min(1).optional(),
+    reasonLabel: z.string().min(1).max(LIMITS.label).optional(),
   })
   .strict();
 export type TriageRule = z.infer<typeof TriageRuleSchema>;
 
 export const TriageRulesSchema = z
   .object({
-    rules: z.array(TriageRuleSchema),
+    rules: z.array(TriageRuleSchema).max(200),
     /** Threshold for rules without minConfidence when the model declares none. */
     defaultThreshold: z.number().min(0).max(1).default(0.5),
     /** Priority of a finding that no rule matches: its own severity, or a fixed level. */
