@@ -35,6 +35,23 @@ describe('audit export', () => {
     expect(dicomEventFor('something-new').id.code).toBe('110100');
   });
 
+  it('maps PHI reads: a retrieve is DICOM Instances Accessed (110103, R), a QIDO search a Query (110112, E)', () => {
+    const msg = (detail: object, study: string | null) => toDicomAuditMessage(toExportRecords([row({ action: 'phi-read', study_uid: study, detail: JSON.stringify(detail) })], { pseudonymiseActors: false, secret: 's' })[0], 'src');
+    for (const kind of ['opening', 'frames', 'series-metadata', 'study-metadata', 'rendered']) {
+      const xml = msg({ kind }, '1.2.3');
+      expect(xml, kind).toContain('<EventID csd-code="110103" codeSystemName="DCM" originalText="DICOM Instances Accessed"/>');
+      expect(xml, kind).toContain('EventActionCode="R"');
+    }
+    for (const kind of ['qido-studies', 'qido-series', 'qido-in-study']) {
+      const xml = msg({ kind, queryKeys: ['PatientID'] }, kind === 'qido-in-study' ? '1.2.3' : null);
+      expect(xml, kind).toContain('<EventID csd-code="110112" codeSystemName="DCM" originalText="Query"/>');
+      expect(xml, kind).toContain('EventActionCode="E"');
+    }
+    // A record whose detail is missing or odd is still a read, never a query.
+    expect(dicomEventFor('phi-read').id.code).toBe('110103');
+    expect(dicomEventFor('phi-read', { kind: 42 }).id.code).toBe('110103');
+  });
+
   it('escapes XML and names the study as a participant object', () => {
     const [r] = toExportRecords([row({ actor: 'a"<b>&', action: 'finding-accepted', outcome: 4, study_uid: '1.2.3', finding_id: 'f-1' })], { pseudonymiseActors: false, secret: 's' });
     const xml = toDicomAuditMessage(r, 'src');

@@ -107,9 +107,21 @@ interface Coded {
 }
 const dcm = (code: string, meaning: string): Coded => ({ code, scheme: 'DCM', meaning });
 
-/** Which DICOM audit event each of our actions is (PS3.15 A.5.3 / PS3.16 CID 400–403). */
-export function dicomEventFor(action: string): { id: Coded; type?: Coded; actionCode: 'C' | 'R' | 'U' | 'D' | 'E' } {
+/** The kind of a 'phi-read' record (gateway/dicomweb/phi-audit.ts: 'opening', 'frames', 'series-metadata', 'qido-studies', ...). */
+function phiReadKind(detail: unknown): string {
+  const k = detail && typeof detail === 'object' ? (detail as { kind?: unknown }).kind : undefined;
+  return typeof k === 'string' ? k : '';
+}
+
+/**
+ * Which DICOM audit event each of our actions is (PS3.15 A.5.3 / PS3.16 CID 400–403). `detail` decides
+ * for PHI reads: a QIDO search is a Query (110112, Execute), any retrieve (opening stream, frames,
+ * metadata, rendered) is DICOM Instances Accessed (110103, Read).
+ */
+export function dicomEventFor(action: string, detail?: unknown): { id: Coded; type?: Coded; actionCode: 'C' | 'R' | 'U' | 'D' | 'E' } {
   switch (action) {
+    case 'phi-read':
+      return phiReadKind(detail).startsWith('qido') ? { id: dcm('110112', 'Query'), actionCode: 'E' } : { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'R' };
     case 'login':
       return { id: dcm('110114', 'User Authentication'), type: dcm('110122', 'Login'), actionCode: 'E' };
     case 'logout':
@@ -146,7 +158,7 @@ const codeAttrs = (c: Coded) => `csd-code="${xmlEscape(c.code)}" codeSystemName=
 
 /** One PS3.15 A.5.1 AuditMessage for one record. */
 export function toDicomAuditMessage(r: ExportRecord, sourceId: string): string {
-  const ev = dicomEventFor(r.action);
+  const ev = dicomEventFor(r.action, r.detail);
   const outcome = [0, 4, 8, 12].includes(r.outcome) ? r.outcome : 8;
   const isModel = r.actor.startsWith('model:');
   const parts = [
