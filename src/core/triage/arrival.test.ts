@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { backoffMs, deriveAiState, imageFingerprint, isIgnoredSeries, patientAgeYears, OUR_MANUFACTURER } from './arrival.js';
+import * as arrival from './arrival.js';
+import { backoffMs, deriveAiState, imageFingerprint, isIgnoredSeries, OUR_MANUFACTURER } from './arrival.js';
+import { ageYearsOf } from '../study/facts.js';
 
 describe('isIgnoredSeries', () => {
   it('ignores SR and our own output, reads images', () => {
@@ -20,18 +22,23 @@ describe('imageFingerprint', () => {
   });
 });
 
-describe('patientAgeYears', () => {
-  it('reads PatientAge in years, months, weeks, days', () => {
-    expect(patientAgeYears({ PatientAge: '009Y' })).toBe(9);
-    expect(patientAgeYears({ PatientAge: '018M' })).toBe(1.5);
-    expect(patientAgeYears({ PatientAge: '052W' })).toBeCloseTo(0.996, 2);
-    expect(patientAgeYears({ PatientAge: '365D' })).toBeCloseTo(1, 2);
+// The pre-read's age is THE study-facts age (src/core/study/facts.ts), as the browser's and ai-status's:
+// arrival has no age function of its own any more (it used "today" for a study without a date).
+describe('age for routing: the one study-facts function', () => {
+  it('arrival exports no age function of its own', () => {
+    expect(Object.keys(arrival).filter((k) => /\bage|Age/.test(k))).toEqual([]);
   });
-  it('falls back to birth date at the study date; null when unknown', () => {
-    expect(patientAgeYears({ PatientBirthDate: '20000101', StudyDate: '20200101' })).toBeCloseTo(20, 1);
-    expect(patientAgeYears({ PatientBirthDate: '20200101' }, new Date('2025-01-01T00:00:00Z'))).toBeCloseTo(5, 1);
-    expect(patientAgeYears({})).toBeNull();
-    expect(patientAgeYears({ PatientAge: 'abc', PatientBirthDate: 'x' })).toBeNull();
+  it('reads PatientAge in years, months, weeks, days', () => {
+    expect(ageYearsOf({ PatientAge: '009Y' })).toBe(9);
+    expect(ageYearsOf({ PatientAge: '018M' })).toBe(1.5);
+    expect(ageYearsOf({ PatientAge: '052W' })).toBeCloseTo(0.996, 2);
+    expect(ageYearsOf({ PatientAge: '365D' })).toBeCloseTo(1, 2);
+  });
+  it('falls back to birth date at the study date, never at today; null when unknown', () => {
+    expect(ageYearsOf({ PatientBirthDate: '20000101', StudyDate: '20200101' })).toBeCloseTo(20, 1);
+    expect(ageYearsOf({ PatientBirthDate: '20200101' })).toBeNull();
+    expect(ageYearsOf({})).toBeNull();
+    expect(ageYearsOf({ PatientAge: 'abc', PatientBirthDate: 'x' })).toBeNull();
   });
 });
 

@@ -45,31 +45,6 @@ export function imageFingerprint(sopInstanceUIDs: readonly string[]): string {
   return `${sorted.length}:${fnv64(sorted.join('\\'))}`;
 }
 
-function parseDA(da: string | undefined): Date | null {
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec((da ?? '').trim());
-  if (!m) return null;
-  const d = new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])));
-  return Number.isNaN(d.getTime()) ? null : d;
-}
-
-/**
- * Age in (fractional) years from PatientAge (AS: nnnD/W/M/Y) or, failing that, PatientBirthDate
- * at StudyDate (or `now` when the study has no date). null when neither is usable.
- */
-export function patientAgeYears(tags: { PatientAge?: string; PatientBirthDate?: string; StudyDate?: string }, now: Date = new Date()): number | null {
-  const as = /^(\d{3})([DWMY])$/.exec((tags.PatientAge ?? '').trim().toUpperCase());
-  if (as) {
-    const n = Number(as[1]);
-    const per = { D: 365.25, W: 365.25 / 7, M: 12, Y: 1 }[as[2] as 'D' | 'W' | 'M' | 'Y'];
-    return n / per;
-  }
-  const birth = parseDA(tags.PatientBirthDate);
-  if (!birth) return null;
-  const at = parseDA(tags.StudyDate) ?? now;
-  const years = (at.getTime() - birth.getTime()) / (365.25 * 86400_000);
-  return years >= 0 ? years : null;
-}
-
 /** Retry delay after the n-th failed attempt (1-based): base·2^(n-1), capped. */
 export function backoffMs(attempt: number, baseMs = 2_000, capMs = 5 * 60_000): number {
   return Math.min(capMs, baseMs * 2 ** Math.max(0, attempt - 1));
