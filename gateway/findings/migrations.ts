@@ -9,7 +9,29 @@ declare module '../db/database.js' {
     findings_after_signoff: FindingsAfterSignoffTable;
     findings_superseded: FindingsSupersededTable;
     sr_documents: SrDocumentsTable;
+    report_drafts: ReportDraftsTable;
+    report_addenda: ReportAddendaTable;
   }
+}
+
+/** The radiologist's report draft (one per study), saved as it is edited; frozen at sign-off (`signed_at`). */
+export interface ReportDraftsTable {
+  study_uid: string;
+  /** ReportDraft (src/core/report/draft.ts) as JSON. */
+  draft: string;
+  updated_by: string;
+  updated_at: string;
+  /** Set in the sign-off's transaction: from then on the draft is the signed report and never changes. */
+  signed_at: string | null;
+}
+
+/** Text added after sign-off: each is a corrected result (ORU C) and a new SR referencing its predecessor. */
+export interface ReportAddendaTable {
+  id: Generated<number>;
+  study_uid: string;
+  text: string;
+  added_by: string;
+  added_at: string;
 }
 
 /**
@@ -154,6 +176,29 @@ export const migrations: Migration[] = [
         .addColumn('read_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('sr_documents_study').on('sr_documents').column('study_uid').execute();
+    },
+  },
+  {
+    version: 102,
+    name: 'report drafts and addenda (issue 16)',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('report_drafts')
+        .addColumn('study_uid', 'text', (c) => c.primaryKey())
+        .addColumn('draft', 'text', (c) => c.notNull())
+        .addColumn('updated_by', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('signed_at', 'text')
+        .execute();
+      await db.schema
+        .createTable('report_addenda')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('added_by', 'text', (c) => c.notNull())
+        .addColumn('added_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('report_addenda_study').on('report_addenda').column('study_uid').execute();
     },
   },
 ];

@@ -10,7 +10,9 @@ import type { SessionUser } from '../../src/core/auth/roles.js';
 import type { VerdictRequest } from '../../src/core/findings/verdict.js';
 import { appendAudit } from '../audit/audit.js';
 import { onStudySignedOff } from '../outbox/events.js';
-import { recordVerdict, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
+import { findingsForStudy, recordVerdict, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
+import { freezeReport, getReport } from '../report/repository.js';
+import { parseDraft, pendingAiLines, reportParts, reportPlainText, type ReportDraft } from '../../src/core/report/draft.js';
 
 export interface FindingsDeps {
   db: Kysely<DB>;
@@ -58,6 +60,14 @@ export async function signOff(
 ): Promise<SignoffOutcome> {
   const { db } = deps;
   const { user, studyUID } = e;
+  // The report signed with the study: no AI-suggested line may go out as the radiologist's words unseen.
+  const draft = await getReport(db, studyUID);
+  const pendingLines = draft && !draft.signedAt ? pendingAiLines(draft.draft) : [];
+  if (pendingLines.length) {
+    await appendAudit(db, { actor: user.username, role: user.role, action: 'study-signoff-refused', outcome: 4, studyUID, detail: { aiSuggestedLines: pendingLines.map((l) => l.id) } });
+    return { ok: false, status: 409, error: `the report has ${pendingLines.length} AI-suggested line(s) not yet accepted or edited: accept, edit or delete them first` };
+  }
+  let signedReport: ReportDraft | null = null;
   const out = await signOffStudy(
     db,
     studyUID,
@@ -67,7 +77,12 @@ export async function signOff(
       // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
       // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
       const reported = findings.filter((f) => f.status !== 'ai-unverified');
-      await onStudySignedOff(trx, { studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at });
+      // The draft becomes the signed report in the same transaction; it never changes afterwards.
+      signedReport = await freezeReport(trx, studyUID, signoff.signed_at);
+      await onStudySignedOff(trx, {
+        studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at,
+        ...(signedReport ? { reportText: reportPlainText(signedReport), report: reportParts(signedReport) } : {}),
+      });
     },
     { confirmUnverified: e.confirmUnverified === true, ...(e.mustConfirm ? { mustConfirm: (f) => e.mustConfirm!(f.id) } : {}) },
   );
@@ -86,8 +101,50 @@ export async function signOff(
       rejected: out.signoff.rejected_count,
       unverifiedIds: JSON.parse(out.signoff.unverified_ids) as string[],
       confirmedUnverified: e.confirmUnverified === true,
+      report: signedReport !== null,
     },
   });
   deps.events?.emit('study-signed-off', { studyUID, actor: user.username });
+  return out;
+}
+
+export type AddendumOutcome = { ok: true; id: number; addedAt: string } | { ok: false; status: 404 | 409 | 422; error: string };
+
+/**
+ * An addendum to a signed report: stored, then in the same transaction a corrected result (ORU C) with the
+ * whole report and every addendum, and a new verified SR whose predecessor is the latest SR (the signed one,
+ * or the previous addendum's). The signed record itself is never changed.
+ */
+export async function addAddendum(deps: FindingsDeps, e: { studyUID: string; user: SessionUser; text: string }): Promise<AddendumOutcome> {
+  const { db } = deps;
+  const text = e.text.trim();
+  if (!text) return { ok: false, status: 422, error: 'text: an addendum needs text' };
+  if (text.length > 10_000) return { ok: false, status: 422, error: 'text: at most 10000 characters' };
+  const at = new Date().toISOString();
+  const out = await db.transaction().execute(async (trx): Promise<AddendumOutcome> => {
+    const signed = await trx.selectFrom('study_signoffs').select(['signed_at']).where('study_uid', '=', e.studyUID).executeTakeFirst();
+    if (!signed) return { ok: false, status: 409, error: `study ${e.studyUID} is not signed off: edit the report instead` };
+    const row = await trx
+      .insertInto('report_addenda')
+      .values({ study_uid: e.studyUID, text, added_by: e.user.username, added_at: at })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const all = await trx.selectFrom('report_addenda').select(['text', 'added_by', 'added_at']).where('study_uid', '=', e.studyUID).orderBy('id', 'asc').execute();
+    const addendumText = all.map((a) => `${a.added_at} ${a.added_by}: ${a.text}`).join('\n');
+    const stored = await trx.selectFrom('report_drafts').select(['draft']).where('study_uid', '=', e.studyUID).executeTakeFirst();
+    const parsed = stored ? parseDraft(JSON.parse(stored.draft)) : null;
+    const report = parsed?.ok ? parsed.value : null;
+    const findings = (await findingsForStudy(trx, e.studyUID)).filter((f) => f.status !== 'ai-unverified');
+    const parts = report ? reportParts(report) : { findings: [], impression: '' };
+    await onStudySignedOff(trx, {
+      studyInstanceUID: e.studyUID, findings, user: e.user, signedAt: at,
+      reportText: report ? reportPlainText(report, { addendum: addendumText }) : `ADDENDUM:\n${addendumText}`,
+      report: { findings: [...parts.findings, ...all.map((a) => `Addendum (${a.added_by}, ${a.added_at}): ${a.text}`)], impression: parts.impression },
+    });
+    return { ok: true, id: row.id, addedAt: at };
+  });
+  if (out.ok) {
+    await appendAudit(db, { actor: e.user.username, role: e.user.role, action: 'report-addendum', studyUID: e.studyUID, detail: { addendumId: out.id, length: text.length } });
+  }
   return out;
 }

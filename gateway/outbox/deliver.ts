@@ -100,6 +100,7 @@ export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<str
       institutionName: ctx.settings.institution,
       ...(p.signer ? { signer: { name: p.signer.name, organization: ctx.settings.institution, at: p.signer.at } } : {}),
       ...(p.predecessor ? { predecessor: p.predecessor } : {}),
+      ...(p.report ? { report: p.report } : {}),
     });
   } catch (e) {
     if (e instanceof SrInputError) throw new DeliveryError(`SR not buildable: ${e.message}`, false);
@@ -144,6 +145,7 @@ export async function deliverOru(ctx: DeliveryContext, p: OruPayload, attempts: 
       ...(p.priority ? { priority: p.priority } : {}),
       ...(p.signer ? { signer: p.signer } : {}),
       ...(p.reportText ? { reportText: p.reportText } : {}),
+      ...(p.impression ? { impression: p.impression } : {}),
     });
   } catch (e) {
     if (e instanceof Hl7Error) throw new DeliveryError(`ORU not buildable: ${e.message}`, false);

@@ -25,6 +25,8 @@ export interface SrPayload {
   contentDateTime: string;
   signer?: { username: string; name: string; at: string };
   predecessor?: { seriesInstanceUID: string; sopInstanceUID: string };
+  /** The signed report's text (verified only): TEXT items in the SR's Qualitative Evaluations. */
+  report?: { findings: string[]; impression: string };
 }
 
 export interface OruPayload {
@@ -38,6 +40,7 @@ export interface OruPayload {
   priority?: string;
   signer?: { id: string; name: string; at: string };
   reportText?: string;
+  impression?: string;
 }
 
 export interface WebhookPayload {
@@ -129,11 +132,12 @@ export async function onAiResultReady(
 
 /**
  * The radiologist signed the study: the verified SR (superseding the latest SR of the study) and a
- * final ORU, or a corrected one when a final was already sent for this study.
+ * final ORU, or a corrected one when a final was already sent for this study (an addendum calls this
+ * again with the addendum's time: a C and a new SR whose predecessor is the signed one).
  */
 export async function onStudySignedOff(
   trx: Kysely<DB>,
-  e: { studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string },
+  e: { studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string; report?: { findings: string[]; impression: string } },
 ): Promise<void> {
   if (Number.isNaN(Date.parse(e.signedAt))) throw new Error(`signedAt is not an ISO date-time: ${e.signedAt}`);
   const model = modelOf(e.findings);
@@ -145,6 +149,7 @@ export async function onStudySignedOff(
       findings: e.findings, model, contentDateTime: e.signedAt,
       signer: { username: e.user.username, name: e.user.displayName, at: e.signedAt },
       ...(prev ? { predecessor: { seriesInstanceUID: prev.seriesInstanceUID, sopInstanceUID: prev.sopInstanceUID } } : {}),
+      ...(e.report ? { report: e.report } : {}),
     });
   }
   const finalSent = await finalResultEnqueued(trx, e.studyInstanceUID);
@@ -153,6 +158,7 @@ export async function onStudySignedOff(
     type: 'oru', status: finalSent ? 'C' : 'F', controlId, studyInstanceUID: e.studyInstanceUID, findings: e.findings, model, at: e.signedAt,
     signer: { id: e.user.username, name: e.user.displayName, at: e.signedAt },
     ...(e.reportText ? { reportText: e.reportText } : {}),
+    ...(e.report?.impression ? { impression: e.report.impression } : {}),
   });
 }
 

@@ -27,6 +27,12 @@ export const PERMISSIONS = {
   'findings.browser-ai': [...CLINICAL],
   /** Sign off a study (writes the verified SR and the final ORU). */
   'study.signoff': ['radiologist'],
+  /** A study's report: the draft being written and, after sign-off, the signed report and its addenda. */
+  'report.read': ['radiologist', 'resident', 'er-attending'],
+  /** Save the report draft (before sign-off). Residents draft; the radiologist signs. */
+  'report.write': ['radiologist', 'resident'],
+  /** An addendum to a signed report: a corrected result (ORU C) and a new SR that references the signed one. */
+  'report.addendum': ['radiologist'],
   /** Switch AI off (or on) for one study, with a reason. */
   'study.ai-disable': ['radiologist'],
   /** A study's AI status (disabled, models, routing) and its pre-read jobs. */
@@ -58,6 +64,10 @@ export const PERMISSIONS = {
   'audit.client-events': [...READERS],
   /** Per-model figures. */
   'governance.read': ['ai-governance', 'admin'],
+  /** The governance alert rules (ranges per figure) and acknowledging their notices. */
+  'governance.write': ['ai-governance', 'admin'],
+  /** Prometheus metrics at /metrics (operations; route patterns and queue depths, no PHI). */
+  'metrics.read': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Permission = keyof typeof PERMISSIONS;

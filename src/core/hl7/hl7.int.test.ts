@@ -27,6 +27,11 @@ const base = { at: '2026-11-25T10:00:00Z', accession: 'ACC-1', studyInstanceUID:
 const messages: Record<string, string> = {
   'oru-preliminary': buildOru({ ...base, controlId: 'C-P', status: 'P', findings: [ai], priority: 'critical' }),
   'oru-final': buildOru({ ...base, controlId: 'C-F', status: 'F', findings: [{ ...ai, status: 'accepted', verdict }], signer, reportText: 'Acute bleed | left ^ parietal.\nNo shift.' }),
+  // The signed report: one OBX TX per line and the impression (issue 16), and its addendum as a corrected result.
+  'oru-final-report': buildOru({ ...base, controlId: 'C-FR', status: 'F', findings: [{ ...ai, status: 'accepted', verdict }], signer,
+    reportText: 'FINDINGS:\nAcute haemorrhage | right frontal, 12 mm.\n\nIMPRESSION:\nAcute bleed.', impression: 'Acute bleed.' }),
+  'oru-corrected-addendum': buildOru({ ...base, controlId: 'C-CA', status: 'C', findings: [{ ...ai, status: 'accepted', verdict }], signer,
+    reportText: 'FINDINGS:\nAcute haemorrhage.\n\nADDENDUM:\nSmall subdural collection, 3 mm.', impression: 'Acute bleed.' }),
   'oru-corrected': buildOru({ ...base, controlId: 'C-C', status: 'C', findings: [{ ...ai, status: 'rejected', verdict: { ...verdict, reason: 'artefact' } }], signer, reportText: 'Corrected: no bleed.' }),
   'ack-aa': buildAck({ code: 'AA', controlId: 'C-P', ackControlId: 'A-1', at: '2026-11-25T10:00:01Z' }),
   'ack-ae': buildAck({ code: 'AE', controlId: 'X-9', ackControlId: 'A-2', at: '2026-11-25T10:00:01Z', text: 'PID-3 empty | bad', error: { segment: 'PID', field: 3, hl7Code: '101' } }),
@@ -42,9 +47,9 @@ describe('hl7-parse (python-hl7) accepts every message we write', () => {
       expect(out).toContain('type: ORU^R01^ORU_R01 version: 2.5');
       expect(out).toContain('ORC-1 = RE');
       expect(out).toContain('OBR-3 = ACC-1');
-      expect(out).toContain(`OBR-25 = ${name.endsWith('preliminary') ? 'P' : name.endsWith('final') ? 'F' : 'C'}`);
+      expect(out).toContain(`OBR-25 = ${name.endsWith('preliminary') ? 'P' : name.includes('final') ? 'F' : 'C'}`);
       // escaped delimiters arrive as escapes, not as structure
-      if (!name.endsWith('corrected')) expect(out).toMatch(/Bleed \\F\\ left \\S\\ \\T\\ \\R\\ \\E\\/);
+      if (!name.startsWith('oru-corrected')) expect(out).toMatch(/Bleed \\F\\ left \\S\\ \\T\\ \\R\\ \\E\\/);
     } else {
       expect(out).toMatch(/MSA-1 = A[AE]/);
     }

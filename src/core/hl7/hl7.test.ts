@@ -79,9 +79,15 @@ describe('ORU^R01 builder', () => {
     const m = parseMessage(text);
     expect(get(m, 'OBR', 25)).toBe('F');
     expect(get(m, 'OBR', 32, 1, 1, 1)).toBe('rita');
-    const report = segmentsNamed(m, 'OBX').find((s) => get(m, s, 3, 1) === '18782-3')!;
-    expect(get(m, report, 5)).toBe('Findings:\nacute bleed.');
-    expect(get(m, report, 3, 3)).toBe('LN');
+    // One OBX TX per report line, in order; the impression in its own OBX (LOINC 19005-8).
+    const lines = segmentsNamed(m, 'OBX').filter((s) => get(m, s, 3, 1) === '18782-3');
+    expect(lines.map((s) => get(m, s, 5))).toEqual(['Findings:', 'acute bleed.']);
+    expect(lines.every((s) => get(m, s, 2) === 'TX' && get(m, s, 11) === 'F')).toBe(true);
+    expect(get(m, lines[0], 3, 3)).toBe('LN');
+    const withImpression = parseMessage(buildOru(oruInput({ status: 'F', findings: reviewed, signer: SIGNER, reportText: 'a\n\nb', impression: 'Acute bleed.' })));
+    expect(segmentsNamed(withImpression, 'OBX').filter((s) => get(withImpression, s, 3, 1) === '18782-3').map((s) => get(withImpression, s, 5))).toEqual(['a', ' ', 'b']);
+    const imp = segmentsNamed(withImpression, 'OBX').find((s) => get(withImpression, s, 3, 1) === '19005-8')!;
+    expect(get(withImpression, imp, 5)).toBe('Acute bleed.');
     expect(segmentsNamed(m, 'OBX').find((s) => get(m, s, 3, 1) === 'RS-VERDICT')).toBeTruthy();
   });
 

@@ -42,8 +42,10 @@ export interface OruInput {
   model: ModelRef;
   /** AI triage priority, e.g. critical / urgent / routine */
   priority?: string;
-  /** The radiologist's report text (on sign-off) */
+  /** The radiologist's report text (on sign-off): one OBX TX per line, in order. */
   reportText?: string;
+  /** The report's impression: its own OBX TX (LOINC 19005-8). */
+  impression?: string;
   signer?: OruSigner;
   sendingApplication?: string;
   sendingFacility?: string;
@@ -172,6 +174,9 @@ export function buildOru(input: OruInput): string {
       obx('CWE', ORU_CODES.verdict, sub, [f.status, `${f.status}${why ? ` (${why})` : ''}`, 'L'], null, false);
     }
   });
-  if (input.reportText) obx('TX', ORU_CODES.reportText, '', input.reportText, null, false);
+  // The report as text lines: one OBX TX per line (receivers show TX lines in order; a line break inside
+  // one OBX-5 would need the \.br\ escape that many RIS do not render). Blank lines become a single space.
+  if (input.reportText) for (const line of input.reportText.split(/\r?\n/)) obx('TX', ORU_CODES.reportText, '1', line.trim() ? line : ' ', null, false);
+  if (input.impression?.trim()) obx('TX', ORU_CODES.impression, '1', input.impression.trim(), null, false);
   return message(segs);
 }

@@ -35,6 +35,9 @@ export const CODES = {
   present: dcm('121053', 'Present'),
   absent: dcm('121054', 'Absent'),
   comment: dcm('121106', 'Comment'),
+  /** TID 1500 row 12: the container for qualitative evaluations (here: the report's text). */
+  qualitativeEvaluations: { value: 'C0034375', scheme: 'UMLS', meaning: 'Qualitative Evaluations' },
+  impression: dcm('121073', 'Impression'),
   percent: { value: '%', scheme: 'UCUM', meaning: 'Percent' },
   unity: { value: '1', scheme: 'UCUM', meaning: 'no units' },
   /** IHE AIR placeholder for CID 7005 "Processing Algorithm" (see docs/conformance.md). */

@@ -136,12 +136,34 @@ export function imagingMeasurements(groups: ContentItem[]): ContentItem {
   return container('CONTAINS', CODES.imagingMeasurements, groups);
 }
 
+/** The radiologist's report text: findings sentences (one TEXT each) and the impression. */
+export interface ReportText {
+  findings: string[];
+  impression: string;
+}
+
+/** A TEXT value is UT (no practical limit); blank lines are dropped, each sentence stays one item. */
+const reportItems = (r: ReportText): ContentItem[] => [
+  ...r.findings.map((t) => t.trim()).filter(Boolean).map((t) => textItem('CONTAINS', CODES.finding, t)),
+  ...(r.impression.trim() ? [textItem('CONTAINS', CODES.impression, r.impression.trim())] : []),
+];
+
+/**
+ * TID 1500 row 12, Qualitative Evaluations: the signed report's text as TEXT items (Finding, Impression),
+ * beside the measurements it summarises. Absent when the report has no text.
+ */
+export function qualitativeEvaluations(r: ReportText | undefined): ContentItem[] {
+  const items = r ? reportItems(r) : [];
+  return items.length ? [container('CONTAINS', CODES.qualitativeEvaluations, items)] : [];
+}
+
 /** Root of TID 1500. */
 export function measurementReport(parts: {
   observers: ContentItem[];
   procedureReported: Code;
   library: ContentItem;
   measurements: ContentItem;
+  report?: ReportText;
 }): ContentItem {
   return container(undefined, CODES.imagingMeasurementReport, [
     ...languageOfContent(),
@@ -149,5 +171,6 @@ export function measurementReport(parts: {
     codeItem('HAS CONCEPT MOD', CODES.procedureReported, parts.procedureReported),
     parts.library,
     parts.measurements,
+    ...qualitativeEvaluations(parts.report),
   ], '1500');
 }

@@ -41,6 +41,23 @@ function variants(): Record<string, string> {
       predecessor: { seriesInstanceUID: `2.25.8${n - 1}`, sopInstanceUID: aiUid },
     });
   }
+  // The signed report's text (TEXT items in TID 1500's Qualitative Evaluations), and its addendum: a new
+  // verified SR whose predecessor is the signed one, with the corrected text.
+  const src = SOURCES.ct;
+  const reviewed = reviewedFindings(sampleFindings(src));
+  const base = { study: studyFromDataset(src), model: DEMO_MODEL, kind: 'verified' as const, findings: reviewed };
+  const signer = { name: 'Reader^Rita^^Dr.', organization: 'Demo Hospital', at: '2026-11-25T10:05:00Z' };
+  const report = {
+    findings: ['Acute intraparenchymal haemorrhage in the right frontal lobe, 12 mm.', 'No midline shift.'],
+    impression: 'Acute right frontal intraparenchymal haemorrhage.',
+  };
+  files['ct-verified-report'] = write('ct-verified-report', { ...base, sopInstanceUID: '2.25.991', seriesInstanceUID: '2.25.992', contentDateTime: '2026-11-25T10:05:00Z', signer, report });
+  files['ct-addendum'] = write('ct-addendum', {
+    ...base, sopInstanceUID: '2.25.993', seriesInstanceUID: '2.25.994', contentDateTime: '2026-11-25T11:00:00Z',
+    signer: { ...signer, at: '2026-11-25T11:00:00Z' },
+    report: { findings: [...report.findings, 'ADDENDUM: small subdural collection along the falx, 3 mm.'], impression: report.impression },
+    predecessor: { seriesInstanceUID: '2.25.992', sopInstanceUID: '2.25.991' },
+  });
   return files;
 }
 

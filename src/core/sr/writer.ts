@@ -9,7 +9,7 @@
 import type { Code, Finding, ModelRef, Region } from '../findings/finding.js';
 import { CODES, SOP_CLASS } from './codes.js';
 import type { Dataset } from './dicom.js';
-import { deviceObserver, imageLevelGroup, imageLibrary, imagingMeasurements, measurementReport, personObserver, planarRoiGroup, type GroupInput, type ResolvedImage, type Verdict } from './templates.js';
+import { type ReportText, deviceObserver, imageLevelGroup, imageLibrary, imagingMeasurements, measurementReport, personObserver, planarRoiGroup, type GroupInput, type ResolvedImage, type Verdict } from './templates.js';
 import { codeSeq } from './content.js';
 import { isUid, uidFromString } from './uid.js';
 
@@ -58,6 +58,8 @@ export interface SrDocumentInput {
   sopClassUIDs?: Record<string, string>;
   procedureReported?: Code;
   institutionName?: string;
+  /** The signed report's text ('verified' only): findings sentences and impression, as TEXT items. */
+  report?: ReportText;
 }
 
 export class SrInputError extends Error {}
@@ -164,6 +166,7 @@ export function buildMeasurementReport(input: SrDocumentInput): Dataset {
     procedureReported: input.procedureReported ?? PROCEDURE_BY_MODALITY[input.study.Modality ?? 'CT'] ?? CODES.ctUnspecified,
     library: imageLibrary(images),
     measurements: imagingMeasurements(groups.map((g) => (g.region ? planarRoiGroup(g) : imageLevelGroup(g)))),
+    ...(input.kind === 'verified' && input.report ? { report: input.report } : {}),
   });
 
   // Evidence: Study > Series > SOP, every referenced instance once (dciodvfy checks each IMAGE against it).

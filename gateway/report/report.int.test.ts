@@ -1,0 +1,184 @@
+/**
+ * Sign-off with the report, end to end through the HTTP API, nothing mocked: a real Orthanc receives the
+ * verified SR (STOW-RS through the outbox) and a local MLLP receiver (ours, recording the raw bytes) gets the
+ * ORU. The SR carrying the report text is judged by validate-sr --ai and the ORU by hl7-parse (python-hl7).
+ * An addendum gives a corrected ORU (C) and a new SR whose Predecessor Documents Sequence names the signed
+ * SR; the signed SR stays in the PACS unchanged. A draft with an AI-suggested line not yet accepted cannot
+ * be signed; a signed report cannot be re-saved.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startStack, login, waitFor, type Stack, type Client } from '../../test/harness.js';
+import { freePort } from '../../scripts/lib/orthanc.js';
+import { HEAD_CT_DIR, SHARED } from '../../scripts/lib/demo-data.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
+import { sampleFindings } from '../../src/core/sr/testing.js';
+import { FrameDecoder, frame } from '../mllp/framing.js';
+import { buildAck, headerOf } from '../../src/core/hl7/ack.js';
+import { acceptLine, draftFromFindings, editLine, pendingAiLines, type ReportDraft } from '../../src/core/report/draft.js';
+import type { Finding } from '../../src/core/findings/finding.js';
+
+const VALIDATE = path.join(SHARED, 'tools', 'validate-sr');
+const HL7_PARSE = path.join(SHARED, 'tools', 'hl7-parse');
+const FILE = path.join(HEAD_CT_DIR, '05.dcm');
+const SRC = parseDicomPart10(fs.readFileSync(FILE));
+const STUDY = String(SRC.StudyInstanceUID);
+
+let stack: Stack;
+let rita: Client;
+let ris: net.Server;
+const received: string[] = [];
+let prevPreread: string | undefined;
+
+function validateSr(files: string[]): { code: number; out: string } {
+  try {
+    return { code: 0, out: execFileSync(VALIDATE, ['--ai', ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 600_000 }) };
+  } catch (e) {
+    const err = e as { status: number; stdout: string; stderr: string };
+    return { code: err.status, out: `${err.stdout}\n${err.stderr}` };
+  }
+}
+
+async function srInstances(): Promise<{ sop: string; orthancId: string }[]> {
+  const r = (await (await stack.orthanc.rest('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: STUDY, Modality: 'SR' } }) })).json()) as string[];
+  const out = [];
+  for (const id of r) {
+    const tags = (await (await stack.orthanc.rest(`/instances/${id}/simplified-tags`)).json()) as { SOPInstanceUID: string };
+    out.push({ sop: tags.SOPInstanceUID, orthancId: id });
+  }
+  return out;
+}
+
+async function srFile(orthancId: string, name: string): Promise<string> {
+  const bytes = Buffer.from(await (await stack.orthanc.rest(`/instances/${orthancId}/file`)).arrayBuffer());
+  const f = path.join(stack.tmp, `${name}.dcm`);
+  fs.writeFileSync(f, bytes);
+  return f;
+}
+
+beforeAll(async () => {
+  prevPreread = process.env.PREREAD;
+  process.env.PREREAD = '0';
+  const risPort = await freePort();
+  // A RIS we do not own, as far as the gateway knows: it records each ORU as received and acknowledges AA.
+  ris = net.createServer((sock) => {
+    const dec = new FrameDecoder();
+    sock.on('data', (chunk) => {
+      for (const msg of dec.push(chunk)) {
+        received.push(msg);
+        const h = headerOf(msg);
+        sock.write(frame(buildAck({ code: 'AA', controlId: h.controlId ?? '', ackControlId: `A${received.length}`, at: new Date().toISOString(), received: h })));
+      }
+    });
+    sock.on('error', () => {});
+  });
+  await new Promise<void>((r) => ris.listen(risPort, '127.0.0.1', () => r()));
+  stack = await startStack({ files: [FILE], config: { outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 100, maxDelayMs: 800, pollMs: 100, ackTimeoutMs: 3000 } } });
+  rita = await login(stack.baseUrl, 'rita');
+  // Two AI findings on the head CT, imported through the one ingestion path (the server stamps source and status).
+  const ai = sampleFindings(SRC).filter((f) => f.kind === 'diagnostic').map(({ source: _s, status: _st, ...f }) => f);
+  const imp = await rita.post('/api/findings', ai);
+  expect(imp.status, await imp.clone().text()).toBe(201);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await new Promise<void>((r) => (ris ? ris.close(() => r()) : r()));
+  if (prevPreread === undefined) delete process.env.PREREAD;
+  else process.env.PREREAD = prevPreread;
+});
+
+const findings = async () => (await rita.json<{ findings: Finding[] }>(`/api/studies/${STUDY}/findings`)).findings;
+const put = (draft: ReportDraft) => rita.fetch(`/api/studies/${STUDY}/report`, { method: 'PUT', body: JSON.stringify({ draft }), headers: { 'content-type': 'application/json' } });
+
+describe('sign-off with the report: SR and ORU F carry it; an addendum gives C and a new SR', () => {
+  let signedSop = '';
+
+  it('a draft from the accepted finding is saved; an AI-suggested line blocks sign-off until accepted or edited', async () => {
+    expect((await rita.post('/api/findings/ICH-1/verdict', { action: 'accept' })).status).toBe(200);
+    expect((await rita.post('/api/findings/ICH-2/verdict', { action: 'reject', reason: 'false-positive' })).status).toBe(200);
+    let draft = draftFromFindings(await findings(), 'head-ct-haemorrhage');
+    // Only the accepted finding is drafted, marked as AI-suggested.
+    expect(draft.findings.map((l) => [l.findingId, l.origin, l.accepted])).toEqual([['ICH-1', 'ai', false]]);
+    expect(draft.findings[0].text).toMatch(/haemorrhage \(Brain\)/);
+    expect((await put(draft)).status).toBe(200);
+    const refused = await rita.post(`/api/studies/${STUDY}/signoff`, {});
+    expect(refused.status).toBe(409);
+    expect((await refused.json()).error).toMatch(/AI-suggested/);
+    draft = acceptLine(draft, draft.findings[0].id);
+    draft = editLine(draft, 'impression', 'Acute intracranial haemorrhage | right frontal. Neurosurgical referral advised.');
+    draft = { ...draft, comments: 'No prior for comparison.' };
+    expect(pendingAiLines(draft)).toEqual([]);
+    expect((await put(draft)).status).toBe(200);
+    const saved = await rita.json<{ report: { draft: ReportDraft } }>(`/api/studies/${STUDY}/report`);
+    expect(saved.report.draft).toEqual(draft);
+    // A technologist may not write a report.
+    const toby = await login(stack.baseUrl, 'toby');
+    expect((await toby.fetch(`/api/studies/${STUDY}/report`, { method: 'PUT', body: JSON.stringify({ draft }), headers: { 'content-type': 'application/json' } })).status).toBe(403);
+  });
+
+  it('sign-off: the verified SR with the report text passes validate-sr --ai; the ORU F with the report lines passes hl7-parse', async () => {
+    const r = await rita.post(`/api/studies/${STUDY}/signoff`, {});
+    expect(r.status, await r.clone().text()).toBe(201);
+    stack.gateway.outbox.kick();
+    const oruF = await waitFor('ORU F at the RIS', async () => received.find((m) => /\rOBR\|[^\r]*\|F(\||\r)/.test(m) || m.split('\r').some((s) => s.startsWith('OBR') && s.split('|')[25] === 'F')), 60_000);
+    const sr = await waitFor('verified SR in the PACS', async () => (await srInstances())[0], 60_000);
+    signedSop = sr.sop;
+    const file = await srFile(sr.orthancId, 'signed');
+    const v = validateSr([file]);
+    expect(v.out, v.out).toContain(`RESULT: PASS (${file})`);
+    expect(v.code, v.out).toBe(0);
+    const ds = parseDicomPart10(fs.readFileSync(file));
+    expect(ds.VerificationFlag).toBe('VERIFIED');
+    const text = JSON.stringify(ds);
+    expect(text).toContain('Qualitative Evaluations');
+    expect(text).toContain('Neurosurgical referral advised.');
+    expect(text).toContain('No prior for comparison.');
+    // ORU F: python-hl7 parses it; the report is there line by line, the impression in its own OBX.
+    const hl7File = path.join(stack.tmp, 'oru-f.hl7');
+    fs.writeFileSync(hl7File, oruF);
+    const out = execFileSync(HL7_PARSE, [hl7File], { encoding: 'utf8' });
+    expect(out).toContain('OBR-25 = F');
+    expect(out).toContain('OBX-3 = 18782-3^Radiology Study observation (narrative)^LN');
+    expect(out).toContain('OBX-5 = FINDINGS:');
+    expect(out).toContain('OBX-5 = IMPRESSION:');
+    expect(out).toContain('OBX-3 = 19005-8^Radiology Imaging study [Impression] (narrative)^LN');
+    expect(out).toMatch(/OBX-5 = Acute intracranial haemorrhage \\F\\ right frontal/);
+    // The signed report cannot be saved over.
+    expect((await put(draftFromFindings(await findings(), 'generic'))).status).toBe(409);
+  }, 300_000);
+
+  it('an addendum: ORU C and a new SR whose predecessor is the signed one; the signed SR is unchanged', async () => {
+    const before = fs.readFileSync(path.join(stack.tmp, 'signed.dcm'));
+    const r = await rita.post(`/api/studies/${STUDY}/addendum`, { text: 'Small subdural collection along the falx, 3 mm.' });
+    expect(r.status, await r.clone().text()).toBe(201);
+    stack.gateway.outbox.kick();
+    const oruC = await waitFor('ORU C at the RIS', async () => received.find((m) => m.split('\r').some((s) => s.startsWith('OBR') && s.split('|')[25] === 'C')), 60_000);
+    const hl7File = path.join(stack.tmp, 'oru-c.hl7');
+    fs.writeFileSync(hl7File, oruC);
+    const out = execFileSync(HL7_PARSE, [hl7File], { encoding: 'utf8' });
+    expect(out).toContain('OBR-25 = C');
+    expect(out).toContain('OBX-5 = ADDENDUM:');
+    expect(out).toMatch(/Small subdural collection along the falx, 3 mm\./);
+    const all = await waitFor('the addendum SR', async () => {
+      const x = await srInstances();
+      return x.length === 2 ? x : null;
+    }, 60_000);
+    const signed = all.find((x) => x.sop === signedSop)!;
+    const added = all.find((x) => x.sop !== signedSop)!;
+    const signedNow = await srFile(signed.orthancId, 'signed-after');
+    expect(fs.readFileSync(signedNow).equals(before)).toBe(true);
+    const addFile = await srFile(added.orthancId, 'addendum');
+    const ds = parseDicomPart10(fs.readFileSync(addFile));
+    const pred = (ds.PredecessorDocumentsSequence as { ReferencedSeriesSequence: { ReferencedSOPSequence: { ReferencedSOPInstanceUID: string }[] }[] }[])[0];
+    expect(pred.ReferencedSeriesSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID).toBe(signedSop);
+    expect(JSON.stringify(ds)).toContain('Small subdural collection along the falx, 3 mm.');
+    const v = validateSr([addFile]);
+    expect(v.out, v.out).toContain(`RESULT: PASS (${addFile})`);
+    const rep = await rita.json<{ addenda: { text: string; addedBy: string }[] }>(`/api/studies/${STUDY}/report`);
+    expect(rep.addenda).toEqual([expect.objectContaining({ text: 'Small subdural collection along the falx, 3 mm.', addedBy: 'rita' })]);
+  }, 300_000);
+});
