@@ -18,6 +18,8 @@ import { register as registerPreread } from './preread/register.js';
 import { register as registerGovernance } from './governance/register.js';
 import { register as registerReport } from './report/register.js';
 import { createContext, type GatewayContext } from './context.js';
+import { createMetrics, instrumentRequests, observeOutbox, registerMetricsRoute, startMetricsListener, type GatewayMetrics } from './ops/metrics.js';
+import { registerHealthRoutes } from './ops/health.js';
 import type { PrereadService } from './preread/service.js';
 import type { OutboxWorker } from './outbox/worker.js';
 import { assertRouteDeclared } from './auth/route-access.js';
@@ -32,6 +34,10 @@ export interface Gateway {
   /** The running services of this gateway (tests, bench): from here, never from a module-global lookup. */
   preread: PrereadService;
   outbox: OutboxWorker;
+  /** Prometheus registry and the instruments capabilities observe (gateway/ops/metrics.ts). */
+  metrics: GatewayMetrics;
+  /** The port of the loopback scrape listener, when METRICS_PORT is set. */
+  metricsPort?: number;
   /** Every route registered, for the route-table security tests. */
   routes: { method: string; url: string; public: boolean; permission?: Permission }[];
   close(): Promise<void>;
@@ -40,7 +46,14 @@ export interface Gateway {
 /** A capability: registers its routes (each with `config.permission` or `config.public`) and services. */
 export type Capability = (app: FastifyInstance, ctx: GatewayContext) => Promise<void> | void;
 
-export async function buildGateway(config: GatewayConfig, opts: { logger?: boolean; /** Added after the built-in ones (integrations, tests). */ capabilities?: Capability[] } = {}): Promise<Gateway> {
+export interface GatewayOptions {
+  /** Structured JSON logs (pino, through Fastify): true for stdout, or where to write them (tests). */
+  logger?: boolean | { stream: NodeJS.WritableStream; level?: string };
+  /** Added after the built-in ones (integrations, tests). */
+  capabilities?: Capability[];
+}
+
+export async function buildGateway(config: GatewayConfig, opts: GatewayOptions = {}): Promise<Gateway> {
   const store = await openStore(config.database, { key: config.auditKey, keyFile: config.auditKeyFile });
   await migrate(store);
   if (config.demo) await seedDemoUsers(store.db);
@@ -50,16 +63,12 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   }
 
   const app = Fastify({
-    logger: opts.logger
-      ? {
-          level: 'info',
-          redact: ['req.headers.cookie', 'req.headers.authorization', 'req.headers["x-csrf-token"]'],
-          // Patient data can sit in query strings (QIDO PatientName=...): log the path only.
-          serializers: { req: (req: { method: string; url: string }) => ({ method: req.method, path: req.url.split('?')[0] }) },
-        }
-      : false,
+    logger: opts.logger ? logOptions(opts.logger) : false,
     bodyLimit: 50 * 1024 * 1024,
   });
+  // Prometheus metrics (gateway/ops/metrics.ts): the request timer goes on before any route.
+  const metrics = createMetrics(store.db);
+  instrumentRequests(app, metrics);
   const routes: Gateway['routes'] = [];
   app.addHook('onRoute', (r) => {
     const methods = Array.isArray(r.method) ? r.method : [r.method];
@@ -85,6 +94,12 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
   await registerReport(app, ctx);
   for (const register of opts.capabilities ?? []) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));
+  // Operations: /healthz, /readyz (public), /metrics (metrics.read) and the loopback scrape listener.
+  registerHealthRoutes(app, ctx);
+  registerMetricsRoute(app, metrics);
+  observeOutbox(outbox, metrics);
+  const scrape = config.metricsPort !== undefined ? await startMetricsListener(metrics, config.metricsHost, config.metricsPort) : null;
+  if (scrape) app.addHook('onClose', () => scrape.close());
   if (config.staticDir) await registerStatic(app, config.staticDir);
   else app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: isApiPath(req.url) ? 'no such route' : 'not found' }));
 
@@ -95,10 +110,30 @@ export async function buildGateway(config: GatewayConfig, opts: { logger?: boole
     ctx,
     preread,
     outbox,
+    metrics,
+    metricsPort: scrape?.port,
     routes,
     async close() {
       await app.close();
       await store.close();
+    },
+  };
+}
+
+/**
+ * pino through Fastify: one JSON object per line. No PHI: a request is logged as method, route pattern
+ * and path (never the query string, where QIDO puts PatientName=...; never a header or a body); the
+ * response as its status code.
+ */
+function logOptions(l: true | { stream: NodeJS.WritableStream; level?: string }) {
+  const level = (l === true ? undefined : l.level) ?? process.env.LOG_LEVEL ?? 'info';
+  return {
+    level,
+    ...(l === true ? {} : { stream: l.stream }),
+    redact: ['req.headers', 'res.headers'],
+    serializers: {
+      req: (req: { method: string; url: string; routeOptions?: { url?: string } }) => ({ method: req.method, route: req.routeOptions?.url, path: req.url.split('?')[0] }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
     },
   };
 }

@@ -36,6 +36,10 @@ export interface GatewayConfig {
   auditKey?: string;
   /** The audit key file (env AUDIT_KEY_FILE); default `<database>.audit-key`, created 0600 on first start */
   auditKeyFile?: string;
+  /** Prometheus scrape listener (env METRICS_PORT; off when unset), GET /metrics without log-in. */
+  metricsPort?: number;
+  /** Its address (env METRICS_HOST, default 127.0.0.1: loopback, since it has no authentication). */
+  metricsHost: string;
 }
 
 /** A bad configuration: one line per variable, naming it, what it was given and what it must be. */
@@ -78,9 +82,12 @@ const ENV = z.object({
     .default(''),
   AUDIT_KEY: z.union([z.literal(''), z.string().min(32, '64 hex characters, or at least 32 characters')]).default(''),
   AUDIT_KEY_FILE: z.string().default(''),
+  METRICS_PORT: z.coerce.number({ error: 'a port 0-65535' }).int('a port 0-65535').min(0, 'a port 0-65535').max(65535, 'a port 0-65535').optional(),
+  METRICS_HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional(),
 });
 
-const EMPTY_IS_UNSET = new Set(['GATEWAY_HOST', 'GATEWAY_PORT', 'ORTHANC_URL', 'ORTHANC_DICOMWEB_ROOT', 'DATABASE', 'MODELS_DIR', 'SESSION_TTL_MS', 'SESSION_IDLE_MS']);
+const EMPTY_IS_UNSET = new Set(['METRICS_PORT', 'METRICS_HOST', 'LOG_LEVEL', 'GATEWAY_HOST', 'GATEWAY_PORT', 'ORTHANC_URL', 'ORTHANC_DICOMWEB_ROOT', 'DATABASE', 'MODELS_DIR', 'SESSION_TTL_MS', 'SESSION_IDLE_MS']);
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // An empty value counts as unset where a default applies (`GATEWAY_PORT= npm start` is no typo).
@@ -114,5 +121,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     publicOrigin: e.PUBLIC_ORIGIN || undefined,
     auditKey: e.AUDIT_KEY || undefined,
     auditKeyFile: e.AUDIT_KEY_FILE || undefined,
+    metricsPort: e.METRICS_PORT,
+    metricsHost: e.METRICS_HOST,
   };
 }

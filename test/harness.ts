@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startOrthanc, uploadFiles, type OrthancHandle } from '../scripts/lib/orthanc.js';
-import { buildGateway, type Gateway } from '../gateway/app.js';
+import { buildGateway, type Gateway, type GatewayOptions } from '../gateway/app.js';
 import { configFromEnv, type GatewayConfig } from '../gateway/config.js';
 import { REPO_ROOT } from '../scripts/lib/demo-data.js';
 import { sharedPostgres } from '../scripts/lib/postgres.js';
@@ -59,7 +59,7 @@ export interface Stack {
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: { files?: string[]; staticDir?: string; config?: Partial<GatewayConfig> } = {}): Promise<Stack> {
+export async function startStack(opts: { files?: string[]; staticDir?: string; config?: Partial<GatewayConfig>; gateway?: GatewayOptions } = {}): Promise<Stack> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-test-'));
   const orthanc = await startOrthanc({ dataDir: path.join(tmp, 'orthanc'), stableAge: 1 });
   if (opts.files?.length) await uploadFiles(orthanc, opts.files);
@@ -75,7 +75,7 @@ export async function startStack(opts: { files?: string[]; staticDir?: string; c
     demo: true,
     ...opts.config,
   };
-  const gateway = await buildGateway(config);
+  const gateway = await buildGateway(config, opts.gateway);
   await gateway.app.listen({ host: '127.0.0.1', port: 0 });
   const addr = gateway.app.server.address();
   const baseUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
