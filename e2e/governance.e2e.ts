@@ -158,6 +158,31 @@ describe('governance page', () => {
     await page.close();
   });
 
+  it('alert rules from the page: a model leaving a range is noticed on the governance page and on the admin page', async () => {
+    const page = await browser.newPage();
+    await loginInBrowser(page, stack.baseUrl, 'gus');
+    await page.goto(`${stack.baseUrl}/governance`);
+    await page.locator('[data-testid=governance-rules]').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('[data-testid=governance-notices]').textContent(), { timeout: 20_000 }).toContain('No model is outside');
+    // Judge every week however small: gov-e2e's false-positive rate (2/3, then 1/4) is above the 15 % retraining line.
+    await page.getByLabel('Smallest sample judged').fill('1');
+    await page.locator('[data-testid=governance-rules-save]').click();
+    const notice = page.locator('[data-testid=governance-notices] li[data-model=gov-e2e][data-metric=falsePositiveRate][data-kind=retrain]');
+    await expect.poll(() => notice.count(), { timeout: 20_000 }).toBe(2);
+    expect(await notice.first().textContent()).toContain('retraining');
+    expect((await gus.json<{ rules: { minSample: number } }>('/api/governance/rules')).rules.minSample).toBe(1);
+    await page.close();
+
+    const admin = await browser.newPage();
+    await loginInBrowser(admin, stack.baseUrl, 'ada');
+    await admin.goto(`${stack.baseUrl}/admin`);
+    const adminNotice = admin.locator('[data-testid=governance-notices] li[data-model=gov-e2e][data-kind=retrain]');
+    await expect.poll(() => adminNotice.count(), { timeout: 30_000 }).toBe(2);
+    await adminNotice.first().locator('button', { hasText: 'Acknowledge' }).click();
+    await expect.poll(() => adminNotice.count(), { timeout: 20_000 }).toBe(1);
+    await admin.close();
+  });
+
   it('a radiologist has no governance page (and the gateway refuses the figures)', async () => {
     const page = await browser.newPage();
     await loginInBrowser(page, stack.baseUrl, 'rita');

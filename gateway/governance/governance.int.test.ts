@@ -16,6 +16,8 @@ import { ingest } from '../findings/ingest.js';
 import { upsertFinding } from '../findings/repository.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import type { Figures, FigureRow } from '../../src/core/governance/figures.js';
+import { DEFAULT_ALERT_RULES, type AlertRules } from '../../src/core/governance/rules.js';
+import type { Notice } from './alerts.js';
 
 const HEAD_CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CHEST = '1.2.392.200036.9125.0.199302241758.16';
@@ -144,6 +146,53 @@ describe('governance figures from the real lifecycle', () => {
     const now = f.gatewayUptime.at(-1)!;
     expect(now.uptime).not.toBeNull();
     expect(now.uptime!).toBeGreaterThan(0);
+  });
+
+  it('alert rules: stored as versioned settings; a model leaving a range notifies admin and governance (in-app notice + audit), once', async () => {
+    const put = (cl: Client, body: unknown) => cl.fetch('/api/governance/rules', { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    const initial = await c.gus.json<{ version: number; rules: AlertRules }>('/api/governance/rules');
+    expect(initial).toMatchObject({ version: 0, rules: DEFAULT_ALERT_RULES });
+    expect((await put(c.rita, { rules: DEFAULT_ALERT_RULES })).status).toBe(403);
+    const bad = await put(c.gus, { rules: { ...DEFAULT_ALERT_RULES, utilisation: { min: 0.9, max: 0.6 } } });
+    expect(bad.status).toBe(422);
+    expect(await bad.text()).toContain('rules.utilisation.min');
+    // With the defaults the gov-ct week is too small a sample (minSample 20): nothing is judged.
+    expect((await c.gus.json<{ notices: unknown[] }>('/api/governance/notices')).notices).toEqual([]);
+
+    // minSample 1: gov-ct's week has FP 2/7 = 28.6 % (retraining, above 15 %), sensitivity 1/2 (below 98 %), utilisation 1/1 (above 85 %).
+    const r = await put(c.gus, { rules: { ...DEFAULT_ALERT_RULES, minSample: 1 }, baseVersion: 0 });
+    expect(r.status, await r.clone().text()).toBe(200);
+    const saved = (await r.json()) as { version: number; raised: number };
+    expect(saved.version).toBeGreaterThan(0);
+    const notices = (await c.ada.json<{ notices: Notice[] }>('/api/governance/notices')).notices.filter((n) => n.model === 'gov-ct');
+    expect(notices.map((n) => `${n.metric}:${n.kind}`).sort()).toEqual(['criticalSensitivity:below', 'falsePositiveRate:retrain', 'utilisation:above']);
+    expect(notices.find((n) => n.metric === 'falsePositiveRate')!.value).toBeCloseTo(2 / 7, 6);
+    expect(notices.find((n) => n.metric === 'falsePositiveRate')!.message).toContain('retraining');
+    // The silent model is not judged on shown-based figures (nothing shown).
+    expect((await c.gus.json<{ notices: Notice[] }>('/api/governance/notices')).notices.filter((n) => n.model === 'gov-cr')).toEqual([]);
+
+    const db = stack.gateway.store.db;
+    const audited = (await db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'governance-alert-raised').execute()).map((a) => JSON.parse(a.detail!));
+    expect(audited.filter((d) => d.model === 'gov-ct').map((d) => `${d.metric}:${d.kind}`).sort()).toEqual(['criticalSensitivity:below', 'falsePositiveRate:retrain', 'utilisation:above']);
+    expect(audited[0].notified).toEqual(['ai-governance', 'admin']);
+    const changed = (await db.selectFrom('audit').select('detail').where('action', '=', 'settings-changed').execute()).map((a) => JSON.parse(a.detail!)).filter((d) => d.setting === 'governance-alert-rules');
+    expect(changed.length).toBe(1);
+    expect(changed[0].after.minSample).toBe(1);
+
+    // Stale edit refused; the same rules again raise nothing new (one notice per breach).
+    expect((await put(c.gus, { rules: DEFAULT_ALERT_RULES, baseVersion: 0 })).status).toBe(409);
+    const again = (await (await put(c.ada, { rules: { ...DEFAULT_ALERT_RULES, minSample: 1 } })).json()) as { raised: number; breaches: number };
+    expect(again.raised).toBe(0);
+    expect(again.breaches).toBeGreaterThanOrEqual(3);
+
+    // Acknowledged by governance: gone from the open list, kept in the full one, audited.
+    const key = notices.find((n) => n.metric === 'falsePositiveRate')!.key;
+    expect((await c.rita.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(403);
+    expect((await c.gus.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(200);
+    expect((await c.gus.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(404);
+    expect((await c.ada.json<{ notices: Notice[] }>('/api/governance/notices')).notices.map((n) => n.key)).not.toContain(key);
+    expect((await c.ada.json<{ notices: Notice[] }>('/api/governance/notices?all=1')).notices.find((n) => n.key === key)?.ackedBy).toBe('gus');
+    expect((await c.rita.fetch('/api/governance/notices')).status).toBe(403);
   });
 
   it('only governance.read roles (governance, admin) get the figures', async () => {

@@ -62,7 +62,7 @@ export interface HealthRecorder {
   idle(): Promise<void>;
 }
 
-export function startHealthRecorder(db: Kysely<DB>, config: GatewayConfig, models: ModelRegistry, intervalMs: number, log: (m: string) => void): HealthRecorder {
+export function startHealthRecorder(db: Kysely<DB>, config: GatewayConfig, models: ModelRegistry, intervalMs: number, log: (m: string) => void, after?: () => Promise<void>): HealthRecorder {
   let stopped = false;
   let running: Promise<void> | null = null;
   const beat = async () => {
@@ -72,6 +72,11 @@ export function startHealthRecorder(db: Kysely<DB>, config: GatewayConfig, model
         await writeHealth(db, await probe(db, config, models), intervalMs);
       } catch (e) {
         log(`governance health record: ${(e as Error).message}`);
+      }
+      try {
+        if (!stopped) await after?.();
+      } catch (e) {
+        log(`governance rules check: ${(e as Error).message}`);
       }
     })();
     await running;

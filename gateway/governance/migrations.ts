@@ -5,6 +5,8 @@ import type { Migration } from '../db/migration.js';
 declare module '../db/database.js' {
   interface DB {
     governance_health: GovernanceHealthTable;
+    governance_settings: GovernanceSettingsTable;
+    governance_notices: GovernanceNoticesTable;
   }
 }
 
@@ -24,6 +26,32 @@ export interface GovernanceHealthTable {
   interval_ms: number;
 }
 
+/** Versioned settings: each change a new row (the alert rules: key `alert-rules`). */
+export interface GovernanceSettingsTable {
+  seq: Generated<number>;
+  key: string;
+  value: string;
+  changed_by: string;
+  changed_at: string;
+}
+
+/** In-app notices to admin and governance: a model left a range of the alert rules. One per breach key. */
+export interface GovernanceNoticesTable {
+  key: string;
+  created_at: string;
+  model: string;
+  version: string;
+  mode: string;
+  modality: string;
+  week: string;
+  metric: string;
+  kind: string;
+  value: number;
+  message: string;
+  acked_by: string | null;
+  acked_at: string | null;
+}
+
 export const migrations: Migration[] = [
   {
     version: 900,
@@ -39,6 +67,36 @@ export const migrations: Migration[] = [
         .addColumn('interval_ms', 'integer', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('governance_health_component_at').on('governance_health').columns(['component', 'at']).execute();
+    },
+  },
+  {
+    version: 901,
+    name: 'governance: alert rules (versioned settings) and notices',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('governance_settings')
+        .addColumn('seq', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('key', 'text', (c) => c.notNull())
+        .addColumn('value', 'text', (c) => c.notNull())
+        .addColumn('changed_by', 'text', (c) => c.notNull())
+        .addColumn('changed_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('governance_notices')
+        .addColumn('key', 'text', (c) => c.primaryKey())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('mode', 'text', (c) => c.notNull())
+        .addColumn('modality', 'text', (c) => c.notNull())
+        .addColumn('week', 'text', (c) => c.notNull())
+        .addColumn('metric', 'text', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('value', dialect === 'postgres' ? 'double precision' : 'real', (c) => c.notNull())
+        .addColumn('message', 'text', (c) => c.notNull())
+        .addColumn('acked_by', 'text')
+        .addColumn('acked_at', 'text')
+        .execute();
     },
   },
 ];

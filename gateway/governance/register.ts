@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import { registerGovernanceRoutes } from './routes.js';
 import type { GovernanceDeps } from './records.js';
+import { runRulesCheck } from './alerts.js';
 import { DEFAULT_HEALTH_INTERVAL_MS, startHealthRecorder, type HealthRecorder } from './health.js';
 
 /** GOVERNANCE_HEALTH_MS: interval of the health records (default 60 s; at least 1 s). */
@@ -18,11 +19,15 @@ export function healthIntervalFromEnv(env: NodeJS.ProcessEnv = process.env): num
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   // THE study facts come with the context (ctx.facts); unknown facts: the modality from the pre-read's own record.
   const facts = (ctx as GatewayContext & { facts?: GovernanceDeps['facts'] }).facts ?? (async () => null);
-  registerGovernanceRoutes(app, { db: ctx.db, facts, models: ctx.models });
+  const deps = { db: ctx.db, facts, models: ctx.models };
+  registerGovernanceRoutes(app, deps);
   let recorder: HealthRecorder | null = null;
   // The first record when the gateway is ready, then one per interval until it closes.
   app.addHook('onReady', async () => {
-    recorder = startHealthRecorder(ctx.db, ctx.config, ctx.models, healthIntervalFromEnv(), (m) => console.error(m));
+    // After each health record the alert rules are checked (a model leaving a range notifies admin and governance).
+    recorder = startHealthRecorder(ctx.db, ctx.config, ctx.models, healthIntervalFromEnv(), (m) => console.error(m), async () => {
+      await runRulesCheck(deps);
+    });
     await recorder.beat();
   });
   app.addHook('preClose', async () => {

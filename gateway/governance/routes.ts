@@ -1,5 +1,9 @@
-/** Governance routes: the per-model figures (JSON and CSV). Governance and admin only (governance.read). */
+/** Governance routes: the per-model figures (JSON and CSV), alert rules and their notices. Governance and admin only. */
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { requireUser } from '../auth/plugin.js';
+import { AlertRulesSchema } from '../../src/core/governance/rules.js';
+import { ackNotice, currentRules, listNotices, runRulesCheck, setRules } from './alerts.js';
 import { computeFigures, figuresToCsv } from '../../src/core/governance/figures.js';
 import { readHistory, type GovernanceDeps } from './records.js';
 
@@ -17,5 +21,32 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
       .header('content-disposition', `attachment; filename="governance-figures_${f.generatedAt.slice(0, 10)}.csv"`)
       .header('cache-control', 'no-store');
     return figuresToCsv(f.rows);
+  });
+
+  // ---- alert rules (versioned settings) and the notices they raise for admin and governance
+  app.get('/api/governance/rules', { config: { permission: 'governance.read' } }, async () => currentRules(deps.db));
+
+  app.put('/api/governance/rules', { config: { permission: 'governance.write' } }, async (req, reply) => {
+    const s = requireUser(req);
+    const body = z.object({ rules: z.unknown(), baseVersion: z.number().int().min(0).optional() }).strict().safeParse(req.body);
+    if (!body.success) return reply.code(400).send({ error: 'invalid body', details: body.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`) });
+    const rules = AlertRulesSchema.safeParse(body.data.rules);
+    if (!rules.success) return reply.code(422).send({ error: 'invalid rules', details: rules.error.issues.map((i) => `rules.${i.path.join('.')}: ${i.message}`) });
+    const cur = await currentRules(deps.db);
+    if (body.data.baseVersion !== undefined && body.data.baseVersion !== cur.version) return reply.code(409).send({ error: `rules changed meanwhile (now version ${cur.version}, you edited ${body.data.baseVersion})` });
+    const saved = await setRules(deps.db, rules.data, s.user);
+    // The new ranges are applied at once: a model outside them is noticed now, not at the next health record.
+    const check = await runRulesCheck(deps);
+    return { ...saved, raised: check.raised.length, breaches: check.breaches.length };
+  });
+
+  app.get<{ Querystring: { all?: string } }>('/api/governance/notices', { config: { permission: 'governance.read' } }, async (req) => ({ notices: await listNotices(deps.db, { includeAcked: req.query?.all === '1' }) }));
+
+  app.post<{ Params: { key: string } }>('/api/governance/notices/:key/ack', { config: { permission: 'governance.write' } }, async (req, reply) => {
+    const s = requireUser(req);
+    const key = z.string().min(1).max(600).safeParse(req.params.key);
+    if (!key.success) return reply.code(400).send({ error: 'invalid notice key' });
+    if (!(await ackNotice(deps.db, key.data, s.user))) return reply.code(404).send({ error: 'no open notice with that key' });
+    return { acknowledged: key.data };
   });
 }

@@ -10,6 +10,7 @@ import { ADMIN_PAGE_ACTIONS, can, canAny } from '../core/auth/permissions';
 import { ROLLOUT_MODES, type RolloutMode } from '../core/policy/policy';
 import type { Figures as GovernanceFigures } from '../core/governance/figures';
 import { navigate } from '../app/router';
+import { Notices } from '../governance/Alerts';
 
 interface UserRow { username: string; displayName: string; role: string; locked: boolean }
 interface PolicyResp { version: number; policy: unknown; changedBy: string; changedAt: string; history: { version: number; changedBy: string; changedAt: string; note: string | null }[] }
@@ -245,6 +246,11 @@ export default function AdminPage() {
       {can(role, 'policy.write') && <PolicyEditor />}
       {can(role, 'policy.read') && <Rollout canEdit={can(role, 'policy.write')} />}
       {can(role, 'policy.read') && <Modalities canEdit={can(role, 'policy.write')} />}
+      {can(role, 'governance.read') && (
+        <Section title="Governance notices (models outside their ranges)">
+          <Notices />
+        </Section>
+      )}
       {can(role, 'governance.read') && <Figures />}
       {can(role, 'outbox.admin') && (
         <Section title="Outbox (SR and HL7 delivery)">

@@ -10,6 +10,7 @@ import { apiJson } from '../auth/api';
 import { VISIBILITIES, type FigureRow, type Figures } from '../core/governance/figures';
 import { GovernanceChart } from './Chart';
 import { VISIBILITY_LABELS, distribution, groupKey, sideBySide, trend, type TrendMetric } from './chartData';
+import { Notices, RulesEditor } from './Alerts';
 import './governance.css';
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -96,6 +97,7 @@ export default function GovernancePage() {
   const [figs, setFigs] = useState<Figures | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [model, setModel] = useState<string>('');
+  const [rulesSaved, setRulesSaved] = useState(0);
   useEffect(() => {
     apiJson<Figures>('/api/governance/figures').then(setFigs, (e: Error) => setError(e.message));
   }, []);
@@ -130,6 +132,10 @@ export default function GovernancePage() {
             </span>
           </div>
           <section className="gov-section">
+            <h2>Notices: models outside their ranges</h2>
+            <Notices key={rulesSaved} />
+          </section>
+          <section className="gov-section">
             <h2>Per model, version, mode and modality (all weeks)</h2>
             <p className="muted">Each produced finding is in exactly one column of “Shown … After sign-off” and one of “Accepted … Unverified”; both add up to “Produced”.</p>
             <FigureTable rows={view.summary} testId="governance-summary" showWeek={false} />
@@ -155,6 +161,11 @@ export default function GovernancePage() {
           <section className="gov-section">
             <h2>Per week</h2>
             <FigureTable rows={view.rows} testId="governance-weekly" showWeek />
+          </section>
+          <section className="gov-section">
+            <h2>Alert rules</h2>
+            <p className="muted">Each week of each model is held to these ranges; a model leaving one notifies admin and governance (a notice here and an audit record).</p>
+            <RulesEditor onSaved={() => setRulesSaved((n) => n + 1)} />
           </section>
         </>
       )}
