@@ -20,6 +20,7 @@ import { register as registerReport } from './report/register.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createMetrics, instrumentRequests, observeOutbox, registerMetricsRoute, startMetricsListener, type GatewayMetrics } from './ops/metrics.js';
 import { registerHealthRoutes } from './ops/health.js';
+import { mirrorLiveEvents } from './ops/live.js';
 import type { PrereadService } from './preread/service.js';
 import type { OutboxWorker } from './outbox/worker.js';
 import { assertRouteDeclared } from './auth/route-access.js';
@@ -98,6 +99,9 @@ export async function buildGateway(config: GatewayConfig, opts: GatewayOptions =
   registerHealthRoutes(app, ctx);
   registerMetricsRoute(app, metrics);
   observeOutbox(outbox, metrics);
+  // PostgreSQL: the live feed (SSE) reaches users on every gateway (LISTEN/NOTIFY); SQLite: a no-op.
+  const live = await mirrorLiveEvents(store, preread, (m) => app.log.warn(m));
+  app.addHook('onClose', () => live.close());
   const scrape = config.metricsPort !== undefined ? await startMetricsListener(metrics, config.metricsHost, config.metricsPort) : null;
   if (scrape) app.addHook('onClose', () => scrape.close());
   if (config.staticDir) await registerStatic(app, config.staticDir);
