@@ -13,7 +13,7 @@ import { appendAudit } from '../audit/audit.js';
 import { DEFAULT_IDLE_MS } from '../auth/sessions.js';
 import { can } from '../../src/core/auth/permissions.js';
 import { rolloutModeOf, ruleFor } from '../../src/core/policy/policy.js';
-import { readerPolicySnapshot } from '../trust/service.js';
+import { aiDisabledFor, readerPolicySnapshot } from '../trust/service.js';
 import type { PrereadService } from './service.js';
 import type { AlertEntry, LiveTriage, TriageService } from './triage.js';
 
@@ -31,7 +31,9 @@ export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayCo
     // diagnostic findings, and only for a model whose output readers may see on this study.
     const snap = await readerPolicySnapshot(ctx);
     const diagnostic = !!ruleFor(snap.policy, user.role)?.kinds.includes('diagnostic');
-    const hidden = (model: string) => !diagnostic || snap.disabledStudies.has(req.params.study) || rolloutModeOf(snap.rollout, model) !== 'assistive';
+    // AI off for the study or its modality hides the counts as it hides the findings (the same rule).
+    const aiOff = aiDisabledFor(snap, req.params.study, (await ctx.facts(req.params.study))?.modality ?? s.modality);
+    const hidden = (model: string) => !diagnostic || aiOff || rolloutModeOf(snap.rollout, model) !== 'assistive';
     return { ...s, jobs: s.jobs.map((j) => (hidden(j.model) ? { ...j, findingsCount: null } : j)), ...view };
   });
 

@@ -173,7 +173,7 @@ export class PrereadService {
   }
 
   /** Routing and jobs of one study (the queue's part of GET /api/studies/:s/preread; triage adds the role's view). */
-  async study(studyUID: string): Promise<(Omit<StudyPreread, keyof TriageView> & { studyUID: string; aiState: AiState }) | null> {
+  async study(studyUID: string): Promise<(Omit<StudyPreread, keyof TriageView> & { studyUID: string; aiState: AiState; modality: string | null }) | null> {
     const row = await this.ctx.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     if (!row) return null;
     const jobs = await this.queue.jobsOf(studyUID);
@@ -181,6 +181,7 @@ export class PrereadService {
     return {
       studyUID,
       aiState: this.queue.aiStateOf(row, current, Date.now()),
+      modality: row.modality,
       fingerprint: row.fingerprint,
       instanceCount: row.instance_count,
       flaggedAt: row.flagged_at,

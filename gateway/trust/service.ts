@@ -221,15 +221,23 @@ export function readerVisible(snap: ReaderPolicySnapshot, study: { studyUID: str
 export type HiddenReason = 'ai-disabled' | 'rollout' | 'indication';
 
 /**
+ * AI switched off for this study, or for its modality. An unknown modality while some modality is
+ * switched off fails closed (AI hidden, reading goes on). Everything derived from AI output (findings,
+ * marks, counts) is hidden when this is true.
+ */
+export function aiDisabledFor(snap: Pick<ReaderPolicySnapshot, 'disabledStudies' | 'disabledModalities'>, studyUID: string, modality: string | null): boolean {
+  if (snap.disabledStudies.has(studyUID)) return true;
+  const m = modality?.toUpperCase() ?? null;
+  return snap.disabledModalities.length > 0 && (!m || snap.disabledModalities.includes(m));
+}
+
+/**
  * Why no reader may see this finding (before any role rule), or null. AI output only: a
  * radiologist's own finding is never hidden by the AI controls.
  */
 export function whyHidden(snap: ReaderPolicySnapshot, study: { studyUID: string; facts: StudyFacts | null }, f: Finding): HiddenReason | null {
   if (!isAiFinding(f)) return null;
-  const modality = study.facts?.modality ?? null;
-  // Unknown modality while some modality is switched off: fail closed (AI hidden, reading goes on).
-  const modalityOff = snap.disabledModalities.length > 0 && (!modality || snap.disabledModalities.includes(modality));
-  if (snap.disabledStudies.has(study.studyUID) || modalityOff) return 'ai-disabled';
+  if (aiDisabledFor(snap, study.studyUID, study.facts?.modality ?? null)) return 'ai-disabled';
   // Silent and off models' findings are kept (and counted for governance) but never shown.
   if (rolloutModeOf(snap.rollout, f.model.name) !== 'assistive') return 'rollout';
   // Indication guard on the way out too (THE eligibility rule, per finding): a model's mark is shown only
