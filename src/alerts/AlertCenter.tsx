@@ -5,7 +5,7 @@
  * alerts, and this component does not ask.
  */
 import { useEffect, useState, type CSSProperties } from 'react';
-import { apiFetch, apiJson, useSession } from '../auth/api';
+import { apiFetch, apiJson, closeStreamIfSignedOut, useSession } from '../auth/api';
 import { navigate } from '../app/router';
 import { receivesAlerts, type CriticalAlert } from '../core/triage/alerts';
 
@@ -76,6 +76,8 @@ export default function AlertCenter() {
         /* ignore */
       }
     };
+    // The stream ended because the session did: stop reconnecting, the shell goes to log-in.
+    es.onerror = () => void closeStreamIfSignedOut(es);
     es.addEventListener('alert-ack', drop);
     es.addEventListener('alert-closed', drop);
     // After a dropped stream ('hello' again), re-read the open alerts: one may have closed meanwhile.

@@ -122,6 +122,26 @@ export async function logout(): Promise<void> {
   }
 }
 
+/**
+ * For a live event stream (EventSource) that failed or was ended by the gateway: EventSource cannot see
+ * the HTTP status, and on a 401 it would either stop silently or keep reconnecting. This asks the
+ * gateway whether the session still holds: a 401 closes the stream for good and marks the session
+ * signed out (the shell then goes to log-in); a gateway that is merely unreachable leaves the stream to
+ * its own reconnection. Returns whether the session has ended.
+ */
+export async function closeStreamIfSignedOut(es: Pick<EventSource, 'close'>): Promise<boolean> {
+  let r: Response;
+  try {
+    r = await fetch('/api/auth/me', { credentials: 'same-origin' });
+  } catch {
+    return false;
+  }
+  if (r.status !== 401) return false;
+  es.close();
+  setState({ user: null, csrfToken: null, status: 'signed-out' });
+  return true;
+}
+
 /** The current session for React components; asks /api/auth/me on first use. */
 export function useSession(): AuthState {
   const s = useSyncExternalStore(subscribe, getSession, getSession);

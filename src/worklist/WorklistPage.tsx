@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { searchStudies, DicomWebError } from '../dicomweb/client';
-import { apiFetch } from '../auth/api';
+import { apiFetch, closeStreamIfSignedOut } from '../auth/api';
 import { navigate } from '../app/router';
 import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
@@ -130,6 +130,8 @@ function useTriage(): Record<string, TriageInfo> {
       };
       es.onerror = () => {
         if (!opened) es?.close();
+        // Ended because the session did (logged out, expired, idle, role changed): no retrying, go to log-in.
+        else if (es) void closeStreamIfSignedOut(es);
       };
     } catch {
       /* no EventSource */
