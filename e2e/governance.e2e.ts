@@ -56,6 +56,9 @@ beforeAll(async () => {
   for (const [id, body] of [['gov-e2e-new-1', { action: 'accept' }], ['gov-e2e-new-2', { action: 'reject', reason: 'false-positive' }], ['gov-e2e-new-3', { action: 'reject', reason: 'artefact' }]] as const) {
     expect((await rita.post(`/api/findings/${id}/verdict`, body)).status).toBe(200);
   }
+  // Signed: the final read (haemorrhage confirmed) is what the evaluation compares with.
+  const signed = await rita.post(`/api/studies/${CT}/signoff`, { confirmUnverified: true });
+  expect(signed.status, await signed.clone().text()).toBe(201);
 });
 afterAll(async () => {
   await browser?.close();
@@ -181,6 +184,31 @@ describe('governance page', () => {
     await adminNotice.first().locator('button', { hasText: 'Acknowledge' }).click();
     await expect.poll(() => adminNotice.count(), { timeout: 20_000 }).toBe(1);
     await admin.close();
+  });
+
+  it('threshold what-if from the page: replaying the stored outputs at 0.95 removes the 4 false positives and costs the sensitivity', async () => {
+    const page = await browser.newPage();
+    await loginInBrowser(page, stack.baseUrl, 'gus');
+    await page.goto(`${stack.baseUrl}/governance`);
+    const evalRow = page.locator('[data-testid=governance-evaluation] tr[data-group="gov-e2e|1.0|assistive"]');
+    await evalRow.waitFor({ timeout: 30_000 });
+    // 7 live outputs, all haemorrhage at 0.9: 3 not rejected (true positives), 4 rejected (false positives); the read's one finding found.
+    expect((await evalRow.locator('td').allTextContents()).slice(3)).toEqual(['1', '7', '3', '4', '100.0%', '42.9%', '–']);
+    await page.getByLabel('What-if model').selectOption('gov-e2e|1.0|assistive');
+    await page.getByLabel('What-if threshold').fill('0.95');
+    await page.locator('[data-testid=what-if-run]').click();
+    const table = page.locator('[data-testid=governance-what-if]');
+    await table.waitFor({ timeout: 20_000 });
+    const cells = async (row: string) => table.locator(`tr[data-row="${row}"] td`).allTextContents();
+    expect(await cells('False positives')).toEqual(['False positives', '4', '0', '-4']);
+    expect(await cells('Sensitivity')).toEqual(['Sensitivity', '100.0% (1/1)', '0.0% (0/1)', '-100.0 pts']);
+    const api = await gus.json<{ delta: { falsePositives: number; sensitivity: number } }>('/api/governance/what-if?model=gov-e2e&version=1.0&mode=assistive&threshold=0.95');
+    expect(api.delta).toMatchObject({ falsePositives: -4, sensitivity: -1 });
+    // The sensitivity curve is drawn (its colour on the plot).
+    await expect.poll(() => page.locator('[data-testid=governance-chart-what-if]').getAttribute('data-drawn'), { timeout: 20_000 }).not.toBeNull();
+    const curve = await colourPixels(page, 'governance-chart-what-if', PALETTE[1]);
+    expect(curve.count, JSON.stringify(curve)).toBeGreaterThan(150);
+    await page.close();
   });
 
   it('a radiologist has no governance page (and the gateway refuses the figures)', async () => {

@@ -18,6 +18,7 @@ import { FindingSchema, type Finding } from '../../src/core/findings/finding.js'
 import type { Figures, FigureRow } from '../../src/core/governance/figures.js';
 import { DEFAULT_ALERT_RULES, type AlertRules } from '../../src/core/governance/rules.js';
 import type { Notice } from './alerts.js';
+import type { Evaluation } from '../../src/core/governance/evaluation.js';
 
 const HEAD_CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CHEST = '1.2.392.200036.9125.0.199302241758.16';
@@ -193,6 +194,34 @@ describe('governance figures from the real lifecycle', () => {
     expect((await c.ada.json<{ notices: Notice[] }>('/api/governance/notices')).notices.map((n) => n.key)).not.toContain(key);
     expect((await c.ada.json<{ notices: Notice[] }>('/api/governance/notices?all=1')).notices.find((n) => n.key === key)?.ackedBy).toBe('gus');
     expect((await c.rita.fetch('/api/governance/notices')).status).toBe(403);
+  });
+
+  it('silent-mode evaluation against the final reads, and the threshold what-if replaying the stored confidences', async () => {
+    // The chest CR is read: the radiologist finds the nodule the silent model had seen (0.95), and signs.
+    const own = FindingSchema.parse({
+      ...testFinding(CHEST, { type: { value: '427359005', scheme: 'SCT', meaning: 'Solitary nodule of lung' }, label: 'Nodule', severity: 'urgent', model: { name: 'radiologist', version: '1' } }),
+      source: 'radiologist',
+      status: 'accepted',
+      verdict: { by: 'rita', role: 'radiologist', at: new Date().toISOString() },
+    });
+    await upsertFinding(stack.gateway.store.db, own);
+    expect((await c.rita.post(`/api/studies/${CHEST}/signoff`, { confirmUnverified: true })).status).toBe(201);
+
+    const { evaluations } = await c.gus.json<{ evaluations: Evaluation[] }>('/api/governance/evaluation');
+    const silent = evaluations.find((e) => e.model === 'gov-cr')!;
+    expect(silent).toMatchObject({ version: '2', mode: 'silent', signedStudies: 1 });
+    expect(silent.asProduced).toMatchObject({ outputs: 1, truePositives: 1, falsePositives: 0, positives: 1, detected: 1, sensitivity: 1 });
+    // gov-ct on the signed head CT: 7 live outputs, all ICH; B, C and p3 rejected (false positives); the read has ICH and the radiologist's pneumothorax.
+    const ct = evaluations.find((e) => e.model === 'gov-ct')!;
+    expect(ct.asProduced).toMatchObject({ outputs: 7, truePositives: 4, falsePositives: 3, positives: 2, detected: 1, sensitivity: 0.5, criticalPositives: 2, criticalDetected: 1 });
+
+    const w = await c.gus.json<Evaluation>('/api/governance/what-if?model=gov-cr&version=2&mode=silent&threshold=0.96');
+    expect(w.atThreshold).toMatchObject({ threshold: 0.96, outputs: 0, truePositives: 0, detected: 0, sensitivity: 0 });
+    expect(w.delta).toEqual({ falsePositives: 0, truePositives: -1, sensitivity: -1, criticalSensitivity: null });
+    expect(w.storedFrom).toBe(0.95);
+    expect((await c.gus.fetch('/api/governance/what-if?model=gov-cr&version=2&threshold=2')).status).toBe(400);
+    expect((await c.rita.fetch('/api/governance/what-if?model=gov-cr&version=2&threshold=0.5')).status).toBe(403);
+    expect((await c.rita.fetch('/api/governance/evaluation')).status).toBe(403);
   });
 
   it('only governance.read roles (governance, admin) get the figures', async () => {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { requireUser } from '../auth/plugin.js';
 import { AlertRulesSchema } from '../../src/core/governance/rules.js';
 import { ackNotice, currentRules, listNotices, runRulesCheck, setRules } from './alerts.js';
+import { evaluateAll, evaluateModel } from '../../src/core/governance/evaluation.js';
 import { computeFigures, figuresToCsv } from '../../src/core/governance/figures.js';
 import { readHistory, type GovernanceDeps } from './records.js';
 
@@ -48,5 +49,23 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     if (!key.success) return reply.code(400).send({ error: 'invalid notice key' });
     if (!(await ackNotice(deps.db, key.data, s.user))) return reply.code(404).send({ error: 'no open notice with that key' });
     return { acknowledged: key.data };
+  });
+
+  // ---- silent-mode evaluation against the final reads, and the threshold what-if (replaying stored outputs)
+  app.get('/api/governance/evaluation', { config: { permission: 'governance.read' } }, async () => ({ evaluations: evaluateAll(await readHistory(deps)) }));
+
+  app.get('/api/governance/what-if', { config: { permission: 'governance.read' } }, async (req, reply) => {
+    const q = z
+      .object({
+        model: z.string().min(1).max(64),
+        version: z.string().min(1).max(64),
+        mode: z.enum(['assistive', 'silent', 'off']).optional(),
+        threshold: z.coerce.number().min(0).max(1),
+      })
+      .strict()
+      .safeParse(req.query);
+    if (!q.success) return reply.code(400).send({ error: 'invalid query', details: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
+    const { threshold, ...sel } = q.data;
+    return evaluateModel(await readHistory(deps), sel, threshold);
   });
 }

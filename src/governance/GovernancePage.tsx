@@ -11,6 +11,7 @@ import { VISIBILITIES, type FigureRow, type Figures } from '../core/governance/f
 import { GovernanceChart } from './Chart';
 import { VISIBILITY_LABELS, distribution, groupKey, sideBySide, trend, type TrendMetric } from './chartData';
 import { Notices, RulesEditor } from './Alerts';
+import { EvaluationSection } from './Evaluation';
 import './governance.css';
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -143,6 +144,10 @@ export default function GovernancePage() {
           <section className="gov-section">
             <h2>Silent and assistive side by side</h2>
             <SideBySide summary={view.summary} />
+          </section>
+          <section className="gov-section">
+            <h2>Silent-mode evaluation and threshold what-if (against the final reads)</h2>
+            <EvaluationSection />
           </section>
           <section className="gov-section gov-charts">
             {trends.map((t) => (
