@@ -11,7 +11,8 @@
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useViewerStore, type SeriesInfo } from './store';
-import { cornerText, seriesLine, type CornerText } from './overlayText';
+import { cornerText, patientLines, type CornerText } from './overlayText';
+import { scaleBar } from '../core/imaging/orientation';
 
 /** Quiet time after the last change before the accessible text follows. */
 export const SETTLE_MS = 250;
@@ -24,10 +25,24 @@ const CORNERS: { id: PaintedCornerId; testId?: string; label: string }[] = [
   { id: 'br', testId: 'wl-info', label: 'Window' },
 ];
 
+type MarkerId = 'top' | 'bottom' | 'left' | 'right';
+const MARKERS: { id: MarkerId; style: React.CSSProperties; align: CanvasTextAlign }[] = [
+  { id: 'top', style: { top: 0, left: '50%', transform: 'translateX(-50%)' }, align: 'center' },
+  { id: 'bottom', style: { bottom: 0, left: '50%', transform: 'translateX(-50%)' }, align: 'center' },
+  { id: 'left', style: { left: 0, top: '50%', transform: 'translateY(-50%)' }, align: 'left' },
+  { id: 'right', style: { right: 0, top: '50%', transform: 'translateY(-50%)' }, align: 'right' },
+];
+const MARKER_CANVAS: React.CSSProperties = { display: 'block', width: '3.2em', height: '1.6em' };
+const SCALE_CANVAS: React.CSSProperties = { display: 'block', width: '14rem', height: '2.6em' };
+
 export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
-  const fixed = useViewerStore(useShallow((st) => ({ patientName: st.patientName })));
+  const fixed = useViewerStore(useShallow((st) => ({ patientName: st.patientName, patientId: st.patientId, patientAgeSex: st.patientAgeSex, studyDate: st.studyDate, accession: st.accession })));
   const canvases = useRef<Partial<Record<PaintedCornerId, HTMLCanvasElement | null>>>({});
   const spoken = useRef<Partial<Record<PaintedCornerId, HTMLSpanElement | null>>>({});
+  const markerCanvases = useRef<Partial<Record<MarkerId, HTMLCanvasElement | null>>>({});
+  const scaleCanvas = useRef<HTMLCanvasElement | null>(null);
+  const geometrySpoken = useRef<HTMLSpanElement | null>(null);
+  const scaleSpoken = useRef<HTMLSpanElement | null>(null);
 
   useEffect(() => {
     const painted: Partial<Record<PaintedCornerId, string>> = {};
@@ -40,7 +55,26 @@ export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
         if (el && el.textContent !== text) el.textContent = text;
       }
     };
+    let paintedGeometry = '';
+    const updateGeometry = () => {
+      const st = useViewerStore.getState();
+      const o = st.orientation;
+      const scale = scaleCanvas.current;
+      const maxPx = scale ? cornerStyle(scale).cssW - 12 : 0;
+      const bar = st.mmPerPx ? scaleBar(st.mmPerPx, maxPx) : null;
+      const key = `${o?.top}|${o?.bottom}|${o?.left}|${o?.right}|${bar?.px}|${bar?.label}`;
+      if (key === paintedGeometry) return;
+      paintedGeometry = key;
+      for (const { id, align } of MARKERS) {
+        const c = markerCanvases.current[id];
+        if (c) paintCorner(c, [o?.[id] ?? ''], align);
+      }
+      if (scale) paintScaleBar(scale, bar);
+      if (geometrySpoken.current) geometrySpoken.current.textContent = o ? `left ${o.left}, right ${o.right}, top ${o.top}, bottom ${o.bottom}` : '';
+      if (scaleSpoken.current) scaleSpoken.current.textContent = bar ? `${bar.label} = ${bar.px.toFixed(1)} px` : '';
+    };
     const update = () => {
+      updateGeometry();
       const text = cornerText(useViewerStore.getState(), undefined);
       let changed = false;
       for (const { id } of CORNERS) {
@@ -69,13 +103,24 @@ export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
 
   return (
     <div className="overlay-text">
-      <div className="tl">
-        <div>{fixed.patientName}</div>
-        <div>{seriesLine(active)}</div>
+      <div className="tl" data-testid="patient-info">
+        {patientLines(fixed, active).map((line, i) => (
+          <div key={i}>{line}</div>
+        ))}
+      </div>
+      {MARKERS.map(({ id, style }) => (
+        <div key={id} className={`marker-${id}`} style={{ ...style, padding: '0.3rem 0.5rem' }}>
+          <canvas ref={(el) => void (markerCanvases.current[id] = el)} className="painted-text" style={MARKER_CANVAS} aria-hidden="true" data-marker={id} />
+        </div>
+      ))}
+      <span className="visually-hidden" aria-label="Orientation" data-testid="orientation-markers" ref={geometrySpoken} />
+      <div className="scale" style={{ bottom: '2.2em', left: '50%', transform: 'translateX(-50%)' }}>
+        <canvas ref={scaleCanvas} className="painted-text" style={SCALE_CANVAS} aria-hidden="true" data-testid="scale-bar-canvas" />
+        <span className="visually-hidden" aria-label="Scale" data-testid="scale-bar" ref={scaleSpoken} />
       </div>
       {CORNERS.map(({ id, testId, label }) => (
         <div key={id} className={id}>
-          <canvas ref={(el) => void (canvases.current[id] = el)} className="painted-text" aria-hidden="true" />
+          <canvas ref={(el) => void (canvases.current[id] = el)} className="painted-text" style={id === 'bl' ? { height: '3.1em' } : undefined} aria-hidden="true" />
           <span className="visually-hidden" aria-live="polite" aria-label={label} data-testid={testId} ref={(el) => void (spoken.current[id] = el)} />
         </div>
       ))}
@@ -112,8 +157,39 @@ function cornerStyle(canvas: HTMLCanvasElement): CornerStyle {
   return st;
 }
 
+/**
+ * The scale bar: a horizontal bar of `bar.px` CSS pixels with end ticks, centred, its length written
+ * above it; nothing when the image has no Pixel Spacing.
+ */
+function paintScaleBar(canvas: HTMLCanvasElement, bar: { px: number; label: string } | null): void {
+  const st = cornerStyle(canvas);
+  const w = Math.round(st.cssW * st.dpr);
+  const h = Math.round(st.cssH * st.dpr);
+  if (canvas.width !== w || canvas.height !== h) {
+    canvas.width = w;
+    canvas.height = h;
+  }
+  const g = canvas.getContext('2d');
+  if (!g) return;
+  g.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
+  g.clearRect(0, 0, st.cssW, st.cssH);
+  if (!bar) return;
+  const x0 = (st.cssW - bar.px) / 2;
+  const y = st.cssH - 4;
+  g.fillStyle = st.color;
+  g.shadowColor = '#000';
+  g.shadowBlur = 2;
+  g.fillRect(x0, y - 1, bar.px, 2);
+  g.fillRect(x0, y - 7, 2, 8);
+  g.fillRect(x0 + bar.px - 2, y - 7, 2, 8);
+  g.font = st.font;
+  g.textAlign = 'center';
+  g.textBaseline = 'bottom';
+  g.fillText(bar.label, st.cssW / 2, y - 4);
+}
+
 /** Draws lines of text, in the overlay's font and shadow, into a canvas of a fixed CSS size. */
-function paintCorner(canvas: HTMLCanvasElement, lines: string[], align: 'left' | 'right'): void {
+function paintCorner(canvas: HTMLCanvasElement, lines: string[], align: CanvasTextAlign): void {
   const st = cornerStyle(canvas);
   const w = Math.round(st.cssW * st.dpr);
   const h = Math.round(st.cssH * st.dpr);
@@ -133,7 +209,7 @@ function paintCorner(canvas: HTMLCanvasElement, lines: string[], align: 'left' |
   g.shadowColor = '#000';
   g.shadowBlur = 3;
   const lineH = st.size * 1.35;
-  const x = align === 'left' ? 3 : st.cssW - 3;
+  const x = align === 'left' ? 3 : align === 'center' ? st.cssW / 2 : st.cssW - 3;
   // Bottom-aligned: the last line sits on the canvas's lower edge.
   lines
     .filter(Boolean)

@@ -12,7 +12,7 @@ import { viewerExtensions, type ViewerContext } from './extensions';
 import { navigate } from '../app/router';
 import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
-import { type PresetId, WINDOW_PRESETS } from '../core/imaging/voi';
+import { type PresetId, WINDOW_PRESETS, presetsFor } from '../core/imaging/voi';
 import { OverlayText } from './OverlayText';
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
@@ -82,9 +82,12 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
     case 'viewer.help':
       useViewerStore.setState({ helpOpen: !s.helpOpen });
       return true;
-    case 'viewer.worklist':
+    case 'viewer.escape':
+      // Esc closes what is open and never leaves the study (the worklist has its own key).
       if (s.helpOpen) useViewerStore.setState({ helpOpen: false });
-      else navigate('/');
+      return true;
+    case 'viewer.worklist':
+      navigate('/');
       return true;
   }
   for (const ext of viewerExtensions()) if (ext.runCommand?.(command, ctx)) return true;
@@ -360,9 +363,15 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       </aside>
       <section className="viewer-main">
         <div className="toolbar" role="toolbar" aria-label="Viewer tools">
-          {(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id) => (
-            <button type="button" key={id} data-preset={id} onClick={() => controller.setPreset(id)} title={`${WINDOW_PRESETS[id].label} (key ${WINDOW_PRESETS[id].key})`}>
-              {WINDOW_PRESETS[id].label}
+          {presetsFor(active?.modality).map((p, i) => (
+            <button
+              type="button"
+              key={`${active?.modality}-${p.label}`}
+              data-preset={active?.modality === 'CT' ? (Object.keys(WINDOW_PRESETS) as PresetId[])[i] : `slot-${i + 1}`}
+              onClick={() => controller.setPresetSlot(i)}
+              title={`${p.label} (key ${p.key})`}
+            >
+              {p.label}
             </button>
           ))}
           <span className="sep" />

@@ -1,6 +1,6 @@
 /** The viewer's commands and default keys (remappable; overrides persisted in localStorage). */
 import { defineCommands, type Bindings } from '../core/commands/commands';
-import { WINDOW_PRESETS, type PresetId } from '../core/imaging/voi';
+import { MR_PRESETS, WINDOW_PRESETS, type PresetId } from '../core/imaging/voi';
 
 export const BINDINGS_KEY = 'rs.viewer.bindings';
 
@@ -13,9 +13,11 @@ defineCommands([
   { command: 'viewer.lastImage', label: 'Last image', keys: ['End'], group: 'Navigate' },
   { command: 'viewer.nextSeries', label: 'Next series', keys: [']'], group: 'Navigate' },
   { command: 'viewer.prevSeries', label: 'Previous series', keys: ['['], group: 'Navigate' },
-  ...(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id) => ({
+  ...(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id, i) => ({
     command: `viewer.preset.${id}`,
-    label: `Window preset: ${WINDOW_PRESETS[id].label} (W ${WINDOW_PRESETS[id].width} / L ${WINDOW_PRESETS[id].center})`,
+    label:
+      `Window preset: ${WINDOW_PRESETS[id].label} (W ${WINDOW_PRESETS[id].width} / L ${WINDOW_PRESETS[id].center}) on CT` +
+      (MR_PRESETS[i] ? `; ${MR_PRESETS[i].label.toLowerCase()} on MR and XR` : ''),
     keys: [WINDOW_PRESETS[id].key],
     group: 'Window',
   })),
@@ -27,7 +29,8 @@ defineCommands([
   { command: 'viewer.tool.pan', label: 'Left drag: pan', keys: ['p'], group: 'Mouse' },
   { command: 'viewer.tool.zoom', label: 'Left drag: zoom', keys: ['z'], group: 'Mouse' },
   { command: 'viewer.help', label: 'Show / hide this help', keys: ['?'], group: 'Help' },
-  { command: 'viewer.worklist', label: 'Back to the worklist', keys: ['Escape'], group: 'Help' },
+  { command: 'viewer.escape', label: 'Close this help (Esc never leaves the study)', keys: ['Escape'], group: 'Help' },
+  { command: 'viewer.worklist', label: 'Back to the worklist', keys: ['Shift+Escape'], group: 'Help' },
 ]);
 
 export function loadBindings(): Bindings {

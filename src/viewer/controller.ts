@@ -12,8 +12,10 @@ import { forgetStudyFrames } from '../dicomweb/frames';
 import { FIRST_IMAGE_MARK, notifyFirstImage, notifyStackCached, resetFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, compareSeries, framePath, isImageSopClass, type StackEntry } from '../core/imaging/stack';
-import { TAG, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
-import { displayLut, initialVoi, windowToRange, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
+import { TAG, formatDicomDate, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
+import { ageSexOf } from '../worklist/model';
+import { orientationMarkers, type OrientationMarkers } from '../core/imaging/orientation';
+import { displayLut, initialVoi, presetsFor, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
 import { exactDisplayVoi, imageVoiOf, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
 import { firstMultipartPart } from '../core/dicomweb/multipart';
 
@@ -53,6 +55,8 @@ export class ViewerController {
   private loaded = new Set<string>();
   private cleanups: (() => void)[] = [];
   private showToken = 0;
+  /** The window the active series opened with (the image's own VOI): MR and XR presets start from it. */
+  private initialRange: VoiRange | null = null;
   /** The study's QIDO series list as the PACS gave it. */
   private seriesJson: DicomJson[] = [];
   /** The window last set on the viewport (initial, preset, drag); null right after a new stack. */
@@ -263,6 +267,45 @@ export class ViewerController {
     if (s.voi?.lower !== voi?.lower || s.voi?.upper !== voi?.upper || s.invert !== !!p.invert || Math.abs(s.zoom - zoom) > 1e-6) {
       set({ voi, invert: !!p.invert, zoom });
     }
+    this.syncGeometry(zoom);
+  }
+
+  /**
+   * Scale and orientation for the overlay: millimetres per screen pixel (only where the slice has
+   * Pixel Spacing: Cornerstone's world is then in mm) and the edge markers of the slice's orientation.
+   * Changes only with zoom, a new series or a slice of another orientation, so a scroll step costs a
+   * comparison.
+   */
+  private geometryKey = '';
+  private syncGeometry(zoom: number): void {
+    const vp = this.viewport;
+    const s = get();
+    const entry = s.entries[s.imageIndex];
+    if (!vp || !entry) return;
+    // Before a new stack's first image is in, the CPU path has no camera geometry and its getters
+    // throw: the overlay keeps what it had and is brought up to date at the next render.
+    let view: { flipH: boolean; flipV: boolean; rotation: number; mmPerPx: number | null; key: string };
+    try {
+      const cam = vp.getCamera();
+      const rotation = vp.getViewPresentation?.().rotation ?? 0;
+      let mmPerPx: number | null = null;
+      if (entry.pixelSpacing) {
+        // Two canvas points 100 CSS pixels apart, in world millimetres (both rendering paths).
+        const a = vp.canvasToWorld([0, 0]);
+        const b = vp.canvasToWorld([0, 100]);
+        const d = Math.hypot(b[0] - a[0], b[1] - a[1], b[2] - a[2]) / 100;
+        if (Number.isFinite(d) && d > 0) mmPerPx = d;
+      }
+      view = { flipH: !!cam.flipHorizontal, flipV: !!cam.flipVertical, rotation, mmPerPx, key: '' };
+    } catch {
+      return;
+    }
+    const key = `${s.activeSeriesUID}|${entry.geometry.iop?.join(',')}|${zoom}|${view.mmPerPx}|${view.flipH}|${view.flipV}|${view.rotation}`;
+    if (key === this.geometryKey) return;
+    this.geometryKey = key;
+    const orientation: OrientationMarkers | null = orientationMarkers(entry.geometry.iop, { flipH: view.flipH, flipV: view.flipV, rotation: view.rotation });
+    const same = (a: OrientationMarkers | null, b: OrientationMarkers | null) => a?.top === b?.top && a?.bottom === b?.bottom && a?.left === b?.left && a?.right === b?.right;
+    if (s.mmPerPx !== view.mmPerPx || !same(s.orientation, orientation)) set({ mmPerPx: view.mmPerPx, orientation });
   }
 
   async open(): Promise<void> {
@@ -308,7 +351,14 @@ export class ViewerController {
     });
     const first = instances[0];
     if (first && !get().patientName) {
-      set({ patientName: formatPersonName(str(first, TAG.PatientName)), patientId: str(first, TAG.PatientID) ?? '', studyDescription: str(first, TAG.StudyDescription) ?? '' });
+      set({
+        patientName: formatPersonName(str(first, TAG.PatientName)),
+        patientId: str(first, TAG.PatientID) ?? '',
+        studyDescription: str(first, TAG.StudyDescription) ?? '',
+        patientAgeSex: ageSexOf(first),
+        studyDate: formatDicomDate(str(first, TAG.StudyDate)),
+        accession: str(first, TAG.AccessionNumber) ?? '',
+      });
     }
     const loaded = { entries: built.entries, imageIds, instances };
     this.stacks.set(uid, loaded);
@@ -351,6 +401,7 @@ export class ViewerController {
     }
     if (this.disposed || token !== this.showToken) return;
     this.applyInitialVoi(st);
+    this.initialRange = vp.getProperties().voiRange ?? null;
     patchSeries(uid, { status: 'ready' });
     if (this.firstMarked) this.enablePrefetch();
   }
@@ -514,7 +565,26 @@ export class ViewerController {
   }
 
   setPreset(id: PresetId): void {
-    this.setVoi(windowToRange(WINDOW_PRESETS[id]));
+    this.setPresetSlot((Object.keys(WINDOW_PRESETS) as PresetId[]).indexOf(id));
+  }
+
+  /** The active modality's preset in this slot (keys 1–5): CT's in HU, MR's and XR's from the image. */
+  setPresetSlot(slot: number): void {
+    const vp = this.viewport;
+    const preset = presetsFor(this.activeModality())[slot];
+    if (!vp || !preset) return;
+    const image = (vp as unknown as { getCornerstoneImage?: () => CpuEnabledElement['image'] }).getCornerstoneImage?.();
+    const [min, max] = image ? modalityBounds(image) : [0, 0];
+    const range = preset.range({ initial: this.initialRange, min, max });
+    if (range) this.setVoi(range);
+  }
+
+  activeModality(): string | undefined {
+    const s = get();
+    const st = s.activeSeriesUID ? this.stacks.get(s.activeSeriesUID) : undefined;
+    const entry = s.entries[s.imageIndex];
+    const inst = st && entry ? st.instances[entry.instanceIndex] : undefined;
+    return str(inst, TAG.Modality) ?? s.series.find((x) => x.seriesInstanceUID === s.activeSeriesUID)?.modality;
   }
 
   setVoi(range: VoiRange): void {
@@ -575,6 +645,8 @@ export class ViewerController {
       activeSopInstanceUID: s.entries[s.imageIndex]?.sopInstanceUID ?? null,
       frameNumber: s.entries[s.imageIndex]?.frameNumber ?? null,
       invert: s.invert,
+      zoom: s.zoom,
+      mmPerPx: s.mmPerPx,
       loadedCount: s.loadedCount,
       firstImageShown: s.firstImageShown,
       imageError: s.imageErrors[s.imageIds[s.imageIndex]] ?? null,

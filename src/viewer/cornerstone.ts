@@ -153,7 +153,9 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
   performance.mark('rs:cs-enabled');
 
   const group = ToolGroupManager.createToolGroup(toolGroupId)!;
-  for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
+  for (const t of [StackScrollTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
+  // Drag up to zoom in, down to zoom out, as reading-room PACS do (Cornerstone's default is the reverse).
+  group.addTool(ZoomTool.toolName, { invert: true });
   group.addViewport(viewportId, renderingEngineId);
   const { MouseBindings } = ToolEnums;
   group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });

@@ -2,6 +2,7 @@
 import { create } from 'zustand';
 import type { VoiRange } from '../core/imaging/voi';
 import type { StackEntry } from '../core/imaging/stack';
+import type { OrientationMarkers } from '../core/imaging/orientation';
 
 export interface SeriesInfo {
   seriesInstanceUID: string;
@@ -22,6 +23,11 @@ export interface ViewerState {
   patientName: string;
   patientId: string;
   studyDescription: string;
+  /** "45 y F": age (Patient's Age, else from birth and study dates) and sex. */
+  patientAgeSex: string;
+  /** Study date, YYYY-MM-DD. */
+  studyDate: string;
+  accession: string;
   series: SeriesInfo[];
   activeSeriesUID: string | null;
   entries: StackEntry[];
@@ -30,6 +36,10 @@ export interface ViewerState {
   voi: VoiRange | null;
   invert: boolean;
   zoom: number;
+  /** Millimetres per screen (CSS) pixel at the current zoom; null when the image has no Pixel Spacing. */
+  mmPerPx: number | null;
+  /** Orientation markers at the image's edges (from Image Orientation (Patient)); null when unknown. */
+  orientation: OrientationMarkers | null;
   /** Error for the whole study (not found, PACS down): replaces the viewport. */
   studyError: string | null;
   /** Per image id: why it could not be shown. */
@@ -46,6 +56,9 @@ export const initialViewerState = (studyUID: string): ViewerState => ({
   patientName: '',
   patientId: '',
   studyDescription: '',
+  patientAgeSex: '',
+  studyDate: '',
+  accession: '',
   series: [],
   activeSeriesUID: null,
   entries: [],
@@ -54,6 +67,8 @@ export const initialViewerState = (studyUID: string): ViewerState => ({
   voi: null,
   invert: false,
   zoom: 1,
+  mmPerPx: null,
+  orientation: null,
   studyError: null,
   imageErrors: {},
   loading: true,

@@ -14,6 +14,12 @@ export interface StackEntry {
   /** Index of the instance's metadata in the input array. */
   instanceIndex: number;
   geometry: SliceGeometry;
+  /** Slice Location (0020,1041) in mm, where the header has it. */
+  sliceLocation?: number;
+  /** Slice Thickness (0018,0050) in mm (per frame or shared for enhanced multi-frame). */
+  sliceThickness?: number;
+  /** Pixel Spacing (0028,0030) present (row, column in mm): lengths can be given in mm. */
+  pixelSpacing?: [number, number];
 }
 
 export interface BuiltStack {
@@ -67,6 +73,21 @@ export function isImageSopClass(cls: string): boolean {
  * The stack holds image instances only (isImageInstance): an SR, PR, KO or SEG stored in the same
  * series is left to its own handler. instanceIndex still points into `instances` as given.
  */
+/** Slice location, thickness and pixel spacing of one frame (top level, else per-frame, else shared groups). */
+function frameMeasures(inst: DicomJson, frameIndex: number): Pick<StackEntry, 'sliceLocation' | 'sliceThickness' | 'pixelSpacing'> {
+  const measures = (g: DicomJson | undefined) => seq(g, TAG.PixelMeasuresSequence)[0];
+  const perFrame = measures(seq(inst, TAG.PerFrameFunctionalGroupsSequence)[frameIndex]);
+  const shared = measures(seq(inst, TAG.SharedFunctionalGroupsSequence)[0]);
+  const spacing = nums(inst, TAG.PixelSpacing) ?? nums(perFrame, TAG.PixelSpacing) ?? nums(shared, TAG.PixelSpacing);
+  const thickness = num(inst, TAG.SliceThickness) ?? num(perFrame, TAG.SliceThickness) ?? num(shared, TAG.SliceThickness);
+  const location = num(inst, TAG.SliceLocation);
+  return {
+    ...(location !== undefined ? { sliceLocation: location } : {}),
+    ...(thickness !== undefined && thickness > 0 ? { sliceThickness: thickness } : {}),
+    ...(spacing && spacing.length >= 2 && spacing[0] > 0 && spacing[1] > 0 ? { pixelSpacing: [spacing[0], spacing[1]] as [number, number] } : {}),
+  };
+}
+
 export function buildStack(instances: readonly DicomJson[]): BuiltStack {
   const entries: StackEntry[] = [];
   instances.forEach((inst, instanceIndex) => {
@@ -87,6 +108,7 @@ export function buildStack(instances: readonly DicomJson[]): BuiltStack {
         instanceIndex,
         // A classic multi-frame has one IPP for all frames: positions would tie, so frames keep their order.
         geometry: { ipp: g.ipp ?? (frames > 1 ? undefined : ipp), iop: g.iop ?? iop, instanceNumber, frame: f + 1 },
+        ...frameMeasures(inst, f),
       });
     }
   });

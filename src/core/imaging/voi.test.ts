@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { initialVoi, rangeToWindow, windowToRange, WINDOW_PRESETS, formatWindow, dragWindow } from './voi';
+import { initialVoi, rangeToWindow, windowToRange, WINDOW_PRESETS, formatWindow, dragWindow, presetsFor } from './voi';
 
 describe('VOI / window choice', () => {
   it('converts window centre/width to the DICOM linear range and back exactly', () => {
@@ -45,5 +45,25 @@ describe('VOI / window choice', () => {
   it('drag: right widens, down raises the level, width never below 1', () => {
     expect(dragWindow({ center: 40, width: 80 }, 10, 5)).toEqual({ center: 45, width: 90 });
     expect(dragWindow({ center: 40, width: 5 }, -100, 0).width).toBe(1);
+  });
+});
+
+describe('presets per modality', () => {
+  const image = { initial: windowToRange({ center: 600, width: 1200 }), min: 0, max: 4095 };
+  it('CT presets on CT only, in HU', () => {
+    expect(presetsFor('CT').map((p) => p.label)).toEqual(['Brain', 'Subdural', 'Bone', 'Lung', 'Abdomen']);
+    expect(presetsFor('CT')[0].range(image)).toEqual(windowToRange({ center: 40, width: 80 }));
+    for (const m of ['MR', 'CR', 'DX', 'MG', 'US', undefined]) expect(presetsFor(m).map((p) => p.label)).not.toContain('Brain');
+  });
+  it("MR and XR start from the image's own window and offer the full range and a narrower one", () => {
+    for (const m of ['MR', 'CR', 'DX']) {
+      const [def, full, contrast] = presetsFor(m);
+      expect(def.key).toBe('1');
+      expect(def.range(image)).toEqual(image.initial);
+      expect(full.range(image)).toEqual({ lower: 0, upper: 4095 });
+      expect(rangeToWindow(contrast.range(image)!)).toEqual({ center: 600, width: 600 });
+    }
+    // No header window: the default is the pixel range.
+    expect(presetsFor('MR')[0].range({ initial: null, min: 10, max: 900 })).toEqual({ lower: 10, upper: 900 });
   });
 });

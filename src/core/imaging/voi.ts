@@ -175,3 +175,50 @@ export function displayLut(minInput: number, maxInput: number, voi: DisplayVoi):
   lut[hi - lo + 1] = 255;
   return { firstValueMapped: lo, lut };
 }
+
+/**
+ * Window presets per modality, on the same keys 1–5. CT has absolute presets in HU. MR and
+ * projection radiography (CR, DX, MG, RF, XA, IO, PX) have no absolute scale: their presets start
+ * from the image's own VOI (header window or VOI LUT, else the pixel range) and the stored range.
+ * Other modalities get the generic set.
+ */
+export interface ModalityPreset {
+  label: string;
+  key: string;
+  /** The preset's window for this image. */
+  range(image: { initial: VoiRange | null; min: number; max: number }): VoiRange | null;
+}
+
+const XR_MODALITIES = new Set(['CR', 'DX', 'MG', 'RF', 'XA', 'IO', 'PX', 'DR']);
+
+const relative = (labels: [string, string, string]): ModalityPreset[] => [
+  { label: labels[0], key: '1', range: (im) => im.initial ?? (im.max > im.min ? { lower: im.min, upper: im.max } : null) },
+  { label: labels[1], key: '2', range: (im) => (im.max > im.min ? { lower: im.min, upper: im.max } : null) },
+  {
+    label: labels[2],
+    key: '3',
+    // Half the width of the image's own window, about its centre.
+    range: (im) => {
+      const base = im.initial ?? (im.max > im.min ? { lower: im.min, upper: im.max } : null);
+      if (!base) return null;
+      const w = rangeToWindow(base);
+      return windowToRange({ center: w.center, width: Math.max(1, w.width / 2) });
+    },
+  },
+];
+
+export const MR_PRESETS = relative(['Image default', 'Full range', 'High contrast']);
+export const XR_PRESETS = relative(['Image default', 'Full range', 'High contrast']);
+export const CT_PRESETS: ModalityPreset[] = (Object.keys(WINDOW_PRESETS) as PresetId[]).map((id) => ({
+  label: WINDOW_PRESETS[id].label,
+  key: WINDOW_PRESETS[id].key,
+  range: () => windowToRange(WINDOW_PRESETS[id]),
+}));
+
+export function presetsFor(modality: string | undefined): ModalityPreset[] {
+  const m = (modality ?? '').toUpperCase();
+  if (m === 'CT') return CT_PRESETS;
+  if (m === 'MR') return MR_PRESETS;
+  if (XR_MODALITIES.has(m)) return XR_PRESETS;
+  return MR_PRESETS;
+}
