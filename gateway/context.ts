@@ -19,8 +19,11 @@ import type { StudyFacts } from '../src/core/policy/study.js';
  * Emitted after the change is committed; listeners must not throw (errors are logged by the bus).
  */
 export interface DomainEventMap {
-  /** Findings of a study were stored (any source) or superseded. */
-  'findings-changed': { studyUID: string; cause: 'ingest' | 'verdict' | 'undo'; actor: string };
+  /**
+   * Findings of a study were stored (any source) or superseded; 'after-signoff': output arrived for a
+   * signed study and was kept apart from the signed record (the worklist shows it, the triage does not change).
+   */
+  'findings-changed': { studyUID: string; cause: 'ingest' | 'verdict' | 'undo' | 'after-signoff'; actor: string };
   /** A study was signed off. */
   'study-signed-off': { studyUID: string; actor: string };
   /** AI was switched off or on for one study. */

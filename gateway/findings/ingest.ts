@@ -210,10 +210,12 @@ export async function ingestFindings(db: Kysely<DB>, batch: IngestBatch): Promis
   return out;
 }
 
-/** After the transaction committed: the audit records, then the domain event (live set changed only). */
+/** After the transaction committed: the audit records, then the domain event (live set changed, or a result arrived after sign-off). */
 export async function commitIngest(deps: IngestDeps, out: IngestOutcome): Promise<void> {
   for (const ev of out.audit) await appendAudit(deps.db, ev);
   if (out.stored.length || out.superseded.length) deps.events?.emit('findings-changed', { studyUID: out.studyUID, cause: 'ingest', actor: out.actor.username });
+  // Kept apart from the signed record, but readers must learn it is there (it may start an addendum).
+  if (out.afterSignoff.length) deps.events?.emit('findings-changed', { studyUID: out.studyUID, cause: 'after-signoff', actor: out.actor.username });
 }
 
 /** Ingest in its own transaction, then audit and notify. */

@@ -3,7 +3,9 @@
  * switch hides. Real Orthanc, DCMTK storescu and the real pre-read (head CT model in worker threads):
  *  - a study whose AI was disabled when it arrived is read when AI is enabled again (it no longer stays
  *    'skipped'); the same for a study that arrived while its modality was switched off;
- *  - switching the modality off hides the job's findings count from every role, as the study switch does.
+ *  - switching the modality off hides the job's findings count from every role, as the study switch does;
+ *  - output that arrives after sign-off is announced (domain event 'findings-changed', cause
+ *    'after-signoff') and each role's triage entry counts the results it may see, live and on reload.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startStack, login, waitFor as sharedWaitFor, type Stack, type Client } from '../../test/harness.js';
@@ -111,5 +113,73 @@ describe('AI switched off for a modality hides what the study switch hides', () 
       await put(c.ada, '/api/admin/ai-disabled-modalities', { modalities: [] });
     }
     expect((await prereadOf(uid))!.jobs.map((j) => j.findingsCount)).toEqual([count]);
+  });
+});
+
+describe('output after sign-off reaches the worklist', () => {
+  it("emits findings-changed (after-signoff); each role's entry counts what it may see; the signed triage is unchanged", async () => {
+    const study = await buildHeadCtStudy({ patientAge: '058Y', lesions: true });
+    built.push(study);
+    const uid = study.studyInstanceUID;
+    await cStore(study.files, peer());
+    await waitFor('read', async () => (await prereadOf(uid))?.aiState === 'done');
+    const so = await c.rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true });
+    expect(so.status, await so.clone().text()).toBe(201);
+    type Entry = { status: string; priority: string | null; afterSignoff: number | null };
+    const entryOf = async (u: string) => (await c[u].json<{ studies: Record<string, Entry> }>('/api/triage')).studies[uid];
+    await waitFor('final', async () => (await entryOf('rita')).status === 'final');
+    expect((await entryOf('rita')).afterSignoff).toBe(0);
+    const triageChanges = (await audited(uid, 'triage-changed')).length;
+
+    const domain: { cause: string; actor: string }[] = [];
+    const off = stack.gateway.ctx.events.on('findings-changed', (e) => void (e.studyUID === uid && domain.push({ cause: e.cause, actor: e.actor })));
+    const ac = new AbortController();
+    const live: Entry[] = [];
+    void (async () => {
+      const r = await fetch(stack.baseUrl + '/api/events', { headers: { cookie: c.rita.cookie }, signal: ac.signal });
+      const reader = r.body!.getReader();
+      let buf = '';
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        let i;
+        while ((i = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, i);
+          buf = buf.slice(i + 2);
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          if (/^event: triage$/m.test(block) && data) {
+            const d = JSON.parse(data) as Entry & { studyUID: string };
+            if (d.studyUID === uid) live.push(d);
+          }
+        }
+      }
+    })().catch(() => {});
+    try {
+      await new Promise((r) => setTimeout(r, 300)); // stream connected
+      const imp = await c.ada.post('/api/findings', {
+        id: `late-${uid}`,
+        studyInstanceUID: uid,
+        type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' },
+        label: 'Intracranial hemorrhage',
+        confidence: 0.97,
+        severity: 'critical',
+        regions: [{ image: { seriesInstanceUID: `${uid}.1`, sopInstanceUID: `${uid}.1.1` }, box: { x: 100, y: 100, width: 20, height: 20 } }],
+        model: { name: 'ich-import-demo', version: '1.0.0' },
+      });
+      expect(imp.status, await imp.clone().text()).toBe(201);
+      await waitFor('domain event', async () => domain.some((d) => d.cause === 'after-signoff'));
+      expect(domain).toEqual([{ cause: 'after-signoff', actor: 'ada' }]);
+      await waitFor('live entry counts it', async () => live.some((e) => e.afterSignoff === 1));
+      expect(live.every((e) => e.status === 'final')).toBe(true);
+    } finally {
+      off();
+      ac.abort();
+    }
+    // On reload too; a role without diagnostic findings is told nothing about them.
+    expect(await entryOf('rita')).toMatchObject({ status: 'final', afterSignoff: 1 });
+    expect((await entryOf('toby')).afterSignoff).toBeNull();
+    // The signed record's triage did not change.
+    expect((await audited(uid, 'triage-changed')).length).toBe(triageChanges);
   });
 });

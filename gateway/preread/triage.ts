@@ -62,6 +62,12 @@ export interface TriageEntry {
   signedAt: string | null;
   /** Where the signed result is (final only): the verified SR in the PACS, the final ORU at the RIS. */
   report: { srState: OutboxState; oruState: OutboxState } | null;
+  /**
+   * AI results that arrived after sign-off (kept apart from the signed record; they may start an
+   * addendum). In a role's view: only those the reader policy lets the role see; null for a role
+   * without diagnostic findings.
+   */
+  afterSignoff: number | null;
 }
 
 /** A role's view: priority and reason are null for a role that sees no diagnostic findings at all. */
@@ -185,7 +191,9 @@ export class TriageService {
   subscribe(): () => void {
     const ev = this.ctx.events;
     const on = <K extends keyof DomainEventMap>(k: K, fn: (e: DomainEventMap[K]) => Promise<void>) => this.unsubscribe.push(ev.on(k, fn));
-    on('findings-changed', (e) => this.recompute(e.studyUID, e.cause, e.actor));
+    // A result after sign-off leaves the signed record and its triage as they are: only the live views
+    // are told (their entry counts the results that arrived after sign-off).
+    on('findings-changed', (e) => (e.cause === 'after-signoff' ? this.serial(e.studyUID, async () => this.notify(e.studyUID)) : this.recompute(e.studyUID, e.cause, e.actor)));
     on('study-signed-off', (e) => this.recompute(e.studyUID, 'signed-off', e.actor));
     on('study-ai-changed', (e) => this.recompute(e.studyUID, e.disabled ? 'ai-disabled' : 'ai-enabled', e.actor));
     on('policy-changed', (e) => this.recomputeAll(e.what === 'rollout' ? 'rollout' : e.what === 'modalities' ? 'modalities' : 'role-policy', e.actor, e.model));
@@ -411,6 +419,7 @@ export class TriageService {
         signedBy: s?.signedBy ?? null,
         signedAt: s?.signedAt ?? null,
         report: s ? { srState: s.srState, oruState: s.oruState } : null,
+        afterSignoff: s?.afterSignoff ?? 0,
       };
     }
     return out;
@@ -449,10 +458,11 @@ export class TriageService {
     const diagnostic = !!ruleFor(snap.policy, role)?.kinds.includes('diagnostic');
     const out: Record<string, TriageView> = {};
     if (!diagnostic) {
-      for (const [k, e] of Object.entries(base)) out[k] = { ...e, priority: null, reason: null };
+      for (const [k, e] of Object.entries(base)) out[k] = { ...e, priority: null, reason: null, afterSignoff: null };
       return out;
     }
     const findings = await this.findingsByStudy(uids);
+    const late = await this.lateFindingsByStudy(uids.filter((u) => (base[u].afterSignoff ?? 0) > 0));
     for (const uid of uids) {
       const e = base[uid];
       const fs = findings.get(uid) ?? [];
@@ -461,9 +471,26 @@ export class TriageService {
       // The stored reason when the study shows nothing for anyone (AI pending, skipped, disabled...):
       // it names no finding. Otherwise the role's own result, which names only what it may see.
       const reason = r.priority === 'none' && e.priority === 'none' ? e.reason : r.reason;
-      out[uid] = { ...e, priority: r.priority, reason };
+      const lateFs = late.get(uid) ?? [];
+      // The same reader policy as the live set: a result the role may not see is not counted for it.
+      const afterSignoff = lateFs.length ? readerVisible(snap, { studyUID: uid, facts: facts ?? (await this.ctx.facts(uid)) }, lateFs, role).length : 0;
+      out[uid] = { ...e, priority: r.priority, reason, afterSignoff };
     }
     return out;
+  }
+
+  /** Output that arrived after sign-off, per study (only studies known to have some are asked for). */
+  private async lateFindingsByStudy(uids: string[]): Promise<Map<string, Finding[]>> {
+    const m = new Map<string, Finding[]>();
+    for (const c of chunks(uids)) {
+      if (!c.length) continue;
+      for (const r of await this.db.selectFrom('findings_after_signoff').select(['study_uid', 'body']).where('study_uid', 'in', c).execute()) {
+        const f = FindingSchema.safeParse(JSON.parse(r.body));
+        if (!f.success) continue;
+        m.set(r.study_uid, [...(m.get(r.study_uid) ?? []), f.data]);
+      }
+    }
+    return m;
   }
 
   async viewFor(role: string, studyUID: string): Promise<TriageView | null> {

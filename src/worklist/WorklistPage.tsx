@@ -118,7 +118,7 @@ function useTriage(): Record<string, TriageInfo> {
           // The entry as this reader's role may see it (the gateway applied the policy): it replaces the old
           // one whole, so a flag cleared by a rejection, sign-off, AI disable or rollout change goes at once.
           const d = JSON.parse((ev as MessageEvent<string>).data) as TriageInfo & { studyUID: string };
-          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState, status: d.status, signedBy: d.signedBy, report: d.report } }));
+          if (d?.studyUID) setTriage((t) => ({ ...t, [d.studyUID]: { priority: d.priority, reason: d.reason, arrivedAt: d.arrivedAt, aiState: d.aiState, status: d.status, signedBy: d.signedBy, report: d.report, afterSignoff: d.afterSignoff } }));
         } catch {
           /* malformed event: ignore it, keep the list */
         }

@@ -147,6 +147,9 @@ describe('worklist rows', () => {
     const base = { priority: 'critical' as const, reason: 'x', arrivedAt: '', aiState: 'done' };
     expect(finalSummary({ ...base, status: 'unsigned' })).toBeNull();
     expect(finalSummary({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'sent' } })).toBe('Signed off by rita · SR stored · ORU sent');
+    expect(finalSummary({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'acknowledged' }, afterSignoff: 2 })).toBe('Signed off by rita · SR stored · ORU acknowledged · 2 AI results after sign-off');
+    expect(finalSummary({ ...base, status: 'final', signedBy: 'rita', report: null, afterSignoff: 1 })).toBe('Signed off by rita · 1 AI result after sign-off');
+    expect(finalSummary({ ...base, status: 'final', signedBy: 'rita', report: null, afterSignoff: null })).toBe('Signed off by rita');
     expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'sent' } })).toBe(true);
     expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'acknowledged', oruState: 'acknowledged' } })).toBe(false);
     expect(reportInFlight({ ...base, status: 'final', signedBy: 'rita', report: { srState: 'failed', oruState: 'none' } })).toBe(false);

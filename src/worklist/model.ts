@@ -22,6 +22,8 @@ export interface TriageInfo {
   signedBy?: string | null;
   /** Where the signed result is: the verified SR in the PACS, the final ORU at the RIS. */
   report?: { srState: string; oruState: string } | null;
+  /** AI results that arrived after sign-off and this role may see (kept apart from the signed record; may start an addendum). */
+  afterSignoff?: number | null;
 }
 
 const STATE_WORD: Record<string, string> = { none: 'none', pending: 'pending', sent: 'sent', acknowledged: 'acknowledged', failed: 'FAILED' };
@@ -34,6 +36,7 @@ export function finalSummary(t: TriageInfo | undefined): string | null {
     parts.push(`SR ${t.report.srState === 'acknowledged' ? 'stored' : (STATE_WORD[t.report.srState] ?? t.report.srState)}`);
     parts.push(`ORU ${STATE_WORD[t.report.oruState] ?? t.report.oruState}`);
   }
+  if (t.afterSignoff) parts.push(`${t.afterSignoff} AI result${t.afterSignoff === 1 ? '' : 's'} after sign-off`);
   return parts.join(' · ');
 }
 
