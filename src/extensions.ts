@@ -6,4 +6,5 @@
 import './findings/register';
 import './ai/register';
 import './trust/register';
+import './report/register';
 export {};

@@ -1,4 +1,5 @@
 /** Talking to the gateway's findings API: the one source of findings in the viewer (no SR is read here). */
+import { flushReportDraft } from '../report/flush';
 import { apiFetch, apiJson, ApiError, getSession } from '../auth/api';
 import type { Finding } from '../core/findings/finding';
 import { applyVerdict, type VerdictRequest } from '../core/findings/verdict';
@@ -126,6 +127,8 @@ async function sendVerdictNow(id: string, req: VerdictRequest): Promise<Finding 
 export async function signOff(studyUID: string, confirm = false): Promise<void> {
   useFindingsStore.setState({ actionError: null });
   try {
+    // The report on screen is what gets signed: a draft edit still waiting to be saved goes first.
+    await flushReportDraft();
     const res = await apiFetch(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: JSON.stringify(confirm ? { confirmUnverified: true } : {}) });
     const body = (await res.json().catch(() => ({}))) as { error?: string; unverified?: { id: string; label: string; confidence: number }[] };
     if (res.status === 409 && body.unverified?.length) {

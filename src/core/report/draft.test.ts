@@ -55,6 +55,9 @@ describe('report draft', () => {
     let d = addLine(draftFromFindings([], 'generic'), 'Mine.', 'r:1');
     d = refreshDraft(d, [accepted]);
     expect(d.findings.map((l) => l.id)).toEqual(['r:1', 'f:a']);
+    // The template's normal impression does not survive a finding: the AI-worded impression replaces it.
+    expect(d.impression).toMatchObject({ origin: 'ai', accepted: false });
+    expect(refreshDraft(editLine(d, 'impression', 'Mine.'), []).impression.text).toBe('Mine.');
   });
 
   it('report text: parts for the SR, plain lines with sections for the ORU', () => {
@@ -76,6 +79,8 @@ describe('report draft', () => {
     expect(templateFor({ modalities: ['CT', 'SR'], description: 'CT Brain w/o' }).id).toBe('head-ct-haemorrhage');
     expect(templateFor({ modalities: ['CR'], bodyPart: 'CHEST' }).id).toBe('chest-nodule');
     expect(templateFor({ modalities: ['MR'], bodyPart: 'KNEE' }).id).toBe('generic');
+    // An SR in the study can hide the body part from QIDO: the findings' type decides then.
+    expect(templateFor({ modalities: ['CT', 'SR'] }, undefined, [accepted]).id).toBe('head-ct-haemorrhage');
   });
 
   it('refuses a malformed draft, naming the field', () => {

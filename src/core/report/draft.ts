@@ -126,7 +126,9 @@ export function refreshDraft(draft: ReportDraft, findings: readonly Finding[]): 
   const keptIds = new Set(keep.map((l) => l.id));
   const hasOwn = keep.length > 0;
   const added = fresh.findings.filter((l) => !keptIds.has(l.id) && !(hasOwn && l.origin === 'template'));
-  const impression = draft.impression.origin === 'radiologist' || draft.impression.accepted ? draft.impression : fresh.impression;
+  // The radiologist's impression (typed, or the AI's wording accepted) stays; the template's normal wording
+  // and an unaccepted suggestion follow the findings.
+  const impression = draft.impression.origin === 'radiologist' || (draft.impression.origin === 'ai' && draft.impression.accepted) ? draft.impression : fresh.impression;
   return { ...draft, findings: [...keep, ...added], measurements: fresh.measurements, impression };
 }
 

@@ -71,11 +71,18 @@ export function templateById(id: string): ReportTemplate | undefined {
 
 /**
  * The template that fits a study: the first whose modality and body part (or a description word) match;
- * else the generic one. Body part and description are compared case-insensitively.
+ * else one that words a type of the study's findings specially (an SR in the study can hide the body part
+ * from a study-level query); else the generic one. Compared case-insensitively.
  */
-export function templateFor(study: { modalities: readonly string[]; bodyPart?: string; description?: string }, templates: readonly ReportTemplate[] = REPORT_TEMPLATES): ReportTemplate {
+export function templateFor(
+  study: { modalities: readonly string[]; bodyPart?: string; description?: string },
+  templates: readonly ReportTemplate[] = REPORT_TEMPLATES,
+  findings: readonly { type: { value: string; scheme: string } }[] = [],
+): ReportTemplate {
   const words = `${study.bodyPart ?? ''} ${study.description ?? ''}`.toUpperCase();
-  const fits = (t: ReportTemplate) =>
-    (t.modalities.length === 0 || t.modalities.some((m) => study.modalities.includes(m))) && (t.bodyParts.length === 0 || t.bodyParts.some((b) => words.includes(b)));
-  return templates.find((t) => t.bodyParts.length > 0 && fits(t)) ?? templates.find((t) => t.id === 'generic') ?? templates[templates.length - 1];
+  const modalityFits = (t: ReportTemplate) => t.modalities.length === 0 || t.modalities.some((m) => study.modalities.includes(m));
+  const byBody = templates.find((t) => t.bodyParts.length > 0 && modalityFits(t) && t.bodyParts.some((b) => words.includes(b)));
+  if (byBody) return byBody;
+  const byType = templates.find((t) => modalityFits(t) && t.sentences.some((x) => findings.some((f) => f.type.value === x.type.value && f.type.scheme === x.type.scheme)));
+  return byType ?? templates.find((t) => t.id === 'generic') ?? templates[templates.length - 1];
 }

@@ -25,6 +25,8 @@ export interface SrStudy {
   ReferringPhysicianName?: string;
   StudyID?: string;
   AccessionNumber?: string;
+  /** Type 3, copied so that the study keeps its description in the PACS once an SR is in it (QIDO reads study attributes from its instances). */
+  StudyDescription?: string;
   SpecificCharacterSet?: string;
   /** Modality of the source images; picks the Procedure reported code when none is given. */
   Modality?: string;
@@ -104,6 +106,7 @@ export function studyFromDataset(ds: Dataset): SrStudy {
     ReferringPhysicianName: s('ReferringPhysicianName'),
     StudyID: s('StudyID'),
     AccessionNumber: s('AccessionNumber'),
+    StudyDescription: s('StudyDescription'),
     SpecificCharacterSet: s('SpecificCharacterSet'),
     Modality: s('Modality'),
   };
@@ -206,6 +209,7 @@ export function buildMeasurementReport(input: SrDocumentInput): Dataset {
     ReferringPhysicianName: st.ReferringPhysicianName ?? '',
     StudyID: st.StudyID ?? '',
     AccessionNumber: st.AccessionNumber ?? '',
+    ...(st.StudyDescription ? { StudyDescription: st.StudyDescription } : {}),
     // SR Document Series
     Modality: 'SR',
     SeriesInstanceUID: input.seriesInstanceUID,
