@@ -15,6 +15,9 @@ import { testFinding } from '../trust/testing.js';
 import { ingest } from '../findings/ingest.js';
 import { upsertFinding } from '../findings/repository.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
+import { execFileSync } from 'node:child_process';
+import { SHARED } from '../../scripts/lib/demo-data.js';
 import type { Figures, FigureRow } from '../../src/core/governance/figures.js';
 import { DEFAULT_ALERT_RULES, type AlertRules } from '../../src/core/governance/rules.js';
 import type { Notice } from './alerts.js';
@@ -33,11 +36,14 @@ const noSource = (f: ReturnType<typeof testFinding>) => {
   void source;
   return rest;
 };
+// a–d mark a real slice of the head CT (their assessment SRs reference it); e, p1–p4 a made-up image.
+const SLICE = parseDicomPart10(fs.readFileSync(headCtFiles()[11]));
+const realRegion = [{ image: { seriesInstanceUID: String(SLICE.SeriesInstanceUID), sopInstanceUID: String(SLICE.SOPInstanceUID) }, box: { x: 100, y: 100, width: 20, height: 20 } }];
 const imported = {
-  a: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'critical' }),
-  b: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'B' }),
-  c: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'C' }),
-  d: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'urgent', label: 'D' }),
+  a: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'critical', regions: realRegion }),
+  b: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'B', regions: realRegion }),
+  c: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'C', regions: realRegion }),
+  d: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'urgent', label: 'D', regions: realRegion }),
   e: testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: 'E' }),
 };
 const pre = (id: string) => FindingSchema.parse({ ...testFinding(HEAD_CT, { model: CT_MODEL, severity: 'routine', label: id }), id });
@@ -222,6 +228,53 @@ describe('governance figures from the real lifecycle', () => {
     expect((await c.gus.fetch('/api/governance/what-if?model=gov-cr&version=2&threshold=2')).status).toBe(400);
     expect((await c.rita.fetch('/api/governance/what-if?model=gov-cr&version=2&threshold=0.5')).status).toBe(403);
     expect((await c.rita.fetch('/api/governance/evaluation')).status).toBe(403);
+  });
+
+  it('assessment SRs: each standing verdict as a DICOM SR referencing the AI result it assesses; validate-sr --ai passes', async () => {
+    const db = stack.gateway.store.db;
+    // The AI result SR the gateway stored for finding a (as the pre-read's outbox message records it).
+    const aiSop = '2.25.4711001';
+    const aiSeries = '2.25.4711002';
+    const now = new Date().toISOString();
+    await db
+      .insertInto('outbox')
+      .values({ kind: 'sr-stow', study_uid: HEAD_CT, dedupe_key: `sr:ai:test:${aiSop}`, message_id: aiSop, payload: JSON.stringify({ type: 'sr', kind: 'ai', studyInstanceUID: HEAD_CT, sopInstanceUID: aiSop, seriesInstanceUID: aiSeries, findings: [{ id: imported.a.id }] }), status: 'acknowledged', attempts: 1, next_attempt_at: now, last_error: null, created_at: now, updated_at: now })
+      .execute();
+
+    expect((await c.gus.fetch(`/api/governance/assessments?study=${HEAD_CT}`)).status).toBe(403); // PHI in the SR: admin only for now
+    const list = (await c.ada.json<{ assessments: { seq: number; findingId: string; action: string; href: string }[] }>(`/api/governance/assessments?study=${HEAD_CT}`)).assessments;
+    expect(list.map((a) => `${a.findingId}:${a.action}`)).toEqual([`${imported.a.id}:accept`, `${imported.b.id}:reject`, `${imported.c.id}:reject`, `${imported.d.id}:modify`, 'gov-p3:reject']);
+
+    const dir = fs.mkdtempSync(path.join(tmp, 'assess-'));
+    const files: string[] = [];
+    for (const a of list.slice(0, 4)) {
+      const r = await c.ada.fetch(a.href);
+      expect(r.status, `${a.href} ${r.status === 200 ? '' : await r.clone().text()}`).toBe(200);
+      expect(r.headers.get('content-type')).toBe('application/dicom');
+      const bytes = new Uint8Array(await r.arrayBuffer());
+      const file = path.join(dir, `${a.seq}.dcm`);
+      fs.writeFileSync(file, bytes);
+      files.push(file);
+      const ds = parseDicomPart10(bytes) as Record<string, unknown>;
+      expect(ds.VerificationFlag).toBe('VERIFIED');
+      expect(ds.SeriesDescription).toBe('AI RESULT ASSESSMENT');
+      expect((ds.VerifyingObserverSequence as { VerifyingObserverName: unknown }[])[0]).toBeDefined();
+      const evidence = JSON.stringify(ds.CurrentRequestedProcedureEvidenceSequence);
+      expect(evidence).toContain(String(SLICE.SOPInstanceUID));
+      // Only finding a's AI result SR is known: it is referenced as evidence of a's assessment, and of no other.
+      expect(evidence.includes(aiSop), a.findingId).toBe(a.findingId === imported.a.id);
+      // The same export twice is the same instance.
+      expect(parseDicomPart10(new Uint8Array(await (await c.ada.fetch(a.href)).arrayBuffer())).SOPInstanceUID).toBe(ds.SOPInstanceUID);
+    }
+    // p3 marks an image that is not in the PACS: refused, not invented.
+    expect((await c.ada.fetch(list[4].href)).status).toBe(409);
+    expect((await c.ada.fetch('/api/governance/assessments/999999.dcm')).status).toBe(404);
+    expect((await c.ada.fetch('/api/governance/assessments/..%2Fx.dcm')).status).toBe(400);
+    const out = execFileSync(path.join(SHARED, 'tools', 'validate-sr'), ['--ai', ...files], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).not.toMatch(/\bError\b/);
+    const audited = await db.selectFrom('audit').select('detail').where('action', '=', 'assessment-sr-exported').execute();
+    expect(audited.length).toBe(8);
+    expect(audited.map((x) => JSON.parse(x.detail!).aiResultReferenced).filter(Boolean).length).toBe(2);
   });
 
   it('only governance.read roles (governance, admin) get the figures', async () => {

@@ -20,7 +20,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   // THE study facts come with the context (ctx.facts); unknown facts: the modality from the pre-read's own record.
   const facts = (ctx as GatewayContext & { facts?: GovernanceDeps['facts'] }).facts ?? (async () => null);
   const deps = { db: ctx.db, facts, models: ctx.models };
-  registerGovernanceRoutes(app, deps);
+  registerGovernanceRoutes(app, deps, ctx.config);
   let recorder: HealthRecorder | null = null;
   // The first record when the gateway is ready, then one per interval until it closes.
   app.addHook('onReady', async () => {

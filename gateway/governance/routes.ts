@@ -5,10 +5,13 @@ import { requireUser } from '../auth/plugin.js';
 import { AlertRulesSchema } from '../../src/core/governance/rules.js';
 import { ackNotice, currentRules, listNotices, runRulesCheck, setRules } from './alerts.js';
 import { evaluateAll, evaluateModel } from '../../src/core/governance/evaluation.js';
+import { exportAssessment, listAssessments } from './assessments.js';
+import { appendAudit } from '../audit/audit.js';
+import type { GatewayConfig } from '../config.js';
 import { computeFigures, figuresToCsv } from '../../src/core/governance/figures.js';
 import { readHistory, type GovernanceDeps } from './records.js';
 
-export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceDeps): void {
+export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceDeps, config: GatewayConfig): void {
   // Per model, version, rollout mode, modality and ISO week; silent models included (that is what silent mode is for).
   app.get('/api/governance/figures', { config: { permission: 'governance.read' } }, async (_req, reply) => {
     reply.header('cache-control', 'no-store');
@@ -67,5 +70,23 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     if (!q.success) return reply.code(400).send({ error: 'invalid query', details: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) });
     const { threshold, ...sel } = q.data;
     return evaluateModel(await readHistory(deps), sel, threshold);
+  });
+
+  // ---- assessment SRs: each standing accept / modify / reject as a DICOM SR referencing the AI result it assesses
+  app.get<{ Querystring: { study?: string } }>('/api/governance/assessments', { config: { permission: 'governance.assessment-export' } }, async (req, reply) => {
+    const study = z.string().regex(/^[0-9]+(\.[0-9]+)*$/).max(64).optional().safeParse(req.query?.study);
+    if (!study.success) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
+    return { assessments: (await listAssessments(deps.db, study.data)).map((a) => ({ ...a, href: `/api/governance/assessments/${a.seq}.dcm` })) };
+  });
+
+  app.get<{ Params: { file: string } }>('/api/governance/assessments/:file', { config: { permission: 'governance.assessment-export' } }, async (req, reply) => {
+    const s = requireUser(req);
+    const m = /^([1-9][0-9]{0,9})\.dcm$/.exec(req.params.file);
+    if (!m) return reply.code(400).send({ error: 'expected <verdict number>.dcm' });
+    const out = await exportAssessment(deps.db, config, Number(m[1]));
+    if (!out.ok) return reply.code(out.status).send({ error: out.error });
+    await appendAudit(deps.db, { actor: s.user.username, role: s.user.role, action: 'assessment-sr-exported', studyUID: out.row.studyUID, findingId: out.row.resultId, detail: { verdict: out.row.seq, action: out.row.action, aiResultReferenced: out.aiResult } });
+    reply.header('content-type', 'application/dicom').header('content-disposition', `attachment; filename="assessment-${out.row.seq}.dcm"`).header('cache-control', 'no-store');
+    return reply.send(Buffer.from(out.dicom));
   });
 }

@@ -205,6 +205,29 @@ function Figures() {
   );
 }
 
+/** Each standing accept / modify / reject as a DICOM SR (assessment of the AI result); PHI inside, so admin only. */
+function Assessments() {
+  const [rows, setRows] = useState<{ seq: number; studyUID: string; findingId: string; action: string; actor: string; at: string; href: string }[] | null>(null);
+  const [msg, setMsg] = useState<string | null>(null);
+  useEffect(() => void apiJson<{ assessments: NonNullable<typeof rows> }>('/api/governance/assessments').then((r) => setRows(r.assessments.slice(-50).reverse()), (e: Error) => setMsg(e.message)), []);
+  return (
+    <Section title="AI result assessments (DICOM SR)">
+      {msg && <pre className="error-banner">{msg}</pre>}
+      {rows && !rows.length && <p className="muted">No verdicts yet.</p>}
+      {rows && rows.length > 0 && (
+        <table className="worklist-table" data-testid="assessment-srs">
+          <thead><tr><th>#</th><th>Study</th><th>Finding</th><th>Verdict</th><th>By</th><th>At</th><th>SR</th></tr></thead>
+          <tbody>
+            {rows.map((a) => (
+              <tr key={a.seq}><td>{a.seq}</td><td>{a.studyUID}</td><td>{a.findingId}</td><td>{a.action}</td><td>{a.actor}</td><td>{new Date(a.at).toLocaleString()}</td><td><a href={a.href} download>assessment-{a.seq}.dcm</a></td></tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </Section>
+  );
+}
+
 function AuditExport() {
   const today = new Date().toISOString().slice(0, 10);
   const [from, setFrom] = useState(new Date(Date.now() - 7 * 864e5).toISOString().slice(0, 10));
@@ -252,6 +275,7 @@ export default function AdminPage() {
         </Section>
       )}
       {can(role, 'governance.read') && <Figures />}
+      {can(role, 'governance.assessment-export') && <Assessments />}
       {can(role, 'outbox.admin') && (
         <Section title="Outbox (SR and HL7 delivery)">
           <a href="/api/admin/outbox" target="_blank" rel="noreferrer">Outbox status (JSON)</a>

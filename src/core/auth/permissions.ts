@@ -66,6 +66,11 @@ export const PERMISSIONS = {
   'governance.read': ['ai-governance', 'admin'],
   /** The governance alert rules (ranges per figure) and acknowledging their notices. */
   'governance.write': ['ai-governance', 'admin'],
+  /**
+   * Assessment SRs of verdicts (DICOM, with the study's patient attributes): admin only until the
+   * de-identified export (issue 17 item 6) lets governance have them without PHI.
+   */
+  'governance.assessment-export': ['admin'],
   /** Prometheus metrics at /metrics (operations; route patterns and queue depths, no PHI). */
   'metrics.read': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
