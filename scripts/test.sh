@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `npm test`: every test, installing what it needs first. Unit, then integration (real Orthanc,
-# real MLLP peers, real validators), then e2e (real Chromium against the built viewer).
+# real MLLP peers, real validators) on SQLite and again on PostgreSQL, then e2e (real Chromium
+# against the built viewer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -10,4 +11,15 @@ echo "[test] build viewer"
 NODE_ENV=production npx vite build --logLevel error
 npx vitest run --project unit
 npx vitest run --project integration
+# The same integration suite on PostgreSQL: a throw-away cluster on loopback (scripts/lib/postgres.ts),
+# one database per stack. Left out: files that never open the gateway's database (src/, the Orthanc
+# harness tests), those that pin a SQLite file to tamper with it or kill a gateway over it (audit, crash),
+# and the event-loop timing test (scrypt, not the database). Set TEST_PG=0 to skip this pass locally.
+if [ "${TEST_PG:-1}" != 0 ]; then
+  echo "[test] integration on PostgreSQL"
+  TEST_DB=postgres npx vitest run --project integration \
+    --exclude 'src/**' --exclude 'test/orthanc*.int.test.ts' \
+    --exclude 'gateway/audit/mac.int.test.ts' --exclude 'gateway/audit/audit.int.test.ts' \
+    --exclude 'gateway/outbox/crash.int.test.ts' --exclude 'gateway/auth/login-timing.int.test.ts'
+fi
 npx vitest run --project e2e

@@ -12,6 +12,7 @@ import { TEST_DIALECT, testDatabase } from '../../test/harness.js';
 import { openStore, type Store } from './database.js';
 import { migrate } from './migrations.js';
 import { claimRows, dialectOf, tryLeadership, withAdvisoryLock } from './dialect.js';
+import { appendAudit } from '../audit/audit.js';
 
 let tmp: string;
 let a: Store;
@@ -68,6 +69,14 @@ describe(`dialect helpers on ${TEST_DIALECT}`, () => {
     expect(dialectOf(a.db)).toBe(TEST_DIALECT);
     const v = TEST_DIALECT === 'postgres' ? await sql<{ v: string }>`SELECT version() AS v`.execute(a.db) : await sql<{ v: string }>`SELECT sqlite_version() AS v`.execute(a.db);
     expect(v.rows[0].v).toMatch(TEST_DIALECT === 'postgres' ? /^PostgreSQL/ : /^3\./);
+  });
+
+  it('the audit table is append-only in the database itself: UPDATE and DELETE are refused', async () => {
+    await appendAudit(a.db, { actor: 'test', action: 'dialect-check' });
+    await expect(a.db.updateTable('audit').set({ actor: 'mallory' }).where('action', '=', 'dialect-check').execute()).rejects.toThrow(/append-only/);
+    await expect(a.db.deleteFrom('audit').where('action', '=', 'dialect-check').execute()).rejects.toThrow(/append-only/);
+    const rows = await a.db.selectFrom('audit').select('actor').where('action', '=', 'dialect-check').execute();
+    expect(rows).toEqual([{ actor: 'test' }]);
   });
 
   it('claimRows: two claimers racing over 300 rows get each row exactly once', async () => {

@@ -12,7 +12,8 @@ import { buildOru } from '../../src/core/hl7/oru.js';
 import { parseAck } from '../../src/core/hl7/ack.js';
 import { Hl7Error } from '../../src/core/hl7/codec.js';
 import { sendMllp } from '../mllp/client.js';
-import type { OruPayload, SrPayload, WebhookPayload } from './events.js';
+import type { FhirPayload, OruPayload, SrPayload, WebhookPayload } from './events.js';
+import { buildFhirReportBundle, dicomToIso } from '../../src/core/fhir/diagnosticReport.js';
 import type { OutboxSettings } from './settings.js';
 
 export class DeliveryError extends Error {
@@ -173,13 +174,46 @@ export async function deliverOru(ctx: DeliveryContext, p: OruPayload, attempts: 
   throw new DeliveryError(`RIS error (${ack.code}): ${why}`, attempts <= ctx.settings.aeRetries);
 }
 
-export async function deliverWebhook(_ctx: DeliveryContext, p: WebhookPayload): Promise<string> {
+/** The FHIR results bundle of a sign-off: patient and study attributes from the PACS (a QIDO), as for the ORU. */
+async function fhirBundle(ctx: DeliveryContext, f: FhirPayload): Promise<unknown> {
+  const src = await anyInstance(ctx, f.studyInstanceUID);
+  if (!src) throw new DeliveryError(`study ${f.studyInstanceUID} is not in the PACS (yet)`, true);
+  const st = studyFromDataset(src);
+  const q = await orthancFetch(ctx.config, `/studies?StudyInstanceUID=${f.studyInstanceUID}&includefield=00080061&includefield=00201206&includefield=00201208`, { headers: { accept: 'application/dicom+json' } });
+  const qs = q.ok && q.status !== 204 ? ((await q.json()) as Record<string, { Value?: unknown[] }>[])[0] : undefined;
+  const modalities = (qs?.['00080061']?.Value ?? [st.Modality ?? '']).map(String).filter(Boolean);
+  return buildFhirReportBundle({
+    study: {
+      studyInstanceUID: f.studyInstanceUID,
+      patientId: st.PatientID || 'UNKNOWN',
+      ...(typeof src.IssuerOfPatientID === 'string' && /^[0-9.]+$/.test(src.IssuerOfPatientID) ? { patientIdIssuer: src.IssuerOfPatientID } : {}),
+      ...(st.PatientName ? { patientName: st.PatientName } : {}),
+      ...(st.AccessionNumber ? { accession: st.AccessionNumber } : {}),
+      ...(st.StudyDescription ? { description: st.StudyDescription } : {}),
+      ...(dicomToIso(st.StudyDate, st.StudyTime) ? { started: dicomToIso(st.StudyDate, st.StudyTime) } : {}),
+      modalities,
+      ...(Number(qs?.['00201206']?.Value?.[0]) > 0 ? { numberOfSeries: Number(qs?.['00201206']?.Value?.[0]) } : {}),
+      ...(Number(qs?.['00201208']?.Value?.[0]) > 0 ? { numberOfInstances: Number(qs?.['00201208']?.Value?.[0]) } : {}),
+    },
+    findings: f.findings,
+    model: f.model,
+    reader: f.reader,
+    signedAt: f.signedAt,
+    status: f.status,
+    ...(f.reportText ? { reportText: f.reportText } : {}),
+    ...(f.impression ? { impression: f.impression } : {}),
+    ids: f.ids,
+  });
+}
+
+export async function deliverWebhook(ctx: DeliveryContext, p: WebhookPayload): Promise<string> {
+  const body = p.fhir ? await fhirBundle(ctx, p.fhir) : p.body;
   let r: Response;
   try {
     r = await fetch(p.url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'idempotency-key': p.idempotencyKey },
-      body: JSON.stringify(p.body),
+      headers: { 'content-type': p.fhir ? 'application/fhir+json' : 'application/json', 'idempotency-key': p.idempotencyKey },
+      body: JSON.stringify(body),
       signal: AbortSignal.timeout(15_000),
     });
   } catch (e) {

@@ -48,6 +48,27 @@ export interface WebhookPayload {
   url: string;
   body: unknown;
   idempotencyKey: string;
+  /** A FHIR R4 results bundle to build at delivery (patient and study attributes from the PACS), instead of `body`. */
+  fhir?: FhirPayload;
+}
+
+/** What the FHIR DiagnosticReport bundle is built from (src/core/fhir/diagnosticReport.ts); ids fixed here, so a retry sends the same bundle. */
+export interface FhirPayload {
+  studyInstanceUID: string;
+  findings: Finding[];
+  model: ModelRef;
+  reader: { username: string; name: string };
+  signedAt: string;
+  status: 'final' | 'corrected';
+  reportText?: string;
+  impression?: string;
+  ids: { report: string; study: string; device: string; practitioner: string; observations: Record<string, string> };
+}
+
+/** The FHIR endpoint results go to (FHIR_URL, a FHIR server's base or transaction URL); none: no FHIR results. */
+export function fhirEndpoint(): string | null {
+  const u = process.env.FHIR_URL?.trim();
+  return u ? u : null;
 }
 
 export type OutboxPayload = SrPayload | OruPayload | WebhookPayload;
@@ -153,6 +174,19 @@ export async function onStudySignedOff(
     });
   }
   const finalSent = await finalResultEnqueued(trx, e.studyInstanceUID);
+  const fhirUrl = fhirEndpoint();
+  if (fhirUrl) {
+    // FHIR R4 DiagnosticReport + ImagingStudy + Observations, through the outbox like the SR and the ORU.
+    const fhir: FhirPayload = {
+      studyInstanceUID: e.studyInstanceUID, findings: e.findings, model, reader: { username: e.user.username, name: e.user.displayName }, signedAt: e.signedAt,
+      status: finalSent ? 'corrected' : 'final',
+      ...(e.reportText ? { reportText: e.reportText } : {}),
+      ...(e.report?.impression ? { impression: e.report.impression } : {}),
+      ids: { report: crypto.randomUUID(), study: crypto.randomUUID(), device: crypto.randomUUID(), practitioner: crypto.randomUUID(), observations: Object.fromEntries(e.findings.map((f) => [f.id, crypto.randomUUID()])) },
+    };
+    const key = `fhir:${e.studyInstanceUID}:${e.signedAt}`;
+    await enqueue(trx, 'webhook', e.studyInstanceUID, `webhook:${key}`, fhir.ids.report, { type: 'webhook', url: fhirUrl, body: null, idempotencyKey: fhir.ids.report, fhir });
+  }
   const controlId = newControlId();
   await enqueue(trx, 'hl7-oru', e.studyInstanceUID, `oru:F:${e.studyInstanceUID}:${e.signedAt}`, controlId, {
     type: 'oru', status: finalSent ? 'C' : 'F', controlId, studyInstanceUID: e.studyInstanceUID, findings: e.findings, model, at: e.signedAt,

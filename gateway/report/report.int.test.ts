@@ -7,6 +7,7 @@
  * be signed; a signed report cannot be re-saved.
  */
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -20,6 +21,7 @@ import { FrameDecoder, frame } from '../mllp/framing.js';
 import { buildAck, headerOf } from '../../src/core/hl7/ack.js';
 import { acceptLine, draftFromFindings, editLine, pendingAiLines, type ReportDraft } from '../../src/core/report/draft.js';
 import type { Finding } from '../../src/core/findings/finding.js';
+import { r4Validator } from '../../src/core/fhir/r4-validator.js';
 
 const VALIDATE = path.join(SHARED, 'tools', 'validate-sr');
 const HL7_PARSE = path.join(SHARED, 'tools', 'hl7-parse');
@@ -32,6 +34,10 @@ let rita: Client;
 let ris: net.Server;
 const received: string[] = [];
 let prevPreread: string | undefined;
+let prevFhir: string | undefined;
+// A FHIR endpoint we do not own, as far as the gateway knows: it records each POST (content type and body).
+let fhirServer: http.Server;
+const fhirPosts: { contentType: string; body: any }[] = [];
 
 function validateSr(files: string[]): { code: number; out: string } {
   try {
@@ -62,6 +68,18 @@ async function srFile(orthancId: string, name: string): Promise<string> {
 beforeAll(async () => {
   prevPreread = process.env.PREREAD;
   process.env.PREREAD = '0';
+  const fhirPort = await freePort();
+  fhirServer = http.createServer((req, res) => {
+    let data = '';
+    req.on('data', (c) => (data += c));
+    req.on('end', () => {
+      fhirPosts.push({ contentType: String(req.headers['content-type']), body: JSON.parse(data) });
+      res.writeHead(200, { 'content-type': 'application/fhir+json' }).end(JSON.stringify({ resourceType: 'Bundle', type: 'transaction-response', entry: [] }));
+    });
+  });
+  await new Promise<void>((r) => fhirServer.listen(fhirPort, '127.0.0.1', () => r()));
+  prevFhir = process.env.FHIR_URL;
+  process.env.FHIR_URL = `http://127.0.0.1:${fhirPort}/fhir`;
   const risPort = await freePort();
   // A RIS we do not own, as far as the gateway knows: it records each ORU as received and acknowledges AA.
   ris = net.createServer((sock) => {
@@ -87,6 +105,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await stack?.stop();
   await new Promise<void>((r) => (ris ? ris.close(() => r()) : r()));
+  await new Promise<void>((r) => (fhirServer ? fhirServer.close(() => r()) : r()));
+  if (prevFhir === undefined) delete process.env.FHIR_URL;
+  else process.env.FHIR_URL = prevFhir;
   if (prevPreread === undefined) delete process.env.PREREAD;
   else process.env.PREREAD = prevPreread;
 });
@@ -147,6 +168,19 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     expect(out).toContain('OBX-5 = IMPRESSION:');
     expect(out).toContain('OBX-3 = 19005-8^Radiology Imaging study [Impression] (narrative)^LN');
     expect(out).toMatch(/OBX-5 = Acute intracranial haemorrhage \\F\\ right frontal/);
+    // FHIR R4: DiagnosticReport (final) + ImagingStudy + one Observation per reported finding, through the outbox
+    // to the configured endpoint; valid against the official R4 definitions.
+    const post = await waitFor('FHIR bundle at the endpoint', async () => fhirPosts[0], 60_000);
+    expect(post.contentType).toBe('application/fhir+json');
+    const validate = await r4Validator();
+    expect(validate(post.body)).toEqual([]);
+    const res = (t: string) => (post.body.entry as { resource: any }[]).map((e) => e.resource).filter((x) => x.resourceType === t);
+    expect(res('DiagnosticReport')[0]).toMatchObject({ status: 'final', conclusion: 'Acute intracranial haemorrhage | right frontal. Neurosurgical referral advised.' });
+    expect(res('DiagnosticReport')[0].subject.identifier.value).toBe(String(SRC.PatientID));
+    expect(res('ImagingStudy')[0].identifier[0].value).toBe(`urn:oid:${STUDY}`);
+    expect(res('Observation').map((o) => [o.code.coding[0].code, o.valueCodeableConcept.coding[0].display]).sort()).toEqual([['1386000', 'Absent'], ['1386000', 'Present']]);
+    expect(res('Device')[0].deviceName[0].name).toBe('ich-detector');
+    expect(res('Practitioner')[0].identifier[0].value).toBe('rita');
     // The signed report cannot be saved over.
     expect((await put(draftFromFindings(await findings(), 'generic'))).status).toBe(409);
   }, 300_000);
@@ -178,6 +212,10 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     expect(JSON.stringify(ds)).toContain('Small subdural collection along the falx, 3 mm.');
     const v = validateSr([addFile]);
     expect(v.out, v.out).toContain(`RESULT: PASS (${addFile})`);
+    // FHIR: the corrected report, again valid R4, with the addendum in its text.
+    const corrected = await waitFor('corrected FHIR bundle', async () => fhirPosts.find((p) => p.body.entry[0].resource.status === 'corrected'), 60_000);
+    expect((await r4Validator())(corrected.body)).toEqual([]);
+    expect(Buffer.from(corrected.body.entry[0].resource.presentedForm[0].data, 'base64').toString('utf8')).toContain('Small subdural collection along the falx, 3 mm.');
     const rep = await rita.json<{ addenda: { text: string; addedBy: string }[] }>(`/api/studies/${STUDY}/report`);
     expect(rep.addenda).toEqual([expect.objectContaining({ text: 'Small subdural collection along the falx, 3 mm.', addedBy: 'rita' })]);
   }, 300_000);

@@ -195,7 +195,7 @@ describe('rollout modes', () => {
     expect((await put(c.ada, '/api/admin/models/..%2Fetc/rollout', { mode: 'off' })).status).toBe(400);
     expect((await put(c.ada, '/api/admin/models/adult-head-ct/rollout', { mode: 'assistive' })).status).toBe(200);
     expect(await ids(c.rita, HEAD_CT)).toEqual(sorted(f.ich95, f.ich50, f.noduleRoutine, f.motion));
-    const audit = await stack.gateway.store.db.selectFrom('audit').select('detail').where('action', '=', 'settings-changed').execute();
+    const audit = await stack.gateway.store.db.selectFrom('audit').select('detail').where('action', '=', 'settings-changed').orderBy('seq').execute();
     const modes = audit.map((a) => JSON.parse(a.detail!)).filter((d) => d.setting === 'rollout-mode').map((d) => `${d.before}->${d.after}`);
     expect(modes).toEqual(['assistive->silent', 'silent->off', 'off->assistive']);
   });
