@@ -56,6 +56,8 @@ export class ChangeFeed {
   private stopped = true;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
+  /** Polls this process made as the feed's leader (a follower makes none): for operators and tests. */
+  polls = 0;
   /** Consecutive failures per change seq (in memory: a restart gives a failing study a fresh chance). */
   private readonly failures = new Map<number, number>();
 
@@ -89,6 +91,7 @@ export class ChangeFeed {
 
   private async pollIfLeader(): Promise<void> {
     if (this.deps.leadership && !(await this.deps.leadership())) return;
+    this.polls++;
     await this.poll();
   }
 

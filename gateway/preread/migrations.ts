@@ -50,6 +50,10 @@ export interface PrereadJobsTable {
   findings_count: number | null;
   provider: string | null;
   duration_ms: number | null;
+  /** Which gateway process runs it (migration 502): several processes share one PostgreSQL database. */
+  claimed_by: string | null;
+  /** Until when the claim holds; the runner renews it while the job runs, an expired one is re-queued. */
+  lease_until: string | null;
 }
 
 export interface PrereadAlertsTable {
@@ -146,6 +150,14 @@ export const migrations: Migration[] = [
       await db.schema.alterTable('preread_alerts').addColumn('closed_at', 'text').execute();
       await db.schema.alterTable('preread_alerts').addColumn('closed_reason', 'text').execute();
       await db.schema.createIndex('preread_alerts_study').on('preread_alerts').column('study_uid').execute();
+    },
+  },
+  {
+    version: 502,
+    name: 'preread jobs: claimed by a process under a lease (several gateways on one database)',
+    async up(db) {
+      await db.schema.alterTable('preread_jobs').addColumn('claimed_by', 'text').execute();
+      await db.schema.alterTable('preread_jobs').addColumn('lease_until', 'text').execute();
     },
   },
 ];

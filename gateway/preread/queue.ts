@@ -3,14 +3,19 @@
  * by an idle inference worker, completed or failed with exponential back-off), the inference worker
  * pool, and the AI state a study shows from its jobs (pending / running / done / failed / unavailable).
  *
- * A job is claimed by a conditional update (pending → running); a "running" job found at start was
- * interrupted by a crash and is put back. What a finished job's output becomes is ingest.ts's job.
+ * Jobs are claimed with the dialect's claim (gateway/db/dialect.ts claimRows: one UPDATE, FOR UPDATE
+ * SKIP LOCKED on PostgreSQL), so several gateway processes on one database never run the same job. A
+ * claim carries the process and a lease the runner renews every second; a job whose lease ran out (its
+ * process died) is put back to pending by whichever process sees it. On SQLite (one process) a job
+ * "running" at start was interrupted by a crash and is put back at once.
+ * What a finished job's output becomes is ingest.ts's job.
  */
 import crypto from 'node:crypto';
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/database.js';
 import './migrations.js';
 import { appendAudit } from '../audit/audit.js';
+import { claimRows, dialectOf } from '../db/dialect.js';
 import { backoffMs, deriveAiState, type AiState } from '../../src/core/triage/arrival.js';
 import { InferencePool, type WorkerResponse } from './pool.js';
 import type { OrthancClient } from '../orthanc/client.js';
@@ -21,6 +26,8 @@ import type { Finding } from '../../src/core/findings/finding.js';
 const ACTOR = 'preread';
 /** Failures that are not the model's: the worker went away under the job. No attempt is spent. */
 const NOT_THE_MODELS_FAULT = new Set(['inference workers stopped', 'no idle inference worker']);
+/** A claim's lease: renewed every second while the job runs, so only a dead process lets it run out. */
+export const LEASE_MS = 30_000;
 
 export interface QueueOptions {
   workers: number;
@@ -99,7 +106,9 @@ export class PrereadQueue {
   private retryTimer: NodeJS.Timeout | null = null;
   private ticking = false;
   private tickAgain = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Map<string, Promise<void>>();
+  /** This process's name on the jobs it claims. */
+  readonly instance = crypto.randomUUID();
   /** The AI state each study showed when last told, so the sweep tells live views only of changes. */
   private readonly lastState = new Map<string, string>();
 
@@ -115,8 +124,12 @@ export class PrereadQueue {
 
   async start(): Promise<void> {
     this.stopped = false;
-    // A job "running" when we start was interrupted by a crash or restart: run it again.
-    const resumed = await this.deps.db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date().toISOString() }).where('state', '=', 'running').executeTakeFirst();
+    // A job "running" when we start was interrupted by a crash or restart: run it again. With several
+    // processes on PostgreSQL only those whose lease ran out (the others' are still being run).
+    const now = new Date().toISOString();
+    let q = this.deps.db.updateTable('preread_jobs').set({ state: 'pending', next_at: now, claimed_by: null, lease_until: null }).where('state', '=', 'running');
+    if (dialectOf(this.deps.db) === 'postgres') q = q.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
+    const resumed = await q.executeTakeFirst();
     if (Number(resumed.numUpdatedRows)) this.opts.log(`preread: resuming ${resumed.numUpdatedRows} interrupted job(s)`);
     if (this.opts.workers > 0) this.pool.start();
     this.sweepTimer = setInterval(() => void this.sweep(), 1000);
@@ -128,7 +141,7 @@ export class PrereadQueue {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.pool.stop();
-    await Promise.allSettled([...this.inFlight]);
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   /** Hands due jobs to idle workers. Re-entrant calls coalesce. */
@@ -149,10 +162,17 @@ export class PrereadQueue {
       });
   }
 
-  /** Claims a pending job for this process: false when another worker (or process) took it first. */
-  private async claim(jobId: string, now: string): Promise<boolean> {
-    const claimed = await this.deps.db.updateTable('preread_jobs').set({ state: 'running', started_at: now }).where('id', '=', jobId).where('state', '=', 'pending').executeTakeFirst();
-    return Number(claimed.numUpdatedRows) > 0;
+  /** Claims up to `n` due jobs for this process, oldest first; a job another process claimed is never returned. */
+  private claim(n: number, now: Date): Promise<DB['preread_jobs'][]> {
+    const at = now.toISOString();
+    return claimRows<DB['preread_jobs']>(this.deps.db, {
+      table: 'preread_jobs',
+      key: 'id',
+      where: sql`state = 'pending' AND next_at <= ${at}`,
+      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + LEASE_MS).toISOString() },
+      orderBy: 'created_at',
+      limit: n,
+    });
   }
 
   private async fill(): Promise<void> {
@@ -160,10 +180,7 @@ export class PrereadQueue {
     const idle = this.pool.idle;
     if (idle <= 0) return;
     const { db } = this.deps;
-    const now = new Date().toISOString();
-    const due = await db.selectFrom('preread_jobs').selectAll().where('state', '=', 'pending').where('next_at', '<=', now).orderBy('created_at').limit(idle).execute();
-    for (const job of due) {
-      if (!(await this.claim(job.id, now))) continue;
+    for (const job of await this.claim(idle, new Date())) {
       const model = this.deps.models().find((m) => m.manifest.name === job.model);
       const payload = JSON.parse(job.payload) as { seriesId: string };
       await appendAudit(db, { actor: ACTOR, action: 'preread-inference-started', studyUID: job.study_uid, detail: { job: job.id, model: job.model, attempt: job.attempts + 1 } });
@@ -177,10 +194,10 @@ export class PrereadQueue {
       })()
         .catch((e) => this.opts.log(`preread: job ${job.id}: ${(e as Error).message}`))
         .finally(() => {
-          this.inFlight.delete(p);
+          this.inFlight.delete(job.id);
           this.tick();
         });
-      this.inFlight.add(p);
+      this.inFlight.set(job.id, p);
     }
     // Jobs waiting out a back-off: come back when the first is due.
     const next = await db.selectFrom('preread_jobs').select('next_at').where('state', '=', 'pending').orderBy('next_at').limit(1).executeTakeFirst();
@@ -197,8 +214,9 @@ export class PrereadQueue {
     if (!out.ok) return this.fail(jobId, out.error);
     const now = new Date().toISOString();
     await this.deps.ingest(job, out.findings, { provider: res.provider, ms: res.timings.totalMs ?? null }, async (trx) => {
-      const fresh = await trx.selectFrom('preread_jobs').select('state').where('id', '=', jobId).executeTakeFirst();
-      if (fresh?.state !== 'running') return false;
+      const fresh = await trx.selectFrom('preread_jobs').select(['state', 'claimed_by']).where('id', '=', jobId).executeTakeFirst();
+      // Still ours: a job whose lease ran out may have been claimed by another process meanwhile.
+      if (fresh?.state !== 'running' || (fresh.claimed_by !== null && fresh.claimed_by !== this.instance)) return false;
       await trx
         .updateTable('preread_jobs')
         .set({ state: 'done', finished_at: now, findings_count: out.findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
@@ -211,10 +229,10 @@ export class PrereadQueue {
   private async fail(jobId: string, message: string): Promise<void> {
     const { db } = this.deps;
     const job = await db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
-    if (!job || job.state !== 'running') return;
+    if (!job || job.state !== 'running' || (job.claimed_by !== null && job.claimed_by !== this.instance)) return;
     const now = Date.now();
     if (NOT_THE_MODELS_FAULT.has(message)) {
-      await db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date(now).toISOString() }).where('id', '=', jobId).execute();
+      await db.updateTable('preread_jobs').set({ state: 'pending', next_at: new Date(now).toISOString(), claimed_by: null, lease_until: null }).where('id', '=', jobId).execute();
       await this.changed(job.study_uid);
       return;
     }
@@ -222,7 +240,7 @@ export class PrereadQueue {
     const final = next.state === 'failed';
     await db
       .updateTable('preread_jobs')
-      .set({ state: next.state, attempts: next.attempts, last_error: message.slice(0, 1000), next_at: next.nextAt, finished_at: next.finishedAt })
+      .set({ state: next.state, attempts: next.attempts, last_error: message.slice(0, 1000), next_at: next.nextAt, finished_at: next.finishedAt, claimed_by: null, lease_until: null })
       .where('id', '=', jobId)
       .execute();
     await appendAudit(db, { actor: ACTOR, action: 'preread-inference-failed', outcome: final ? 8 : 4, studyUID: job.study_uid, detail: { job: jobId, model: job.model, attempt: next.attempts, final, error: message.slice(0, 500) } });
@@ -292,11 +310,38 @@ export class PrereadQueue {
     await this.deps.changed(studyUID);
   }
 
+  /** Renews the leases of the jobs this process runs; puts back jobs whose lease ran out (their process died). */
+  private async leases(): Promise<void> {
+    const { db } = this.deps;
+    const now = new Date();
+    const ids = [...this.inFlight.keys()];
+    if (ids.length) {
+      await db
+        .updateTable('preread_jobs')
+        .set({ lease_until: new Date(now.getTime() + LEASE_MS).toISOString() })
+        .where('id', 'in', ids)
+        .where('claimed_by', '=', this.instance)
+        .where('state', '=', 'running')
+        .execute();
+    }
+    const expired = await db
+      .updateTable('preread_jobs')
+      .set({ state: 'pending', next_at: now.toISOString(), claimed_by: null, lease_until: null })
+      .where('state', '=', 'running')
+      .where('lease_until', '<', now.toISOString())
+      .executeTakeFirst();
+    if (Number(expired.numUpdatedRows)) {
+      this.opts.log(`preread: re-queued ${expired.numUpdatedRows} job(s) whose runner went away`);
+      this.tick();
+    }
+  }
+
   /** Time passes too: a study whose wait runs over the limit (or whose workers went away) turns "unavailable". */
   private async sweep(): Promise<void> {
     if (this.stopped) return;
     const { db } = this.deps;
     try {
+      await this.leases();
       // Only studies whose state can change with time: open jobs now, or open when last told.
       const open = new Set((await db.selectFrom('preread_jobs').select('study_uid').where('state', 'in', ['pending', 'running']).distinct().execute()).map((r) => r.study_uid));
       for (const [uid, key] of this.lastState) if (/^(pending|running|unavailable)\|/.test(key)) open.add(uid);

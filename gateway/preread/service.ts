@@ -17,6 +17,7 @@ import { DEFAULT_TRIAGE_RULES, type TriageRules } from '../../src/core/triage/tr
 import type { AiState } from '../../src/core/triage/arrival.js';
 import { onSeriesChange } from '../findings/sr-arrivals.js';
 import { ChangeFeed, setCursor } from './feed.js';
+import { tryLeadership, type Leadership } from '../db/dialect.js';
 import { PrereadQueue, type JobView } from './queue.js';
 import { admitStudy, readmitHeldBack, type AdmitDeps } from './arrival.js';
 import { ingestJobResult } from './ingest.js';
@@ -82,6 +83,8 @@ export class PrereadService {
   private unsubscribe: (() => void)[] = [];
   /** Re-admission only while the background service runs (PREREAD=0 leaves the queue alone). */
   private running = false;
+  /** Only one process follows the change feed (PostgreSQL: a session advisory lock; SQLite: always this one). */
+  private leadership: Leadership | null = null;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -110,7 +113,7 @@ export class PrereadService {
     );
     this.admit = { db, orthanc, models: () => this.catalog.list(), changed: (uid) => this.queue.changed(uid), tick: () => this.queue.tick() };
     this.feed = new ChangeFeed(
-      { db, orthanc, pollMs: opts.pollMs, log: opts.log },
+      { db, orthanc, pollMs: opts.pollMs, log: opts.log, leadership: async () => (this.leadership ? this.leadership.check() : false) },
       {
         // AI SRs are read by the server when their series is stable (findings/sr-arrivals.ts).
         onChange: (c) => onSeriesChange({ db, orthanc, events, log: opts.log }, c),
@@ -143,6 +146,7 @@ export class PrereadService {
 
   async start(): Promise<void> {
     this.running = true;
+    this.leadership = await tryLeadership(this.ctx.store, 'preread-feed');
     await this.queue.start();
     this.feed.start();
   }
@@ -151,6 +155,8 @@ export class PrereadService {
     this.running = false;
     await this.feed.stop();
     await this.queue.stop();
+    await this.leadership?.release();
+    this.leadership = null;
   }
 
   get pool() {
