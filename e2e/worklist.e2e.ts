@@ -95,4 +95,13 @@ describe('worklist: the reason and the status on the row', () => {
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByRole('dialog', { name: 'Worklist help' }).count()).toBe(0);
   }, 60_000);
+
+  it('the alert history lists the critical alert with its reason and state', async () => {
+    await page.locator('.wl-alert-history summary').click();
+    const entry = page.locator(`.wl-alert-history tr[data-study-uid="${lesion.studyInstanceUID}"]`).first();
+    await entry.waitFor({ timeout: 30_000 });
+    expect(await entry.getAttribute('data-state')).toBe('open');
+    expect(await entry.innerText()).toMatch(/ICH suspected, \d+ ?%/);
+    expect(await entry.innerText()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
+  }, 60_000);
 });

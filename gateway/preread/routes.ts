@@ -43,6 +43,8 @@ export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayCo
   });
 
   app.get('/api/alerts', { config: { permission: 'alerts.read' } }, async (req) => ({ alerts: await triage.alertsFor(requireUser(req).user.role) }));
+  // The alert history (worklist, issue 16): acknowledged and closed ones too, newest first, through the same role view.
+  app.get('/api/alerts/history', { config: { permission: 'alerts.read' } }, async (req) => ({ alerts: await triage.alertsFor(requireUser(req).user.role, { includeAcked: true, includeClosed: true }) }));
 
   app.post<{ Params: { id: string } }>('/api/alerts/:id/ack', { config: { permission: 'alerts.ack' } }, async (req, reply) => {
     const user = requireUser(req).user;

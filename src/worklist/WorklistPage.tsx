@@ -6,6 +6,7 @@ import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
 import { SEVERITY_LEGEND, severityShape, severityWord } from '../core/report/severity';
 import './worklist.css';
+import { AlertHistory } from '../alerts/AlertHistory';
 import {
   DEFAULT_SORT,
   NO_FILTERS,
@@ -427,6 +428,7 @@ export function WorklistPage() {
           </tbody>
         </table>
       )}
+      <AlertHistory patientOf={(uid) => studies?.find((r) => r.studyUID === uid)?.patientName ?? uid} />
       <p className="hint">↑ ↓ move · Enter or double-click opens · click a column to sort · ? help</p>
     </main>
   );
