@@ -147,6 +147,12 @@ describe('governance page', () => {
     const bars = await colourPixels(page, 'governance-chart-distribution', PALETTE[0]);
     expect(bars.count, JSON.stringify(bars)).toBeGreaterThan(200);
 
+    // Drift: the same scores two weeks running (all 0.9): distance 0 from the earlier week, nothing flagged.
+    const drift = page.locator('[data-testid=governance-drift] tr[data-group="gov-e2e 1.0"]');
+    await expect.poll(() => drift.count(), { timeout: 20_000 }).toBe(2);
+    expect((await drift.nth(1).locator('td').nth(3).textContent())?.trim()).toBe('0.00 (4 vs 3)');
+    expect(await drift.nth(1).locator('td').nth(3).getAttribute('data-far')).toBe('no');
+
     // CSV export: downloads with the same numbers.
     const href = await page.locator('[data-testid=governance-csv]').getAttribute('href');
     const csv = await page.evaluate(async (h) => (await fetch(h!)).text(), href);

@@ -22,6 +22,7 @@ import type { Figures, FigureRow } from '../../src/core/governance/figures.js';
 import { DEFAULT_ALERT_RULES, type AlertRules } from '../../src/core/governance/rules.js';
 import type { Notice } from './alerts.js';
 import type { Evaluation } from '../../src/core/governance/evaluation.js';
+import type { DriftRow } from '../../src/core/governance/drift.js';
 
 const HEAD_CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const CHEST = '1.2.392.200036.9125.0.199302241758.16';
@@ -275,6 +276,36 @@ describe('governance figures from the real lifecycle', () => {
     const audited = await db.selectFrom('audit').select('detail').where('action', '=', 'assessment-sr-exported').execute();
     expect(audited.length).toBe(8);
     expect(audited.map((x) => JSON.parse(x.detail!).aiResultReferenced).filter(Boolean).length).toBe(2);
+  });
+
+  it('drift: a model whose scores and scanners change from one week to the next is noticed (inputs read from the PACS headers)', async () => {
+    const db = stack.gateway.store.db;
+    const past = new Date(Date.now() - 14 * 86_400_000).toISOString();
+    const drifting = (study: string, i: number, confidence: number, at: string) =>
+      FindingSchema.parse({ ...testFinding(study, { model: { name: 'gov-drift', version: '1' }, severity: 'routine', confidence }), id: `gov-drift-${study.slice(-4)}-${i}`, source: 'preread', createdAt: at, ingestedBy: 'preread' });
+    // Two weeks ago on the head CT: confident; this week on the chest CR: unsure.
+    for (let i = 0; i < 5; i++) await upsertFinding(db, drifting(HEAD_CT, i, 0.95, past));
+    for (let i = 0; i < 5; i++) await upsertFinding(db, drifting(CHEST, i, 0.3, new Date().toISOString()));
+    const d = await c.gus.json<{ rows: DriftRow[] }>('/api/governance/drift');
+    const rows = d.rows.filter((r) => r.model === 'gov-drift');
+    expect(rows.length).toBe(2);
+    expect(rows[0].outputs).toMatchObject({ n: 5, histogram: { '0.9–1.0': 5 }, distance: null });
+    expect(rows[1].outputs).toMatchObject({ n: 5, histogram: { '0.3–0.4': 5 }, referenceN: 5 });
+    expect(rows[1].outputs.distance).toBeCloseTo(1, 6);
+    // The scanners, as the PACS headers say (one image per study).
+    const ctHeader = SLICE as Record<string, unknown>;
+    const ctScanner = [ctHeader.Manufacturer, ctHeader.ManufacturerModelName].filter(Boolean).join(' ');
+    expect(Object.keys(rows[0].scanner.histogram)).toEqual([ctScanner || 'unknown']);
+    expect(rows[1].scanner.distance).toBeCloseTo(1, 6);
+    const inputs = await db.selectFrom('governance_inputs').selectAll().execute();
+    expect(inputs.find((r) => r.study_uid === HEAD_CT)).toMatchObject({ state: 'read', slice_thickness: Number(ctHeader.SliceThickness) });
+
+    const put = (body: unknown) => c.gus.fetch('/api/governance/rules', { method: 'PUT', body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+    expect((await put({ rules: { ...DEFAULT_ALERT_RULES, minSample: 1, driftMaxDistance: 0.5 } })).status).toBe(200);
+    const notices = (await c.gus.json<{ notices: Notice[] }>('/api/governance/notices')).notices.filter((n) => n.model === 'gov-drift');
+    expect(notices.map((n) => n.metric)).toEqual(expect.arrayContaining(['outputDrift', 'scannerDrift']));
+    expect(notices.find((n) => n.metric === 'outputDrift')!.message).toContain('drifted');
+    expect((await c.rita.fetch('/api/governance/drift')).status).toBe(403);
   });
 
   it('only governance.read roles (governance, admin) get the figures', async () => {

@@ -7,6 +7,7 @@ declare module '../db/database.js' {
     governance_health: GovernanceHealthTable;
     governance_settings: GovernanceSettingsTable;
     governance_notices: GovernanceNoticesTable;
+    governance_inputs: GovernanceInputsTable;
   }
 }
 
@@ -50,6 +51,16 @@ export interface GovernanceNoticesTable {
   message: string;
   acked_by: string | null;
   acked_at: string | null;
+}
+
+/** What the drift figures know of a study's images: scanner model and slice thickness, read once from the PACS. */
+export interface GovernanceInputsTable {
+  study_uid: string;
+  scanner: string | null;
+  slice_thickness: number | null;
+  /** 'read' | 'no-image' (nothing readable in the PACS) */
+  state: string;
+  recorded_at: string;
 }
 
 export const migrations: Migration[] = [
@@ -96,6 +107,20 @@ export const migrations: Migration[] = [
         .addColumn('message', 'text', (c) => c.notNull())
         .addColumn('acked_by', 'text')
         .addColumn('acked_at', 'text')
+        .execute();
+    },
+  },
+  {
+    version: 902,
+    name: 'governance: study inputs for drift (scanner, slice thickness)',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('governance_inputs')
+        .addColumn('study_uid', 'text', (c) => c.primaryKey())
+        .addColumn('scanner', 'text')
+        .addColumn('slice_thickness', dialect === 'postgres' ? 'double precision' : 'real')
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
         .execute();
     },
   },

@@ -26,7 +26,7 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   app.addHook('onReady', async () => {
     // After each health record the alert rules are checked (a model leaving a range notifies admin and governance).
     recorder = startHealthRecorder(ctx.db, ctx.config, ctx.models, healthIntervalFromEnv(), (m) => console.error(m), async () => {
-      await runRulesCheck(deps);
+      await runRulesCheck({ ...deps, config: ctx.config });
     });
     await recorder.beat();
   });

@@ -6,6 +6,7 @@ import { AlertRulesSchema } from '../../src/core/governance/rules.js';
 import { ackNotice, currentRules, listNotices, runRulesCheck, setRules } from './alerts.js';
 import { evaluateAll, evaluateModel } from '../../src/core/governance/evaluation.js';
 import { exportAssessment, listAssessments } from './assessments.js';
+import { driftOf } from './drift.js';
 import { appendAudit } from '../audit/audit.js';
 import type { GatewayConfig } from '../config.js';
 import { computeFigures, figuresToCsv } from '../../src/core/governance/figures.js';
@@ -40,7 +41,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     if (body.data.baseVersion !== undefined && body.data.baseVersion !== cur.version) return reply.code(409).send({ error: `rules changed meanwhile (now version ${cur.version}, you edited ${body.data.baseVersion})` });
     const saved = await setRules(deps.db, rules.data, s.user);
     // The new ranges are applied at once: a model outside them is noticed now, not at the next health record.
-    const check = await runRulesCheck(deps);
+    const check = await runRulesCheck({ ...deps, config });
     return { ...saved, raised: check.raised.length, breaches: check.breaches.length };
   });
 
@@ -88,5 +89,11 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     await appendAudit(deps.db, { actor: s.user.username, role: s.user.role, action: 'assessment-sr-exported', studyUID: out.row.studyUID, findingId: out.row.resultId, detail: { verdict: out.row.seq, action: out.row.action, aiResultReferenced: out.aiResult } });
     reply.header('content-type', 'application/dicom').header('content-disposition', `attachment; filename="assessment-${out.row.seq}.dcm"`).header('cache-control', 'no-store');
     return reply.send(Buffer.from(out.dicom));
+  });
+
+  // ---- drift: output scores and inputs (scanner, slice thickness) per model version and week against its earlier weeks
+  app.get('/api/governance/drift', { config: { permission: 'governance.read' } }, async () => {
+    const { rules } = await currentRules(deps.db);
+    return { maxDistance: rules.driftMaxDistance ?? null, minSample: rules.minSample, rows: await driftOf(deps.db, config, await readHistory(deps)) };
   });
 }

@@ -55,6 +55,7 @@ const FIELDS: { label: string; get: (r: AlertRules) => number; set: (r: AlertRul
   { label: 'Uptime at least (%)', get: (r) => r.uptimeMin, set: (r, v) => ({ ...r, uptimeMin: v }) },
   { label: 'Utilisation from (%)', get: (r) => r.utilisation.min, set: (r, v) => ({ ...r, utilisation: { ...r.utilisation, min: v } }) },
   { label: 'Utilisation to (%)', get: (r) => r.utilisation.max, set: (r, v) => ({ ...r, utilisation: { ...r.utilisation, max: v } }) },
+  { label: 'Drift distance at most (%)', get: (r) => r.driftMaxDistance ?? 0.3, set: (r, v) => ({ ...r, driftMaxDistance: v }) },
 ];
 
 export function RulesEditor({ onSaved }: { onSaved: () => void }) {

@@ -12,6 +12,7 @@ import { GovernanceChart } from './Chart';
 import { VISIBILITY_LABELS, distribution, groupKey, sideBySide, trend, type TrendMetric } from './chartData';
 import { Notices, RulesEditor } from './Alerts';
 import { EvaluationSection } from './Evaluation';
+import { DriftSection } from './Drift';
 import './governance.css';
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -166,6 +167,10 @@ export default function GovernancePage() {
           <section className="gov-section">
             <h2>Per week</h2>
             <FigureTable rows={view.rows} testId="governance-weekly" showWeek />
+          </section>
+          <section className="gov-section">
+            <h2>Drift (output scores and inputs per week)</h2>
+            <DriftSection />
           </section>
           <section className="gov-section">
             <h2>Alert rules</h2>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AlertRulesSchema, DEFAULT_ALERT_RULES, checkRules } from './rules.js';
+import { AlertRulesSchema, DEFAULT_ALERT_RULES, checkDrift, checkRules } from './rules.js';
 import { computeFigures, type FigureRow } from './figures.js';
 
 function row(over: Partial<FigureRow>): FigureRow {
@@ -35,5 +35,15 @@ describe('governance alert rules', () => {
     const [b] = checkRules(rules, [row({ shown: 50, falsePositiveRate: 0.16 })]);
     expect(b.message).toContain('retraining');
     expect(b.key).toBe(['m', '1', 'assistive', 'CT', '2026-W45', 'falsePositiveRate', 'retrain'].join('|'));
+  });
+
+  it('drift: a week further than the configured distance from the earlier weeks is a breach, with enough values', () => {
+    const f = (n: number, distance: number | null) => ({ n, histogram: {}, referenceN: 10, distance });
+    const row = { model: 'm', version: '1', week: '2026-W47', outputs: f(30, 0.6), scanner: f(30, 0.1), sliceThickness: f(5, 0.9) };
+    const b = checkDrift({ ...DEFAULT_ALERT_RULES, minSample: 10 }, [row]);
+    expect(b.map((x) => x.metric)).toEqual(['outputDrift']);
+    expect(b[0].message).toContain('distance 0.60');
+    expect(checkDrift({ ...DEFAULT_ALERT_RULES, minSample: 10, driftMaxDistance: 0.7 }, [row])).toEqual([]);
+    expect(checkDrift({ ...DEFAULT_ALERT_RULES, minSample: 1 }, [row]).map((x) => x.metric)).toEqual(['outputDrift', 'sliceThicknessDrift']);
   });
 });

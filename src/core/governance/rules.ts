@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { FigureRow } from './figures.js';
+import type { DriftRow } from './drift.js';
 
 const rate = z.number().min(0, 'a rate between 0 and 1').max(1, 'a rate between 0 and 1');
 const range = z
@@ -25,8 +26,10 @@ export const AlertRulesSchema = z
     uptimeMin: rate,
     /** Studies whose AI findings a radiologist opened / studies with AI results. */
     utilisation: range,
-    /** Smallest denominator judged (findings shown, critical positives, studies with results). */
+    /** Smallest denominator judged (findings shown, critical positives, studies with results, values of a drift week). */
     minSample: z.number().int().min(1).max(100_000),
+    /** Drift: a week's distribution (output scores, scanner models, slice thicknesses) further than this from the earlier weeks (Jensen–Shannon distance, 0–1). */
+    driftMaxDistance: rate.optional(),
   })
   .strict();
 export type AlertRules = z.infer<typeof AlertRulesSchema>;
@@ -38,9 +41,10 @@ export const DEFAULT_ALERT_RULES: AlertRules = {
   uptimeMin: 0.995,
   utilisation: { min: 0.6, max: 0.85 },
   minSample: 20,
+  driftMaxDistance: 0.3,
 };
 
-export type RuleMetric = 'falsePositiveRate' | 'criticalSensitivity' | 'uptime' | 'utilisation';
+export type RuleMetric = 'falsePositiveRate' | 'criticalSensitivity' | 'uptime' | 'utilisation' | 'outputDrift' | 'scannerDrift' | 'sliceThicknessDrift';
 export type BreachKind = 'below' | 'above' | 'retrain';
 
 export interface Breach {
@@ -96,6 +100,32 @@ export function checkRules(rules: AlertRules, rows: readonly FigureRow[]): Breac
       const ur = `${pct(rules.utilisation.min)}–${pct(rules.utilisation.max)}`;
       if (r.utilisation < rules.utilisation.min) add('utilisation', 'below', r.utilisation, ur, 'utilisation');
       else if (r.utilisation > rules.utilisation.max) add('utilisation', 'above', r.utilisation, ur, 'utilisation');
+    }
+  }
+  return out;
+}
+
+/** Drift weeks further than `driftMaxDistance` from their model's earlier weeks (with at least `minSample` values). */
+export function checkDrift(rules: AlertRules, rows: readonly DriftRow[]): Breach[] {
+  const max = rules.driftMaxDistance ?? DEFAULT_ALERT_RULES.driftMaxDistance!;
+  const out: Breach[] = [];
+  const names = { outputDrift: 'output score distribution', scannerDrift: 'scanner models', sliceThicknessDrift: 'slice thicknesses' } as const;
+  for (const r of rows) {
+    for (const [metric, f] of [['outputDrift', r.outputs], ['scannerDrift', r.scanner], ['sliceThicknessDrift', r.sliceThickness]] as const) {
+      if (f.distance === null || f.n < rules.minSample || f.distance <= max) continue;
+      out.push({
+        key: [r.model, r.version, 'any', 'all', r.week, metric, 'above'].join('|'),
+        model: r.model,
+        version: r.version,
+        mode: 'any',
+        modality: 'all',
+        week: r.week,
+        metric,
+        kind: 'above',
+        value: f.distance,
+        range: `at most ${max.toFixed(2)}`,
+        message: `${r.model} ${r.version} (${r.week}): ${names[metric]} drifted from the earlier weeks: distance ${f.distance.toFixed(2)} (${f.n} values), above ${max.toFixed(2)}`,
+      });
     }
   }
   return out;
