@@ -6,8 +6,39 @@ import { parseDraft } from '../../src/core/report/draft.js';
 import { addenda, getReport, saveDraft } from './repository.js';
 import { addAddendum } from '../findings/service.js';
 import { appendAudit } from '../audit/audit.js';
+import { dicomWebPath, orthancFetch } from '../orthanc/client.js';
+import { findingsForStudy } from '../findings/repository.js';
+import { filterForReader } from '../trust/service.js';
+import { reportPlainText } from '../../src/core/report/draft.js';
+import { intervalChanges, intervalSentence } from '../../src/core/report/interval.js';
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
+
+type QidoStudy = Record<string, { Value?: unknown[] }>;
+const PRIOR_FIELDS = ['00100020', '00100021', '00080020', '00080061', '00180015', '00081030', '00080050'];
+const val = (s: QidoStudy | undefined, tag: string) => (s?.[tag]?.Value ?? []).map(String);
+const first = (s: QidoStudy | undefined, tag: string) => val(s, tag)[0] ?? '';
+const isoDate = (da: string) => (/^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : '');
+
+export interface PriorStudy {
+  studyUID: string;
+  date: string;
+  modalities: string[];
+  bodyPart: string;
+  description: string;
+  accession: string;
+  /** Same modality (SR aside) and the same body part, or description where no body part is known. */
+  relevant: boolean;
+}
+
+/** A prior is relevant when it shares an imaging modality and its body part (or, lacking one, its description). */
+export function isRelevantPrior(cur: Pick<PriorStudy, 'modalities' | 'bodyPart' | 'description'>, p: Pick<PriorStudy, 'modalities' | 'bodyPart' | 'description'>): boolean {
+  const img = (m: string[]) => m.filter((x) => x !== 'SR' && x !== 'KO' && x !== 'PR');
+  if (!img(p.modalities).some((m) => img(cur.modalities).includes(m))) return false;
+  if (cur.bodyPart && p.bodyPart) return cur.bodyPart.toUpperCase() === p.bodyPart.toUpperCase();
+  if (cur.description && p.description) return cur.description.toUpperCase() === p.description.toUpperCase();
+  return true;
+}
 
 export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const { db, events } = ctx;
@@ -29,6 +60,70 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'report-draft-saved', studyUID: study, detail: { lines: parsed.value.findings.length } });
     return { report: out.report };
+  });
+
+  /**
+   * Earlier studies of the same patient (Patient ID and, where given, its issuer), found by QIDO; the most
+   * recent relevant one compared: its signed report and the interval change of the findings (the reader policy
+   * applies to both studies' findings).
+   */
+  app.get<{ Params: { study: string } }>('/api/studies/:study/priors', { config: { permission: 'report.read' } }, async (req, reply) => {
+    const user = requireUser(req).user;
+    const study = req.params.study;
+    if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
+    const q = (query: string) =>
+      orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies?${query}&${PRIOR_FIELDS.map((f) => `includefield=${f}`).join('&')}`), { headers: { accept: 'application/dicom+json' } }).then(async (r) => {
+        if (r.status === 204) return [] as QidoStudy[];
+        if (!r.ok) throw Object.assign(new Error(`PACS QIDO ${r.status}`), { status: r.status });
+        return (await r.json()) as QidoStudy[];
+      });
+    let cur: QidoStudy | undefined;
+    let all: QidoStudy[];
+    try {
+      [cur] = await q(`StudyInstanceUID=${study}`);
+      if (!cur) return reply.code(404).send({ error: `no study ${study}` });
+      const pid = first(cur, '00100020');
+      if (!pid) return { patientId: '', priors: [], comparison: null };
+      all = await q(`PatientID=${encodeURIComponent(pid)}`);
+    } catch {
+      return reply.code(503).send({ error: 'the PACS cannot be reached for the priors; try again' });
+    }
+    const issuer = first(cur, '00100021');
+    const toPrior = (s: QidoStudy): PriorStudy => ({
+      studyUID: first(s, '0020000D'),
+      date: isoDate(first(s, '00080020')),
+      modalities: val(s, '00080061'),
+      bodyPart: first(s, '00180015'),
+      description: first(s, '00081030'),
+      accession: first(s, '00080050'),
+      relevant: false,
+    });
+    const me = toPrior(cur);
+    const priors = all
+      .filter((s) => first(s, '0020000D') !== study && first(s, '00100021') === issuer)
+      .map(toPrior)
+      .filter((p) => !me.date || !p.date || p.date <= me.date)
+      .map((p) => ({ ...p, relevant: isRelevantPrior(me, p) }))
+      .sort((a, b) => b.date.localeCompare(a.date));
+    const best = priors.find((p) => p.relevant);
+    if (!best) return { patientId: first(cur, '00100020'), priors, comparison: null };
+    const stored = await getReport(db, best.studyUID);
+    const priorAddenda = await addenda(db, best.studyUID);
+    const [curF, priorF] = await Promise.all([
+      findingsForStudy(db, study).then((f) => filterForReader(ctx, user.role, study, f)),
+      findingsForStudy(db, best.studyUID).then((f) => filterForReader(ctx, user.role, best.studyUID, f)),
+    ]);
+    const changes = intervalChanges(curF, priorF).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
+    return {
+      patientId: first(cur, '00100020'),
+      priors,
+      comparison: {
+        ...best,
+        report: stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null,
+        signedAt: stored?.signedAt ?? null,
+        changes,
+      },
+    };
   });
 
   app.post<{ Params: { study: string } }>('/api/studies/:study/addendum', { config: { permission: 'report.addendum' } }, async (req, reply) => {

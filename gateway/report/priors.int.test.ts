@@ -1,0 +1,82 @@
+/**
+ * Priors and interval change through the HTTP API (real Orthanc): two head CTs of the same patient (built
+ * from the shared slices, dated 2026-05-01 and 2026-12-01), each with a radiologist-accepted haemorrhage of
+ * 6 mm and 9 mm. The later study's priors: the earlier one, relevant (same modality and body part), with its
+ * signed report; the interval change "6 mm → 9 mm, +50 % since 2026-05-01".
+ */
+import fs from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { buildHeadCtStudy, type BuiltStudy } from '../preread/study-builder.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
+import { acceptAll, draftFromFindings } from '../../src/core/report/draft.js';
+import type { Finding } from '../../src/core/findings/finding.js';
+
+let stack: Stack;
+let rita: Client;
+let prior: BuiltStudy;
+let current: BuiltStudy;
+let prevPreread: string | undefined;
+
+function dated(b: BuiltStudy, da: string): void {
+  execFileSync('dcmodify', ['-nb', '-m', `(0008,0020)=${da}`, ...b.files]);
+}
+
+function finding(b: BuiltStudy, id: string, widthMm: number) {
+  const ds = parseDicomPart10(fs.readFileSync(b.files[0]));
+  return {
+    id, studyInstanceUID: b.studyInstanceUID, type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' }, label: 'Intracranial haemorrhage',
+    confidence: 0.9, severity: 'critical', model: { name: 'ich-detector', version: '1.2.0', manufacturer: 'Reading Station Demo' },
+    regions: [{ image: { seriesInstanceUID: String(ds.SeriesInstanceUID), sopInstanceUID: String(ds.SOPInstanceUID), sopClassUID: String(ds.SOPClassUID) }, box: { x: 200, y: 180, width: 20, height: 20 } }],
+    measurements: [{ name: { value: '103355008', scheme: 'SCT', meaning: 'Width' }, value: widthMm, unit: { value: 'mm', scheme: 'UCUM', meaning: 'millimeter' } }],
+  };
+}
+
+beforeAll(async () => {
+  prevPreread = process.env.PREREAD;
+  process.env.PREREAD = '0';
+  prior = await buildHeadCtStudy({ slices: 2 });
+  current = await buildHeadCtStudy({ slices: 2, firstSlice: 2 });
+  dated(prior, '20260501');
+  dated(current, '20261201');
+  stack = await startStack({ files: [...prior.files, ...current.files] });
+  rita = await login(stack.baseUrl, 'rita');
+  for (const [b, id, mm] of [[prior, 'P-ICH', 6], [current, 'C-ICH', 9]] as const) {
+    const r = await rita.post('/api/findings', [finding(b, id, mm)]);
+    expect(r.status, await r.clone().text()).toBe(201);
+    expect((await rita.post(`/api/findings/${id}/verdict`, { action: 'accept' })).status).toBe(200);
+  }
+  // The prior is signed with its report.
+  const { findings } = await rita.json<{ findings: Finding[] }>(`/api/studies/${prior.studyInstanceUID}/findings`);
+  const draft = acceptAll(draftFromFindings(findings, 'head-ct-haemorrhage'));
+  expect((await rita.fetch(`/api/studies/${prior.studyInstanceUID}/report`, { method: 'PUT', body: JSON.stringify({ draft }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+  expect((await rita.post(`/api/studies/${prior.studyInstanceUID}/signoff`, {})).status).toBe(201);
+}, 180_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  prior?.remove();
+  current?.remove();
+  if (prevPreread === undefined) delete process.env.PREREAD;
+  else process.env.PREREAD = prevPreread;
+});
+
+describe('priors and interval change', () => {
+  it('finds the earlier study of the same patient, relevant, with its signed report and the size change', async () => {
+    const r = await rita.json<{ priors: { studyUID: string; date: string; relevant: boolean }[]; comparison: { studyUID: string; date: string; report: string | null; changes: { kind: string; pct?: number; sentence: string }[] } | null }>(
+      `/api/studies/${current.studyInstanceUID}/priors`,
+    );
+    expect(r.priors.map((p) => [p.studyUID, p.date, p.relevant])).toEqual([[prior.studyInstanceUID, '2026-05-01', true]]);
+    expect(r.comparison?.studyUID).toBe(prior.studyInstanceUID);
+    expect(r.comparison?.report).toMatch(/IMPRESSION:/);
+    expect(r.comparison?.changes).toEqual([expect.objectContaining({ kind: 'larger', pct: 50, sentence: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.' })]);
+    // The prior has no prior of its own (the later study is not one).
+    const back = await rita.json<{ priors: unknown[]; comparison: unknown }>(`/api/studies/${prior.studyInstanceUID}/priors`);
+    expect(back.priors).toEqual([]);
+    expect(back.comparison).toBeNull();
+    // A technologist may not read reports.
+    const toby = await login(stack.baseUrl, 'toby');
+    expect((await toby.fetch(`/api/studies/${current.studyInstanceUID}/priors`)).status).toBe(403);
+  });
+});
