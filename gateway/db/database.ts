@@ -114,7 +114,8 @@ async function openDatabase(location: string): Promise<Store> {
     return { db, dialect: 'postgres', url: location, close: () => db.destroy() };
   }
   if (location !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(location)), { recursive: true });
-  const sqlite = new Database(location);
+  // BETTER_SQLITE3_BINDING: a better-sqlite3 build for another Node ABI (scripts/node-lts.sh); else node_modules' own.
+  const sqlite = new Database(location, process.env.BETTER_SQLITE3_BINDING ? { nativeBinding: process.env.BETTER_SQLITE3_BINDING } : {});
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');

