@@ -16,6 +16,7 @@ import { migrations as prereadMigrations } from '../preread/migrations.js';
 import { migrations as authMigrations } from '../auth/migrations.js';
 import { migrations as auditMigrations } from '../audit/migrations.js';
 import { migrations as governanceMigrations } from '../governance/migrations.js';
+import { migrations as measurementsMigrations } from '../measurements/migrations.js';
 
 // The type lives in its own module so capability migrations need not import this registry (no cycle).
 export type { Migration };
@@ -99,7 +100,7 @@ export const MIGRATIONS: Migration[] = [
 ];
 
 /** Core tables (1–99) plus each capability's own range, so capabilities never collide on version numbers. */
-export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations, ...authMigrations, ...auditMigrations, ...governanceMigrations];
+export const ALL_MIGRATIONS: Migration[] = [...MIGRATIONS, ...findingsMigrations, ...outboxMigrations, ...aiMigrations, ...trustMigrations, ...prereadMigrations, ...authMigrations, ...auditMigrations, ...governanceMigrations, ...measurementsMigrations];
 
 /**
  * Applies what is missing, in version order, each migration in its own transaction. Safe when several

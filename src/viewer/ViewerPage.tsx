@@ -14,6 +14,8 @@ import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
 import { type PresetId, WINDOW_PRESETS, presetsFor } from '../core/imaging/voi';
 import { OverlayText } from './OverlayText';
+import { MeasurementSync } from '../measurements/sync';
+import type { MeasureTool } from './cornerstone';
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
@@ -25,8 +27,30 @@ declare global {
   }
 }
 
+/** The open study's measurements (one viewer page at a time). */
+let measurements: MeasurementSync | null = null;
+
+const MEASURE_COMMANDS: Record<string, MeasureTool> = {
+  'measure.length': 'length',
+  'measure.angle': 'angle',
+  'measure.rectangle': 'rectangle',
+  'measure.ellipse': 'ellipse',
+  'measure.probe': 'probe',
+};
+
 function runViewerCommand(c: ViewerController, command: string, ctx: ViewerContext): boolean {
   const s = useViewerStore.getState();
+  const tool = MEASURE_COMMANDS[command];
+  if (tool) {
+    if (measurements?.isLocked) useViewerStore.setState({ measureMessage: 'This study is signed off: its measurements are part of the signed record and cannot change.' });
+    else c.setLeftTool(tool);
+    return true;
+  }
+  if (command === 'measure.delete') return !!(ctx.element && measurements?.deleteSelected(ctx.element));
+  if (command === 'measure.undo') {
+    measurements?.undo();
+    return true;
+  }
   const page = Math.max(1, Math.round(s.imageIds.length / 10));
   const seriesIdx = s.series.findIndex((x) => x.seriesInstanceUID === s.activeSeriesUID);
   if (command.startsWith('viewer.preset.')) {
@@ -238,6 +262,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       helpOpen: st.helpOpen,
       leftTool: st.leftTool,
       invert: st.invert,
+      measureMessage: st.measureMessage,
     })),
   );
 
@@ -276,6 +301,30 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   );
   const ctxRef = useRef(ctx);
   ctxRef.current = ctx;
+
+  // Stored measurements: loaded once the first image is on screen, drawn on each series as it opens.
+  useEffect(() => {
+    if (!s.firstImageShown || !elementRef.current) return;
+    const sync = new MeasurementSync(
+      {
+        studyUID,
+        viewportId: () => controller.ids.viewportId,
+        active: () => ({ imageIds: ctxRef.current.imageIds, imageRefs: ctxRef.current.imageRefs }),
+        message: (text) => useViewerStore.setState({ measureMessage: text }),
+      },
+      elementRef.current,
+    );
+    measurements = sync;
+    (window as { __measurements?: MeasurementSync }).__measurements = sync;
+    return () => {
+      sync.dispose();
+      if (measurements === sync) measurements = null;
+      delete (window as { __measurements?: MeasurementSync }).__measurements;
+    };
+  }, [s.firstImageShown, studyUID, controller]);
+  useEffect(() => {
+    measurements?.hydrateActive();
+  }, [ctx]);
 
   useEffect(() => {
     const map = resolveBindings(bindings);
@@ -380,6 +429,20 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
               {t === 'windowLevel' ? 'W/L' : t === 'pan' ? 'Pan' : 'Zoom'}
             </button>
           ))}
+          <span className="sep" />
+          {(
+            [
+              ['length', 'Length'],
+              ['angle', 'Angle'],
+              ['rectangle', 'Rect ROI'],
+              ['ellipse', 'Ellipse ROI'],
+              ['probe', 'Probe'],
+            ] as const
+          ).map(([t, label]) => (
+            <button type="button" key={t} data-tool={t} className={s.leftTool === t ? 'on' : ''} onClick={() => runViewerCommand(controller, `measure.${t}`, ctx)}>
+              {label}
+            </button>
+          ))}
           <button type="button" onClick={() => controller.toggleInvert()} className={s.invert ? 'on' : ''}>
             Invert
           </button>
@@ -393,6 +456,11 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
         <div className="viewport-wrap">
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
           <OverlayText active={active} />
+          {s.measureMessage && (
+            <div className="viewport-status" role="status" data-testid="measure-message" style={{ top: 'auto', bottom: '3.5em' }}>
+              {s.measureMessage}
+            </div>
+          )}
           {extensionsReady &&
             extensions.map((ext) =>
               ext.Overlay ? (

@@ -632,6 +632,31 @@ export class ViewerController {
     this.handle?.engine.resize(true, true);
   }
 
+  /** The image id of a stored frame in a loaded series, if that series is loaded. */
+  imageIdOf(seriesUID: string, sopUID: string, frame: number): string | undefined {
+    const st = this.stacks.get(seriesUID);
+    const i = st?.entries.findIndex((e) => e.sopInstanceUID === sopUID && e.frameNumber === frame) ?? -1;
+    return i >= 0 ? st!.imageIds[i] : undefined;
+  }
+
+  /** Which frame an image id shows (any loaded series). */
+  entryOf(imageId: string): StackEntry | undefined {
+    for (const st of this.stacks.values()) {
+      const i = st.imageIds.indexOf(imageId);
+      if (i >= 0) return st.entries[i];
+    }
+    return undefined;
+  }
+
+  /** Series whose stacks are loaded. */
+  loadedSeries(): string[] {
+    return [...this.stacks.keys()];
+  }
+
+  get viewportId(): string {
+    return this.handle?.viewportId ?? '';
+  }
+
   testState() {
     const s = get();
     const vp = this.viewport;

@@ -12,6 +12,11 @@ import {
   ZoomTool,
   PanTool,
   WindowLevelTool,
+  LengthTool,
+  AngleTool,
+  RectangleROITool,
+  EllipticalROITool,
+  ProbeTool,
   Enums as ToolEnums,
 } from '@cornerstonejs/tools';
 
@@ -102,7 +107,7 @@ export function initCornerstone(): void {
   });
   imageLoader.registerImageLoader('wadors', loadWithPrefetch as never);
   toolsInit();
-  for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool]) addTool(t);
+  for (const t of [StackScrollTool, ZoomTool, PanTool, WindowLevelTool, ...MEASUREMENT_TOOL_CLASSES]) addTool(t);
   performance.mark('rs:cs-init-end');
 }
 
@@ -121,11 +126,22 @@ function loadWithPrefetch(imageId: string, options: Record<string, unknown> = {}
   return { promise, cancelFn: undefined };
 }
 
-export type LeftTool = 'windowLevel' | 'pan' | 'zoom';
+/** The measurement tools (issue 15): Cornerstone3D annotation tools, by the name the store uses. */
+export type MeasureTool = 'length' | 'angle' | 'rectangle' | 'ellipse' | 'probe';
+const MEASUREMENT_TOOL_CLASSES = [LengthTool, AngleTool, RectangleROITool, EllipticalROITool, ProbeTool];
+export const MEASURE_TOOL_NAMES: Record<MeasureTool, string> = {
+  length: LengthTool.toolName,
+  angle: AngleTool.toolName,
+  rectangle: RectangleROITool.toolName,
+  ellipse: EllipticalROITool.toolName,
+  probe: ProbeTool.toolName,
+};
+export type LeftTool = 'windowLevel' | 'pan' | 'zoom' | MeasureTool;
 const LEFT_TOOLS: Record<LeftTool, string> = {
   windowLevel: WindowLevelTool.toolName,
   pan: PanTool.toolName,
   zoom: ZoomTool.toolName,
+  ...MEASURE_TOOL_NAMES,
 };
 
 export interface ViewportHandle {
@@ -153,7 +169,7 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
   performance.mark('rs:cs-enabled');
 
   const group = ToolGroupManager.createToolGroup(toolGroupId)!;
-  for (const t of [StackScrollTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
+  for (const t of [StackScrollTool, PanTool, WindowLevelTool, ...MEASUREMENT_TOOL_CLASSES]) group.addTool(t.toolName);
   // Drag up to zoom in, down to zoom out, as reading-room PACS do (Cornerstone's default is the reverse).
   group.addTool(ZoomTool.toolName, { invert: true });
   group.addViewport(viewportId, renderingEngineId);
@@ -169,8 +185,10 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
       [PanTool.toolName]: [aux],
       [ZoomTool.toolName]: [secondary],
     };
+    for (const name of Object.values(MEASURE_TOOL_NAMES)) b[name] = [];
     b[LEFT_TOOLS[left]].push(primary);
     for (const [name, bindings] of Object.entries(b)) {
+      // Passive measurement tools still let the reader select, move and edit what is drawn.
       group.setToolPassive(name, { removeAllBindings: true });
       if (bindings.length) group.setToolActive(name, { bindings });
     }

@@ -3,6 +3,7 @@ import { create } from 'zustand';
 import type { VoiRange } from '../core/imaging/voi';
 import type { StackEntry } from '../core/imaging/stack';
 import type { OrientationMarkers } from '../core/imaging/orientation';
+import type { LeftTool } from './cornerstone';
 
 export interface SeriesInfo {
   seriesInstanceUID: string;
@@ -48,7 +49,9 @@ export interface ViewerState {
   firstImageShown: boolean;
   loadedCount: number;
   helpOpen: boolean;
-  leftTool: 'windowLevel' | 'pan' | 'zoom';
+  leftTool: LeftTool;
+  /** Why the last measurement change was not stored (signed off, refused), shown to the reader; null when all is saved. */
+  measureMessage: string | null;
 }
 
 export const initialViewerState = (studyUID: string): ViewerState => ({
@@ -76,6 +79,7 @@ export const initialViewerState = (studyUID: string): ViewerState => ({
   loadedCount: 0,
   helpOpen: false,
   leftTool: 'windowLevel',
+  measureMessage: null,
 });
 
 export const useViewerStore = create<ViewerState>(() => initialViewerState(''));

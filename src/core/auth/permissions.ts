@@ -25,6 +25,10 @@ export const PERMISSIONS = {
   'findings.import': ['radiologist', 'admin'],
   /** Results of the in-browser AI, sent to the server's one ingestion path. */
   'findings.browser-ai': [...CLINICAL],
+  /** A study's measurements (lengths, angles, ROIs, probes) as stored with it. */
+  'measurements.read': [...READERS],
+  /** Make, change and delete measurements (the server stamps who and when; refused after sign-off). */
+  'measurements.write': ['radiologist', 'resident'],
   /** Sign off a study (writes the verified SR and the final ORU). */
   'study.signoff': ['radiologist'],
   /** A study's report: the draft being written and, after sign-off, the signed report and its addenda. */

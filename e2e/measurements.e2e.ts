@@ -1,0 +1,242 @@
+/**
+ * Measurement tools (issue 15, item 1) in Chromium against the real gateway and Orthanc: a length
+ * drawn with the mouse on the shared head CT equals, within 1 %, the distance computed from Pixel
+ * Spacing and the drawn screen points (not from the viewer's own arithmetic); it is drawn on screen
+ * (the annotation layer's pixels), stored with the study with the server's who and when, drawn again
+ * after a reload, deleted and brought back by undo; ROI statistics are in HU; an image without Pixel
+ * Spacing measures in px; after sign-off the server refuses changes.
+ *
+ * Data: three real head CT slices re-identified by dcmodify into a temp dir (one copy without Pixel
+ * Spacing as a second study).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import { HEAD_CT_DIR } from '../scripts/lib/demo-data.js';
+import { uidFor } from '../scripts/lib/demo-studies.js';
+import { login, waitFor, type Client, type Stack } from '../test/harness.js';
+import type { Measurement } from '../src/core/measurements/measurement.js';
+
+const CT_STUDY = uidFor('e2e-measure/ct/study');
+const NOSPACING_STUDY = uidFor('e2e-measure/nospacing/study');
+const PIXEL_SPACING_MM = 0.4882812;
+const ROWS = 512;
+
+function copies(work: string, name: string, extra: string[]): string[] {
+  const dir = path.join(work, name);
+  fs.mkdirSync(dir);
+  return ['10.dcm', '11.dcm', '12.dcm'].map((f, i) => {
+    const dest = path.join(dir, f);
+    fs.copyFileSync(path.join(HEAD_CT_DIR, f), dest);
+    fs.chmodSync(dest, 0o644);
+    execFileSync('dcmodify', [
+      '-nb',
+      '-i', `(0010,0010)=Measure^${name}`,
+      '-i', '(0010,0020)=MEAS15',
+      '-i', `(0020,000D)=${uidFor(`e2e-measure/${name}/study`)}`,
+      '-i', `(0020,000E)=${uidFor(`e2e-measure/${name}/series`)}`,
+      '-i', `(0008,0018)=${uidFor(`e2e-measure/${name}/sop/${i}`)}`,
+      ...extra,
+      dest,
+    ]);
+    return dest;
+  });
+}
+
+async function open(page: Page, baseUrl: string, study: string): Promise<void> {
+  await page.goto(`${baseUrl}/viewer/${study}`);
+  await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+  await page.waitForFunction(() => !!(window as { __measurements?: { loaded: Promise<void> } }).__measurements, null, { timeout: 10_000 });
+  await page.evaluate(() => (window as unknown as { __measurements: { loaded: Promise<void> } }).__measurements.loaded);
+  await page.evaluate(() => new Promise((r) => setTimeout(() => requestAnimationFrame(() => requestAnimationFrame(r)), 200)));
+}
+
+/** The viewport's box and the image's scale in CSS px per image pixel (the square image fitted whole). */
+async function geometry(page: Page) {
+  const box = (await page.locator('[data-testid=viewport]').boundingBox())!;
+  return { box, cssPerPixel: Math.min(box.width, box.height) / ROWS, cx: box.x + box.width / 2, cy: box.y + box.height / 2 };
+}
+
+async function drag(page: Page, from: [number, number], to: [number, number]): Promise<void> {
+  await page.mouse.move(from[0], from[1]);
+  await page.mouse.down();
+  await page.mouse.move(to[0], to[1], { steps: 10 });
+  await page.mouse.up();
+}
+
+/**
+ * The annotation layer (Cornerstone's SVG over the viewport) rasterised in the page: lit pixels of a
+ * measurement colour near a screen point, and all text it draws.
+ */
+function annotationPixels(page: Page, at: [number, number]): Promise<{ near: number; text: string }> {
+  return page.evaluate(async ([x, y]) => {
+    const svg = document.querySelector('.viewport-element svg') as SVGSVGElement;
+    const r = svg.getBoundingClientRect();
+    const clone = svg.cloneNode(true) as SVGSVGElement;
+    clone.setAttribute('width', String(r.width));
+    clone.setAttribute('height', String(r.height));
+    const img = new Image();
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = r.width;
+    c.height = r.height;
+    const g = c.getContext('2d')!;
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
+    let near = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 100) near++;
+    return { near, text: svg.textContent ?? '' };
+  }, at);
+}
+
+/** The length as the annotation writes it (Cornerstone rounds, e.g. "110 mm"): within 1 % of the stored figure. */
+function expectShownLength(text: string, length: number): void {
+  const shown = [...text.matchAll(/(\d+(?:\.\d+)?) mm(?!²)/g)].map((m) => Number(m[1]));
+  expect(shown.some((v) => Math.abs(v - length) / length < 0.01), `${text} (stored ${length})`).toBe(true);
+}
+
+describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
+  let stack: Stack;
+  let browser: LaunchedBrowser;
+  let page: Page;
+  let work: string;
+  let api: Client;
+  const pageErrors: string[] = [];
+  const stored = () => api.json<{ measurements: Measurement[]; locked: boolean }>(`/api/studies/${CT_STUDY}/measurements`);
+
+  beforeAll(async () => {
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-e2e-measure-'));
+    const files = [...copies(work, 'ct', []), ...copies(work, 'nospacing', ['-e', '(0028,0030)'])];
+    stack = await startE2EStack({ files });
+    api = await login(stack.baseUrl, 'rita');
+    browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+    page = browser.page;
+    page.on('pageerror', (e) => pageErrors.push(`${e.message} ${(e.stack ?? '').split('\n').slice(1, 3).join(' ')}`));
+    await loginInBrowser(page, stack.baseUrl, 'rita');
+    await open(page, stack.baseUrl, CT_STUDY);
+  }, 240_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  let lengthId = '';
+  let mid: [number, number] = [0, 0];
+
+  it('a length drawn on the CT equals the distance from Pixel Spacing within 1 %, is drawn, and is stored by the server', async () => {
+    const g = await geometry(page);
+    await page.keyboard.press('l');
+    const a: [number, number] = [g.cx - 140, g.cy - 60];
+    const b: [number, number] = [g.cx + 120, g.cy + 90];
+    mid = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+    await drag(page, a, b);
+    const expectedMm = (Math.hypot(b[0] - a[0], b[1] - a[1]) / g.cssPerPixel) * PIXEL_SPACING_MM;
+    const list = await waitFor('the length to be stored', async () => {
+      const l = (await stored()).measurements.filter((m) => m.tool === 'length');
+      return l.length ? l : null;
+    }, 15_000);
+    const m = list[0];
+    lengthId = m.id;
+    expect(m.stats.unit).toBe('mm');
+    expect(Math.abs(m.stats.length! - expectedMm) / expectedMm).toBeLessThan(0.01);
+    // The stored points say the same (patient coordinates in mm).
+    expect(Math.abs(Math.hypot(...m.points[1].map((v, i) => v - m.points[0][i])) - expectedMm) / expectedMm).toBeLessThan(0.01);
+    expect(m.createdBy).toBe('rita');
+    expect(Date.now() - Date.parse(m.createdAt)).toBeLessThan(60_000);
+    // On screen: the line's pixels at its midpoint, and its length written in mm.
+    const px = await annotationPixels(page, mid);
+    expect(px.near).toBeGreaterThan(4);
+    expectShownLength(px.text, m.stats.length!);
+  });
+
+  it('a rectangle ROI gives mean, SD, min, max in HU and its area in mm²; a probe gives HU', async () => {
+    const g = await geometry(page);
+    await page.keyboard.press('b');
+    await drag(page, [g.cx - 40, g.cy + 120], [g.cx + 40, g.cy + 170]);
+    await page.keyboard.press('k');
+    await page.mouse.click(g.cx + 10, g.cy + 140);
+    const [rect, probe] = await waitFor('the ROI and the probe', async () => {
+      const l = (await stored()).measurements;
+      const r = l.find((m) => m.tool === 'rectangle');
+      const p = l.find((m) => m.tool === 'probe');
+      return r && p ? [r, p] : null;
+    }, 15_000);
+    expect(rect.stats.modalityUnit).toBe('HU');
+    expect(rect.stats.areaUnit).toMatch(/mm/);
+    // 80 × 50 CSS px in mm² at this scale, within 3 % (the ROI snaps to whole pixels).
+    const expectedArea = (80 / g.cssPerPixel) * PIXEL_SPACING_MM * ((50 / g.cssPerPixel) * PIXEL_SPACING_MM);
+    expect(Math.abs(rect.stats.area! - expectedArea) / expectedArea).toBeLessThan(0.03);
+    expect(rect.stats.min!).toBeLessThanOrEqual(rect.stats.mean!);
+    expect(rect.stats.max!).toBeGreaterThanOrEqual(rect.stats.mean!);
+    expect(rect.stats.stdDev!).toBeGreaterThanOrEqual(0);
+    expect(probe.stats.modalityUnit).toBe('HU');
+    expect(typeof probe.stats.value).toBe('number');
+    expect(probe.stats.value!).toBeGreaterThanOrEqual(rect.stats.min!);
+    expect(probe.stats.value!).toBeLessThanOrEqual(rect.stats.max!);
+  });
+
+  it('is drawn again after a reload, from the stored record', async () => {
+    await open(page, stack.baseUrl, CT_STUDY);
+    await page.waitForTimeout(300);
+    const px = await annotationPixels(page, mid);
+    expect(px.near).toBeGreaterThan(4);
+    const m = (await stored()).measurements.find((x) => x.id === lengthId)!;
+    expectShownLength(px.text, m.stats.length!);
+  });
+
+  it('delete removes it (record and screen); undo brings it back', async () => {
+    await page.keyboard.press('w');
+    // Select the line by clicking on it (passive measurement tools stay selectable), then Delete.
+    await page.mouse.click(mid[0], mid[1]);
+    // Cornerstone handles a press after its double-click window (about 400 ms).
+    await page.waitForFunction((id) => (window as unknown as { __measurements: { selected(): string[] } }).__measurements.selected().join() === id, lengthId, { timeout: 5_000 });
+    await page.keyboard.press('Delete');
+    await waitFor('the deletion to be stored', async () => !(await stored()).measurements.some((m) => m.id === lengthId), 10_000);
+    await page.waitForTimeout(200);
+    expect((await annotationPixels(page, mid)).near).toBe(0);
+    await page.keyboard.press('Alt+z');
+    await waitFor('the undo to be stored', async () => (await stored()).measurements.some((m) => m.id === lengthId), 10_000);
+    await page.waitForTimeout(200);
+    expect((await annotationPixels(page, mid)).near).toBeGreaterThan(4);
+  });
+
+  it('an image without Pixel Spacing measures in px', async () => {
+    await open(page, stack.baseUrl, NOSPACING_STUDY);
+    const g = await geometry(page);
+    await page.keyboard.press('l');
+    await drag(page, [g.cx - 100, g.cy], [g.cx + 100, g.cy]);
+    const m = await waitFor('the px length', async () => (await api.json<{ measurements: Measurement[] }>(`/api/studies/${NOSPACING_STUDY}/measurements`)).measurements[0], 15_000);
+    expect(m.stats.unit).toBe('px');
+    expect(Math.abs(m.stats.length! - 200 / g.cssPerPixel) / (200 / g.cssPerPixel)).toBeLessThan(0.01);
+  });
+
+  it('after sign-off the server refuses changes, and the viewer says so', async () => {
+    const r = await api.post(`/api/studies/${CT_STUDY}/signoff`, { confirmUnverified: true });
+    expect(r.status).toBeLessThan(300);
+    const m = (await stored()).measurements[0];
+    const put = await api.fetch(`/api/studies/${CT_STUDY}/measurements/${m.id}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tool: m.tool, seriesInstanceUID: m.seriesInstanceUID, sopInstanceUID: m.sopInstanceUID, frameNumber: m.frameNumber, points: m.points, stats: m.stats }),
+    });
+    expect(put.status).toBe(409);
+    expect((await api.fetch(`/api/studies/${CT_STUDY}/measurements/${m.id}`, { method: 'DELETE' })).status).toBe(409);
+    expect((await stored()).locked).toBe(true);
+    await open(page, stack.baseUrl, CT_STUDY);
+    await page.keyboard.press('l');
+    await page.getByTestId('measure-message').waitFor();
+    expect(await page.getByTestId('measure-message').textContent()).toContain('signed off');
+  });
+
+  it('no page errors', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
