@@ -11,8 +11,8 @@ import { useSession } from '../auth/api';
 import { can } from '../core/auth/permissions';
 import { useFindingsStore } from '../findings/state';
 import { REPORT_TEMPLATES, templateFor } from '../core/report/templates';
-import { acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, pendingAiLines, refreshDraft, removeLine, reportPlainText, type DraftLine, type ReportDraft } from '../core/report/draft';
-import { addAddendum, loadReport, saveReport } from './api';
+import { addComparisonLines, acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, pendingAiLines, refreshDraft, removeLine, reportPlainText, type DraftLine, type ReportDraft } from '../core/report/draft';
+import { addAddendum, loadPriors, loadReport, saveReport } from './api';
 import { useReportStore } from './state';
 import { setPendingReportSave } from './flush';
 
@@ -108,7 +108,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
   const readOnly = signed || !writer;
 
   useEffect(() => {
-    void loadReport(studyUID);
+    void loadReport(studyUID).then(() => loadPriors(studyUID));
   }, [studyUID]);
   // Signed elsewhere (S in the findings panel): the draft is now the signed report.
   useEffect(() => {
@@ -125,11 +125,16 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       lastFindings.current = findings;
       return;
     }
+    // The interval change with the prior goes into the draft once, AI-suggested.
+    if (r.comparison?.changes.length) {
+      const withCmp = addComparisonLines(r.draft, r.comparison.changes.map((c) => ({ key: c.currentId ?? `p-${c.priorId}`, text: c.sentence })));
+      if (withCmp !== r.draft) return change(studyUID, withCmp);
+    }
     if (lastFindings.current === findings) return;
     lastFindings.current = findings;
     const next = refreshDraft(r.draft, findings);
     if (JSON.stringify(next) !== JSON.stringify(r.draft)) change(studyUID, next);
-  }, [r.loaded, r.draft, r.study, r.studyUID, readOnly, findings, findingsStudy, studyUID]);
+  }, [r.loaded, r.draft, r.study, r.studyUID, r.comparison, readOnly, findings, findingsStudy, studyUID]);
 
   if (!can(role, 'report.read')) return null;
   const d = r.draft;
@@ -235,6 +240,28 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
             style={{ width: '100%', color: 'inherit', font: 'inherit', fontSize: 12, borderRadius: 4, padding: 4, ...ownStyle }}
           />
         </>
+      )}
+      {r.comparison && (
+        <div data-testid="report-comparison" data-prior={r.comparison.studyUID} style={{ marginTop: 8, borderTop: '1px solid #2a313a', paddingTop: 6 }}>
+          <h4 style={{ margin: '0 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>
+            Comparison: prior {r.comparison.date || '(undated)'} {r.comparison.description ? `· ${r.comparison.description}` : ''}
+          </h4>
+          <ul style={{ margin: 0, paddingLeft: 16 }}>
+            {r.comparison.changes.map((c) => (
+              <li key={`${c.currentId ?? ''}:${c.priorId ?? ''}`} data-testid="interval-change" data-kind={c.kind}>
+                {c.sentence}
+              </li>
+            ))}
+            {r.comparison.changes.length === 0 && <li style={{ opacity: 0.7 }}>No findings to compare.</li>}
+          </ul>
+          <details>
+            <summary style={{ fontSize: 11 }}>Prior report{r.comparison.signedAt ? '' : ' (not signed)'}</summary>
+            <pre data-testid="prior-report" style={{ whiteSpace: 'pre-wrap', fontSize: 11 }}>{r.comparison.report ?? 'No signed report for the prior.'}</pre>
+          </details>
+          <button type="button" style={small} data-action="open-prior" onClick={() => window.open(`/viewer/${r.comparison!.studyUID}`, '_blank', 'noopener')}>
+            Open prior in a new window
+          </button>
+        </div>
       )}
       {signed && d && (
         <details style={{ marginTop: 6 }}>

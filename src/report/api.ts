@@ -1,7 +1,7 @@
 /** Talking to the gateway's report API: load, save (debounced by the panel), addendum. */
 import { apiFetch, apiJson, ApiError } from '../auth/api';
 import type { ReportDraft } from '../core/report/draft';
-import { initialReportState, useReportStore } from './state';
+import { initialReportState, useReportStore, type Comparison } from './state';
 
 interface ReportResponse {
   report: { draft: ReportDraft; updatedBy: string; updatedAt: string; signedAt: string | null } | null;
@@ -56,5 +56,16 @@ export async function addAddendum(studyUID: string, text: string): Promise<boole
   } catch (e) {
     useReportStore.setState({ error: `Addendum not sent: ${(e as Error).message}` });
     return false;
+  }
+}
+
+/** The priors of the study and the comparison with the most recent relevant one (silently none on failure). */
+export async function loadPriors(studyUID: string): Promise<void> {
+  try {
+    const r = await apiJson<{ priors: unknown[]; comparison: Comparison | null }>(`/api/studies/${studyUID}/priors`);
+    if (useReportStore.getState().studyUID !== studyUID) return;
+    useReportStore.setState({ comparison: r.comparison, priorsCount: r.priors.length });
+  } catch {
+    /* no priors shown: the report works without them */
   }
 }

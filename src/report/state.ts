@@ -15,6 +15,19 @@ export interface ReportState {
   /** The reader changed the draft since the last save. */
   dirty: boolean;
   loaded: boolean;
+  /** The most recent relevant prior and the interval change (from /api/studies/:s/priors); null: none or not loaded. */
+  comparison: Comparison | null;
+  priorsCount: number;
+}
+
+export interface Comparison {
+  studyUID: string;
+  date: string;
+  description: string;
+  modalities: string[];
+  report: string | null;
+  signedAt: string | null;
+  changes: { kind: string; currentId?: string; priorId?: string; label: string; fromMm?: number; toMm?: number; pct?: number; sentence: string }[];
 }
 
 export const initialReportState = (): ReportState => ({
@@ -27,6 +40,8 @@ export const initialReportState = (): ReportState => ({
   error: null,
   dirty: false,
   loaded: false,
+  comparison: null,
+  priorsCount: 0,
 });
 
 export const useReportStore = create<ReportState>(() => initialReportState());

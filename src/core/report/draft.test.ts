@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FindingSchema, type Finding } from '../findings/finding';
-import { acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, parseDraft, pendingAiLines, refreshDraft, removeLine, reportParts, reportPlainText } from './draft';
+import { addComparisonLines, acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, parseDraft, pendingAiLines, refreshDraft, removeLine, reportParts, reportPlainText } from './draft';
 import { templateFor } from './templates';
 
 const STUDY = '1.2.3';
@@ -58,6 +58,13 @@ describe('report draft', () => {
     // The template's normal impression does not survive a finding: the AI-worded impression replaces it.
     expect(d.impression).toMatchObject({ origin: 'ai', accepted: false });
     expect(refreshDraft(editLine(d, 'impression', 'Mine.'), []).impression.text).toBe('Mine.');
+  });
+
+  it('comparison lines are added once, AI-suggested, and survive a refresh', () => {
+    let d = addComparisonLines(draftFromFindings([accepted], 'generic'), [{ key: 'a', text: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.' }]);
+    d = addComparisonLines(d, [{ key: 'a', text: 'again' }]);
+    expect(d.findings.filter((l) => l.id === 'c:a')).toEqual([{ id: 'c:a', text: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.', origin: 'ai', accepted: false }]);
+    expect(refreshDraft(d, [accepted]).findings.map((l) => l.id)).toContain('c:a');
   });
 
   it('report text: parts for the SR, plain lines with sections for the ORU', () => {

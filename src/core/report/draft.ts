@@ -122,7 +122,8 @@ const rank = (f: Finding) => ({ critical: 0, urgent: 1, routine: 2 })[f.severity
  */
 export function refreshDraft(draft: ReportDraft, findings: readonly Finding[]): ReportDraft {
   const fresh = draftFromFindings(findings, draft.templateId);
-  const keep = draft.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted));
+  // Kept: the radiologist's lines, accepted AI lines, and comparison lines (c:…, they follow the prior, not the findings).
+  const keep = draft.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted) || l.id.startsWith('c:'));
   const keptIds = new Set(keep.map((l) => l.id));
   const hasOwn = keep.length > 0;
   const added = fresh.findings.filter((l) => !keptIds.has(l.id) && !(hasOwn && l.origin === 'template'));
@@ -130,6 +131,16 @@ export function refreshDraft(draft: ReportDraft, findings: readonly Finding[]): 
   // and an unaccepted suggestion follow the findings.
   const impression = draft.impression.origin === 'radiologist' || (draft.impression.origin === 'ai' && draft.impression.accepted) ? draft.impression : fresh.impression;
   return { ...draft, findings: [...keep, ...added], measurements: fresh.measurements, impression };
+}
+
+/**
+ * Interval-change sentences from the comparison with the prior ("nodule 6 mm → 9 mm, +50 % since …"): added once
+ * each (id `c:<key>`), AI-suggested until accepted or edited, since the sizes come from AI-found findings.
+ */
+export function addComparisonLines(draft: ReportDraft, lines: readonly { key: string; text: string }[]): ReportDraft {
+  const have = new Set(draft.findings.map((l) => l.id));
+  const add = lines.filter((l) => !have.has(`c:${l.key}`)).map((l): DraftLine => ({ id: `c:${l.key}`.slice(0, 80), text: l.text, origin: 'ai', accepted: false }));
+  return add.length ? { ...draft, findings: [...draft.findings, ...add] } : draft;
 }
 
 /** The reader typed over a line: it is now the radiologist's. */
