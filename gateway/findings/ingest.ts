@@ -240,3 +240,54 @@ export async function lateAndSuperseded(db: Kysely<DB>, studyUID: string): Promi
     superseded: sup.map((r) => ({ finding: FindingSchema.parse(JSON.parse(r.body)), supersededAt: r.superseded_at, supersededBy: r.superseded_by })),
   };
 }
+
+/**
+ * A finding the radiologist records (one the AI missed): the one entry for source `radiologist`.
+ * The server makes the whole finding: id, source, status `accepted` with the radiologist's own
+ * verdict (who, role, now), a model reference naming the reader (never an AI model; the outbox and
+ * the reader policy leave `radiologist` findings out of anything about AI), confidence 1 (a human
+ * assertion, not a score). From the client it takes only what was drawn: type, severity, image and
+ * box. Refused after sign-off (an addendum is the way to change a signed record). Audited; the
+ * domain event updates every view; at sign-off it goes into the verified SR and the ORU with the
+ * other accepted findings.
+ */
+export interface RadiologistFindingInput {
+  type: Finding['type'];
+  label?: string;
+  severity: Finding['severity'];
+  region: Finding['regions'][number];
+}
+
+export async function ingestRadiologistFinding(
+  deps: IngestDeps,
+  e: { studyUID: string; actor: { username: string; role?: string | null }; input: RadiologistFindingInput },
+): Promise<{ ok: true; finding: Finding } | { ok: false; status: 409 | 422; errors: string[] }> {
+  const at = new Date().toISOString();
+  const parsed = FindingSchema.safeParse({
+    id: `rad-${crypto.randomUUID()}`,
+    studyInstanceUID: e.studyUID,
+    type: e.input.type,
+    label: e.input.label ?? e.input.type.meaning,
+    confidence: 1,
+    severity: e.input.severity,
+    regions: [e.input.region],
+    model: { name: 'radiologist', version: e.actor.username.slice(0, 32) || 'reader', manufacturer: 'Radiologist' },
+    source: 'radiologist',
+    status: 'accepted',
+    verdict: { by: e.actor.username, ...(e.actor.role ? { role: e.actor.role } : {}), at },
+    createdAt: at,
+    ingestedBy: e.actor.username.slice(0, 64),
+  });
+  if (!parsed.success) return { ok: false, status: 422, errors: describeIssues(parsed.error) };
+  const f = parsed.data;
+  const refused = await deps.db.transaction().execute(async (trx) => {
+    const signed = await getSignoff(trx, e.studyUID);
+    if (signed) return `study ${e.studyUID} was signed off at ${signed.signed_at}; a finding added now goes in an addendum`;
+    await upsertFinding(trx, f);
+    return null;
+  });
+  if (refused) return { ok: false, status: 409, errors: [refused] };
+  await appendAudit(deps.db, { actor: e.actor.username, role: e.actor.role ?? null, action: 'finding-radiologist-recorded', studyUID: e.studyUID, findingId: f.id, detail: { source: 'radiologist', finding: summary(f) } });
+  deps.events?.emit('findings-changed', { studyUID: e.studyUID, cause: 'ingest', actor: e.actor.username });
+  return { ok: true, finding: f };
+}

@@ -5,7 +5,8 @@ import { parseFinding, compareFindings, isPending, type Finding } from '../../sr
 import { parseVerdictRequest } from '../../src/core/findings/verdict.js';
 import { findingsForStudy, signoffStatus, verdictHistory, getFinding, studyIsKnown } from './repository.js';
 import { giveVerdict, signOff } from './service.js';
-import { clientStampedFields, ingest, lateAndSuperseded, type IngestOutcome } from './ingest.js';
+import { clientStampedFields, ingest, ingestRadiologistFinding, lateAndSuperseded, type IngestOutcome } from './ingest.js';
+import { parseRadiologistFindingRequest } from '../../src/core/findings/radiologist.js';
 import { srWarningsForStudy } from './sr-arrivals.js';
 import { requireUser } from '../auth/plugin.js';
 import { applyReaderPolicy, filterForReader, readerMaySeeFinding } from '../trust/service.js';
@@ -34,6 +35,18 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
       /** Conformance warnings of the study's SR documents, as the server read them. */
       srWarnings: await srWarningsForStudy(db, study),
     };
+  });
+
+  // A finding the radiologist draws (one the AI missed): source 'radiologist', accepted by them, never AI.
+  app.post<{ Params: { study: string } }>('/api/studies/:study/findings/radiologist', { config: { permission: 'findings.verdict' } }, async (req, reply) => {
+    const s = requireUser(req);
+    const study = req.params.study;
+    if (!/^[0-9]+(\.[0-9]+)*$/.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
+    const parsed = parseRadiologistFindingRequest(req.body);
+    if (!parsed.ok) return reply.code(422).send({ error: 'invalid finding', details: parsed.errors });
+    const out = await ingestRadiologistFinding({ db, events }, { studyUID: study, actor: { username: s.user.username, role: s.user.role }, input: parsed.value });
+    if (!out.ok) return reply.code(out.status).send({ error: out.errors[0], details: out.errors });
+    return reply.code(201).send(out.finding);
   });
 
   app.post('/api/findings', { config: { permission: 'findings.import' } }, async (req, reply) => {
