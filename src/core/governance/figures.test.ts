@@ -271,6 +271,45 @@ describe('governance figures reconcile over generated histories (seeded; SEED= t
   });
 });
 
+describe('study-level figures', () => {
+  const base: ProducedRecord = { key: 'x', findingId: 'x', studyUID: '1.2.1', model: 'm', version: '1', modality: 'CT', producedAt: '2026-11-02T10:00:00Z', confidence: 0.9, severity: 'critical', type: 'ich|S', placement: 'live', endedAt: null, hidden: null, verdict: 'accepted' };
+  const empty: GovernanceHistory = { produced: [], shows: [], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '2026-11-20T00:00:00Z' };
+  it('arrival -> result latency p50/p95 from the pre-read jobs; alerts per role per day over the week', () => {
+    const job = (study: string, seconds: number) => ({ studyUID: study, model: 'm', version: '1', modality: 'CT', arrivedAt: '2026-11-02T09:00:00Z', finishedAt: new Date(Date.parse('2026-11-02T09:00:00Z') + seconds * 1000).toISOString(), state: 'done' as const });
+    const f = computeFigures({
+      ...empty,
+      produced: [base],
+      jobs: [job('1.2.1', 30), job('1.2.2', 60), job('1.2.3', 90), job('1.2.4', 600), { ...job('1.2.5', 5), state: 'failed', finishedAt: null }],
+      alerts: [
+        { studyUID: '1.2.1', findingId: 'x', raisedAt: '2026-11-02T10:01:00Z', roles: ['radiologist', 'er-attending'] },
+        { studyUID: '1.2.1', findingId: 'x~mod', raisedAt: '2026-11-03T10:01:00Z', roles: ['radiologist'] },
+        { studyUID: '1.2.1', findingId: 'unknown', raisedAt: '2026-11-03T10:01:00Z', roles: ['radiologist'] },
+      ],
+    });
+    const r = f.rows.find((x) => x.week === '2026-W45')!;
+    expect(r.studiesProcessed).toBe(4);
+    expect(r.latencyMs).toEqual({ count: 4, p50: 60_000, p95: 600_000 });
+    expect(r.alerts).toBe(2);
+    expect(r.alertsPerRole).toEqual({ radiologist: 2, 'er-attending': 1 });
+    expect(r.alertsPerRolePerDay.radiologist).toBeCloseTo(2 / 7, 9);
+  });
+  it('critical sensitivity: the signed read\'s critical types the model found; unsigned studies and after-sign-off output do not count', () => {
+    const f = computeFigures({
+      ...empty,
+      produced: [base, { ...base, key: 'y', findingId: 'y', studyUID: '1.2.2', type: 'ptx|S', placement: 'after-signoff', verdict: 'unverified' }, { ...base, key: 'z', findingId: 'z', studyUID: '1.2.3' }],
+      signoffs: [{ studyUID: '1.2.1', at: '2026-11-03T00:00:00Z' }, { studyUID: '1.2.2', at: '2026-11-03T00:00:00Z' }],
+      radiologistFindings: [
+        { studyUID: '1.2.1', at: '2026-11-02T11:00:00Z', severity: 'critical', type: 'ptx|S', rejected: false },
+        { studyUID: '1.2.2', at: '2026-11-02T11:00:00Z', severity: 'critical', type: 'ptx|S', rejected: false },
+        { studyUID: '1.2.2', at: '2026-11-02T11:00:00Z', severity: 'critical', type: 'dissection|S', rejected: true },
+      ],
+    });
+    const r = f.summary[0];
+    // 1.2.1: ich (found, accepted) + ptx (radiologist's, missed); 1.2.2: ptx (the model's arrived after sign-off: missed); 1.2.3 unsigned.
+    expect(r).toMatchObject({ criticalPositives: 3, criticalDetected: 1, missesAdded: 2 });
+  });
+});
+
 describe('figure helpers', () => {
   it('ISO weeks (year boundaries) and week starts', () => {
     expect(isoWeek('2026-12-07T03:00:00Z')).toBe('2026-W50');
