@@ -42,6 +42,15 @@ beforeAll(async () => {
   dated(current, '20261201');
   stack = await startStack({ files: [...prior.files, ...current.files] });
   rita = await login(stack.baseUrl, 'rita');
+  // And an AI finding without any length measurement: its size comes from the box and the images' pixel spacing.
+  const fracture = (b: BuiltStudy, id: string, px: number) => ({
+    ...finding(b, id, 0), measurements: [], type: { value: '125605004', scheme: 'SCT', meaning: 'Fracture' }, label: 'Skull fracture', severity: 'urgent',
+    regions: [{ ...finding(b, id, 0).regions[0], box: { x: 60, y: 60, width: px, height: px } }],
+  });
+  for (const [b, id, px] of [[prior, 'P-FX', 20], [current, 'C-FX', 30]] as const) {
+    expect((await rita.post('/api/findings', [fracture(b, id, px)])).status).toBe(201);
+    expect((await rita.post(`/api/findings/${id}/verdict`, { action: 'accept' })).status).toBe(200);
+  }
   for (const [b, id, mm] of [[prior, 'P-ICH', 6], [current, 'C-ICH', 9]] as const) {
     const r = await rita.post('/api/findings', [finding(b, id, mm)]);
     expect(r.status, await r.clone().text()).toBe(201);
@@ -70,7 +79,13 @@ describe('priors and interval change', () => {
     expect(r.priors.map((p) => [p.studyUID, p.date, p.relevant])).toEqual([[prior.studyInstanceUID, '2026-05-01', true]]);
     expect(r.comparison?.studyUID).toBe(prior.studyInstanceUID);
     expect(r.comparison?.report).toMatch(/IMPRESSION:/);
-    expect(r.comparison?.changes).toEqual([expect.objectContaining({ kind: 'larger', pct: 50, sentence: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.' })]);
+    const spacing = (parseDicomPart10(fs.readFileSync(current.files[0])).PixelSpacing as number[]).map(Number);
+    const mm = (px: number) => `${Math.round(px * Math.max(spacing[0], spacing[1]) * 10) / 10} mm`;
+    expect(r.comparison?.changes).toEqual(expect.arrayContaining([
+      expect.objectContaining({ kind: 'larger', pct: 50, sentence: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.' }),
+      expect.objectContaining({ kind: 'larger', pct: 50, sentence: `Skull fracture ${mm(20)} → ${mm(30)}, +50 % since 2026-05-01.` }),
+    ]));
+    expect(r.comparison?.changes).toHaveLength(2);
     // The prior has no prior of its own (the later study is not one).
     const back = await rita.json<{ priors: unknown[]; comparison: unknown }>(`/api/studies/${prior.studyInstanceUID}/priors`);
     expect(back.priors).toEqual([]);

@@ -10,7 +10,7 @@ import { dicomWebPath, orthancFetch } from '../orthanc/client.js';
 import { findingsForStudy } from '../findings/repository.js';
 import { filterForReader } from '../trust/service.js';
 import { reportPlainText } from '../../src/core/report/draft.js';
-import { intervalChanges, intervalSentence } from '../../src/core/report/interval.js';
+import { boxSizeMm, intervalChanges, intervalSentence } from '../../src/core/report/interval.js';
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
@@ -113,7 +113,23 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
       findingsForStudy(db, study).then((f) => filterForReader(ctx, user.role, study, f)),
       findingsForStudy(db, best.studyUID).then((f) => filterForReader(ctx, user.role, best.studyUID, f)),
     ]);
-    const changes = intervalChanges(curF, priorF).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
+    // Pixel spacing per series (from one instance's metadata), for the size of AI findings that carry no length.
+    const spacing = new Map<string, [number, number] | undefined>();
+    for (const f of [...curF, ...priorF]) {
+      const r = f.regions.find((x) => x.box);
+      if (!r || spacing.has(r.image.seriesInstanceUID)) continue;
+      let sp: [number, number] | undefined;
+      try {
+        const m = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies/${f.studyInstanceUID}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`), { headers: { accept: 'application/dicom+json' } });
+        const md = m.ok ? ((await m.json()) as QidoStudy[])[0] : undefined;
+        const v = (md?.['00280030']?.Value ?? []).map(Number);
+        if (v.length === 2 && v.every((x) => x > 0)) sp = [v[0], v[1]];
+      } catch {
+        sp = undefined;
+      }
+      spacing.set(r.image.seriesInstanceUID, sp);
+    }
+    const changes = intervalChanges(curF, priorF, { sizeOf: (f) => boxSizeMm(f, (s) => spacing.get(s)) }).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
     return {
       patientId: first(cur, '00100020'),
       priors,

@@ -110,6 +110,12 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
   useEffect(() => {
     void loadReport(studyUID).then(() => loadPriors(studyUID));
   }, [studyUID]);
+  // A verdict changes what is compared with the prior: ask again (the comparison counts accepted findings).
+  useEffect(() => {
+    if (findingsStudy !== studyUID || !findings.length) return;
+    const t = setTimeout(() => void loadPriors(studyUID), 500);
+    return () => clearTimeout(t);
+  }, [findings, findingsStudy, studyUID]);
   // Signed elsewhere (S in the findings panel): the draft is now the signed report.
   useEffect(() => {
     if (signoff && !r.signedAt) void loadReport(studyUID);

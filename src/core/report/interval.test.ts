@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FindingSchema, type Finding } from '../findings/finding';
-import { intervalChanges, intervalSentence, sizeMm } from './interval';
+import { boxSizeMm, intervalChanges, intervalSentence, sizeMm } from './interval';
 
 const v = { by: 'rita', role: 'radiologist', at: '2026-11-25T10:00:00Z' };
 const NODULE = { value: '427359005', scheme: 'SCT', meaning: 'Lung nodule' };
@@ -35,5 +35,14 @@ describe('interval change', () => {
     expect(ch).toEqual([{ kind: 'stable', currentId: 'c1', priorId: 'p1', label: 'Lung nodule', fromMm: 10, toMm: 10.5, pct: 5, matchedBy: 'tracking-uid' }]);
     expect(intervalSentence(ch[0], '2026-05-01')).toBe('Lung nodule 10 mm → 10.5 mm, +5 % since 2026-05-01 (stable).');
     expect(sizeMm(f('x', '1', size(1.2, 'cm')))).toBe(12);
+  });
+
+  it('without a length measurement the size comes from the box and the pixel spacing (AI findings)', () => {
+    const spacing = () => [0.5, 0.5] as [number, number];
+    const prior = [f('p', '1.1', { regions: [{ image: { seriesInstanceUID: '1.2', sopInstanceUID: '1.2.3' }, box: { x: 100, y: 100, width: 12, height: 8 } }] })];
+    const current = [f('c', '1.9', { regions: [{ image: { seriesInstanceUID: '9.2', sopInstanceUID: '9.2.3' }, box: { x: 98, y: 101, width: 18, height: 10 } }] })];
+    expect(boxSizeMm(prior[0], spacing)).toBe(6);
+    const [ch] = intervalChanges(current, prior, { sizeOf: (x) => boxSizeMm(x, spacing) });
+    expect(ch).toMatchObject({ kind: 'larger', fromMm: 6, toMm: 9, pct: 50 });
   });
 });

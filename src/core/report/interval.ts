@@ -27,6 +27,10 @@ const LENGTH: Record<string, number> = { mm: 1, cm: 10 };
 
 /** The finding's size in mm: its first length measurement (mm or cm); undefined without one. */
 export function sizeMm(f: Finding): number | undefined {
+  return sizeOfMeasured(f);
+}
+
+function sizeOfMeasured(f: Finding): number | undefined {
   const m = f.measurements.find((x) => LENGTH[x.unit.value] !== undefined);
   return m ? m.value * LENGTH[m.unit.value] : undefined;
 }
@@ -45,8 +49,20 @@ const present = (f: Finding) => f.kind !== 'quality' && (f.status === 'accepted'
 /** Size changes under this many percent (and under 1 mm) are "stable". */
 const STABLE_PCT = 10;
 
-export function intervalChanges(current: readonly Finding[], prior: readonly Finding[], opts: { maxDistancePx?: number } = {}): IntervalChange[] {
+/**
+ * A finding's size in mm from its box and the image's pixel spacing (row, column mm), when it has no length
+ * measurement: the longer side of the box. The gateway passes the spacing it read from the PACS.
+ */
+export function boxSizeMm(f: Finding, spacing: (seriesUID: string) => [number, number] | undefined): number | undefined {
+  const r = f.regions.find((x) => x.box);
+  const s = r?.box ? spacing(r.image.seriesInstanceUID) : undefined;
+  if (!r?.box || !s) return undefined;
+  return Math.max(r.box.width * s[1], r.box.height * s[0]);
+}
+
+export function intervalChanges(current: readonly Finding[], prior: readonly Finding[], opts: { maxDistancePx?: number; sizeOf?: (f: Finding) => number | undefined } = {}): IntervalChange[] {
   const maxD = opts.maxDistancePx ?? 40;
+  const sizeMm = (f: Finding) => sizeOfMeasured(f) ?? opts.sizeOf?.(f);
   const cur = current.filter(present);
   const pri = prior.filter(present);
   const used = new Set<string>();
