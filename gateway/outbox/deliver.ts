@@ -12,6 +12,7 @@ import { buildOru } from '../../src/core/hl7/oru.js';
 import { parseAck } from '../../src/core/hl7/ack.js';
 import { Hl7Error } from '../../src/core/hl7/codec.js';
 import { sendMllp } from '../mllp/client.js';
+import { dicomWebPath, orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import type { FhirPayload, OruPayload, SrPayload, WebhookPayload } from './events.js';
 import { buildFhirReportBundle, dicomToIso } from '../../src/core/fhir/diagnosticReport.js';
 import type { OutboxSettings } from './settings.js';
@@ -26,20 +27,20 @@ export interface DeliveryContext {
   db: Kysely<DB>;
   config: GatewayConfig;
   settings: OutboxSettings;
+  /** THE gateway Orthanc client (ctx.orthanc): credentials, DICOMweb root, timeout. */
+  orthanc: OrthancClient;
 }
 
-function orthancFetch(config: GatewayConfig, pathname: string, init: RequestInit = {}): Promise<Response> {
-  const headers: Record<string, string> = { ...(init.headers as Record<string, string>) };
-  if (config.orthancUser) headers.authorization = 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64');
-  const root = config.orthancDicomWebRoot.replace(/\/$/, '');
-  return fetch(config.orthancUrl.replace(/\/$/, '') + root + pathname, { ...init, headers, signal: AbortSignal.timeout(30_000) }).catch((e: Error) => {
+/** A DICOMweb call to the PACS; unreachable (or timed out) is a DeliveryError a retry can help. */
+function dicomWeb(o: OrthancClient, pathname: string, init: RequestInit = {}): Promise<Response> {
+  return orthancFetch(o, dicomWebPath(o, pathname), init).catch((e: Error) => {
     throw new DeliveryError(`PACS unreachable: ${(e.cause as Error | undefined)?.message ?? e.message}`, true);
   });
 }
 
 /** DICOM JSON metadata of one instance, naturalized. */
 async function instanceMetadata(ctx: DeliveryContext, study: string, series: string, sop: string): Promise<Dataset | undefined> {
-  const r = await orthancFetch(ctx.config, `/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { accept: 'application/dicom+json' } });
+  const r = await dicomWeb(ctx.orthanc, `/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { accept: 'application/dicom+json' } });
   if (r.status === 404 || r.status === 204) return undefined;
   if (!r.ok) throw new DeliveryError(`PACS metadata ${r.status}`, r.status >= 500 || r.status === 429);
   const json = (await r.json()) as object[];
@@ -49,7 +50,7 @@ async function instanceMetadata(ctx: DeliveryContext, study: string, series: str
 
 /** Study-level attributes from any instance of the study (QIDO), when a finding names none we can read. */
 async function anyInstance(ctx: DeliveryContext, study: string): Promise<Dataset | undefined> {
-  const r = await orthancFetch(ctx.config, `/studies/${study}/instances?limit=1&includefield=all`, { headers: { accept: 'application/dicom+json' } });
+  const r = await dicomWeb(ctx.orthanc, `/studies/${study}/instances?limit=1&includefield=all`, { headers: { accept: 'application/dicom+json' } });
   if (r.status === 404 || r.status === 204) return undefined;
   if (!r.ok) throw new DeliveryError(`PACS QIDO ${r.status}`, r.status >= 500);
   const json = (await r.json()) as object[];
@@ -108,7 +109,7 @@ export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<str
     throw e;
   }
   const { body, contentType } = multipart(writeDicomPart10(ds));
-  const r = await orthancFetch(ctx.config, `/studies`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType, accept: 'application/dicom+json' } });
+  const r = await dicomWeb(ctx.orthanc, `/studies`, { method: 'POST', body: new Uint8Array(body), headers: { 'content-type': contentType, accept: 'application/dicom+json' } });
   const text = await r.text();
   if (r.ok) {
     // STOW-RS answers 200 with a FailedSOPSequence (00081198) when an instance was refused.
@@ -179,7 +180,7 @@ async function fhirBundle(ctx: DeliveryContext, f: FhirPayload): Promise<unknown
   const src = await anyInstance(ctx, f.studyInstanceUID);
   if (!src) throw new DeliveryError(`study ${f.studyInstanceUID} is not in the PACS (yet)`, true);
   const st = studyFromDataset(src);
-  const q = await orthancFetch(ctx.config, `/studies?StudyInstanceUID=${f.studyInstanceUID}&includefield=00080061&includefield=00201206&includefield=00201208`, { headers: { accept: 'application/dicom+json' } });
+  const q = await dicomWeb(ctx.orthanc, `/studies?StudyInstanceUID=${f.studyInstanceUID}&includefield=00080061&includefield=00201206&includefield=00201208`, { headers: { accept: 'application/dicom+json' } });
   const qs = q.ok && q.status !== 204 ? ((await q.json()) as Record<string, { Value?: unknown[] }>[])[0] : undefined;
   const modalities = (qs?.['00080061']?.Value ?? [st.Modality ?? '']).map(String).filter(Boolean);
   return buildFhirReportBundle({

@@ -10,7 +10,7 @@ import { startMllpListener, type MllpListener } from '../mllp/listener.js';
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<OutboxWorker> {
   const { store, config } = ctx;
   const settings = outboxSettings(config);
-  const worker = new OutboxWorker(store.db, config, settings);
+  const worker = new OutboxWorker(store.db, config, settings, ctx.orthanc);
   registerOutboxRoutes(app, store, worker);
   let listener: MllpListener | null = null;
   if (settings.mllpPort) {

@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
 import { DeliveryError, deliverOru, deliverSr, deliverWebhook, type DeliveryContext } from './deliver.js';
+import type { OrthancClient } from '../orthanc/client.js';
 import type { OutboxPayload } from './events.js';
 import type { OutboxSettings } from './settings.js';
 import './schema.js';
@@ -36,8 +37,8 @@ export class OutboxWorker {
   /** Called after each acknowledged delivery with its kind and the time from enqueue to acknowledgement (metrics). */
   onDelivered: ((kind: string, latencyMs: number) => void) | null = null;
 
-  constructor(readonly db: Kysely<DB>, config: GatewayConfig, readonly settings: OutboxSettings) {
-    this.ctx = { db, config, settings };
+  constructor(readonly db: Kysely<DB>, config: GatewayConfig, readonly settings: OutboxSettings, orthanc: OrthancClient) {
+    this.ctx = { db, config, settings, orthanc };
   }
 
   async start(): Promise<void> {

@@ -59,7 +59,7 @@ describe.runIf(TEST_DIALECT === 'postgres')('pre-read with two gateways on one P
     expect(await audit('preread-inference-finished')).toEqual([...uids].sort());
     const jobs = await db.selectFrom('preread_jobs').select(['claimed_by', 'attempts']).where('study_uid', 'in', uids).execute();
     expect(jobs.every((j) => j.claimed_by && j.attempts === 0)).toBe(true);
-    const instances = new Set([stack.gateway.preread.queue.instance, second.preread.queue.instance]);
+    const instances = new Set<string>([stack.gateway.preread.queue.instance, second.preread.queue.instance]);
     expect(jobs.every((j) => instances.has(j.claimed_by!))).toBe(true);
     for (const uid of uids) expect((await rita.json<{ aiState: string }>(`/api/studies/${uid}/preread`)).aiState).toBe('done');
   });
