@@ -11,7 +11,21 @@ declare module '../db/database.js' {
     sr_documents: SrDocumentsTable;
     report_drafts: ReportDraftsTable;
     report_addenda: ReportAddendaTable;
+    inbound_reports: InboundReportsTable;
   }
+}
+
+/** Reports the RIS sent (ORU^R01 on the MLLP listener) for studies read elsewhere: shown as the prior's report. */
+export interface InboundReportsTable {
+  id: Generated<number>;
+  accession: string;
+  study_uid: string | null;
+  patient_id: string;
+  status: string;
+  observed_at: string | null;
+  text: string;
+  control_id: string;
+  received_at: string;
 }
 
 /** The radiologist's report draft (one per study), saved as it is edited; frozen at sign-off (`signed_at`). */
@@ -199,6 +213,26 @@ export const migrations: Migration[] = [
         .addColumn('added_at', 'text', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('report_addenda_study').on('report_addenda').column('study_uid').execute();
+    },
+  },
+  {
+    version: 103,
+    name: 'inbound reports from the RIS (issue 16: priors read elsewhere)',
+    async up(db, dialect) {
+      await db.schema
+        .createTable('inbound_reports')
+        .addColumn('id', dialect === 'postgres' ? 'serial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('accession', 'text', (c) => c.notNull())
+        .addColumn('study_uid', 'text')
+        .addColumn('patient_id', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('observed_at', 'text')
+        .addColumn('text', 'text', (c) => c.notNull())
+        .addColumn('control_id', 'text', (c) => c.notNull())
+        .addColumn('received_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('inbound_reports_accession').on('inbound_reports').column('accession').execute();
+      await db.schema.createIndex('inbound_reports_study').on('inbound_reports').column('study_uid').execute();
     },
   },
 ];

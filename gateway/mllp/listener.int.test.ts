@@ -89,12 +89,12 @@ describe('MLLP listener', () => {
   });
 
   it('an unsupported type is answered AR, an order without accession AE, each with the reason', async () => {
-    const f1 = path.join(stack.tmp, 'oru.hl7');
-    fs.writeFileSync(f1, message([segment('MSH', ['LAB', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'X-1', 'P', '2.5'])]));
+    const f1 = path.join(stack.tmp, 'mdm.hl7');
+    fs.writeFileSync(f1, message([segment('MSH', ['LAB', 'H', 'RS', 'RS', '2026', null, ['MDM', 'T02'], 'X-1', 'P', '2.5'])]));
     const ar = await mllpSend(f1);
     expect(ar).toMatchObject({ code: 'AR', controlId: 'X-1' });
     // MSA-3 as on the wire: the ^ in the reason arrives escaped (\S\)
-    expect(ar.text).toMatch(/unsupported message type ORU\\S\\R01/);
+    expect(ar.text).toMatch(/unsupported message type MDM\\S\\T02/);
     const f2 = path.join(stack.tmp, 'noctl.hl7');
     fs.writeFileSync(f2, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C-2', 'P', '2.5']), segment('PID', [1, null, ['PAT-2']]), segment('ORC', ['NW']), segment('OBR', ['1'])]));
     const ae = await mllpSend(f2);
@@ -111,6 +111,29 @@ describe('MLLP listener', () => {
     const rita = await login(stack.baseUrl, 'rita');
     expect((await rita.json<{ orders: unknown[] }>('/api/orders?accession=ACC-3')).orders).toEqual([]);
   });
+
+  it('an ORU^R01 report for a study read elsewhere (a prior) is stored (AA), its text line by line; one without text is AE', async () => {
+    const obr = Array.from({ length: 25 }, () => null as unknown as string | null);
+    obr[0] = '1'; obr[2] = 'ACC-PRIOR-1'; obr[6] = '20260501093000'; obr[24] = 'F';
+    const text = message([
+      segment('MSH', ['RIS', 'HOSP', 'READING_STATION', 'RS', '20261125100000', null, ['ORU', 'R01', 'ORU_R01'], 'ORU-PRIOR-1', 'P', '2.5']),
+      segment('PID', [1, null, ['PAT-500']]),
+      segment('OBR', obr),
+      segment('OBX', ['1', 'TX', ['18782-3', 'Radiology Study observation', 'LN'], '1', 'FINDINGS: 6 mm right frontal haemorrhage | no shift.', null, null, null, null, null, 'F']),
+      segment('OBX', ['2', 'TX', ['19005-8', 'Impression', 'LN'], '1', 'Small acute haemorrhage.', null, null, null, null, null, 'F']),
+    ]);
+    const file = path.join(stack.tmp, 'oru-prior.hl7');
+    fs.writeFileSync(file, text);
+    expect(await mllpSend(file)).toMatchObject({ code: 'AA', controlId: 'ORU-PRIOR-1' });
+    const rows = await stack.gateway.store.db.selectFrom('inbound_reports').selectAll().where('accession', '=', 'ACC-PRIOR-1').execute();
+    expect(rows.map((r) => [r.patient_id, r.status, r.text])).toEqual([['PAT-500', 'F', 'FINDINGS: 6 mm right frontal haemorrhage | no shift.\nSmall acute haemorrhage.']]);
+    const empty = path.join(stack.tmp, 'oru-empty.hl7');
+    fs.writeFileSync(empty, message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'ORU-E', 'P', '2.5']), segment('PID', [1, null, ['P1']]), segment('OBR', ['1', null, 'ACC-E'])]));
+    const ae = await mllpSend(empty);
+    expect(ae).toMatchObject({ code: 'AE', controlId: 'ORU-E' });
+    expect(ae.text).toMatch(/without report text/);
+  });
+
 });
 
 async function sendRaw(text: string): Promise<{ code: string; text: string }> {

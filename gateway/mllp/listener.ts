@@ -1,5 +1,6 @@
 /**
- * Inbound MLLP listener for ADT and ORM/OMI orders. Every frame gets an ACK: AA when stored,
+ * Inbound MLLP listener for ADT, ORM/OMI orders and ORU^R01 reports of studies read elsewhere (shown as a
+ * prior's report, issue 16). Every frame gets an ACK: AA when stored,
  * AE/AR with the reason when not (the message is kept in hl7_rejected_messages for an admin).
  * A bad frame never stops the listener. Message content is never logged (it carries patient data):
  * log lines name the message type, control id, segment and field position (inboundLogLine).
@@ -13,6 +14,7 @@ import { buildAck, headerOf, type AckCode } from '../../src/core/hl7/ack.js';
 import { Hl7Error } from '../../src/core/hl7/codec.js';
 import { parseInbound } from '../../src/core/hl7/orders.js';
 import '../outbox/schema.js';
+import '../findings/migrations.js';
 
 export interface MllpListener {
   port: number;
@@ -77,6 +79,13 @@ export async function handleInbound(db: Kysely<DB>, text: string, remote: string
             .execute();
         }
       });
+    }
+    if (msg.kind === 'report') {
+      const r = msg.report;
+      await db
+        .insertInto('inbound_reports')
+        .values({ accession: r.accession, study_uid: r.studyInstanceUID ?? null, patient_id: r.patientId, status: r.status, observed_at: r.observedAt || null, text: r.text, control_id: msg.controlId, received_at: at.toISOString() })
+        .execute();
     }
     // Stored; free text cut to its limit is named in MSA-3 (field positions only).
     const note = msg.kind === 'order' && msg.truncated.length ? `stored; ${msg.truncated.join('; ')}` : undefined;

@@ -12,6 +12,9 @@ import { buildHeadCtStudy, type BuiltStudy } from '../preread/study-builder.js';
 import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
 import { acceptAll, draftFromFindings } from '../../src/core/report/draft.js';
 import type { Finding } from '../../src/core/findings/finding.js';
+import { uploadFiles } from '../../scripts/lib/orthanc.js';
+import { handleInbound } from '../mllp/listener.js';
+import { message, segment } from '../../src/core/hl7/codec.js';
 
 let stack: Stack;
 let rita: Client;
@@ -63,7 +66,9 @@ beforeAll(async () => {
   expect((await rita.post(`/api/studies/${prior.studyInstanceUID}/signoff`, {})).status).toBe(201);
 }, 180_000);
 
+const extra: BuiltStudy[] = [];
 afterAll(async () => {
+  for (const b of extra) b.remove();
   await stack?.stop();
   prior?.remove();
   current?.remove();
@@ -94,4 +99,24 @@ describe('priors and interval change', () => {
     const toby = await login(stack.baseUrl, 'toby');
     expect((await toby.fetch(`/api/studies/${current.studyInstanceUID}/priors`)).status).toBe(403);
   });
+
+  it('a prior read elsewhere: its report is the one the RIS sent (ORU^R01 on the MLLP listener), found by accession', async () => {
+    const older = await buildHeadCtStudy({ slices: 1, firstSlice: 8, accessionNumber: 'ACC-RIS-PRIOR' });
+    const later = await buildHeadCtStudy({ slices: 1, firstSlice: 9 });
+    extra.push(older, later);
+    execFileSync('dcmodify', ['-nb', '-m', '(0010,0020)=PAT-RIS', '-m', '(0008,0020)=20260301', ...older.files]);
+    execFileSync('dcmodify', ['-nb', '-m', '(0010,0020)=PAT-RIS', '-m', '(0008,0020)=20261101', ...later.files]);
+    await uploadFiles(stack.orthanc, [...older.files, ...later.files]);
+    const obr = Array.from({ length: 25 }, () => null as string | null);
+    obr[0] = '1'; obr[2] = 'ACC-RIS-PRIOR'; obr[24] = 'F';
+    const oru = message([
+      segment('MSH', ['RIS', 'HOSP', 'READING_STATION', 'RS', '20260301120000', null, ['ORU', 'R01', 'ORU_R01'], 'ORU-RIS-1', 'P', '2.5']),
+      segment('PID', [1, null, ['PAT-RIS']]),
+      segment('OBR', obr),
+      segment('OBX', ['1', 'TX', ['18782-3', 'Radiology Study observation', 'LN'], '1', 'No acute intracranial abnormality (read at the other site).', null, null, null, null, null, 'F']),
+    ]);
+    expect((await handleInbound(stack.gateway.store.db, oru, null)).code).toBe('AA');
+    const r = await rita.json<{ comparison: { studyUID: string; report: string | null; reportSource: string | null } | null }>(`/api/studies/${later.studyInstanceUID}/priors`);
+    expect(r.comparison).toMatchObject({ studyUID: older.studyInstanceUID, reportSource: 'ris', report: 'No acute intracranial abnormality (read at the other site).' });
+  }, 120_000);
 });

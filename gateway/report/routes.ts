@@ -130,15 +130,22 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
       spacing.set(r.image.seriesInstanceUID, sp);
     }
     const changes = intervalChanges(curF, priorF, { sizeOf: (f) => boxSizeMm(f, (s) => spacing.get(s)) }).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
+    // The prior's report: the one signed here, else the latest a RIS sent (ORU^R01 on the MLLP listener) for its study or accession.
+    let report: string | null = stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null;
+    let reportSource: 'signed' | 'ris' | null = report ? 'signed' : null;
+    if (!report) {
+      let rq = db.selectFrom('inbound_reports').select(['text', 'status']).where('patient_id', '=', first(cur, '00100020'));
+      rq = best.accession ? rq.where((eb) => eb.or([eb('study_uid', '=', best.studyUID), eb('accession', '=', best.accession)])) : rq.where('study_uid', '=', best.studyUID);
+      const ris = await rq.orderBy('id', 'desc').limit(1).executeTakeFirst();
+      if (ris) {
+        report = ris.text;
+        reportSource = 'ris';
+      }
+    }
     return {
       patientId: first(cur, '00100020'),
       priors,
-      comparison: {
-        ...best,
-        report: stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null,
-        signedAt: stored?.signedAt ?? null,
-        changes,
-      },
+      comparison: { ...best, report, reportSource, signedAt: stored?.signedAt ?? null, changes },
     };
   });
 

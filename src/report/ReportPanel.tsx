@@ -261,7 +261,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
             {r.comparison.changes.length === 0 && <li style={{ opacity: 0.7 }}>No findings to compare.</li>}
           </ul>
           <details>
-            <summary style={{ fontSize: 11 }}>Prior report{r.comparison.signedAt ? '' : ' (not signed)'}</summary>
+            <summary style={{ fontSize: 11 }}>Prior report{r.comparison.reportSource === 'ris' ? ' (from the RIS)' : r.comparison.signedAt ? '' : ' (none)'}</summary>
             <pre data-testid="prior-report" style={{ whiteSpace: 'pre-wrap', fontSize: 11 }}>{r.comparison.report ?? 'No signed report for the prior.'}</pre>
           </details>
           <button type="button" style={small} data-action="open-prior" onClick={() => window.open(`/viewer/${r.comparison!.studyUID}`, '_blank', 'noopener')}>

@@ -26,6 +26,8 @@ export interface Comparison {
   description: string;
   modalities: string[];
   report: string | null;
+  /** 'signed': signed here; 'ris': sent by the RIS (ORU^R01) for a study read elsewhere. */
+  reportSource?: 'signed' | 'ris' | null;
   signedAt: string | null;
   changes: { kind: string; currentId?: string; priorId?: string; label: string; fromMm?: number; toMm?: number; pct?: number; sentence: string }[];
 }

@@ -192,7 +192,11 @@ describe('inbound orders and python-hl7 sample files', () => {
     const base = [segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORM', 'O01'], 'C1', 'P', '2.5']), segment('PID', [1, null, ['PAT-1']]), segment('ORC', ['NW'])];
     expect(() => parseInbound(message([...base, segment('OBR', [1])]))).toThrow(/no accession number/);
     expect(() => parseInbound(message([...base.slice(0, 2), segment('ORC', ['NW', null, 'A1']), segment('ZDS', ['not-a-uid'])]))).toThrow(/ZDS-1 Study Instance UID is not a DICOM UID/);
-    expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'C2', 'P', '2.5'])]))).toThrow(/unsupported message type ORU\^R01/);
+    expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['MDM', 'T02'], 'C2', 'P', '2.5'])]))).toThrow(/unsupported message type MDM\^T02/);
+    // ORU^R01 is taken (a prior's report from the RIS), but only with PID, an accession and text.
+    expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'C2', 'P', '2.5'])]))).toThrow(/ORU without PID/);
+    const oru = parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ORU', 'R01'], 'C3', 'P', '2.5']), segment('PID', [1, null, ['P1']]), segment('OBR', ['1', null, 'ACC-9']), segment('OBX', ['1', 'TX', ['18782-3', 'x', 'LN'], '1', 'Line one.']), segment('OBX', ['2', 'NM', ['x', 'y', 'L'], '1', '5']), segment('OBX', ['3', 'TX', ['19005-8', 'x', 'LN'], '1', 'Impression.'])]));
+    expect(oru).toMatchObject({ kind: 'report', report: { patientId: 'P1', accession: 'ACC-9', status: 'F', text: 'Line one.\nImpression.' } });
     expect(() => parseInbound(message([segment('MSH', ['RIS', 'H', 'RS', 'RS', '2026', null, ['ADT', 'A01'], '', 'P', '2.5'])]))).toThrow(/MSH-10/);
   });
 

@@ -5,6 +5,7 @@
  * Anything malformed throws Hl7Error with a reason and the location, so the listener can NAK it.
  */
 import { Hl7Error, get, parseMessage, segmentsNamed, type Message, type Segment } from './codec.js';
+import { parseInboundReport, type InboundReport } from './inboundReport.js';
 
 export interface OrderContext {
   accession: string;
@@ -20,6 +21,7 @@ export interface OrderContext {
 
 export type Inbound =
   | { kind: 'order'; messageType: string; controlId: string; orders: OrderContext[]; truncated: string[] }
+  | { kind: 'report'; messageType: string; controlId: string; report: InboundReport }
   | { kind: 'adt'; messageType: string; controlId: string; event: string; patientId: string };
 
 /**
@@ -157,5 +159,7 @@ export function parseInbound(text: string): Inbound {
     if (!orders.length) throw new Hl7Error(`${messageType} without an ORC segment`, 'ORC', undefined, '100');
     return { kind: 'order', messageType, controlId, orders, truncated };
   }
-  throw new Hl7Error(`unsupported message type ${messageType.slice(0, 16)}: this listener takes ADT, ORM^O01, OMI^O23`, 'MSH', 9, '200');
+  // A report the RIS sends for an earlier study (priors read elsewhere): kept to show beside the current study.
+  if (type === 'ORU' && trigger === 'R01') return { kind: 'report', messageType, controlId, report: parseInboundReport(m) };
+  throw new Hl7Error(`unsupported message type ${messageType.slice(0, 16)}: this listener takes ADT, ORM^O01, OMI^O23, ORU^R01`, 'MSH', 9, '200');
 }
