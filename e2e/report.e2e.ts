@@ -10,7 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
-import type { Stack } from '../test/harness.js';
+import fs from 'node:fs';
+import { login, type Stack } from '../test/harness.js';
+import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
 
 let stack: Stack;
@@ -62,6 +64,14 @@ describe('report panel: draft from an accepted finding, keyboard accept, sign-of
     await expect.poll(() => row(uid).locator('.flag-critical').count(), { timeout: 180_000, interval: 250 }).toBe(1);
     await worklist.locator(`.critical-alert[data-study="${uid}"]`).waitFor({ timeout: 30_000 });
 
+    // A length the radiologist measured (gateway/measurements): it goes into the draft's measurement table.
+    const ds = parseDicomPart10(fs.readFileSync(lesion.files[0]));
+    const api = await login(stack.baseUrl, 'rita');
+    const put = await api.fetch(`/api/studies/${uid}/measurements/len-1`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tool: 'length', seriesInstanceUID: String(ds.SeriesInstanceUID), sopInstanceUID: String(ds.SOPInstanceUID), frameNumber: 1, points: [[0, 0, 0], [23.4, 0, 0]], stats: { length: 23.4, unit: 'mm' } }),
+    });
+    expect(put.status, await put.clone().text()).toBeLessThan(300);
     await viewer.goto(`${stack.baseUrl}/viewer/${uid}`);
     await until('first image', () => vstate(viewer), (v) => !!v?.firstImageShown, 60_000);
     const fs0 = await until('findings', () => fstate(viewer), (s) => !!s && !s.loading && s.findings.length > 0);
@@ -87,6 +97,7 @@ describe('report panel: draft from an accepted finding, keyboard accept, sign-of
     expect(await line.locator('textarea').inputValue()).toMatch(/acute intracranial haemorrhage/);
     expect(await line.innerText()).toContain('AI-suggested');
     expect(await panel.getByTestId('report-pending').isVisible()).toBe(true);
+    await expect.poll(() => panel.getByTestId('report-measurements').innerText().catch(() => ''), { timeout: 15_000 }).toMatch(/Length 1\s+Length\s+23\.4 mm\s+Radiologist/);
 
     // Keyboard: e goes to the first AI-suggested line, Ctrl+Enter accepts it; again for the impression.
     await viewer.locator('body').click({ position: { x: 2, y: 2 } }).catch(() => {});
@@ -124,6 +135,7 @@ describe('report panel: draft from an accepted finding, keyboard accept, sign-of
       return null;
     }, (b) => !!b, 60_000);
     expect(sr).toMatch(/acute intracranial haemorrhage/);
+    expect(sr).toContain('Measurement: Length 1: Length 23.4 mm.');
 
     // The open worklist: Final, no flag, the alert closed.
     await expect.poll(() => row(uid).getByTestId('row-status').getAttribute('data-status'), { timeout: 20_000 }).toBe('final');

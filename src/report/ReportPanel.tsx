@@ -7,11 +7,11 @@
  */
 import { useEffect, useRef, useState, type CSSProperties, type KeyboardEvent } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
-import { useSession } from '../auth/api';
+import { apiJson, useSession } from '../auth/api';
 import { can } from '../core/auth/permissions';
 import { useFindingsStore } from '../findings/state';
 import { REPORT_TEMPLATES, templateFor } from '../core/report/templates';
-import { addComparisonLines, acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, pendingAiLines, refreshDraft, removeLine, reportPlainText, type DraftLine, type ReportDraft } from '../core/report/draft';
+import { type RadiologistMeasurement, addComparisonLines, acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, pendingAiLines, refreshDraft, removeLine, reportPlainText, type DraftLine, type ReportDraft } from '../core/report/draft';
 import { addAddendum, loadPriors, loadReport, saveReport } from './api';
 import { useReportStore } from './state';
 import { setPendingReportSave } from './flush';
@@ -103,6 +103,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
   const findingsStudy = useFindingsStore((s) => s.studyUID);
   const signoff = useFindingsStore((s) => s.signoff);
   const [addendum, setAddendum] = useState('');
+  // The radiologist's measurements (gateway/measurements), re-read every few seconds while the draft is open.
+  const [measurements, setMeasurements] = useState<RadiologistMeasurement[]>([]);
   const writer = can(role, 'report.write');
   const signed = !!r.signedAt || !!signoff;
   const readOnly = signed || !writer;
@@ -110,6 +112,27 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
   useEffect(() => {
     void loadReport(studyUID).then(() => loadPriors(studyUID));
   }, [studyUID]);
+  useEffect(() => {
+    if (!can(role, 'measurements.read')) return;
+    let closed = false;
+    let last = '';
+    const read = () =>
+      apiJson<{ measurements: RadiologistMeasurement[] }>(`/api/studies/${studyUID}/measurements`)
+        .then((b) => {
+          const key = JSON.stringify(b.measurements.map((m) => [m.id, m.tool, m.stats]));
+          if (!closed && key !== last) {
+            last = key;
+            setMeasurements(b.measurements);
+          }
+        })
+        .catch(() => {});
+    void read();
+    const t = setInterval(read, 5000);
+    return () => {
+      closed = true;
+      clearInterval(t);
+    };
+  }, [studyUID, role]);
   // A verdict changes what is compared with the prior: ask again (the comparison counts accepted findings).
   useEffect(() => {
     if (findingsStudy !== studyUID || !findings.length) return;
@@ -127,8 +150,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
     if (!r.loaded || readOnly || findingsStudy !== studyUID || r.studyUID !== studyUID) return;
     if (!r.draft) {
       if (!r.study) return;
-      change(studyUID, draftFromFindings(findings, templateFor(r.study, undefined, findings).id));
-      lastFindings.current = findings;
+      change(studyUID, draftFromFindings(findings, templateFor(r.study, undefined, findings).id, measurements));
+      lastFindings.current = [findings, measurements];
       return;
     }
     // The interval change with the prior goes into the draft once, AI-suggested.
@@ -136,11 +159,12 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       const withCmp = addComparisonLines(r.draft, r.comparison.changes.map((c) => ({ key: c.currentId ?? `p-${c.priorId}`, text: c.sentence })));
       if (withCmp !== r.draft) return change(studyUID, withCmp);
     }
-    if (lastFindings.current === findings) return;
-    lastFindings.current = findings;
-    const next = refreshDraft(r.draft, findings);
+    const prev = lastFindings.current as [unknown, unknown] | null;
+    if (prev && prev[0] === findings && prev[1] === measurements) return;
+    lastFindings.current = [findings, measurements];
+    const next = refreshDraft(r.draft, findings, measurements);
     if (JSON.stringify(next) !== JSON.stringify(r.draft)) change(studyUID, next);
-  }, [r.loaded, r.draft, r.study, r.studyUID, r.comparison, readOnly, findings, findingsStudy, studyUID]);
+  }, [r.loaded, r.draft, r.study, r.studyUID, r.comparison, readOnly, findings, measurements, findingsStudy, studyUID]);
 
   if (!can(role, 'report.read')) return null;
   const d = r.draft;
@@ -164,7 +188,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
           <select
             aria-label="Report template"
             value={d.templateId}
-            onChange={(e) => change(studyUID, refreshDraft({ ...d, templateId: e.target.value, findings: d.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted)) }, findings))}
+            onChange={(e) => change(studyUID, refreshDraft({ ...d, templateId: e.target.value, findings: d.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted)) }, findings, measurements))}
             style={{ fontSize: 11, background: '#1b2027', color: 'inherit', border: '1px solid #2a313a' }}
           >
             {REPORT_TEMPLATES.map((t) => (

@@ -60,6 +60,20 @@ describe('report draft', () => {
     expect(refreshDraft(editLine(d, 'impression', 'Mine.'), []).impression.text).toBe('Mine.');
   });
 
+  it('the radiologist\'s measurements fill the table (length, ROI area and mean)', () => {
+    const d = draftFromFindings([accepted], 'generic', [
+      { id: 'm1', tool: 'length', stats: { length: 23.46, unit: 'mm' } },
+      { id: 'm2', tool: 'ellipse', stats: { area: 120.5, areaUnit: 'mm²', mean: 41.2, modalityUnit: 'HU' } },
+    ]);
+    expect(d.measurements.slice(1)).toEqual([
+      { findingId: 'm:m1', finding: 'Length 1', name: 'Length', value: 23.46, unit: 'mm', origin: 'radiologist' },
+      { findingId: 'm:m2', finding: 'Ellipse ROI 2', name: 'Area', value: 120.5, unit: 'mm²', origin: 'radiologist' },
+      { findingId: 'm:m2', finding: 'Ellipse ROI 2', name: 'Mean', value: 41.2, unit: 'HU', origin: 'radiologist' },
+    ]);
+    expect(refreshDraft(d, [accepted], []).measurements).toHaveLength(1);
+    expect(reportPlainText(d)).toContain('Length 1 | Length | 23.5 mm');
+  });
+
   it('comparison lines are added once, AI-suggested, and survive a refresh', () => {
     let d = addComparisonLines(draftFromFindings([accepted], 'generic'), [{ key: 'a', text: 'Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.' }]);
     d = addComparisonLines(d, [{ key: 'a', text: 'again' }]);

@@ -87,8 +87,33 @@ export function sentenceFor(f: Finding, t: ReportTemplate): string {
   return fill(special?.text ?? t.defaultSentence, f);
 }
 
-/** A new draft from the template and the findings; `templateId` must name a known template. */
-export function draftFromFindings(findings: readonly Finding[], templateId: string): ReportDraft {
+/** A radiologist's measurement as the measurements capability stores it (src/core/measurements), the part the report needs. */
+export interface RadiologistMeasurement {
+  id: string;
+  tool: string;
+  stats: { length?: number; angle?: number; area?: number; mean?: number; value?: number; unit?: string; areaUnit?: string; modalityUnit?: string };
+}
+
+const TOOL_LABEL: Record<string, string> = { length: 'Length', angle: 'Angle', rectangle: 'Rectangle ROI', ellipse: 'Ellipse ROI', probe: 'Probe' };
+
+/** The measurement table rows of the radiologist's own measurements (length, angle, ROI area and mean, probe value). */
+export function measurementRows(ms: readonly RadiologistMeasurement[]): MeasurementRow[] {
+  const rows: MeasurementRow[] = [];
+  ms.forEach((m, i) => {
+    const what = `${TOOL_LABEL[m.tool] ?? m.tool} ${i + 1}`;
+    const row = (name: string, value: number | undefined, unit: string | undefined) =>
+      value !== undefined && Number.isFinite(value) && rows.push({ findingId: `m:${m.id}`.slice(0, 200), finding: what, name, value, unit: unit ?? '', origin: 'radiologist' });
+    row('Length', m.stats.length, m.stats.unit);
+    row('Angle', m.stats.angle, '°');
+    row('Area', m.stats.area, m.stats.areaUnit);
+    row('Mean', m.stats.mean, m.stats.modalityUnit);
+    row('Value', m.stats.value, m.stats.modalityUnit);
+  });
+  return rows;
+}
+
+/** A new draft from the template, the findings and the radiologist's measurements; `templateId` must name a known template. */
+export function draftFromFindings(findings: readonly Finding[], templateId: string, radiologistMeasurements: readonly RadiologistMeasurement[] = []): ReportDraft {
   const t = templateById(templateId) ?? templateById('generic')!;
   const used = reportableFindings(findings);
   const lines: DraftLine[] = used.map((f) => ({
@@ -99,9 +124,12 @@ export function draftFromFindings(findings: readonly Finding[], templateId: stri
     findingId: f.id,
   }));
   if (!lines.length) t.normal.forEach((text, i) => lines.push({ id: `t:${i}`, text, origin: 'template', accepted: true }));
-  const measurements: MeasurementRow[] = used.flatMap((f) =>
-    f.measurements.map((m) => ({ findingId: f.id, finding: f.label, name: m.name.meaning, value: m.value, unit: m.unit.value, origin: fromAi(f) ? ('ai' as const) : ('radiologist' as const) })),
-  );
+  const measurements: MeasurementRow[] = [
+    ...used.flatMap((f) =>
+      f.measurements.map((m) => ({ findingId: f.id, finding: f.label, name: m.name.meaning, value: m.value, unit: m.unit.value, origin: fromAi(f) ? ('ai' as const) : ('radiologist' as const) })),
+    ),
+    ...measurementRows(radiologistMeasurements),
+  ];
   const ordered = [...used].sort((a, b) => rank(a) - rank(b));
   const impression: DraftLine = used.length
     ? {
@@ -120,8 +148,8 @@ const rank = (f: Finding) => ({ critical: 0, urgent: 1, routine: 2 })[f.severity
  * Rebuilds the AI part of a draft from the current findings (a finding accepted later adds its line, a
  * rejected one loses it) and keeps every line the radiologist wrote, edited or accepted.
  */
-export function refreshDraft(draft: ReportDraft, findings: readonly Finding[]): ReportDraft {
-  const fresh = draftFromFindings(findings, draft.templateId);
+export function refreshDraft(draft: ReportDraft, findings: readonly Finding[], radiologistMeasurements: readonly RadiologistMeasurement[] = []): ReportDraft {
+  const fresh = draftFromFindings(findings, draft.templateId, radiologistMeasurements);
   // Kept: the radiologist's lines, accepted AI lines, and comparison lines (c:…, they follow the prior, not the findings).
   const keep = draft.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted) || l.id.startsWith('c:'));
   const keptIds = new Set(keep.map((l) => l.id));
