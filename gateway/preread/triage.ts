@@ -24,7 +24,7 @@ import type { GatewayContext, DomainEventMap } from '../context.js';
 import { appendAudit } from '../audit/audit.js';
 import { findingsForStudy, getSignoff, signoffStatuses, type OutboxState, type SignoffStatus } from '../findings/repository.js';
 import { enqueueWebhook } from '../outbox/events.js';
-import { readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
+import { aiDisabledFor, readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
 import { isAiFinding, ruleFor } from '../../src/core/policy/policy.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { prioritise, type Priority, type TriageResult, type TriageRules } from '../../src/core/triage/triage.js';
@@ -264,8 +264,9 @@ export class TriageService {
     const status: StudyStatus = signoff ? 'final' : 'unsigned';
     const disabled = prep.snap.disabledStudies.get(studyUID);
     const modality = prep.facts?.modality ?? row.modality;
-    const modalityOff = prep.snap.disabledModalities.length > 0 && (!modality || prep.snap.disabledModalities.includes(modality.toUpperCase()));
-    const override = disabled || modalityOff ? 'disabled' : null;
+    // THE rule for "AI off here" (study or modality, unknown modality fails closed), as the reader policy applies it.
+    const override = aiDisabledFor(prep.snap, studyUID, modality) ? 'disabled' : null;
+    const modalityOff = !disabled && override !== null;
     let reason = t.reason;
     if (t.priority === 'none') {
       if (disabled) reason = `AI disabled for this study by ${disabled.by}: ${disabled.reason}`;
