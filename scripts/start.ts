@@ -13,6 +13,7 @@ import { DEMO_USERS, ROLE_LABELS } from '../src/core/auth/roles.js';
 import { openStore } from '../gateway/db/database.js';
 import { migrate } from '../gateway/db/migrations.js';
 import { seedDemoFindings } from './seed-demo-findings.js';
+import { prepareDemoPrior, seedDemoPrior } from './demo-prior.js';
 
 const DATA = path.join(REPO_ROOT, '.data');
 const env = process.env;
@@ -46,7 +47,8 @@ const orthanc = await startOrthanc({ dataDir: path.join(DATA, 'orthanc'), httpPo
 });
 
 console.log('[start] loading demo studies');
-const files = await prepareDemoFiles(path.join(DATA, 'demo-files'));
+// The demo files, and a prior of the demo head CT (scripts/demo-prior.ts) for the comparison and interval change.
+const files = [...(await prepareDemoFiles(path.join(DATA, 'demo-files'))), ...prepareDemoPrior(path.join(DATA, 'demo-prior'))];
 const results = await uploadFiles(orthanc, files);
 const stored = results.filter((r) => r.status === 'Success').length;
 const already = results.filter((r) => r.status === 'AlreadyStored').length;
@@ -59,6 +61,7 @@ for (const r of rejected) console.log(`[start]   rejected: ${path.basename(r.fil
   const store = await openStore(path.join(DATA, 'gateway.sqlite'));
   await migrate(store);
   const seeded = await seedDemoFindings(store.db);
+  console.log(`[start] demo prior of the head CT: ${await seedDemoPrior(store.db)}`);
   await store.close();
   console.log(`[start] demo findings: ${seeded.inserted} added, ${seeded.kept} already there`);
 }
