@@ -101,6 +101,36 @@ function expectShownLength(text: string, length: number): void {
   expect(shown.some((v) => Math.abs(v - length) / length < 0.01), `${text} (stored ${length})`).toBe(true);
 }
 
+/** The window is still the header's: the type key 1 was the menu's, not the brain preset. */
+async function expectOverlayWindowUnchanged(page: Page): Promise<void> {
+  expect(await page.textContent('[data-testid=wl-info]')).not.toContain('W 80 L 40');
+}
+
+/** Pixels of the accepted-finding colour (#3ddc84) in the viewer's extension overlays (SVG rasterised) near a screen point. */
+function acceptedMarkPixels(page: Page, at: [number, number]): Promise<number> {
+  return page.evaluate(async ([x, y]) => {
+    let n = 0;
+    for (const svg of document.querySelectorAll<SVGSVGElement>('.ext-overlay svg')) {
+      const r = svg.getBoundingClientRect();
+      if (!r.width || !r.height) continue;
+      const clone = svg.cloneNode(true) as SVGSVGElement;
+      clone.setAttribute('width', String(r.width));
+      clone.setAttribute('height', String(r.height));
+      const img = new Image();
+      img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = r.width;
+      c.height = r.height;
+      const g = c.getContext('2d')!;
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(Math.round(x - r.x) - 8, Math.round(y - r.y) - 8, 16, 16).data;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 100 && Math.abs(d[i] - 61) < 40 && Math.abs(d[i + 1] - 220) < 40 && Math.abs(d[i + 2] - 132) < 40) n++;
+    }
+    return n;
+  }, at);
+}
+
 describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
   let stack: Stack;
   let browser: LaunchedBrowser;
@@ -216,6 +246,39 @@ describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
     const m = await waitFor('the px length', async () => (await api.json<{ measurements: Measurement[] }>(`/api/studies/${NOSPACING_STUDY}/measurements`)).measurements[0], 15_000);
     expect(m.stats.unit).toBe('px');
     expect(Math.abs(m.stats.length! - 200 / g.cssPerPixel) / (200 / g.cssPerPixel)).toBeLessThan(0.01);
+  });
+
+  it('a finding the AI missed: drag a box, pick the type: stored as the radiologist\'s own, drawn, never labelled AI', async () => {
+    await open(page, stack.baseUrl, CT_STUDY);
+    const g = await geometry(page);
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('m');
+    await page.getByTestId('missed-layer').waitFor();
+    const a: [number, number] = [g.cx - 60, g.cy - 40];
+    const b: [number, number] = [g.cx + 30, g.cy + 20];
+    await drag(page, a, b);
+    await page.getByTestId('missed-menu').waitFor();
+    await page.keyboard.press('1'); // Intracranial hemorrhage, not the brain window preset
+    type F = { id: string; source: string; status: string; label: string; regions: { box: { x: number; y: number; width: number; height: number } }[]; verdict?: { by: string } };
+    const f = await waitFor('the radiologist finding', async () => (await api.json<{ findings: F[] }>(`/api/studies/${CT_STUDY}/findings`)).findings.find((x) => x.source === 'radiologist'), 10_000);
+    expect(f).toMatchObject({ status: 'accepted', label: 'Intracranial hemorrhage', verdict: { by: 'rita' } });
+    // The box in image pixels, from the drawn screen points and the fitted image (512 px square, centred).
+    const u = (x: number) => ROWS / 2 + (x - g.cx) / g.cssPerPixel;
+    const v = (y: number) => ROWS / 2 + (y - g.cy) / g.cssPerPixel;
+    const box = f.regions[0].box;
+    expect(Math.abs(box.x - u(a[0]))).toBeLessThan(1.5);
+    expect(Math.abs(box.y - v(a[1]))).toBeLessThan(1.5);
+    expect(Math.abs(box.width - 90 / g.cssPerPixel)).toBeLessThan(1.5);
+    expect(Math.abs(box.height - 60 / g.cssPerPixel)).toBeLessThan(1.5);
+    await expectOverlayWindowUnchanged(page);
+    // Listed as the radiologist's, with no AI score.
+    const row = page.locator('[data-status]', { hasText: 'Intracranial hemorrhage' }).filter({ hasText: 'Radiologist' });
+    await row.first().waitFor();
+    const text = (await row.first().textContent()) ?? '';
+    expect(text).not.toMatch(/\bAI\b|%/);
+    // Drawn by the findings overlay in the accepted colour along the box's top edge.
+    await page.waitForTimeout(300);
+    expect(await acceptedMarkPixels(page, [(a[0] + b[0]) / 2, a[1]])).toBeGreaterThan(3);
   });
 
   it('after sign-off the server refuses changes, and the viewer says so', async () => {

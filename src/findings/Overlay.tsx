@@ -29,6 +29,8 @@ export function markStyle(f: Finding) {
 }
 
 export function markLabel(f: Finding): string {
+  // A radiologist's own finding (one the AI missed) is never labelled AI and has no AI score.
+  if (f.source === 'radiologist') return `Radiologist · ${f.label} · ${f.verdict?.by ?? ''}`;
   const who = f.source === 'sr' ? 'SR' : 'AI';
   return `${who} · ${f.label} ${Math.round(f.confidence * 100)}% · ${markStyle(f).text}`;
 }

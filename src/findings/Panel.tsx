@@ -102,10 +102,10 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
             >
               <div style={{ display: 'flex', justifyContent: 'space-between', gap: 6 }}>
                 <span>
-                  <span style={{ fontSize: 10, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : 'AI'}</span>
+                  <span style={{ fontSize: 10, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : f.source === 'radiologist' ? 'Radiologist' : 'AI'}</span>
                   <strong>{f.label}</strong>
                 </span>
-                <span data-testid="finding-confidence">{Math.round(f.confidence * 100)}%</span>
+                <span data-testid="finding-confidence">{f.source === 'radiologist' ? 'your finding' : `${Math.round(f.confidence * 100)}%`}</span>
               </div>
               <div style={{ fontSize: 11, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
                 <span data-testid="finding-severity">

@@ -15,6 +15,7 @@ import { renderedUrl } from '../dicomweb/client';
 import { type PresetId, WINDOW_PRESETS, presetsFor } from '../core/imaging/voi';
 import { OverlayText } from './OverlayText';
 import { MeasurementSync } from '../measurements/sync';
+import { MissedFindingLayer } from '../measurements/MissedFinding';
 import type { MeasureTool } from './cornerstone';
 import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
@@ -44,6 +45,10 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
   if (tool) {
     if (measurements?.isLocked) useViewerStore.setState({ measureMessage: 'This study is signed off: its measurements are part of the signed record and cannot change.' });
     else c.setLeftTool(tool);
+    return true;
+  }
+  if (command === 'finding.markMissed') {
+    useViewerStore.setState({ markingMissed: !s.markingMissed });
     return true;
   }
   if (command === 'measure.delete') return !!(ctx.element && measurements?.deleteSelected(ctx.element));
@@ -263,6 +268,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       leftTool: st.leftTool,
       invert: st.invert,
       measureMessage: st.measureMessage,
+      markingMissed: st.markingMissed,
     })),
   );
 
@@ -443,6 +449,9 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
               {label}
             </button>
           ))}
+          <button type="button" data-testid="mark-missed" className={s.markingMissed ? 'on' : ''} onClick={() => runViewerCommand(controller, 'finding.markMissed', ctx)} title="Mark a finding the AI missed (key m)">
+            Missed finding
+          </button>
           <button type="button" onClick={() => controller.toggleInvert()} className={s.invert ? 'on' : ''}>
             Invert
           </button>
@@ -456,6 +465,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
         <div className="viewport-wrap">
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
           <OverlayText active={active} />
+          {s.firstImageShown && <MissedFindingLayer controller={controller} studyUID={studyUID} />}
           {s.measureMessage && (
             <div className="viewport-status" role="status" data-testid="measure-message" style={{ top: 'auto', bottom: '3.5em' }}>
               {s.measureMessage}

@@ -35,6 +35,7 @@ defineCommands([
   { command: 'measure.probe', label: 'Left click: probe a pixel value', keys: ['k'], group: 'Measure' },
   { command: 'measure.delete', label: 'Delete the selected measurement', keys: ['Delete', 'Backspace'], group: 'Measure' },
   { command: 'measure.undo', label: 'Undo the last measurement change', keys: ['Alt+z'], group: 'Measure' },
+  { command: 'finding.markMissed', label: 'Mark a finding the AI missed: drag a box, pick its type (recorded as your finding, never AI)', keys: ['m'], group: 'Findings' },
   { command: 'viewer.help', label: 'Show / hide this help', keys: ['?'], group: 'Help' },
   { command: 'viewer.escape', label: 'Close this help (Esc never leaves the study)', keys: ['Escape'], group: 'Help' },
   { command: 'viewer.worklist', label: 'Back to the worklist', keys: ['Shift+Escape'], group: 'Help' },

@@ -52,6 +52,8 @@ export interface ViewerState {
   leftTool: LeftTool;
   /** Why the last measurement change was not stored (signed off, refused), shown to the reader; null when all is saved. */
   measureMessage: string | null;
+  /** Marking a finding the AI missed: the next box drawn opens the type menu. */
+  markingMissed: boolean;
 }
 
 export const initialViewerState = (studyUID: string): ViewerState => ({
@@ -80,6 +82,7 @@ export const initialViewerState = (studyUID: string): ViewerState => ({
   helpOpen: false,
   leftTool: 'windowLevel',
   measureMessage: null,
+  markingMissed: false,
 });
 
 export const useViewerStore = create<ViewerState>(() => initialViewerState(''));
