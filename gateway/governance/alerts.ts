@@ -11,7 +11,7 @@ import { appendAudit } from '../audit/audit.js';
 import { rolesFor } from '../../src/core/auth/permissions.js';
 import { computeFigures } from '../../src/core/governance/figures.js';
 import { AlertRulesSchema, DEFAULT_ALERT_RULES, checkDrift, checkRules, type AlertRules, type Breach } from '../../src/core/governance/rules.js';
-import type { GatewayConfig } from '../config.js';
+import type { OrthancClient } from '../orthanc/client.js';
 import { driftOf } from './drift.js';
 import { readHistory, type GovernanceDeps } from './records.js';
 import './migrations.js';
@@ -75,12 +75,12 @@ export async function ackNotice(db: Kysely<DB>, key: string, actor: { username: 
 }
 
 /** Computes the figures and the drift, checks them against the rules, records and audits the breaches not noticed before. */
-export async function runRulesCheck(deps: GovernanceDeps & { config: GatewayConfig }): Promise<{ breaches: Breach[]; raised: Breach[] }> {
+export async function runRulesCheck(deps: GovernanceDeps & { orthanc: OrthancClient }): Promise<{ breaches: Breach[]; raised: Breach[] }> {
   const { db } = deps;
   const { rules } = await currentRules(db);
   const history = await readHistory(deps);
   const figs = computeFigures(history);
-  const breaches = [...checkRules(rules, figs.rows), ...checkDrift(rules, await driftOf(db, deps.config, history))];
+  const breaches = [...checkRules(rules, figs.rows), ...checkDrift(rules, await driftOf(db, deps.orthanc, history))];
   const raised: Breach[] = [];
   for (const b of breaches) {
     const r = await db

@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
+import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import { dcmjs, writeDicomPart10, type Dataset } from '../../src/core/sr/dicom.js';
 import { studyFromDataset } from '../../src/core/sr/writer.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
@@ -32,10 +33,8 @@ export async function listAssessments(db: Kysely<DB>, studyUID?: string): Promis
   return (await q.execute()).map((r) => ({ seq: r.seq, studyUID: r.study_uid, findingId: r.finding_id, resultId: r.result_id, action: r.action as AssessmentRow['action'], actor: r.actor, role: r.role, at: r.at }));
 }
 
-async function dicomWeb(config: GatewayConfig, pathname: string): Promise<object[] | null> {
-  const headers: Record<string, string> = { accept: 'application/dicom+json' };
-  if (config.orthancUser) headers.authorization = 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64');
-  const r = await fetch(config.orthancUrl.replace(/\/$/, '') + config.orthancDicomWebRoot.replace(/\/$/, '') + pathname, { headers, signal: AbortSignal.timeout(15_000) });
+async function dicomWeb(orthanc: OrthancClient, pathname: string): Promise<object[] | null> {
+  const r = await orthancFetch(orthanc, orthanc.dicomWebRoot + pathname, { headers: { accept: 'application/dicom+json' }, timeoutMs: 15_000 });
   if (r.status === 404 || r.status === 204) return null;
   if (!r.ok) throw new Error(`PACS ${r.status}`);
   return (await r.json()) as object[];
@@ -55,7 +54,7 @@ async function aiResultOf(db: Kysely<DB>, studyUID: string, findingId: string): 
 
 export type ExportResult = { ok: true; dicom: Uint8Array; row: AssessmentRow; aiResult: boolean } | { ok: false; status: 404 | 409 | 502; error: string };
 
-export async function exportAssessment(db: Kysely<DB>, config: GatewayConfig, seq: number): Promise<ExportResult> {
+export async function exportAssessment(db: Kysely<DB>, orthanc: OrthancClient, config: GatewayConfig, seq: number): Promise<ExportResult> {
   const v = await db.selectFrom('finding_verdicts').selectAll().where('seq', '=', seq).where('undone', '=', 0).where('action', 'in', [...ACTIONS]).executeTakeFirst();
   if (!v) return { ok: false, status: 404, error: `no standing verdict ${seq}` };
   const parsed = FindingSchema.safeParse(JSON.parse(v.after_body));
@@ -66,12 +65,12 @@ export async function exportAssessment(db: Kysely<DB>, config: GatewayConfig, se
   const sopClassUIDs: Record<string, string> = {};
   try {
     for (const r of finding.regions) {
-      const md = naturalize(await dicomWeb(config, `/studies/${v.study_uid}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`));
+      const md = naturalize(await dicomWeb(orthanc, `/studies/${v.study_uid}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`));
       if (!md) return { ok: false, status: 409, error: `the image ${r.image.sopInstanceUID} the finding marks is not in the PACS` };
       src ??= md;
       sopClassUIDs[r.image.sopInstanceUID] = String(md.SOPClassUID);
     }
-    src ??= naturalize(await dicomWeb(config, `/studies/${v.study_uid}/instances?limit=1&includefield=all`));
+    src ??= naturalize(await dicomWeb(orthanc, `/studies/${v.study_uid}/instances?limit=1&includefield=all`));
   } catch (e) {
     return { ok: false, status: 502, error: `PACS: ${(e as Error).message}` };
   }

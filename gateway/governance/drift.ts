@@ -6,7 +6,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import { dcmjs } from '../../src/core/sr/dicom.js';
 import { computeDrift, type DriftRow, type StudyInput } from '../../src/core/governance/drift.js';
 import type { GovernanceHistory } from '../../src/core/governance/figures.js';
@@ -14,22 +14,20 @@ import './migrations.js';
 
 const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'SEG', 'RTSTRUCT', 'DOC', 'OT']);
 
-async function qido(config: GatewayConfig, pathname: string): Promise<Record<string, unknown>[]> {
-  const headers: Record<string, string> = { accept: 'application/dicom+json' };
-  if (config.orthancUser) headers.authorization = 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64');
-  const r = await fetch(config.orthancUrl.replace(/\/$/, '') + config.orthancDicomWebRoot.replace(/\/$/, '') + pathname, { headers, signal: AbortSignal.timeout(15_000) });
+async function qido(orthanc: OrthancClient, pathname: string): Promise<Record<string, unknown>[]> {
+  const r = await orthancFetch(orthanc, orthanc.dicomWebRoot + pathname, { headers: { accept: 'application/dicom+json' }, timeoutMs: 15_000 });
   if (r.status === 404 || r.status === 204) return [];
   if (!r.ok) throw new Error(`PACS ${r.status}`);
   return ((await r.json()) as object[]).map((j) => dcmjs.data.DicomMetaDictionary.naturalizeDataset(j) as Record<string, unknown>);
 }
 
 /** Scanner and slice thickness of a study, from one image of its first image series; null when it has none. */
-export async function readStudyInput(config: GatewayConfig, studyUID: string): Promise<{ scanner: string | null; sliceThickness: number | null } | null> {
-  const series = (await qido(config, `/studies/${studyUID}/series`)).filter((s) => !NON_IMAGE.has(String(s.Modality ?? '')));
+export async function readStudyInput(orthanc: OrthancClient, studyUID: string): Promise<{ scanner: string | null; sliceThickness: number | null } | null> {
+  const series = (await qido(orthanc, `/studies/${studyUID}/series`)).filter((s) => !NON_IMAGE.has(String(s.Modality ?? '')));
   for (const s of series) {
-    const [inst] = await qido(config, `/studies/${studyUID}/series/${s.SeriesInstanceUID}/instances?limit=1`);
+    const [inst] = await qido(orthanc, `/studies/${studyUID}/series/${s.SeriesInstanceUID}/instances?limit=1`);
     if (!inst) continue;
-    const [md] = await qido(config, `/studies/${studyUID}/series/${s.SeriesInstanceUID}/instances/${inst.SOPInstanceUID}/metadata`);
+    const [md] = await qido(orthanc, `/studies/${studyUID}/series/${s.SeriesInstanceUID}/instances/${inst.SOPInstanceUID}/metadata`);
     if (!md) continue;
     const scanner = [md.Manufacturer, md.ManufacturerModelName].filter((x) => typeof x === 'string' && x.trim()).join(' ').trim() || null;
     const t = Number(md.SliceThickness);
@@ -39,13 +37,13 @@ export async function readStudyInput(config: GatewayConfig, studyUID: string): P
 }
 
 /** Reads the inputs of up to `limit` studies not read yet (the rest next time). */
-export async function collectInputs(db: Kysely<DB>, config: GatewayConfig, studyUIDs: readonly string[], limit = 50): Promise<number> {
+export async function collectInputs(db: Kysely<DB>, orthanc: OrthancClient, studyUIDs: readonly string[], limit = 50): Promise<number> {
   const known = new Set((await db.selectFrom('governance_inputs').select('study_uid').execute()).map((r) => r.study_uid));
   let n = 0;
   for (const uid of studyUIDs) {
     if (known.has(uid) || n >= limit) continue;
     n++;
-    const input = await readStudyInput(config, uid).catch(() => undefined);
+    const input = await readStudyInput(orthanc, uid).catch(() => undefined);
     if (input === undefined) continue; // PACS trouble: try again later
     await db
       .insertInto('governance_inputs')
@@ -57,7 +55,7 @@ export async function collectInputs(db: Kysely<DB>, config: GatewayConfig, study
 }
 
 /** The drift rows of a history: outputs from the produced records, inputs per (study, model version) at its first result. */
-export async function driftOf(db: Kysely<DB>, config: GatewayConfig, h: GovernanceHistory): Promise<DriftRow[]> {
+export async function driftOf(db: Kysely<DB>, orthanc: OrthancClient, h: GovernanceHistory): Promise<DriftRow[]> {
   const first = new Map<string, { studyUID: string; model: string; version: string; at: string }>();
   const note = (studyUID: string, model: string, version: string, at: string) => {
     const k = `${studyUID}\u0000${model}\u0000${version}`;
@@ -66,7 +64,7 @@ export async function driftOf(db: Kysely<DB>, config: GatewayConfig, h: Governan
   };
   for (const r of h.produced) note(r.studyUID, r.model, r.version, r.producedAt);
   for (const j of h.jobs) if (j.state === 'done' && j.finishedAt) note(j.studyUID, j.model, j.version, j.finishedAt);
-  await collectInputs(db, config, [...new Set([...first.values()].map((f) => f.studyUID))]);
+  await collectInputs(db, orthanc, [...new Set([...first.values()].map((f) => f.studyUID))]);
   const rows = new Map((await db.selectFrom('governance_inputs').selectAll().where('state', '=', 'read').execute()).map((r) => [r.study_uid, r]));
   const inputs: StudyInput[] = [];
   for (const f of first.values()) {

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import type { GatewayConfig } from '../config.js';
+import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import type { ModelRegistry } from '../ai/registry.js';
 import { rolloutTable } from '../trust/service.js';
 import './migrations.js';
@@ -20,11 +20,9 @@ export interface HealthBeat {
   detail: string | null;
 }
 
-async function pacsOk(config: GatewayConfig): Promise<HealthBeat> {
+async function pacsOk(orthanc: OrthancClient): Promise<HealthBeat> {
   try {
-    const headers: Record<string, string> = {};
-    if (config.orthancUser) headers.authorization = `Basic ${Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64')}`;
-    const r = await fetch(`${config.orthancUrl}/system`, { headers, signal: AbortSignal.timeout(3000) });
+    const r = await orthancFetch(orthanc, '/system', { timeoutMs: 3000 });
     await r.body?.cancel();
     return { component: 'pacs', ok: r.ok, detail: r.ok ? null : `HTTP ${r.status}` };
   } catch (e) {
@@ -33,9 +31,9 @@ async function pacsOk(config: GatewayConfig): Promise<HealthBeat> {
 }
 
 /** What one heartbeat records, per component. */
-export async function probe(db: Kysely<DB>, config: GatewayConfig, models: ModelRegistry): Promise<HealthBeat[]> {
+export async function probe(db: Kysely<DB>, orthanc: OrthancClient, models: ModelRegistry): Promise<HealthBeat[]> {
   const t = await rolloutTable(db);
-  const beats: HealthBeat[] = [{ component: 'gateway', ok: true, detail: null }, await pacsOk(config)];
+  const beats: HealthBeat[] = [{ component: 'gateway', ok: true, detail: null }, await pacsOk(orthanc)];
   const installed = new Map(models.all().map((m) => [m.manifest.name, m]));
   const names = new Set([...installed.keys(), ...Object.keys(t.modes)]);
   for (const name of [...names].sort()) {
@@ -62,14 +60,14 @@ export interface HealthRecorder {
   idle(): Promise<void>;
 }
 
-export function startHealthRecorder(db: Kysely<DB>, config: GatewayConfig, models: ModelRegistry, intervalMs: number, log: (m: string) => void, after?: () => Promise<void>): HealthRecorder {
+export function startHealthRecorder(db: Kysely<DB>, orthanc: OrthancClient, models: ModelRegistry, intervalMs: number, log: (m: string) => void, after?: () => Promise<void>): HealthRecorder {
   let stopped = false;
   let running: Promise<void> | null = null;
   const beat = async () => {
     if (stopped) return;
     running = (async () => {
       try {
-        await writeHealth(db, await probe(db, config, models), intervalMs);
+        await writeHealth(db, await probe(db, orthanc, models), intervalMs);
       } catch (e) {
         log(`governance health record: ${(e as Error).message}`);
       }

@@ -20,13 +20,13 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
   // THE study facts come with the context (ctx.facts); unknown facts: the modality from the pre-read's own record.
   const facts = (ctx as GatewayContext & { facts?: GovernanceDeps['facts'] }).facts ?? (async () => null);
   const deps = { db: ctx.db, facts, models: ctx.models };
-  registerGovernanceRoutes(app, deps, ctx.config);
+  registerGovernanceRoutes(app, deps, ctx.orthanc, ctx.config);
   let recorder: HealthRecorder | null = null;
   // The first record when the gateway is ready, then one per interval until it closes.
   app.addHook('onReady', async () => {
     // After each health record the alert rules are checked (a model leaving a range notifies admin and governance).
-    recorder = startHealthRecorder(ctx.db, ctx.config, ctx.models, healthIntervalFromEnv(), (m) => console.error(m), async () => {
-      await runRulesCheck({ ...deps, config: ctx.config });
+    recorder = startHealthRecorder(ctx.db, ctx.orthanc, ctx.models, healthIntervalFromEnv(), (m) => console.error(m), async () => {
+      await runRulesCheck({ ...deps, orthanc: ctx.orthanc });
     });
     await recorder.beat();
   });

@@ -9,10 +9,11 @@ import { exportAssessment, listAssessments } from './assessments.js';
 import { driftOf } from './drift.js';
 import { appendAudit } from '../audit/audit.js';
 import type { GatewayConfig } from '../config.js';
+import type { OrthancClient } from '../orthanc/client.js';
 import { computeFigures, figuresToCsv } from '../../src/core/governance/figures.js';
 import { readHistory, type GovernanceDeps } from './records.js';
 
-export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceDeps, config: GatewayConfig): void {
+export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceDeps, orthanc: OrthancClient, config: GatewayConfig): void {
   // Per model, version, rollout mode, modality and ISO week; silent models included (that is what silent mode is for).
   app.get('/api/governance/figures', { config: { permission: 'governance.read' } }, async (_req, reply) => {
     reply.header('cache-control', 'no-store');
@@ -41,7 +42,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     if (body.data.baseVersion !== undefined && body.data.baseVersion !== cur.version) return reply.code(409).send({ error: `rules changed meanwhile (now version ${cur.version}, you edited ${body.data.baseVersion})` });
     const saved = await setRules(deps.db, rules.data, s.user);
     // The new ranges are applied at once: a model outside them is noticed now, not at the next health record.
-    const check = await runRulesCheck({ ...deps, config });
+    const check = await runRulesCheck({ ...deps, orthanc });
     return { ...saved, raised: check.raised.length, breaches: check.breaches.length };
   });
 
@@ -84,7 +85,7 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     const s = requireUser(req);
     const m = /^([1-9][0-9]{0,9})\.dcm$/.exec(req.params.file);
     if (!m) return reply.code(400).send({ error: 'expected <verdict number>.dcm' });
-    const out = await exportAssessment(deps.db, config, Number(m[1]));
+    const out = await exportAssessment(deps.db, orthanc, config, Number(m[1]));
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     await appendAudit(deps.db, { actor: s.user.username, role: s.user.role, action: 'assessment-sr-exported', studyUID: out.row.studyUID, findingId: out.row.resultId, detail: { verdict: out.row.seq, action: out.row.action, aiResultReferenced: out.aiResult } });
     reply.header('content-type', 'application/dicom').header('content-disposition', `attachment; filename="assessment-${out.row.seq}.dcm"`).header('cache-control', 'no-store');
@@ -94,6 +95,6 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
   // ---- drift: output scores and inputs (scanner, slice thickness) per model version and week against its earlier weeks
   app.get('/api/governance/drift', { config: { permission: 'governance.read' } }, async () => {
     const { rules } = await currentRules(deps.db);
-    return { maxDistance: rules.driftMaxDistance ?? null, minSample: rules.minSample, rows: await driftOf(deps.db, config, await readHistory(deps)) };
+    return { maxDistance: rules.driftMaxDistance ?? null, minSample: rules.minSample, rows: await driftOf(deps.db, orthanc, await readHistory(deps)) };
   });
 }
