@@ -92,7 +92,8 @@ describe('route table (generated from the router)', () => {
   it('every route declares a permission or public, and the public ones and those open to every role are listed, so widening one is a visible change', () => {
     for (const r of routes()) expect(r.public || !!r.permission, `${r.method} ${r.url}`).toBe(true);
     const pub = routes().filter((r) => r.public).map((r) => `${r.method} ${r.url}`).sort();
-    expect(pub).toEqual(['GET /api/health', 'GET /models/:name/:file', 'GET /ort/:file', 'POST /api/auth/login']);
+    // /healthz and /readyz (gateway/ops/health.ts) carry no data: liveness, and which dependency is down.
+    expect(pub).toEqual(['GET /api/health', 'GET /healthz', 'GET /models/:name/:file', 'GET /ort/:file', 'GET /readyz', 'POST /api/auth/login']);
     const open = routes().filter((r) => !r.public && ROLES.every((role) => can(role, r.permission!))).map((r) => `${r.method} ${r.url}`).sort();
     // The caller's own session, and the model registry (no patient data; its errors only for governance.read).
     // A new route open to all roles fails here until it is reviewed.
