@@ -13,7 +13,7 @@ import { rolesFor } from '../../src/core/auth/permissions.js';
 import type { StudyFacts } from '../../src/core/policy/study.js';
 import type { AlertRecord, GovernanceHistory, Mode, ProducedRecord, ShowEvent, VerdictState } from '../../src/core/governance/figures.js';
 import type { ModelManifest } from '../../src/core/ai/manifest.js';
-import { currentPolicy, disabledModalities, readerVisible, rolloutTable, whyHidden, type ReaderPolicySnapshot } from '../trust/service.js';
+import { readerPolicySnapshot, readerVisible, whyHidden } from '../trust/service.js';
 import { DEFAULT_HEALTH_INTERVAL_MS } from './health.js';
 import './migrations.js';
 
@@ -46,22 +46,10 @@ export interface GovernanceDeps {
   models: { manifests(): ModelManifest[] };
 }
 
-/** The reader policy's inputs, taken once (as trust/service.ts readerPolicySnapshot). */
-async function policySnapshot(deps: GovernanceDeps): Promise<ReaderPolicySnapshot> {
-  const { db } = deps;
-  const rows = await db.selectFrom('ai_disabled_studies').selectAll().execute();
-  return {
-    policy: (await currentPolicy(db)).policy,
-    rollout: await rolloutTable(db),
-    disabledStudies: new Map(rows.map((r) => [r.study_uid, { reason: r.reason, by: r.disabled_by, at: r.disabled_at }])),
-    disabledModalities: await disabledModalities(db),
-    manifests: new Map(deps.models.manifests().map((m) => [m.name, m])),
-  };
-}
-
 export async function readHistory(deps: GovernanceDeps, opts: { now?: string; healthIntervalMs?: number } = {}): Promise<GovernanceHistory> {
   const { db } = deps;
-  const snap = await policySnapshot(deps);
+  // The same snapshot the reader policy takes for the worklist: the figures count what readers were shown.
+  const snap = await readerPolicySnapshot(deps);
   const prereadStudies = await db.selectFrom('preread_studies').select(['study_uid', 'modality', 'fingerprint', 'fingerprint_at']).execute();
   const byStudy = new Map(prereadStudies.map((s) => [s.study_uid, s]));
   const facts = new Map<string, StudyFacts | null>();
