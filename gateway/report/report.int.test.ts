@@ -136,6 +136,8 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     expect((await put(draft)).status).toBe(200);
     const saved = await rita.json<{ report: { draft: ReportDraft } }>(`/api/studies/${STUDY}/report`);
     expect(saved.report.draft).toEqual(draft);
+    // In progress on every reader's worklist while the draft is unsigned.
+    expect((await rita.json<{ studies: { studyUID: string; by: string }[] }>('/api/reports/in-progress')).studies).toEqual([expect.objectContaining({ studyUID: STUDY, by: 'rita' })]);
     // A technologist may not write a report.
     const toby = await login(stack.baseUrl, 'toby');
     expect((await toby.fetch(`/api/studies/${STUDY}/report`, { method: 'PUT', body: JSON.stringify({ draft }), headers: { 'content-type': 'application/json' } })).status).toBe(403);
@@ -181,6 +183,7 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     expect(res('Observation').map((o) => [o.code.coding[0].code, o.valueCodeableConcept.coding[0].display]).sort()).toEqual([['1386000', 'Absent'], ['1386000', 'Present']]);
     expect(res('Device')[0].deviceName[0].name).toBe('ich-detector');
     expect(res('Practitioner')[0].identifier[0].value).toBe('rita');
+    expect((await rita.json<{ studies: unknown[] }>('/api/reports/in-progress')).studies).toEqual([]);
     // The signed report cannot be saved over.
     expect((await put(draftFromFindings(await findings(), 'generic'))).status).toBe(409);
   }, 300_000);

@@ -50,6 +50,12 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     return { report: r, addenda: await addenda(db, study) };
   });
 
+  /** Studies whose report is being written (a saved draft, not signed): "in progress" on every reader's worklist. */
+  app.get('/api/reports/in-progress', { config: { permission: 'report.read' } }, async () => {
+    const rows = await db.selectFrom('report_drafts').select(['study_uid', 'updated_by', 'updated_at']).where('signed_at', 'is', null).orderBy('updated_at', 'desc').limit(2000).execute();
+    return { studies: rows.map((r) => ({ studyUID: r.study_uid, by: r.updated_by, at: r.updated_at })) };
+  });
+
   app.put<{ Params: { study: string } }>('/api/studies/:study/report', { config: { permission: 'report.write' } }, async (req, reply) => {
     const s = requireUser(req);
     const study = req.params.study;

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { searchStudies, DicomWebError } from '../dicomweb/client';
-import { apiFetch, closeStreamIfSignedOut } from '../auth/api';
+import { apiFetch, apiJson, closeStreamIfSignedOut, useSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 import { navigate } from '../app/router';
 import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
@@ -207,7 +208,17 @@ export function WorklistPage() {
     }
   }, [triage, studies, load]);
 
-  const [started] = useState(loadStarted);
+  const [opened] = useState(loadStarted);
+  // In progress: opened here, or a report draft saved on the server by anyone (re-read with the list).
+  const [drafting, setDrafting] = useState<string[]>([]);
+  const session = useSession();
+  useEffect(() => {
+    if (!studies || !can(session.user?.role, 'report.read')) return;
+    apiJson<{ studies: { studyUID: string }[] }>('/api/reports/in-progress')
+      .then((b) => setDrafting(b.studies.map((x) => x.studyUID)))
+      .catch(() => {});
+  }, [studies, triage, session.user?.role]);
+  const started = useMemo(() => new Set([...opened, ...drafting]), [opened, drafting]);
   const [help, setHelp] = useState(false);
   const merged = useMemo(() => mergeTriage(studies ?? [], triage), [studies, triage]);
   const rows = useMemo(() => sortRows(filterRows(merged, prefs.filter, prefs.filters, started), prefs.sort, started), [merged, prefs, started]);
