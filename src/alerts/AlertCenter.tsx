@@ -8,6 +8,7 @@ import { useEffect, useState, type CSSProperties } from 'react';
 import { apiFetch, apiJson, closeStreamIfSignedOut, useSession } from '../auth/api';
 import { navigate } from '../app/router';
 import { receivesAlerts, type CriticalAlert } from '../core/triage/alerts';
+import { severityShape, severityWord } from '../core/report/severity';
 
 interface StudyLabel {
   patient: string;
@@ -120,9 +121,11 @@ export default function AlertCenter() {
         const l = labels[a.studyUID];
         return (
           <div key={a.id} role="alert" style={card} className="critical-alert" data-study={a.studyUID} title={`Study ${a.studyUID}`}>
-            <span className="flag flag-critical" aria-hidden="true" />
+            <span aria-hidden="true" style={{ color: 'var(--critical, #ff4d4f)', flex: 'none' }}>
+              {severityShape('critical')}
+            </span>
             <strong style={{ flex: 'none' }}>
-              Critical: <span className="alert-reason">{a.reason}</span>
+              {severityWord('critical')}: <span className="alert-reason">{a.reason}</span>
             </strong>
             <span style={{ overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }}>
               {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {new Date(a.createdAt).toLocaleTimeString()}
