@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { startStack, login, testDatabase, type Stack, type Client } from '../../test/harness.js';
 import { buildGateway, type Gateway } from '../app.js';
 import { configFromEnv, type GatewayConfig } from '../config.js';
 import { ROLES, type Role } from '../../src/core/auth/roles.js';
@@ -144,8 +144,10 @@ describe('log-in throttling, lock-out, session expiry, demo passwords', () => {
   async function gateway(over: Partial<GatewayConfig>): Promise<{ gw: Gateway; base: string; db: string }> {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-auth-'));
     tmps.push(tmp);
-    const db = over.database ?? path.join(tmp, 'gateway.sqlite');
-    const gw = await buildGateway({ ...configFromEnv({}), port: 0, orthancUrl: stack.orthanc.url, orthancUser: stack.orthanc.user, orthancPassword: stack.orthanc.password, staticDir: undefined, demo: true, ...over, database: db });
+    // The run's dialect (TEST_DB): a fresh SQLite file or PostgreSQL database, unless the test names one.
+    const loc = over.database ? { database: over.database, auditKeyFile: over.auditKeyFile } : await testDatabase(tmp);
+    const db = loc.database;
+    const gw = await buildGateway({ ...configFromEnv({}), port: 0, orthancUrl: stack.orthanc.url, orthancUser: stack.orthanc.user, orthancPassword: stack.orthanc.password, staticDir: undefined, demo: true, ...over, ...loc });
     gateways.push(gw);
     await gw.app.listen({ host: '127.0.0.1', port: 0 });
     const addr = gw.app.server.address();
@@ -167,6 +169,16 @@ describe('log-in throttling, lock-out, session expiry, demo passwords', () => {
     expect(users.users.find((u) => u.username === 'remy')!.locked).toBe(true);
     expect((await ada.post('/api/admin/users/remy/unlock', {})).status).toBe(200);
     expect((await attempt(base, 'remy', 'remy-demo')).status).toBe(200);
+  });
+
+  it('5 wrong passwords at the same moment lock the account too (each counted in the database, not read-modify-write)', async () => {
+    const { base, gw } = await gateway({});
+    const r = await Promise.all(Array.from({ length: 5 }, () => attempt(base, 'remy', 'wrong')));
+    expect(r.map((x) => x.status)).toEqual([401, 401, 401, 401, 401]);
+    const row = await gw.store.db.selectFrom('users').select(['failed_logins', 'locked_until']).where('username', '=', 'remy').executeTakeFirstOrThrow();
+    expect(row.failed_logins).toBe(5);
+    expect(row.locked_until).not.toBeNull();
+    expect((await attempt(base, 'remy', 'remy-demo')).status).toBe(429);
   });
 
   it('throttles brute force from one address across user names (429 + Retry-After), and audits it', async () => {
@@ -203,7 +215,10 @@ describe('log-in throttling, lock-out, session expiry, demo passwords', () => {
   });
 
   it('refuses to start with demo passwords outside demo mode; starts once they are changed', async () => {
-    const { gw, db } = await gateway({});
+    // A SQLite file on either pass: the passwords are changed behind the gateway's back, with better-sqlite3.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-auth-'));
+    tmps.push(dir);
+    const { gw, db } = await gateway({ database: path.join(dir, 'gateway.sqlite') });
     await gw.close();
     await expect(buildGateway({ ...configFromEnv({}), database: db, staticDir: undefined, demo: false })).rejects.toThrow(/refusing to start: users .*rita.* demo passwords/);
     const Database = (await import('better-sqlite3')).default;

@@ -97,12 +97,15 @@ export async function registerAuth(app: FastifyInstance, store: Store, config: G
     // Unknown users are checked against a dummy hash: the same scrypt cost, so timing reveals no user names.
     if (!(await verifyLogin(password, user?.password_hash)) || !user) {
       if (user) {
-        const failed = user.failed_logins + 1;
-        await db
+        // Counted in the database (failed_logins + 1 in one statement): concurrent tries, on one gateway
+        // or several, each count; the lock is set by whichever reaches the limit.
+        const { failed_logins: failed } = await db
           .updateTable('users')
-          .set({ failed_logins: failed, locked_until: failed >= MAX_FAILED ? new Date(now.getTime() + LOCK_MS).toISOString() : null })
+          .set((eb) => ({ failed_logins: eb('failed_logins', '+', 1) }))
           .where('id', '=', user.id)
-          .execute();
+          .returning('failed_logins')
+          .executeTakeFirstOrThrow();
+        if (failed >= MAX_FAILED) await db.updateTable('users').set({ locked_until: new Date(now.getTime() + LOCK_MS).toISOString() }).where('id', '=', user.id).execute();
       } else await unknownNames.recordFailure(username);
       await throttle.recordFailure(req.ip);
       await appendAudit(db, { actor: username, action: 'login', outcome: 4, detail: { reason: 'bad credentials' } });
