@@ -252,6 +252,39 @@ describe('context on the image (Chromium, real gateway + Orthanc)', () => {
     expect(await wl(page)).not.toContain(`W ${header.width} L ${header.center}`);
   });
 
+  it('cine plays the stack at its frame rate, looping, on screen; faster and stop', async () => {
+    // On the 6-slice MR from the test before.
+    const sample = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('.viewport-element canvas') as HTMLCanvasElement;
+        const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+        let h = 0;
+        for (let i = 0; i < d.length; i += 4 * 97) h = (h * 31 + d[i]) | 0;
+        return { index: window.__viewer!.getState().imageIndex, hash: h };
+      });
+    await page.keyboard.press('v');
+    await expectOverlayText(page, 'slice-info', 'Im');
+    const seen: { index: number; hash: number }[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 1500) {
+      seen.push(await sample());
+      await page.waitForTimeout(40);
+    }
+    const indices = new Set(seen.map((x) => x.index));
+    expect(indices.size).toBeGreaterThanOrEqual(5); // 10 frames/s over 1.5 s through 6 slices
+    expect(new Set(seen.map((x) => x.hash)).size).toBeGreaterThanOrEqual(5); // the pixels change with them
+    // It loops: after the last slice comes the first.
+    expect(seen.some((x, i) => i > 0 && seen[i - 1].index === 5 && x.index === 0)).toBe(true);
+    expect(await page.evaluate(() => (window.__viewer!.getState() as unknown as { cineFps: number }).cineFps)).toBe(10);
+    await page.keyboard.press('>');
+    expect(await page.evaluate(() => (window.__viewer!.getState() as unknown as { cineFps: number }).cineFps)).toBe(15);
+    await page.keyboard.press('v');
+    await page.waitForTimeout(300);
+    const stopped = await sample();
+    await page.waitForTimeout(600);
+    expect((await sample()).index).toBe(stopped.index);
+  });
+
   it('no page errors', () => {
     expect(pageErrors).toEqual([]);
   });

@@ -47,6 +47,14 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
     else c.setLeftTool(tool);
     return true;
   }
+  if (command === 'viewer.cine') {
+    c.toggleCine();
+    return true;
+  }
+  if (command === 'viewer.cineFaster' || command === 'viewer.cineSlower') {
+    c.cineRate(command === 'viewer.cineFaster' ? 1 : -1);
+    return true;
+  }
   if (command === 'finding.markMissed') {
     useViewerStore.setState({ markingMissed: !s.markingMissed });
     return true;

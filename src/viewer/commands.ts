@@ -11,6 +11,9 @@ defineCommands([
   { command: 'viewer.pageUp', label: 'Back 10 images', keys: ['PageUp'], group: 'Navigate' },
   { command: 'viewer.firstImage', label: 'First image', keys: ['Home'], group: 'Navigate' },
   { command: 'viewer.lastImage', label: 'Last image', keys: ['End'], group: 'Navigate' },
+  { command: 'viewer.cine', label: 'Cine: play / stop (loops through the stack or the frames)', keys: ['v'], group: 'Navigate' },
+  { command: 'viewer.cineFaster', label: 'Cine: faster (2, 5, 10, 15, 20, 30 frames/s)', keys: ['>'], group: 'Navigate' },
+  { command: 'viewer.cineSlower', label: 'Cine: slower', keys: ['<'], group: 'Navigate' },
   { command: 'viewer.nextSeries', label: 'Next series', keys: [']'], group: 'Navigate' },
   { command: 'viewer.prevSeries', label: 'Previous series', keys: ['['], group: 'Navigate' },
   ...(Object.keys(WINDOW_PRESETS) as PresetId[]).map((id, i) => ({

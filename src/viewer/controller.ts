@@ -369,6 +369,7 @@ export class ViewerController {
     const vp = this.viewport;
     if (!vp) return;
     const token = ++this.showToken;
+    this.stopCine();
     patchSeries(uid, { status: 'loading', error: undefined });
     set({ activeSeriesUID: uid });
     let st: LoadedSeries;
@@ -564,6 +565,38 @@ export class ViewerController {
     return this.scrollTo(current + delta);
   }
 
+  /**
+   * Cine: steps through the stack (or the frames of a multi-frame instance) at the store's frame rate,
+   * looping at the end. Each step waits for the previous one, so a slow decode lowers the rate rather
+   * than queueing steps.
+   */
+  private cineToken = 0;
+  toggleCine(): void {
+    if (get().cineOn) return this.stopCine();
+    if (get().imageIds.length < 2) return;
+    set({ cineOn: true });
+    const token = ++this.cineToken;
+    const tick = async () => {
+      if (token !== this.cineToken || this.disposed || !get().cineOn) return;
+      const t0 = performance.now();
+      const { imageIndex, imageIds } = get();
+      await this.scrollTo((imageIndex + 1) % imageIds.length);
+      setTimeout(() => void tick(), Math.max(0, 1000 / get().cineFps - (performance.now() - t0)));
+    };
+    void tick();
+  }
+
+  stopCine(): void {
+    this.cineToken++;
+    if (get().cineOn) set({ cineOn: false });
+  }
+
+  /** The next or previous of the cine frame rates. */
+  cineRate(direction: 1 | -1): void {
+    const i = CINE_FPS.indexOf(get().cineFps);
+    set({ cineFps: CINE_FPS[Math.max(0, Math.min(CINE_FPS.length - 1, (i < 0 ? 2 : i) + direction))] });
+  }
+
   setPreset(id: PresetId): void {
     this.setPresetSlot((Object.keys(WINDOW_PRESETS) as PresetId[]).indexOf(id));
   }
@@ -672,6 +705,8 @@ export class ViewerController {
       invert: s.invert,
       zoom: s.zoom,
       mmPerPx: s.mmPerPx,
+      cineOn: s.cineOn,
+      cineFps: s.cineFps,
       loadedCount: s.loadedCount,
       firstImageShown: s.firstImageShown,
       imageError: s.imageErrors[s.imageIds[s.imageIndex]] ?? null,
@@ -680,6 +715,7 @@ export class ViewerController {
 
   dispose(): void {
     this.disposed = true;
+    this.stopCine();
     forgetStudyFrames(this.studyUID);
     for (const c of this.cleanups.splice(0)) c();
     this.prefetchToken++;
@@ -711,6 +747,9 @@ interface CpuEnabledElement {
   image?: { imageId: string; minPixelValue: number; maxPixelValue: number; slope?: number; intercept?: number; isPreScaled?: boolean };
   viewport?: { voiLUT?: { firstValueMapped: number; lut: number[] } };
 }
+
+/** Cine frame rates, frames per second. */
+export const CINE_FPS = [2, 5, 10, 15, 20, 30];
 
 function studyMessage(e: DicomWebError): string {
   if (e.status === 404) return 'This study is no longer on the PACS: it was not found (it may have been deleted or moved). Go back to the worklist and refresh.';

@@ -28,6 +28,10 @@ describe('overlay corner text', () => {
     expect(cornerText({ ...base, entries: [e, e, e] }, undefined).bl).toEqual(['Im 1 / 3', 'Loc -12.5 mm · Thk 5 mm']);
     expect(cornerText({ ...base, entries: [{ ...e, sliceLocation: undefined, sliceThickness: 0.625 } as StackEntry, e, e] }, undefined).bl[1]).toBe('Thk 0.63 mm');
   });
+  it('says cine and its frame rate while it plays', () => {
+    expect(cornerText({ ...base, cineOn: true, cineFps: 15 }, undefined).tr).toEqual(['Zoom 1.50× · Cine 15 fps']);
+    expect(cornerText({ ...base, cineOn: false, cineFps: 15 }, undefined).tr).toEqual(['Zoom 1.50×']);
+  });
   it('describes the series by description, else by number', () => {
     const s = { seriesInstanceUID: '1', description: '', modality: 'CT', seriesNumber: 2, instanceCount: 1, status: 'ready' as const, failedImages: 0 };
     expect(seriesLine(s)).toBe('CT · Series 2');

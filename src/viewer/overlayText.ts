@@ -5,12 +5,12 @@
 import { formatWindow } from '../core/imaging/voi';
 import type { SeriesInfo, ViewerState } from './store';
 
-export type CornerState = Pick<ViewerState, 'patientName' | 'patientId' | 'patientAgeSex' | 'studyDate' | 'accession' | 'imageIndex' | 'imageIds' | 'entries' | 'voi' | 'invert' | 'zoom'>;
+export type CornerState = Pick<ViewerState, 'patientName' | 'patientId' | 'patientAgeSex' | 'studyDate' | 'accession' | 'imageIndex' | 'imageIds' | 'entries' | 'voi' | 'invert' | 'zoom'> & Partial<Pick<ViewerState, 'cineOn' | 'cineFps'>>;
 
 export interface CornerText {
   /** Patient, study and series: fixed while a series is read. */
   tl: string[];
-  /** Zoom. */
+  /** Zoom, and cine with its frame rate while it plays. */
   tr: string[];
   /** Slice (and frame) number, slice location and thickness. */
   bl: string[];
@@ -45,7 +45,7 @@ export function cornerText(s: CornerState, active: SeriesInfo | undefined): Corn
   const where = [entry?.sliceLocation !== undefined ? `Loc ${mm(entry.sliceLocation)}` : '', entry?.sliceThickness !== undefined ? `Thk ${mm(entry.sliceThickness)}` : ''].filter(Boolean).join(' · ');
   return {
     tl: patientLines(s, active),
-    tr: [s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : ''],
+    tr: [(s.zoom ? `Zoom ${s.zoom.toFixed(2)}×` : '') + (s.cineOn ? ` · Cine ${s.cineFps} fps` : '')],
     bl: [(count ? `Im ${s.imageIndex + 1} / ${count}` : '') + (entry && entry.numberOfFrames > 1 ? ` · frame ${entry.frameNumber}` : ''), where],
     br: [(s.voi ? formatWindow(s.voi) : '') + (s.invert ? ' · inverted' : '')],
   };

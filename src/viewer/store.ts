@@ -54,6 +54,9 @@ export interface ViewerState {
   measureMessage: string | null;
   /** Marking a finding the AI missed: the next box drawn opens the type menu. */
   markingMissed: boolean;
+  /** Cine: playing, and its frame rate (frames per second). */
+  cineOn: boolean;
+  cineFps: number;
 }
 
 export const initialViewerState = (studyUID: string): ViewerState => ({
@@ -83,6 +86,8 @@ export const initialViewerState = (studyUID: string): ViewerState => ({
   leftTool: 'windowLevel',
   measureMessage: null,
   markingMissed: false,
+  cineOn: false,
+  cineFps: 10,
 });
 
 export const useViewerStore = create<ViewerState>(() => initialViewerState(''));
