@@ -125,3 +125,47 @@ describe.runIf(TEST_DIALECT === 'postgres')('two gateways on one PostgreSQL', ()
     expect(verify.code).toBe(0);
   });
 });
+
+describe.runIf(TEST_DIALECT === 'postgres')('two gateways: a delivery longer than the lease', () => {
+  let st: Stack;
+  let other: Gateway;
+  let peer: Ris;
+  let prev: string | undefined;
+  beforeAll(async () => {
+    prev = process.env.PREREAD;
+    process.env.PREREAD = '0';
+    const risPort = await freePort();
+    // The lease (1.5 s) is shorter than the wait for an ACK (4 s): only the holder's renewals keep the other gateway off it.
+    const outbox = { risHost: '127.0.0.1', risPort, leaseMs: 1500, ackTimeoutMs: 4000, baseDelayMs: 100, maxDelayMs: 200, pollMs: 50, concurrency: 2 };
+    st = await startStack({ files: [FILES[1]], config: { outbox } });
+    other = await buildGateway({ ...st.gateway.config });
+    // The RIS answers nothing to the first delivery of each control id, then AA.
+    peer = await startRis(risPort, path.join(st.tmp, 'ris.log'), ['--drop-first', '1']);
+  });
+  afterAll(async () => {
+    await peer?.stop();
+    await other?.close().catch(() => {});
+    await st?.stop();
+    if (prev === undefined) delete process.env.PREREAD;
+    else process.env.PREREAD = prev;
+  });
+
+  it('the holder renews its claim while it waits for the ACK: the other gateway never sends the message meanwhile', async () => {
+    await st.gateway.store.db.transaction().execute((trx) => onStudySignedOff(trx, { studyInstanceUID: String(SOURCES[1].StudyInstanceUID), findings: REVIEWED[1], user: RITA, signedAt: '2026-02-01T00:00:00.000Z' }));
+    st.gateway.outbox.kick();
+    other.outbox.kick();
+    const oru = await waitFor(
+      'the ORU acknowledged',
+      async () => (await st.gateway.store.db.selectFrom('outbox').selectAll().where('kind', '=', 'hl7-oru').executeTakeFirst())?.status === 'acknowledged' && (await st.gateway.store.db.selectFrom('outbox').selectAll().where('kind', '=', 'hl7-oru').executeTakeFirstOrThrow()),
+      60_000,
+      100,
+    );
+    const events = peer.events().filter((e) => e.control_id === oru.message_id);
+    // Delivery 1 went unanswered; delivery 2 came only after the holder gave up waiting (4 s), not when
+    // the 1.5 s lease would have run out without renewal; two deliveries in all, one ACK.
+    expect(events.map((e) => `${e.event}#${e.delivery}`)).toEqual(['dropped#1', 'ack#2']);
+    const [dropped, acked] = events as unknown as { t: number }[];
+    expect(acked.t - dropped.t).toBeGreaterThan(3.5);
+    expect(oru.attempts).toBe(2);
+  });
+});

@@ -8,6 +8,12 @@ export interface OutboxSettings {
   mllpPort?: number;
   mllpHost: string;
   ackTimeoutMs: number;
+  /**
+   * How long a claim holds a message without renewal. The claiming gateway renews it (every third of it)
+   * while the delivery runs; a gateway that dies stops renewing and another takes the message over after
+   * this long. Env OUTBOX_LEASE_MS, default 15 s.
+   */
+  leaseMs: number;
   /** Retries after an AE before the message is dead */
   aeRetries: number;
   /** Attempts before a message that keeps failing (transport) is dead */
@@ -35,6 +41,7 @@ export function outboxSettings(config: GatewayConfig, env: NodeJS.ProcessEnv = p
     mllpPort: num(env.MLLP_PORT, 0) || undefined,
     mllpHost: env.MLLP_HOST ?? '127.0.0.1',
     ackTimeoutMs: num(env.HL7_ACK_TIMEOUT_MS, 10_000),
+    leaseMs: Math.max(300, num(env.OUTBOX_LEASE_MS, 15_000)),
     aeRetries: num(env.HL7_AE_RETRIES, 3),
     maxAttempts: num(env.OUTBOX_MAX_ATTEMPTS, 200),
     baseDelayMs: num(env.OUTBOX_BASE_DELAY_MS, 1_000),

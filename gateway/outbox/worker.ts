@@ -27,9 +27,12 @@ export function backoffMs(attempt: number, s: Pick<OutboxSettings, 'baseDelayMs'
 
 export class OutboxWorker {
   private timer: NodeJS.Timeout | null = null;
+  private leaseTimer: NodeJS.Timeout | null = null;
   private running = false;
   private stopped = true;
   private readonly inFlight = new Set<number>();
+  /** Messages this gateway has claimed and is delivering: their leases are renewed (renewLeases). */
+  private readonly claimedNow = new Set<number>();
   private pass: Promise<void> | null = null;
   private readonly ctx: DeliveryContext;
   /** What this gateway's worker did (tests across gateways, metrics): claims it won, and their outcomes. */
@@ -44,9 +47,11 @@ export class OutboxWorker {
   async start(): Promise<void> {
     // SQLite (one process): anything still 'sent' was in flight when the last process died, due now (same
     // UID / control id). PostgreSQL (N gateways): a 'sent' row may be another live gateway's delivery, so it
-    // is left to its lease (next_attempt_at, ackTimeoutMs + 30 s after the claim) to expire instead.
+    // is left to its lease (next_attempt_at, renewed by the claimer while it delivers) to run out instead.
     if (dialectOf(this.db) === 'sqlite') await this.db.updateTable('outbox').set({ next_attempt_at: new Date(0).toISOString() }).where('status', '=', 'sent').execute();
     this.stopped = false;
+    const every = Math.max(100, Math.floor(this.settings.leaseMs / 3));
+    this.leaseTimer = setInterval(() => void this.renewLeases().catch(() => {}), every);
     this.schedule(0);
   }
 
@@ -55,6 +60,15 @@ export class OutboxWorker {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.pass;
+    if (this.leaseTimer) clearInterval(this.leaseTimer);
+    this.leaseTimer = null;
+  }
+
+  /** Extends the lease of every message this gateway is delivering now (they stay 'sent', not due). */
+  private async renewLeases(): Promise<void> {
+    const ids = [...this.claimedNow];
+    if (!ids.length) return;
+    await this.db.updateTable('outbox').set({ next_attempt_at: new Date(Date.now() + this.settings.leaseMs).toISOString() }).where('id', 'in', ids).where('status', '=', 'sent').execute();
   }
 
   /** Run a pass soon (after an enqueue, or from a test). */
@@ -113,8 +127,8 @@ export class OutboxWorker {
 
   /**
    * Claims message `id` in the database: one conditional UPDATE that marks it 'sent' (attempts + 1, a
-   * lease until ackTimeoutMs + 30 s from now) only if it is still open and due (a 'sent' row is due
-   * once its lease has run out: the gateway that claimed it died). Atomic on both dialects (SQLite:
+   * lease of leaseMs, renewed while the delivery runs) only if it is still open and due (a 'sent' row is
+   * due once its lease has run out: the gateway that claimed it died or stopped renewing). Atomic on both dialects (SQLite:
    * one writer; PostgreSQL: the second UPDATE waits for the first and re-checks the condition), so of
    * N gateways exactly one gets the row. Recorded before the try: a crash from here on leaves 'sent',
    * retried with the same identity (SR UID, HL7 control id).
@@ -124,7 +138,7 @@ export class OutboxWorker {
     const at = now.toISOString();
     return this.db
       .updateTable('outbox')
-      .set((eb) => ({ status: 'sent', attempts: eb('attempts', '+', 1), sent_at: at, updated_at: at, next_attempt_at: new Date(now.getTime() + this.settings.ackTimeoutMs + 30_000).toISOString() }))
+      .set((eb) => ({ status: 'sent', attempts: eb('attempts', '+', 1), sent_at: at, updated_at: at, next_attempt_at: new Date(now.getTime() + this.settings.leaseMs).toISOString() }))
       .where('id', '=', id)
       .where('status', 'in', OPEN)
       .where('next_attempt_at', '<=', at)
@@ -140,6 +154,7 @@ export class OutboxWorker {
       const row = await this.claim(id);
       // Not ours: delivered, dead, or claimed by another gateway (its lease has not run out).
       if (!row) return;
+      this.claimedNow.add(id);
       this.stats.claimed++;
       const attempts = row.attempts;
       const payload = JSON.parse(row.payload) as OutboxPayload;
@@ -152,7 +167,8 @@ export class OutboxWorker {
         else if (payload.type === 'oru') note = await deliverOru(this.ctx, payload, attempts);
         else note = await deliverWebhook(this.ctx, payload);
         const at = new Date().toISOString();
-        await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).execute();
+        this.claimedNow.delete(id);
+        await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).where('status', '=', 'sent').execute();
         this.stats.acknowledged++;
         this.onDelivered?.(row.kind, Date.parse(at) - Date.parse(row.created_at));
         await audit(payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
@@ -160,6 +176,7 @@ export class OutboxWorker {
         const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
         const dead = !err.retry || attempts >= this.settings.maxAttempts;
         const at = new Date();
+        this.claimedNow.delete(id);
         await this.db
           .updateTable('outbox')
           .set({
@@ -169,6 +186,7 @@ export class OutboxWorker {
             next_attempt_at: new Date(at.getTime() + (dead ? 0 : backoffMs(attempts, this.settings))).toISOString(),
           })
           .where('id', '=', id)
+          .where('status', '=', 'sent')
           .execute();
         this.stats[dead ? 'dead' : 'failed']++;
         // Only the status and the error class: the error text may quote a peer's message.
@@ -176,6 +194,7 @@ export class OutboxWorker {
       }
     } finally {
       this.inFlight.delete(id);
+      this.claimedNow.delete(id);
     }
   }
 }
