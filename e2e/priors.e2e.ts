@@ -82,5 +82,7 @@ describe('comparison with the prior', () => {
     await line.waitFor({ timeout: 15_000 });
     expect(await line.getAttribute('data-ai-suggested')).toBe('true');
     expect(await line.locator('textarea').inputValue()).toBe('Intracranial haemorrhage 6 mm → 9 mm, +50 % since 2026-05-01.');
+    // And on the finding itself in the findings panel.
+    await expect.poll(() => page.locator('[data-testid=findings-panel] li[data-finding-id="C-ICH"] [data-testid=finding-interval]').innerText().catch(() => ''), { timeout: 15_000 }).toBe('▲ +50 % since 2026-05-01');
   }, 120_000);
 });

@@ -3,6 +3,7 @@
  * a pending count, and one-click verdicts. Click or Enter on a row goes to the finding.
  */
 import { severityShape, severityWord } from '../core/report/severity';
+import { useReportStore } from '../report/state';
 import type { KeyboardEvent } from 'react';
 import type { ViewerContext } from '../viewer/extensions';
 import { isPending, REJECT_REASONS, type Finding, type RejectReason } from '../core/findings/finding';
@@ -41,6 +42,15 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
   noteContext(ctx);
   const s = useFindingsStore();
   const session = useSession();
+  // Interval change with the prior (the report capability's comparison), shown on the finding it concerns.
+  const comparison = useReportStore((r) => (r.studyUID === ctx.studyInstanceUID ? r.comparison : null));
+  const intervalOf = (id: string): string | null => {
+    const c = comparison?.changes.find((x) => x.currentId === id);
+    if (!c) return null;
+    if (c.kind === 'new') return `new since ${comparison!.date || 'the prior'}`;
+    if (c.pct === undefined) return `seen on ${comparison!.date || 'the prior'}`;
+    return `${c.pct > 0 ? '▲ +' : c.pct < 0 ? '▼ −' : '±'}${Math.abs(c.pct)} % since ${comparison!.date || 'the prior'}`;
+  };
   const list = sortedFindings(s);
   const pending = list.filter(isPending).length;
   const locked = !!s.signoff;
@@ -112,6 +122,11 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
                   <span aria-hidden="true">{severityShape(f.severity)}</span> {severityWord(f.severity)}
                 </span>
                 <span data-testid="finding-slice">{whereLabel(f, ctx)}</span>
+                {intervalOf(f.id) && (
+                  <span data-testid="finding-interval" title="Change since the prior (report panel: Comparison)">
+                    {intervalOf(f.id)}
+                  </span>
+                )}
                 <span title={`${f.model.manufacturer} ${f.model.name} ${f.model.version}`}>
                   {f.model.name} {f.model.version}
                 </span>
