@@ -17,12 +17,15 @@ import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import { expectOverlayText } from './lib/canvas.js';
-import { HEAD_CT_DIR, mrSeriesFiles } from '../scripts/lib/demo-data.js';
+import { DICOM, HEAD_CT_DIR, mrSeriesFiles } from '../scripts/lib/demo-data.js';
 import { uidFor } from '../scripts/lib/demo-studies.js';
 import type { Stack } from '../test/harness.js';
 
 const CT_STUDY = uidFor('e2e-context/ct/study');
 const MR_STUDY = '1.3.12.2.1107.5.2.32.35162.30000012020622041507900000157';
+/** A shared 16-frame MR instance (dwv). */
+const MULTIFRAME_FILE = path.join(DICOM, 'dwv', 'tests', 'data', 'multiframe-test1.dcm');
+const MULTIFRAME_STUDY = '999.999.2.19960619.163000';
 /** The head CT: 512 rows of 0.4882812 mm (Pixel Spacing), so the image is 250 mm tall and wide. */
 const CT_EXTENT_MM = 512 * 0.4882812;
 
@@ -109,7 +112,7 @@ describe('context on the image (Chromium, real gateway + Orthanc)', () => {
 
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-e2e-context-'));
-    stack = await startE2EStack({ files: [...ctFiles(work), ...mrSeriesFiles()] });
+    stack = await startE2EStack({ files: [...ctFiles(work), ...mrSeriesFiles(), MULTIFRAME_FILE] });
     browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
     page = browser.page;
     page.on('pageerror', (e) => pageErrors.push(`${e.message} ${(e.stack ?? '').split('\n').slice(1, 3).join(' ')}`));
@@ -283,6 +286,14 @@ describe('context on the image (Chromium, real gateway + Orthanc)', () => {
     const stopped = await sample();
     await page.waitForTimeout(600);
     expect((await sample()).index).toBe(stopped.index);
+  });
+
+  it('the series panel counts the frames of a multi-frame instance', async () => {
+    await page.goto(`${stack.baseUrl}/viewer/${MULTIFRAME_STUDY}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.querySelector('.series-item .series-sub')?.textContent?.includes('16 frames'), null, { timeout: 15_000 });
+    expect(await page.textContent('.series-item .series-sub')).toBe('MR · 1 image · 16 frames');
+    expect((await page.evaluate(() => window.__viewer!.getState().imageCount))).toBe(16);
   });
 
   it('no page errors', () => {

@@ -6,6 +6,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useViewerStore, type SeriesInfo } from './store';
 import { ViewerController } from './controller';
+import { countLine } from './series';
 import { BINDINGS_KEY, loadBindings, saveBindings } from './commands';
 import { allCommands, keyString, resolveBindings, type Bindings } from '../core/commands/commands';
 import { viewerExtensions, type ViewerContext } from './extensions';
@@ -178,9 +179,7 @@ function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string;
       </div>
       <div className="series-meta">
         <div className="series-desc">{s.description || `Series ${s.seriesNumber ?? ''}`}</div>
-        <div className="series-sub">
-          {s.modality} · {s.instanceCount} {s.instanceCount === 1 ? 'image' : 'images'}
-        </div>
+        <div className="series-sub">{countLine(s)}</div>
         {s.status === 'error' && <div className="series-error">{s.error}</div>}
         {s.status !== 'error' && s.failedImages > 0 && (
           <div className="series-error">

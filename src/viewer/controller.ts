@@ -6,7 +6,7 @@ import { Enums, cache, eventTarget, getShouldUseCPURendering, imageLoader, image
 import { wadors } from '@cornerstonejs/dicom-image-loader';
 import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
-import { imageSeriesHiddenByModality, seriesFromQido } from './series';
+import { framesPerSeries, imageSeriesHiddenByModality, seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
 import { forgetStudyFrames } from '../dicomweb/frames';
 import { FIRST_IMAGE_MARK, notifyFirstImage, notifyStackCached, resetFirstImage } from '../app/firstImage';
@@ -535,6 +535,7 @@ export class ViewerController {
       if (cls && !isImageSopClass(cls)) continue; // a thumbnail of an SR in the series would not draw
       bySeries.set(s, [...(bySeries.get(s) ?? []), i]);
     }
+    const counts = framesPerSeries(inst);
     const known = new Set(get().series.map((x) => x.seriesInstanceUID));
     const hidden = imageSeriesHiddenByModality(this.seriesJson, inst).filter((x) => !known.has(x.seriesInstanceUID));
     if (hidden.length) set((s) => ({ series: [...s.series, ...hidden].sort(compareSeries) }));
@@ -542,7 +543,9 @@ export class ViewerController {
       series: s.series.map((x) => {
         const list = (bySeries.get(x.seriesInstanceUID) ?? []).sort((a, b) => (num(a, TAG.InstanceNumber) ?? 0) - (num(b, TAG.InstanceNumber) ?? 0));
         const mid = list[Math.floor(list.length / 2)];
-        return mid ? { ...x, thumbnailSop: str(mid, TAG.SOPInstanceUID) } : x;
+        const c = counts.get(x.seriesInstanceUID);
+        const withCount = c ? { ...x, frameCount: c.frames } : x;
+        return mid ? { ...withCount, thumbnailSop: str(mid, TAG.SOPInstanceUID) } : withCount;
       }),
     }));
   }

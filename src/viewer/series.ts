@@ -46,3 +46,27 @@ export function imageSeriesHiddenByModality(seriesJson: DicomJson[], instances: 
     })
     .sort(compareSeries);
 }
+
+/**
+ * Per series, its image instances and their frames (Number of Frames, 1 when absent), from
+ * instance-level QIDO: the series panel says "1 image · 16 frames" for a multi-frame instance.
+ */
+export function framesPerSeries(instances: DicomJson[]): Map<string, { instances: number; frames: number }> {
+  const out = new Map<string, { instances: number; frames: number }>();
+  for (const i of instances) {
+    const cls = str(i, TAG.SOPClassUID);
+    if (cls && !isImageSopClass(cls)) continue;
+    const uid = str(i, TAG.SeriesInstanceUID) ?? '';
+    const c = out.get(uid) ?? { instances: 0, frames: 0 };
+    c.instances++;
+    c.frames += Math.max(1, Math.floor(num(i, TAG.NumberOfFrames) ?? 1));
+    out.set(uid, c);
+  }
+  return out;
+}
+
+/** The series panel's count: images, and frames where an image holds several. */
+export function countLine(s: Pick<SeriesInfo, 'modality' | 'instanceCount' | 'frameCount'>): string {
+  const images = `${s.instanceCount} ${s.instanceCount === 1 ? 'image' : 'images'}`;
+  return [s.modality, images, s.frameCount !== undefined && s.frameCount > s.instanceCount ? `${s.frameCount} frames` : ''].filter(Boolean).join(' · ');
+}

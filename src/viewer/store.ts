@@ -11,6 +11,8 @@ export interface SeriesInfo {
   modality: string;
   seriesNumber?: number;
   instanceCount: number;
+  /** Frames of its image instances (multi-frame instances count each frame), once known. */
+  frameCount?: number;
   /** A representative instance for the thumbnail, once known. */
   thumbnailSop?: string;
   status: 'idle' | 'loading' | 'ready' | 'error';
