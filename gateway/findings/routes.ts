@@ -5,6 +5,8 @@ import { parseFinding, compareFindings, isPending, type Finding } from '../../sr
 import { parseVerdictRequest } from '../../src/core/findings/verdict.js';
 import { findingsForStudy, signoffStatus, verdictHistory, getFinding, studyIsKnown } from './repository.js';
 import { giveVerdict, signOff } from './service.js';
+import { comparePriors } from '../report/routes.js';
+import { trackingUidOf } from '../../src/core/sr/writer.js';
 import { clientStampedFields, ingest, ingestRadiologistFinding, lateAndSuperseded, type IngestOutcome } from './ingest.js';
 import { parseRadiologistFindingRequest } from '../../src/core/findings/radiologist.js';
 import { srWarningsForStudy } from './sr-arrivals.js';
@@ -113,7 +115,20 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     const pending = (await findingsForStudy(db, study)).filter(isPending);
     const visible = new Set((await filterForReader(ctx, s.user.role, study, pending)).map((f) => f.id));
     const hidden = new Set(pending.filter((f) => !visible.has(f.id)).map((f) => f.id));
-    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, mustConfirm: (id) => !hidden.has(id) });
+    // A lesion seen on the prior keeps the prior's Tracking UID in this study's SR (longitudinal tracking); best effort.
+    const tracking: Record<string, string> = {};
+    try {
+      const cmp = await comparePriors(ctx, s.user.role, study);
+      if (cmp.comparison && 'priorFindings' in cmp) {
+        for (const c of cmp.comparison.changes) {
+          const p = c.currentId && c.priorId ? cmp.priorFindings.find((f) => f.id === c.priorId) : undefined;
+          if (p && c.currentId) tracking[c.currentId] = p.trackingUID ?? trackingUidOf(p.studyInstanceUID, p.originalId ?? p.id);
+        }
+      }
+    } catch {
+      /* no prior reachable: each finding keeps its own tracking UID */
+    }
+    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, mustConfirm: (id) => !hidden.has(id), tracking });
     if (!out.ok) {
       if (out.unverified) return reply.code(409).send({ error: out.error, unverified: out.unverified.map((f) => ({ id: f.id, label: f.label, confidence: f.confidence, model: f.model.name })) });
       return reply.code(out.status).send({ error: out.error });

@@ -56,7 +56,7 @@ export async function giveVerdict(deps: FindingsDeps, id: string, req: VerdictRe
  */
 export async function signOff(
   deps: FindingsDeps,
-  e: { studyUID: string; user: SessionUser; confirmUnverified?: boolean; mustConfirm?: (id: string) => boolean },
+  e: { studyUID: string; user: SessionUser; confirmUnverified?: boolean; mustConfirm?: (id: string) => boolean; /** Finding id -> the prior's Tracking UID of the same lesion. */ tracking?: Record<string, string> },
 ): Promise<SignoffOutcome> {
   const { db } = deps;
   const { user, studyUID } = e;
@@ -76,7 +76,7 @@ export async function signOff(
     async (trx, findings, signoff) => {
       // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
       // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
-      const reported = findings.filter((f) => f.status !== 'ai-unverified');
+      const reported = findings.filter((f) => f.status !== 'ai-unverified').map((f) => (e.tracking?.[f.id] && !f.trackingUID ? { ...f, trackingUID: e.tracking[f.id] } : f));
       // The draft becomes the signed report in the same transaction; it never changes afterwards.
       signedReport = await freezeReport(trx, studyUID, signoff.signed_at);
       await onStudySignedOff(trx, {

@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { startStack, login, waitFor, type Stack, type Client } from '../../test/harness.js';
+import { readMeasurementReport } from '../../src/core/sr/reader.js';
 import { buildHeadCtStudy, type BuiltStudy } from '../preread/study-builder.js';
 import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
 import { acceptAll, draftFromFindings } from '../../src/core/report/draft.js';
@@ -95,6 +96,25 @@ describe('priors and interval change', () => {
     const back = await rita.json<{ priors: unknown[]; comparison: unknown }>(`/api/studies/${prior.studyInstanceUID}/priors`);
     expect(back.priors).toEqual([]);
     expect(back.comparison).toBeNull();
+    // Signed, the current study's SR carries the prior's Tracking UID for the same lesion (longitudinal tracking).
+    const { findings: curF } = await rita.json<{ findings: Finding[] }>(`/api/studies/${current.studyInstanceUID}/findings`);
+    const d2 = acceptAll(draftFromFindings(curF, 'head-ct-haemorrhage'));
+    expect((await rita.fetch(`/api/studies/${current.studyInstanceUID}/report`, { method: 'PUT', body: JSON.stringify({ draft: d2 }), headers: { 'content-type': 'application/json' } })).status).toBe(200);
+    expect((await rita.post(`/api/studies/${current.studyInstanceUID}/signoff`, {})).status).toBe(201);
+    stack.gateway.outbox.kick();
+    const trackingOf = async (studyUID: string, findingId: string) => {
+      const ids = (await (await stack.orthanc.rest('/tools/find', { method: 'POST', body: JSON.stringify({ Level: 'Instance', Query: { StudyInstanceUID: studyUID, Modality: 'SR' } }) })).json()) as string[];
+      for (const id of ids) {
+        const sr = readMeasurementReport(parseDicomPart10(Buffer.from(await (await stack.orthanc.rest(`/instances/${id}/file`)).arrayBuffer())));
+        const f = sr.findings.find((x) => x.id === findingId);
+        if (f?.trackingUID) return f.trackingUID;
+      }
+      return null;
+    };
+    const priorUid = await waitFor('the prior SR', () => trackingOf(prior.studyInstanceUID, 'P-ICH'), 60_000);
+    const currentUid = await waitFor('the current SR', () => trackingOf(current.studyInstanceUID, 'C-ICH'), 60_000);
+    expect(currentUid).toBe(priorUid);
+    expect(await trackingOf(current.studyInstanceUID, 'C-FX')).toBe(await trackingOf(prior.studyInstanceUID, 'P-FX'));
     // A technologist may not read reports.
     const toby = await login(stack.baseUrl, 'toby');
     expect((await toby.fetch(`/api/studies/${current.studyInstanceUID}/priors`)).status).toBe(403);

@@ -77,82 +77,14 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     const user = requireUser(req).user;
     const study = req.params.study;
     if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
-    const q = (query: string) =>
-      orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies?${query}&${PRIOR_FIELDS.map((f) => `includefield=${f}`).join('&')}`), { headers: { accept: 'application/dicom+json' } }).then(async (r) => {
-        if (r.status === 204) return [] as QidoStudy[];
-        if (!r.ok) throw Object.assign(new Error(`PACS QIDO ${r.status}`), { status: r.status });
-        return (await r.json()) as QidoStudy[];
-      });
-    let cur: QidoStudy | undefined;
-    let all: QidoStudy[];
     try {
-      [cur] = await q(`StudyInstanceUID=${study}`);
-      if (!cur) return reply.code(404).send({ error: `no study ${study}` });
-      const pid = first(cur, '00100020');
-      if (!pid) return { patientId: '', priors: [], comparison: null };
-      all = await q(`PatientID=${encodeURIComponent(pid)}`);
-    } catch {
-      return reply.code(503).send({ error: 'the PACS cannot be reached for the priors; try again' });
+      const { priorFindings: _p, ...out } = await comparePriors(ctx, user.role, study);
+      return out;
+    } catch (e) {
+      const status = (e as { status?: number }).status;
+      if (status === 404 || status === 503) return reply.code(status).send({ error: (e as Error).message });
+      throw e;
     }
-    const issuer = first(cur, '00100021');
-    const toPrior = (s: QidoStudy): PriorStudy => ({
-      studyUID: first(s, '0020000D'),
-      date: isoDate(first(s, '00080020')),
-      modalities: val(s, '00080061'),
-      bodyPart: first(s, '00180015'),
-      description: first(s, '00081030'),
-      accession: first(s, '00080050'),
-      relevant: false,
-    });
-    const me = toPrior(cur);
-    const priors = all
-      .filter((s) => first(s, '0020000D') !== study && first(s, '00100021') === issuer)
-      .map(toPrior)
-      .filter((p) => !me.date || !p.date || p.date <= me.date)
-      .map((p) => ({ ...p, relevant: isRelevantPrior(me, p) }))
-      .sort((a, b) => b.date.localeCompare(a.date));
-    const best = priors.find((p) => p.relevant);
-    if (!best) return { patientId: first(cur, '00100020'), priors, comparison: null };
-    const stored = await getReport(db, best.studyUID);
-    const priorAddenda = await addenda(db, best.studyUID);
-    const [curF, priorF] = await Promise.all([
-      findingsForStudy(db, study).then((f) => filterForReader(ctx, user.role, study, f)),
-      findingsForStudy(db, best.studyUID).then((f) => filterForReader(ctx, user.role, best.studyUID, f)),
-    ]);
-    // Pixel spacing per series (from one instance's metadata), for the size of AI findings that carry no length.
-    const spacing = new Map<string, [number, number] | undefined>();
-    for (const f of [...curF, ...priorF]) {
-      const r = f.regions.find((x) => x.box);
-      if (!r || spacing.has(r.image.seriesInstanceUID)) continue;
-      let sp: [number, number] | undefined;
-      try {
-        const m = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies/${f.studyInstanceUID}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`), { headers: { accept: 'application/dicom+json' } });
-        const md = m.ok ? ((await m.json()) as QidoStudy[])[0] : undefined;
-        const v = (md?.['00280030']?.Value ?? []).map(Number);
-        if (v.length === 2 && v.every((x) => x > 0)) sp = [v[0], v[1]];
-      } catch {
-        sp = undefined;
-      }
-      spacing.set(r.image.seriesInstanceUID, sp);
-    }
-    const changes = intervalChanges(curF, priorF, { sizeOf: (f) => boxSizeMm(f, (s) => spacing.get(s)) }).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
-    // The prior's report: the one signed here, else the latest a RIS sent (ORU^R01 on the MLLP listener) for its study or accession.
-    let report: string | null = stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null;
-    let reportSource: 'signed' | 'ris' | null = report ? 'signed' : null;
-    if (!report) {
-      let rq = db.selectFrom('inbound_reports').select(['text', 'status']).where('patient_id', '=', first(cur, '00100020'));
-      rq = best.accession ? rq.where((eb) => eb.or([eb('study_uid', '=', best.studyUID), eb('accession', '=', best.accession)])) : rq.where('study_uid', '=', best.studyUID);
-      const ris = await rq.orderBy('id', 'desc').limit(1).executeTakeFirst();
-      if (ris) {
-        report = ris.text;
-        reportSource = 'ris';
-      }
-    }
-    return {
-      patientId: first(cur, '00100020'),
-      priors,
-      comparison: { ...best, report, reportSource, signedAt: stored?.signedAt ?? null, changes },
-    };
   });
 
   app.post<{ Params: { study: string } }>('/api/studies/:study/addendum', { config: { permission: 'report.addendum' } }, async (req, reply) => {
@@ -165,4 +97,91 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     return reply.code(201).send({ id: out.id, addedAt: out.addedAt });
   });
+}
+
+/**
+ * The priors of a study and the comparison with the most recent relevant one (see the route below). Throws
+ * { status: 404 } for an unknown study and { status: 503 } when the PACS cannot be reached.
+ */
+export async function comparePriors(ctx: GatewayContext, role: string, study: string) {
+  const { db } = ctx;
+  const q = (query: string) =>
+    orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies?${query}&${PRIOR_FIELDS.map((f) => `includefield=${f}`).join('&')}`), { headers: { accept: 'application/dicom+json' } }).then(async (r) => {
+      if (r.status === 204) return [] as QidoStudy[];
+      if (!r.ok) throw Object.assign(new Error(`PACS QIDO ${r.status}`), { status: r.status });
+      return (await r.json()) as QidoStudy[];
+    });
+  let cur: QidoStudy | undefined;
+  let all: QidoStudy[];
+  try {
+    [cur] = await q(`StudyInstanceUID=${study}`);
+    if (!cur) throw Object.assign(new Error(`no study ${study}`), { status: 404 });
+    const pid = first(cur, '00100020');
+    if (!pid) return { patientId: '', priors: [], comparison: null };
+    all = await q(`PatientID=${encodeURIComponent(pid)}`);
+  } catch (e) {
+    if ((e as { status?: number }).status === 404) throw e;
+    throw Object.assign(new Error('the PACS cannot be reached for the priors; try again'), { status: 503 });
+  }
+  const issuer = first(cur, '00100021');
+  const toPrior = (s: QidoStudy): PriorStudy => ({
+    studyUID: first(s, '0020000D'),
+    date: isoDate(first(s, '00080020')),
+    modalities: val(s, '00080061'),
+    bodyPart: first(s, '00180015'),
+    description: first(s, '00081030'),
+    accession: first(s, '00080050'),
+    relevant: false,
+  });
+  const me = toPrior(cur);
+  const priors = all
+    .filter((s) => first(s, '0020000D') !== study && first(s, '00100021') === issuer)
+    .map(toPrior)
+    .filter((p) => !me.date || !p.date || p.date <= me.date)
+    .map((p) => ({ ...p, relevant: isRelevantPrior(me, p) }))
+    .sort((a, b) => b.date.localeCompare(a.date));
+  const best = priors.find((p) => p.relevant);
+  if (!best) return { patientId: first(cur, '00100020'), priors, comparison: null };
+  const stored = await getReport(db, best.studyUID);
+  const priorAddenda = await addenda(db, best.studyUID);
+  const [curF, priorF] = await Promise.all([
+    findingsForStudy(db, study).then((f) => filterForReader(ctx, role, study, f)),
+    findingsForStudy(db, best.studyUID).then((f) => filterForReader(ctx, role, best.studyUID, f)),
+  ]);
+  // Pixel spacing per series (from one instance's metadata), for the size of AI findings that carry no length.
+  const spacing = new Map<string, [number, number] | undefined>();
+  for (const f of [...curF, ...priorF]) {
+    const r = f.regions.find((x) => x.box);
+    if (!r || spacing.has(r.image.seriesInstanceUID)) continue;
+    let sp: [number, number] | undefined;
+    try {
+      const m = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies/${f.studyInstanceUID}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`), { headers: { accept: 'application/dicom+json' } });
+      const md = m.ok ? ((await m.json()) as QidoStudy[])[0] : undefined;
+      const v = (md?.['00280030']?.Value ?? []).map(Number);
+      if (v.length === 2 && v.every((x) => x > 0)) sp = [v[0], v[1]];
+    } catch {
+      sp = undefined;
+    }
+    spacing.set(r.image.seriesInstanceUID, sp);
+  }
+  const changes = intervalChanges(curF, priorF, { sizeOf: (f) => boxSizeMm(f, (s) => spacing.get(s)) }).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
+  // The prior's report: the one signed here, else the latest a RIS sent (ORU^R01 on the MLLP listener) for its study or accession.
+  let report: string | null = stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null;
+  let reportSource: 'signed' | 'ris' | null = report ? 'signed' : null;
+  if (!report) {
+    let rq = db.selectFrom('inbound_reports').select(['text', 'status']).where('patient_id', '=', first(cur, '00100020'));
+    rq = best.accession ? rq.where((eb) => eb.or([eb('study_uid', '=', best.studyUID), eb('accession', '=', best.accession)])) : rq.where('study_uid', '=', best.studyUID);
+    const ris = await rq.orderBy('id', 'desc').limit(1).executeTakeFirst();
+    if (ris) {
+      report = ris.text;
+      reportSource = 'ris';
+    }
+  }
+  return {
+    patientId: first(cur, '00100020'),
+    priors,
+    comparison: { ...best, report, reportSource, signedAt: stored?.signedAt ?? null, changes },
+    /** The prior's findings as compared (for carrying Tracking UIDs across studies). */
+    priorFindings: priorF,
+  };
 }
