@@ -25,13 +25,15 @@ abi=$("$NODE" -p process.versions.modules)
 echo "[node-lts] $("$NODE" --version) (ABI $abi)"
 native="$dir/better-sqlite3-abi$abi"
 binding="$native/build/Release/better_sqlite3.node"
-if [ ! -f "$binding" ]; then
+if [ ! -f "$binding" ] || ! BETTER_SQLITE3_BINDING="$binding" "$NODE" -e "new (require('./node_modules/better-sqlite3'))(':memory:', { nativeBinding: process.env.BETTER_SQLITE3_BINDING })" 2>/dev/null; then
   echo "[node-lts] building better-sqlite3 for ABI $abi (once)"
   rm -rf "$native"
   cp -r node_modules/better-sqlite3 "$native"
   rm -rf "$native/build"
   gyp="$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js"
-  (cd "$native" && PATH="$dir/node/bin:$PATH" "$NODE" "$gyp" rebuild --release --nodedir="$dir/node" -j 2 >"$dir/build.log" 2>&1) ||
+  # npm's own config (nodedir=/usr here) reaches node-gyp as npm_config_nodedir under `npm test` and beats
+  # --nodedir: the build then used the machine's Node 20 headers (ABI 115). Point it at this Node's headers.
+  (cd "$native" && PATH="$dir/node/bin:$PATH" npm_config_nodedir="$dir/node" "$NODE" "$gyp" rebuild --release --nodedir="$dir/node" -j 2 >"$dir/build.log" 2>&1) ||
     { echo "[node-lts] better-sqlite3 build failed, see $dir/build.log" >&2; exit 1; }
 fi
 export BETTER_SQLITE3_BINDING="$binding"
