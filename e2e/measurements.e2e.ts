@@ -213,6 +213,40 @@ describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
     expect(probe.stats.value!).toBeLessThanOrEqual(rect.stats.max!);
   });
 
+  it('an angle (three clicks) equals the angle of the clicked points; an ellipse ROI has its area in mm² and HU figures', async () => {
+    const g = await geometry(page);
+    await page.keyboard.press('g');
+    // Vertex in the middle; arms to the right and up-right at 45°: on a square-pixel image the angle is 45°.
+    const p1: [number, number] = [g.cx + 110, g.cy - 150];
+    const v: [number, number] = [g.cx + 10, g.cy - 150];
+    const p3: [number, number] = [g.cx + 110, g.cy - 250];
+    for (const p of [p1, v, p3]) {
+      await page.mouse.click(p[0], p[1]);
+      await page.waitForTimeout(450); // past Cornerstone's double-click window
+    }
+    await page.keyboard.press('c');
+    await drag(page, [g.cx - 180, g.cy - 140], [g.cx - 100, g.cy - 80]);
+    const [angle, ellipse] = await waitFor('the angle and the ellipse', async () => {
+      const l = (await stored()).measurements;
+      const a = l.find((m) => m.tool === 'angle');
+      const e = l.find((m) => m.tool === 'ellipse');
+      return a && e ? [a, e] : null;
+    }, 15_000);
+    expect(Math.abs(angle.stats.angle! - 45)).toBeLessThan(1);
+    expect(angle.points).toHaveLength(3);
+    // Cornerstone's ellipse is dragged from its centre: semi-axes 80 and 60 CSS px, area π · a · b in mm²
+    // at this scale, within 5 % (the ellipse is rasterised on whole pixels).
+    const expectedArea = Math.PI * (80 / g.cssPerPixel) * PIXEL_SPACING_MM * ((60 / g.cssPerPixel) * PIXEL_SPACING_MM);
+    expect(Math.abs(ellipse.stats.area! - expectedArea) / expectedArea).toBeLessThan(0.05);
+    expect(ellipse.stats.modalityUnit).toBe('HU');
+    expect(ellipse.stats.min!).toBeLessThanOrEqual(ellipse.stats.mean!);
+    const px = await annotationPixels(page, v);
+    expect(px.near).toBeGreaterThan(4);
+    const shownAngles = [...px.text.matchAll(/(\d+(?:\.\d+)?)\s*°/g)].map((m) => Number(m[1]));
+    expect(shownAngles.some((a) => Math.abs(a - 45) < 1), px.text).toBe(true);
+    await page.keyboard.press('w');
+  });
+
   it('is drawn again after a reload, from the stored record', async () => {
     await open(page, stack.baseUrl, CT_STUDY);
     await page.waitForTimeout(300);
