@@ -129,6 +129,8 @@ describe('output after sign-off reaches the worklist', () => {
     const entryOf = async (u: string) => (await c[u].json<{ studies: Record<string, Entry> }>('/api/triage')).studies[uid];
     await waitFor('final', async () => (await entryOf('rita')).status === 'final');
     expect((await entryOf('rita')).afterSignoff).toBe(0);
+    // The sign-off's own triage change is audited after the entry reads final (after commit): count from there.
+    await waitFor('sign-off triage audited', async () => (await audited(uid, 'triage-changed')).some((d) => d.cause === 'signed-off'));
     const triageChanges = (await audited(uid, 'triage-changed')).length;
 
     const domain: { cause: string; actor: string }[] = [];
