@@ -211,6 +211,36 @@ describe('context on the image (Chromium, real gateway + Orthanc)', () => {
     await page.keyboard.press('r');
   });
 
+  it('remapping a key that is already bound warns and asks: Esc keeps it, Enter moves it', async () => {
+    await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
+    await page.keyboard.press('?');
+    const dialog = page.locator('[role=dialog]');
+    await dialog.waitFor();
+    const key = (command: string) => dialog.locator(`tr[data-command="${command}"] .key`).textContent();
+    expect(await key('viewer.invert')).toBe('i');
+    await dialog.locator('tr[data-command="viewer.invert"] .key').click();
+    await page.keyboard.press('r'); // bound to reset
+    const warn = page.getByTestId('remap-conflict');
+    await warn.waitFor();
+    expect(await warn.textContent()).toContain('Reset view');
+    await page.keyboard.press('Escape');
+    await warn.waitFor({ state: 'detached' });
+    expect(await key('viewer.invert')).toBe('i');
+    expect(await key('viewer.reset')).toBe('r');
+    expect(await dialog.count()).toBe(1); // Esc answered the question, it did not close the help
+    await dialog.locator('tr[data-command="viewer.invert"] .key').click();
+    await page.keyboard.press('r');
+    await warn.waitFor();
+    await page.keyboard.press('Enter');
+    await warn.waitFor({ state: 'detached' });
+    expect(await key('viewer.invert')).toBe('r');
+    expect(await key('viewer.reset')).toBe('—');
+    await dialog.getByText('Restore default keys').click();
+    expect(await key('viewer.reset')).toBe('r');
+    await dialog.getByText('Close (Esc)').click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
   it('Esc never leaves the study; Shift+Esc goes back to the worklist', async () => {
     await page.locator('[data-testid=viewport]').click({ position: { x: 5, y: 5 } });
     await page.keyboard.press('Escape');

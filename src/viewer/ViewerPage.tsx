@@ -193,26 +193,44 @@ function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string;
 
 function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b: Bindings) => void }) {
   const [capturing, setCapturing] = useState<string | null>(null);
+  /** A key already bound to another command: asked about before it moves. */
+  const [conflict, setConflict] = useState<{ command: string; key: string; other: string } | null>(null);
   const commands = allCommands();
   const map = resolveBindings(bindings);
+  const keysOf = (command: string) => bindings[command] ?? commands.find((c) => c.command === command)?.keys ?? [];
   useEffect(() => {
-    if (!capturing) return;
+    if (!capturing && !conflict) return;
     const onKey = (e: KeyboardEvent) => {
       if (['Shift', 'Control', 'Alt', 'Meta'].includes(e.key)) return;
       e.preventDefault();
       e.stopPropagation();
-      onChange({ ...bindings, [capturing]: [keyString(e)] });
+      if (conflict) {
+        // Enter moves the key here (the other command loses it); Esc keeps things as they were.
+        if (e.key === 'Enter') onChange({ ...bindings, [conflict.command]: [conflict.key], [conflict.other]: keysOf(conflict.other).filter((k) => k !== conflict.key) });
+        if (e.key === 'Enter' || e.key === 'Escape') setConflict(null);
+        return;
+      }
+      const key = keyString(e);
+      const other = map.get(key);
+      if (other && other !== capturing) setConflict({ command: capturing!, key, other });
+      else onChange({ ...bindings, [capturing!]: [key] });
       setCapturing(null);
     };
     window.addEventListener('keydown', onKey, true);
     return () => window.removeEventListener('keydown', onKey, true);
-  }, [capturing, bindings, onChange]);
+  });
   const groups = [...new Set(commands.map((c) => c.group))];
   return (
     <div className="help-overlay" role="dialog" aria-label="Keyboard shortcuts">
       <div className="help-card">
         <h2>Keyboard shortcuts</h2>
         <p className="muted">Click a key to remap it, then press the new key. Mouse: left drag window/level, right drag zoom, middle drag pan, wheel scrolls.</p>
+        {conflict && (
+          <p role="alert" data-testid="remap-conflict" style={{ color: '#ffcc80' }}>
+            “{conflict.key}” already does “{commands.find((c) => c.command === conflict.other)?.label ?? conflict.other}”. Press Enter to move it to “
+            {commands.find((c) => c.command === conflict.command)?.label ?? conflict.command}” (the other loses it), or Esc to keep it.
+          </p>
+        )}
         <div className="help-groups">
           {groups.map((g) => (
             <section key={g}>
