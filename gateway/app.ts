@@ -67,6 +67,8 @@ export async function buildGateway(config: GatewayConfig, opts: GatewayOptions =
   const app = Fastify({
     logger: opts.logger ? logOptions(opts.logger) : false,
     bodyLimit: 50 * 1024 * 1024,
+    // X-Forwarded-For is believed only from the configured reverse proxies (TRUST_PROXY); default off.
+    trustProxy: config.trustProxy?.length ? config.trustProxy : false,
   });
   // Prometheus metrics (gateway/ops/metrics.ts): the request timer goes on before any route.
   const metrics = createMetrics(store.db);

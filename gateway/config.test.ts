@@ -37,4 +37,12 @@ describe('configuration from the environment', () => {
     expect(() => configFromEnv({ GATEWAY_PORT: '70000' })).toThrow(/GATEWAY_PORT="70000": must be a port 0-65535/);
     expect(() => configFromEnv({ DATABASE: 'postgres://[bad' })).toThrow(/DATABASE=.*must be a postgres:\/\/ URL that parses/);
   });
+
+  it('TRUST_PROXY: off by default; addresses or CIDRs of the proxies; anything else is refused', () => {
+    expect(configFromEnv({}).trustProxy).toBeUndefined();
+    expect(configFromEnv({ TRUST_PROXY: '' }).trustProxy).toBeUndefined();
+    expect(configFromEnv({ TRUST_PROXY: '127.0.0.1' }).trustProxy).toEqual(['127.0.0.1']);
+    expect(configFromEnv({ TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy).toEqual(['10.0.0.0/8', '::1']);
+    for (const bad of ['true', '*', 'nginx', '300.1.1.1', '127.0.0.1,']) expect(() => configFromEnv({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY=.*must be comma-separated IP addresses or CIDRs/);
+  });
 });

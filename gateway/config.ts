@@ -2,6 +2,7 @@
  * Gateway configuration from the environment, validated at start (zod): a variable that is set must be
  * valid, and each bad one is named in the error. Loopback by default; nothing listens wider unless asked.
  */
+import net from 'node:net';
 import { z } from 'zod';
 
 export interface GatewayConfig {
@@ -40,6 +41,13 @@ export interface GatewayConfig {
   metricsPort?: number;
   /** Its address (env METRICS_HOST, default 127.0.0.1: loopback, since it has no authentication). */
   metricsHost: string;
+  /**
+   * The reverse proxies whose X-Forwarded-For is believed (env TRUST_PROXY: comma-separated addresses or
+   * CIDRs, e.g. 127.0.0.1 for the nginx of `npm run scale`). Unset: off, req.ip is the connection's address
+   * and X-Forwarded-* from clients is ignored (the log-in throttle keys by req.ip, so a forged header
+   * must never count).
+   */
+  trustProxy?: string[];
 }
 
 /** A bad configuration: one line per variable, naming it, what it was given and what it must be. */
@@ -84,10 +92,17 @@ const ENV = z.object({
   AUDIT_KEY_FILE: z.string().default(''),
   METRICS_PORT: z.coerce.number({ error: 'a port 0-65535' }).int('a port 0-65535').min(0, 'a port 0-65535').max(65535, 'a port 0-65535').optional(),
   METRICS_HOST: z.string().min(1, 'a host name or address').default('127.0.0.1'),
+  TRUST_PROXY: z
+    .string()
+    .refine(
+      (v) => v.trim() === '' || v.split(',').every((a) => /^\s*(\d{1,3}(\.\d{1,3}){3}(\/\d{1,2})?|[0-9a-fA-F:]*:[0-9a-fA-F:.]*(\/\d{1,3})?)\s*$/.test(a) && net.isIP(a.trim().split('/')[0]) !== 0),
+      'comma-separated IP addresses or CIDRs of the reverse proxies (e.g. 127.0.0.1)',
+    )
+    .default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional(),
 });
 
-const EMPTY_IS_UNSET = new Set(['METRICS_PORT', 'METRICS_HOST', 'LOG_LEVEL', 'GATEWAY_HOST', 'GATEWAY_PORT', 'ORTHANC_URL', 'ORTHANC_DICOMWEB_ROOT', 'DATABASE', 'MODELS_DIR', 'SESSION_TTL_MS', 'SESSION_IDLE_MS']);
+const EMPTY_IS_UNSET = new Set(['METRICS_PORT', 'METRICS_HOST', 'LOG_LEVEL', 'GATEWAY_HOST', 'GATEWAY_PORT', 'ORTHANC_URL', 'ORTHANC_DICOMWEB_ROOT', 'DATABASE', 'MODELS_DIR', 'SESSION_TTL_MS', 'SESSION_IDLE_MS', 'TRUST_PROXY']);
 
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // An empty value counts as unset where a default applies (`GATEWAY_PORT= npm start` is no typo).
@@ -123,5 +138,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     auditKeyFile: e.AUDIT_KEY_FILE || undefined,
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
+    trustProxy: e.TRUST_PROXY.trim() ? e.TRUST_PROXY.split(',').map((a) => a.trim()) : undefined,
   };
 }

@@ -12,6 +12,7 @@ APT_PACKAGES=(
   python3-hl7                       # independent HL7 judge, MLLP peer (mllp_send) and the demo RIS
   python3-numpy
   postgresql                        # the integration suite's second pass (TEST_DB=postgres) starts a throw-away cluster of its own
+  orthanc-postgresql nginx openssl  # the scale profile (npm run scale, test/scale.int.test.ts): Orthanc's index in PostgreSQL, TLS in front
 )
 # Only `npm run model:build` needs these (the .onnx files are committed).
 [ "${WITH_MODEL_BUILD:-0}" = 1 ] && APT_PACKAGES+=(python3-torch python3-onnx)

@@ -20,6 +20,17 @@ import net from 'node:net';
 
 export const ORTHANC_BIN = process.env.ORTHANC_BIN ?? '/usr/sbin/Orthanc';
 export const DICOMWEB_PLUGIN = '/usr/share/orthanc/plugins/libOrthancDicomWeb.so';
+/** Debian's orthanc-postgresql: the index (patients, studies... and their tags) in PostgreSQL; files stay on disk. */
+export const POSTGRESQL_INDEX_PLUGIN = '/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so';
+
+/** Where Orthanc keeps its index when not in its own SQLite file (the scale profile, scripts/scale.ts). */
+export interface OrthancPostgresIndex {
+  host: string;
+  port: number;
+  database: string;
+  username: string;
+  password?: string;
+}
 
 export interface OrthancHandle {
   url: string;
@@ -81,6 +92,8 @@ export interface OrthancOptions {
   /** Seconds without new instances before Orthanc declares a study stable. */
   stableAge?: number;
   quiet?: boolean;
+  /** Keep the index in PostgreSQL (orthanc-postgresql's index plugin) instead of SQLite beside the storage. */
+  postgresIndex?: OrthancPostgresIndex;
 }
 
 function credentials(dataDir: string): { user: string; password: string } {
@@ -161,7 +174,21 @@ async function startOrthancOnce(opts: OrthancOptions): Promise<OrthancHandle> {
     HttpCompressionEnabled: false,
     StableAge: opts.stableAge ?? 2,
     ConcurrentJobs: 1,
-    Plugins: [DICOMWEB_PLUGIN],
+    Plugins: opts.postgresIndex ? [DICOMWEB_PLUGIN, POSTGRESQL_INDEX_PLUGIN] : [DICOMWEB_PLUGIN],
+    ...(opts.postgresIndex
+      ? {
+          PostgreSQL: {
+            EnableIndex: true,
+            EnableStorage: false,
+            Host: opts.postgresIndex.host,
+            Port: opts.postgresIndex.port,
+            Database: opts.postgresIndex.database,
+            Username: opts.postgresIndex.username,
+            Password: opts.postgresIndex.password ?? '',
+            Lock: true,
+          },
+        }
+      : {}),
     DicomWeb: { Enable: true, Root: '/dicom-web/', EnableWado: true, WadoRoot: '/wado', Ssl: false, StudiesMetadata: 'Full', SeriesMetadata: 'Full' },
     OrthancExplorerEnabled: false,
   };
