@@ -10,6 +10,7 @@ import type { SessionUser } from '../../src/core/auth/roles.js';
 import type { VerdictRequest } from '../../src/core/findings/verdict.js';
 import { appendAudit } from '../audit/audit.js';
 import { onStudySignedOff } from '../outbox/events.js';
+import { measurementsForStudy } from '../measurements/register.js';
 import { findingsForStudy, recordVerdict, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
 import { freezeReport, getReport } from '../report/repository.js';
 import { parseDraft, pendingAiLines, reportParts, reportPlainText, type ReportDraft } from '../../src/core/report/draft.js';
@@ -82,6 +83,8 @@ export async function signOff(
       await onStudySignedOff(trx, {
         studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at,
         ...(signedReport ? { reportText: reportPlainText(signedReport), report: reportParts(signedReport) } : {}),
+        // The radiologist's live (not deleted) measurements: in the verified SR as theirs.
+        measurements: await measurementsForStudy(trx, studyUID),
       });
     },
     { confirmUnverified: e.confirmUnverified === true, ...(e.mustConfirm ? { mustConfirm: (f) => e.mustConfirm!(f.id) } : {}) },
@@ -140,6 +143,7 @@ export async function addAddendum(deps: FindingsDeps, e: { studyUID: string; use
       studyInstanceUID: e.studyUID, findings, user: e.user, signedAt: at,
       reportText: report ? reportPlainText(report, { addendum: addendumText }) : `ADDENDUM:\n${addendumText}`,
       report: { findings: [...parts.findings, ...all.map((a) => `Addendum (${a.added_by}, ${a.added_at}): ${a.text}`)], impression: parts.impression },
+      measurements: await measurementsForStudy(trx, e.studyUID),
     });
     return { ok: true, id: row.id, addedAt: at };
   });

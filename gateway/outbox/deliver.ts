@@ -7,7 +7,8 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
 import { dcmjs, writeDicomPart10, type Dataset } from '../../src/core/sr/dicom.js';
-import { buildMeasurementReport, studyFromDataset, SrInputError } from '../../src/core/sr/writer.js';
+import { buildMeasurementReport, studyFromDataset, SrInputError, type SrMeasurement } from '../../src/core/sr/writer.js';
+import { imagePlaneOf } from '../../src/core/sr/readerMeasurements.js';
 import { buildOru } from '../../src/core/hl7/oru.js';
 import { parseAck } from '../../src/core/hl7/ack.js';
 import { Hl7Error } from '../../src/core/hl7/codec.js';
@@ -77,6 +78,23 @@ async function sourceOf(ctx: DeliveryContext, p: { studyInstanceUID: string; fin
   return { src, sopClasses };
 }
 
+/** The radiologist's measurements with their images' SOP Class and plane (for SCOORD), read from the PACS. */
+async function measurementsOf(ctx: DeliveryContext, p: SrPayload): Promise<SrMeasurement[]> {
+  const metadata = new Map<string, Dataset>();
+  const out: SrMeasurement[] = [];
+  for (const m of p.measurements ?? []) {
+    let md = metadata.get(m.sopInstanceUID);
+    if (!md) {
+      md = await instanceMetadata(ctx, p.studyInstanceUID, m.seriesInstanceUID, m.sopInstanceUID);
+      if (!md) throw new DeliveryError(`measured image ${m.sopInstanceUID} (measurement ${m.id}) is not in the PACS (yet)`, true);
+      metadata.set(m.sopInstanceUID, md);
+    }
+    const plane = imagePlaneOf(md, m.frameNumber);
+    out.push({ measurement: m, sopClassUID: String(md.SOPClassUID), ...(plane ? { plane } : {}) });
+  }
+  return out;
+}
+
 function multipart(dicom: Uint8Array): { body: Buffer; contentType: string } {
   const boundary = `rs-${Math.random().toString(16).slice(2)}${Date.now().toString(16)}`;
   const head = Buffer.from(`--${boundary}\r\nContent-Type: application/dicom\r\n\r\n`);
@@ -88,6 +106,7 @@ export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<str
   // Already stored (a previous try whose response was lost): success, nothing stored twice.
   if (await instanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) return 'already stored';
   const { src, sopClasses } = await sourceOf(ctx, p);
+  const measurements = p.kind === 'verified' ? await measurementsOf(ctx, p) : [];
   let ds: Dataset;
   try {
     ds = buildMeasurementReport({
@@ -103,6 +122,7 @@ export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<str
       ...(p.signer ? { signer: { name: p.signer.name, organization: ctx.settings.institution, at: p.signer.at } } : {}),
       ...(p.predecessor ? { predecessor: p.predecessor } : {}),
       ...(p.report ? { report: p.report } : {}),
+      ...(measurements.length ? { measurements } : {}),
     });
   } catch (e) {
     if (e instanceof SrInputError) throw new DeliveryError(`SR not buildable: ${e.message}`, false);

@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { Finding, ModelRef } from '../../src/core/findings/finding.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
+import type { Measurement } from '../../src/core/measurements/measurement.js';
 import { newUid } from '../../src/core/sr/uid.js';
 import type { OutboxKind } from './schema.js';
 import './schema.js';
@@ -27,6 +28,8 @@ export interface SrPayload {
   predecessor?: { seriesInstanceUID: string; sopInstanceUID: string };
   /** The signed report's text (verified only): TEXT items in the SR's Qualitative Evaluations. */
   report?: { findings: string[]; impression: string };
+  /** The radiologist's live measurements at sign-off (verified only): Measurement Groups observed by the signer. */
+  measurements?: Measurement[];
 }
 
 export interface OruPayload {
@@ -158,11 +161,12 @@ export async function onAiResultReady(
  */
 export async function onStudySignedOff(
   trx: Kysely<DB>,
-  e: { studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string; report?: { findings: string[]; impression: string } },
+  e: { studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string; report?: { findings: string[]; impression: string }; measurements?: Measurement[] },
 ): Promise<void> {
   if (Number.isNaN(Date.parse(e.signedAt))) throw new Error(`signedAt is not an ISO date-time: ${e.signedAt}`);
   const model = modelOf(e.findings);
-  if (e.findings.length) {
+  const measurements = e.measurements ?? [];
+  if (e.findings.length || measurements.length) {
     const prev = await latestSr(trx, e.studyInstanceUID);
     const sop = newUid();
     await enqueue(trx, 'sr-stow', e.studyInstanceUID, `sr:verified:${e.studyInstanceUID}:${e.signedAt}`, sop, {
@@ -171,6 +175,7 @@ export async function onStudySignedOff(
       signer: { username: e.user.username, name: e.user.displayName, at: e.signedAt },
       ...(prev ? { predecessor: { seriesInstanceUID: prev.seriesInstanceUID, sopInstanceUID: prev.sopInstanceUID } } : {}),
       ...(e.report ? { report: e.report } : {}),
+      ...(measurements.length ? { measurements } : {}),
     });
   }
   const finalSent = await finalResultEnqueued(trx, e.studyInstanceUID);

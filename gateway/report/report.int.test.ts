@@ -17,6 +17,7 @@ import { freePort } from '../../scripts/lib/orthanc.js';
 import { HEAD_CT_DIR, SHARED } from '../../scripts/lib/demo-data.js';
 import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
 import { sampleFindings } from '../../src/core/sr/testing.js';
+import { imagePlaneOf } from '../../src/core/sr/readerMeasurements.js';
 import { FrameDecoder, frame } from '../mllp/framing.js';
 import { buildAck, headerOf } from '../../src/core/hl7/ack.js';
 import { acceptLine, draftFromFindings, editLine, pendingAiLines, type ReportDraft } from '../../src/core/report/draft.js';
@@ -144,6 +145,18 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
   });
 
   it('sign-off: the verified SR with the report text passes validate-sr --ai; the ORU F with the report lines passes hl7-parse', async () => {
+    // The radiologist's measurements (issue 15): a live length, and one deleted before sign-off.
+    const plane = imagePlaneOf(SRC)!;
+    const [r0, r1, r2] = plane.orientation;
+    const p0 = plane.position;
+    // 40 columns along the first row (from the centre of pixel (0,0)): 40 × column spacing mm.
+    const lengthMm = 40 * plane.spacing[1];
+    const p1: [number, number, number] = [p0[0] + lengthMm * r0, p0[1] + lengthMm * r1, p0[2] + lengthMm * r2];
+    const measurement = (stats: object) => ({ tool: 'length', seriesInstanceUID: String(SRC.SeriesInstanceUID), sopInstanceUID: String(SRC.SOPInstanceUID), frameNumber: 1, points: [[...p0], p1], stats });
+    const putM = (id: string, b: unknown) => rita.fetch(`/api/studies/${STUDY}/measurements/${id}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(b) });
+    expect((await putM('len-live', measurement({ length: lengthMm, unit: 'mm' }))).status).toBe(201);
+    expect((await putM('len-gone', measurement({ length: 77.77, unit: 'mm' }))).status).toBe(201);
+    expect((await rita.fetch(`/api/studies/${STUDY}/measurements/len-gone`, { method: 'DELETE' })).status).toBe(204);
     const r = await rita.post(`/api/studies/${STUDY}/signoff`, {});
     expect(r.status, await r.clone().text()).toBe(201);
     stack.gateway.outbox.kick();
@@ -160,6 +173,20 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     expect(text).toContain('Qualitative Evaluations');
     expect(text).toContain('Neurosurgical referral advised.');
     expect(text).toContain('No prior for comparison.');
+    // The live measurement is a Measurement Group observed by the signing radiologist (person, not the AI
+    // device), with the length in mm (UCUM) and its line on the image; the deleted one is not there.
+    const dump = execFileSync('dsrdump', ['-Ee', file], { encoding: 'utf8' });
+    const groups = dump.split('<contains CONTAINER:(,,"Measurement Group")');
+    const group = groups.find((g) => g.includes('"measurement len-live (length)"')) ?? '';
+    expect(group, dump).not.toBe('');
+    expect(dump).not.toContain('len-gone');
+    expect(group).toContain('<has obs context CODE:(,,"Observer Type")=(121006,DCM,"Person")>');
+    expect(group).toContain('<has obs context PNAME:(,,"Person Observer Name")="');
+    expect(group).not.toContain('Device');
+    const num = /<contains NUM:\(,,"Length"\)="([0-9.]+)" \(mm,UCUM,"millimeter"\)>/.exec(group);
+    expect(num, group).not.toBeNull();
+    expect(Number(num![1])).toBeCloseTo(lengthMm, 3);
+    expect(group).toContain('<inferred from SCOORD:(,,"Source of Measurement")=(POLYLINE,0.5/0.5,...)>');
     // ORU F: python-hl7 parses it; the report is there line by line, the impression in its own OBX.
     const hl7File = path.join(stack.tmp, 'oru-f.hl7');
     fs.writeFileSync(hl7File, oruF);

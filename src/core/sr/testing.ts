@@ -4,6 +4,9 @@
  */
 import { FindingSchema, type Finding, type FindingInput, type ImageRef, type ModelRef } from '../findings/finding.js';
 import type { Dataset } from './dicom.js';
+import type { Measurement } from '../measurements/measurement.js';
+import { imagePlaneOf } from './readerMeasurements.js';
+import type { SrMeasurement } from './writer.js';
 
 export const DEMO_MODEL: ModelRef = { name: 'ich-detector', version: '1.2.0', manufacturer: 'Reading Station Demo' };
 
@@ -58,4 +61,34 @@ export function reviewedFindings(ai: Finding[], by = 'rita', at = '2026-11-25T10
     { ...b, status: 'rejected', verdict: { ...v, reason: 'false-positive' } },
     { ...c, status: 'accepted', verdict: v },
   ];
+}
+
+/**
+ * A radiologist's measurements on one source image, one per tool, with points in patient space (mm)
+ * made from the image's plane (so they project back to known pixels), for the SR writer's tests.
+ */
+export function sampleMeasurements(src: Dataset): SrMeasurement[] {
+  const plane = imagePlaneOf(src);
+  if (!plane) throw new Error('sampleMeasurements: the source image has no plane');
+  const [r0, r1, r2, c0, c1, c2] = plane.orientation;
+  const [rs, cs] = plane.spacing;
+  // (column,row) of a pixel centre -> patient mm
+  const at = (col: number, row: number): [number, number, number] => [
+    plane.position[0] + (col - 0.5) * cs * r0 + (row - 0.5) * rs * c0,
+    plane.position[1] + (col - 0.5) * cs * r1 + (row - 0.5) * rs * c1,
+    plane.position[2] + (col - 0.5) * cs * r2 + (row - 0.5) * rs * c2,
+  ];
+  const hu = String(src.Modality) === 'CT';
+  const base = {
+    studyInstanceUID: String(src.StudyInstanceUID), seriesInstanceUID: String(src.SeriesInstanceUID), sopInstanceUID: String(src.SOPInstanceUID), frameNumber: 1,
+    createdBy: 'rita', createdAt: '2026-11-25T10:01:00Z', updatedBy: 'rita', updatedAt: '2026-11-25T10:01:00Z',
+  };
+  const ms: Measurement[] = [
+    { ...base, id: 'len-1', tool: 'length', points: [at(100, 100), at(140, 130)], stats: { length: 50 * cs, unit: 'mm' } },
+    { ...base, id: 'ang-1', tool: 'angle', points: [at(50, 50), at(60, 60), at(70, 50)], stats: { angle: 90 } },
+    { ...base, id: 'rect-1', tool: 'rectangle', points: [at(10, 10), at(30, 20)], stats: { area: 200 * rs * cs, areaUnit: 'mm²', mean: 41.5, stdDev: 6.25, min: 20, max: 70, ...(hu ? { modalityUnit: 'HU' } : {}) } },
+    { ...base, id: 'ell-1', tool: 'ellipse', points: [at(200, 200), at(220, 210)], stats: { area: Math.PI * 200 * rs * cs, areaUnit: 'mm²', mean: 35, stdDev: 4, min: 25, max: 48, ...(hu ? { modalityUnit: 'HU' } : {}) } },
+    { ...base, id: 'probe-1', tool: 'probe', points: [at(128, 128)], stats: { value: 37, ...(hu ? { modalityUnit: 'HU' } : {}) } },
+  ];
+  return ms.map((measurement) => ({ measurement, sopClassUID: String(src.SOPClassUID), plane }));
 }

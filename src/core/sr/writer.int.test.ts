@@ -7,7 +7,7 @@ import { describe, it, expect, afterAll, beforeAll } from 'vitest';
 import { DICOM, HEAD_CT_DIR, SHARED, mrSeriesFiles } from '../../../scripts/lib/demo-data.js';
 import { parseDicomPart10, writeDicomPart10 } from './dicom.js';
 import { buildMeasurementReport, studyFromDataset, type SrDocumentInput } from './writer.js';
-import { sampleFindings, reviewedFindings, DEMO_MODEL } from './testing.js';
+import { sampleFindings, reviewedFindings, sampleMeasurements, DEMO_MODEL } from './testing.js';
 
 const VALIDATE = path.join(SHARED, 'tools', 'validate-sr');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'sr-validate-'));
@@ -57,6 +57,13 @@ function variants(): Record<string, string> {
     signer: { ...signer, at: '2026-11-25T11:00:00Z' },
     report: { findings: [...report.findings, 'ADDENDUM: small subdural collection along the falx, 3 mm.'], impression: report.impression },
     predecessor: { seriesInstanceUID: '2.25.992', sopInstanceUID: '2.25.991' },
+  });
+  // The radiologist's own measurements (length, angle, rectangle/ellipse ROIs, probe), with AI findings and alone.
+  files['ct-verified-measurements'] = write('ct-verified-measurements', {
+    ...base, sopInstanceUID: '2.25.995', seriesInstanceUID: '2.25.996', contentDateTime: '2026-11-25T10:05:00Z', signer, report, measurements: sampleMeasurements(src),
+  });
+  files['ct-verified-measurements-only'] = write('ct-verified-measurements-only', {
+    ...base, findings: [], sopInstanceUID: '2.25.997', seriesInstanceUID: '2.25.998', contentDateTime: '2026-11-25T10:05:00Z', signer, measurements: sampleMeasurements(src),
   });
   return files;
 }

@@ -5,7 +5,8 @@ import { DICOM, HEAD_CT_DIR } from '../../../scripts/lib/demo-data.js';
 import { parseDicomPart10, writeDicomPart10, dcmjs, type Dataset } from './dicom.js';
 import { buildMeasurementReport, studyFromDataset, SrInputError, trackingUidOf, type SrDocumentInput } from './writer.js';
 import { readMeasurementReport, items, polylineAsBox } from './reader.js';
-import { sampleFindings, reviewedFindings, DEMO_MODEL } from './testing.js';
+import { sampleFindings, reviewedFindings, sampleMeasurements, DEMO_MODEL } from './testing.js';
+import { measurementTrackingUid, toImagePoint } from './readerMeasurements.js';
 import type { Finding } from '../findings/finding.js';
 
 const CT = parseDicomPart10(fs.readFileSync(path.join(HEAD_CT_DIR, '05.dcm')));
@@ -127,5 +128,73 @@ describe("dcmjs's own TID 1500 reader (adapters.Cornerstone.MeasurementReport)",
     const [free] = state.FreehandRoi;
     expect(free.handles.points.slice(0, -1).map((p: { x: number; y: number }) => [p.x, p.y])).toEqual(findings[1].regions[0].polygon);
     expect(Number(free.cachedStats.area)).toBeCloseTo(61, 6);
+  });
+});
+
+describe("the radiologist's measurements in the verified SR (issue 15)", () => {
+  const cn = (it: Dataset) => { const c = items(it.ConceptNameCodeSequence)[0]; return c ? `${c.CodeValue}:${c.CodingSchemeDesignator}` : ''; };
+  const kids = (it: Dataset) => items(it.ContentSequence);
+  const unitOf = (n: Dataset) => String(items(items(n.MeasuredValueSequence)[0].MeasurementUnitsCodeSequence)[0].CodeValue);
+  const valueOf = (n: Dataset) => Number(items(n.MeasuredValueSequence)[0].NumericValue);
+  const build = (findings: Finding[]) => {
+    const ms = sampleMeasurements(CT);
+    const ds = parseDicomPart10(writeDicomPart10(buildMeasurementReport({ ...verifiedInput(CT, findings), measurements: ms })));
+    const measurements = kids(ds).find((i) => cn(i) === '126010:DCM')!;
+    const groups = kids(measurements).filter((g) => cn(g) === '125007:DCM');
+    const byId = (id: string) => groups.find((g) => kids(g).some((i) => cn(i) === '112039:DCM' && String(i.TextValue).includes(id)))!;
+    return { ds, ms, groups, byId };
+  };
+
+  it('one group per measurement, observed by the signer (a person), never the AI device; units and values as measured', () => {
+    const findings = reviewedFindings(sampleFindings(CT));
+    const { ms, groups, byId } = build(findings);
+    const ours = groups.filter((g) => kids(g).some((i) => cn(i) === '112039:DCM' && String(i.TextValue).startsWith('measurement ')));
+    expect(ours.length).toBe(ms.length);
+    expect(groups.length).toBeGreaterThan(ms.length); // the AI findings' groups are still there
+    for (const { measurement: m } of ms) {
+      const g = byId(m.id);
+      expect(g, m.id).toBeDefined();
+      const ctx = kids(g).filter((i) => i.RelationshipType === 'HAS OBS CONTEXT');
+      expect(ctx.find((i) => cn(i) === '121005:DCM')!.ConceptCodeSequence).toEqual([expect.objectContaining({ CodeValue: '121006', CodingSchemeDesignator: 'DCM' })]);
+      expect(items(ctx.find((i) => cn(i) === '121008:DCM')!.PersonName)[0]).toEqual({ Alphabetic: SIGNER.name });
+      expect(ctx.some((i) => cn(i) === '121012:DCM' || (cn(i) === '121005:DCM' && items(i.ConceptCodeSequence)[0].CodeValue === '121007'))).toBe(false);
+      expect(ctx.find((i) => cn(i) === '112040:DCM')!.UID).toBe(measurementTrackingUid(m.studyInstanceUID, m.id));
+    }
+    const num = (id: string, code: string) => kids(byId(id)).find((i) => i.ValueType === 'NUM' && cn(i) === code)!;
+    const len = num('len-1', '410668003:SCT');
+    expect(unitOf(len)).toBe('mm');
+    expect(valueOf(len)).toBeCloseTo(ms[0].measurement.stats.length!, 4);
+    // The line on the image, as (column,row) of the points drawn.
+    const line = kids(len).find((i) => i.ValueType === 'SCOORD')!;
+    expect(line.RelationshipType).toBe('INFERRED FROM');
+    expect(line.GraphicType).toBe('POLYLINE');
+    expect(line.GraphicData).toEqual([100, 100, 140, 130]);
+    expect(items(kids(line)[0].ReferencedSOPSequence)[0].ReferencedSOPInstanceUID).toBe(String(CT.SOPInstanceUID));
+    expect(unitOf(num('ang-1', '1483009:SCT'))).toBe('deg');
+    expect(valueOf(num('ang-1', '1483009:SCT'))).toBe(90);
+    // ROIs: TID 1410 with the region, area in mm2, statistics in HU on CT.
+    const rect = byId('rect-1');
+    expect(items(rect.ContentTemplateSequence)[0].TemplateIdentifier).toBe('1410');
+    const region = kids(rect).find((i) => cn(i) === '111030:DCM')!;
+    expect(region.GraphicData).toEqual([10, 10, 30, 10, 30, 20, 10, 20, 10, 10]);
+    expect(unitOf(num('rect-1', '42798000:SCT'))).toBe('mm2');
+    for (const [code, v] of [['373098007:SCT', 41.5], ['386136009:SCT', 6.25], ['255605001:SCT', 20], ['56851009:SCT', 70]] as const) {
+      expect(unitOf(num('rect-1', code))).toBe("[hnsf'U]");
+      expect(valueOf(num('rect-1', code))).toBe(v);
+    }
+    expect(kids(byId('ell-1')).find((i) => cn(i) === '111030:DCM')!.GraphicType).toBe('ELLIPSE');
+    expect(valueOf(num('probe-1', '373098007:SCT'))).toBe(37);
+  });
+
+  it('a report of measurements alone is written; deleted ones are the caller\'s to leave out; an AI SR refuses them', () => {
+    const { groups } = build([]);
+    expect(groups.length).toBe(5);
+    expect(() => buildMeasurementReport({ ...aiInput(CT, sampleFindings(CT)), measurements: sampleMeasurements(CT) })).toThrow(SrInputError);
+  });
+
+  it('patient point -> (column,row): the inverse of the plane', () => {
+    const plane = { position: [-100, -50, 10] as [number, number, number], orientation: [1, 0, 0, 0, 1, 0] as [number, number, number, number, number, number], spacing: [0.5, 0.25] as [number, number] };
+    expect(toImagePoint([-100, -50, 10], plane)).toEqual([0.5, 0.5]);
+    expect(toImagePoint([-99, -49, 10], plane)).toEqual([4.5, 2.5]);
   });
 });

@@ -12,6 +12,8 @@ import type { Dataset } from './dicom.js';
 import { type ReportText, deviceObserver, imageLevelGroup, imageLibrary, imagingMeasurements, measurementReport, personObserver, planarRoiGroup, type GroupInput, type ResolvedImage, type Verdict } from './templates.js';
 import { codeSeq } from './content.js';
 import { isUid, uidFromString } from './uid.js';
+import type { Measurement } from '../measurements/measurement.js';
+import { hasFigures, radiologistMeasurementGroup, type ImagePlane } from './readerMeasurements.js';
 
 /** Patient and study attributes, copied from the source images (type 2: may be empty, never invented). */
 export interface SrStudy {
@@ -62,6 +64,17 @@ export interface SrDocumentInput {
   institutionName?: string;
   /** The signed report's text ('verified' only): findings sentences and impression, as TEXT items. */
   report?: ReportText;
+  /**
+   * The radiologist's own measurements ('verified' only), live ones, each with the SOP Class UID of its
+   * image and, where known, the image's plane (for SCOORD); one group each, observed by the signer.
+   */
+  measurements?: SrMeasurement[];
+}
+
+export interface SrMeasurement {
+  measurement: Measurement;
+  sopClassUID: string;
+  plane?: ImagePlane;
 }
 
 export class SrInputError extends Error {}
@@ -152,7 +165,12 @@ function validate(input: SrDocumentInput): void {
   ] as const) {
     if (!isUid(v)) throw new SrInputError(`${k}: not a valid DICOM UID (${v})`);
   }
-  if (!input.findings.length) throw new SrInputError('findings: a measurement report needs at least one finding');
+  if (!input.findings.length && !input.measurements?.length) throw new SrInputError('findings: a measurement report needs at least one finding or measurement');
+  if (input.measurements?.length && input.kind !== 'verified') throw new SrInputError('measurements: only a verified report carries the radiologist\'s measurements');
+  for (const { measurement: m } of input.measurements ?? []) {
+    if (m.studyInstanceUID !== input.study.StudyInstanceUID) throw new SrInputError(`measurement ${m.id} belongs to study ${m.studyInstanceUID}, not ${input.study.StudyInstanceUID}`);
+    if (!isUid(m.sopInstanceUID) || !isUid(m.seriesInstanceUID)) throw new SrInputError(`measurement ${m.id}: image UIDs are not valid DICOM UIDs`);
+  }
   for (const f of input.findings) {
     if (f.studyInstanceUID !== input.study.StudyInstanceUID) throw new SrInputError(`finding ${f.id} belongs to study ${f.studyInstanceUID}, not ${input.study.StudyInstanceUID}`);
   }
@@ -163,12 +181,22 @@ function validate(input: SrDocumentInput): void {
 export function buildMeasurementReport(input: SrDocumentInput): Dataset {
   validate(input);
   const groups = input.findings.flatMap((f) => groupsFor(f, input));
-  const images: ResolvedImage[] = groups.flatMap((g) => (g.region ? [g.region.image] : (g.images ?? [])));
+  const measured = (input.kind === 'verified' && input.signer ? (input.measurements ?? []) : []).filter((x) => hasFigures(x.measurement));
+  const measuredImage = (x: SrMeasurement): ResolvedImage => ({
+    seriesInstanceUID: x.measurement.seriesInstanceUID,
+    sopInstanceUID: x.measurement.sopInstanceUID,
+    sopClassUID: x.sopClassUID,
+    ...(x.measurement.frameNumber > 1 ? { frameNumber: x.measurement.frameNumber } : {}),
+  });
+  const images: ResolvedImage[] = [...groups.flatMap((g) => (g.region ? [g.region.image] : (g.images ?? []))), ...measured.map(measuredImage)];
   const content = measurementReport({
     observers: [...(input.kind === 'verified' && input.signer ? personObserver(input.signer.name, input.signer.organization) : []), ...deviceObserver(input.model)],
     procedureReported: input.procedureReported ?? PROCEDURE_BY_MODALITY[input.study.Modality ?? 'CT'] ?? CODES.ctUnspecified,
     library: imageLibrary(images),
-    measurements: imagingMeasurements(groups.map((g) => (g.region ? planarRoiGroup(g) : imageLevelGroup(g)))),
+    measurements: imagingMeasurements([
+      ...groups.map((g) => (g.region ? planarRoiGroup(g) : imageLevelGroup(g))),
+      ...measured.map((x) => radiologistMeasurementGroup({ measurement: x.measurement, image: measuredImage(x), plane: x.plane, observerName: input.signer!.name })),
+    ]),
     ...(input.kind === 'verified' && input.report ? { report: input.report } : {}),
   });
 
