@@ -158,22 +158,32 @@ function cornerStyle(canvas: HTMLCanvasElement): CornerStyle {
 }
 
 /**
- * The scale bar: a horizontal bar of `bar.px` CSS pixels with end ticks, centred, its length written
- * above it; nothing when the image has no Pixel Spacing.
+ * Sizes the canvas's backing store to its CSS size at the device pixel ratio, clears it and returns
+ * its context scaled to CSS pixels; null where the canvas has no 2D context.
  */
-function paintScaleBar(canvas: HTMLCanvasElement, bar: { px: number; label: string } | null): void {
-  const st = cornerStyle(canvas);
+function clearCanvas(canvas: HTMLCanvasElement, st: CornerStyle): CanvasRenderingContext2D | null {
   const w = Math.round(st.cssW * st.dpr);
   const h = Math.round(st.cssH * st.dpr);
+  // Resizing clears the canvas and is only needed at the first paint or after a page zoom.
   if (canvas.width !== w || canvas.height !== h) {
     canvas.width = w;
     canvas.height = h;
   }
   const g = canvas.getContext('2d');
-  if (!g) return;
+  if (!g) return null;
   g.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
   g.clearRect(0, 0, st.cssW, st.cssH);
-  if (!bar) return;
+  return g;
+}
+
+/**
+ * The scale bar: a horizontal bar of `bar.px` CSS pixels with end ticks, centred, its length written
+ * above it; nothing when the image has no Pixel Spacing.
+ */
+function paintScaleBar(canvas: HTMLCanvasElement, bar: { px: number; label: string } | null): void {
+  const st = cornerStyle(canvas);
+  const g = clearCanvas(canvas, st);
+  if (!g || !bar) return;
   const x0 = (st.cssW - bar.px) / 2;
   const y = st.cssH - 4;
   g.fillStyle = st.color;
@@ -191,17 +201,8 @@ function paintScaleBar(canvas: HTMLCanvasElement, bar: { px: number; label: stri
 /** Draws lines of text, in the overlay's font and shadow, into a canvas of a fixed CSS size. */
 function paintCorner(canvas: HTMLCanvasElement, lines: string[], align: CanvasTextAlign): void {
   const st = cornerStyle(canvas);
-  const w = Math.round(st.cssW * st.dpr);
-  const h = Math.round(st.cssH * st.dpr);
-  // Resizing clears the canvas and is only needed at the first paint or after a page zoom.
-  if (canvas.width !== w || canvas.height !== h) {
-    canvas.width = w;
-    canvas.height = h;
-  }
-  const g = canvas.getContext('2d');
+  const g = clearCanvas(canvas, st);
   if (!g) return;
-  g.setTransform(st.dpr, 0, 0, st.dpr, 0, 0);
-  g.clearRect(0, 0, st.cssW, st.cssH);
   g.font = st.font;
   g.textAlign = align;
   g.textBaseline = 'bottom';
