@@ -16,7 +16,7 @@ import { TAG, formatDicomDate, formatPersonName, num, nums, seq, str, type Dicom
 import { ageSexOf } from '../worklist/model';
 import { orientationMarkers, type OrientationMarkers } from '../core/imaging/orientation';
 import { displayLut, initialVoi, presetsFor, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
-import { exactDisplayVoi, imageVoiOf, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
+import { exactDisplayVoi, imageVoiOf, type ImageVoi, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
 import { firstMultipartPart } from '../core/dicomweb/multipart';
 
 interface LoadedSeries {
@@ -162,6 +162,8 @@ export class ViewerController {
    * handling is kept away from the CPU path: see withDisplayDefaults.)
    */
   private exactVoiKey = '';
+  /** Each instance's VOI attributes, parsed once (its LUT data is in by then: see awaitLutData), not at every slice. */
+  private imageVoi = new WeakMap<DicomJson, ImageVoi>();
   private applyExactVoi(index: number | undefined, render: boolean): void {
     const vp = this.viewport;
     if (!vp || !getShouldUseCPURendering()) return;
@@ -176,7 +178,9 @@ export class ViewerController {
     if (!entry || st.imageIds[i] !== image.imageId) return;
     const inst = st.instances[entry.instanceIndex];
     if (this.awaitLutData(inst)) return;
-    const display = exactDisplayVoi(imageVoiOf(inst), this.voiInEffect ?? vp.getProperties().voiRange ?? null);
+    let voi = this.imageVoi.get(inst);
+    if (!voi) this.imageVoi.set(inst, (voi = imageVoiOf(inst)));
+    const display = exactDisplayVoi(voi, this.voiInEffect ?? vp.getProperties().voiRange ?? null);
     const [lo, hi] = modalityBounds(image);
     const key = display ? `${image.imageId}|${lo}|${hi}|${JSON.stringify(display.kind === 'lut' ? [display.lut.firstMapped, display.lut.data.length] : display)}` : '';
     if (key === this.exactVoiKey && (cpuViewport.voiLUT === undefined) === !display) return;
