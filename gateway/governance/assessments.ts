@@ -7,7 +7,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { GatewayConfig } from '../config.js';
-import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
+import { dicomWebPath, orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import { dcmjs, writeDicomPart10, type Dataset } from '../../src/core/sr/dicom.js';
 import { studyFromDataset } from '../../src/core/sr/writer.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
@@ -33,8 +33,9 @@ export async function listAssessments(db: Kysely<DB>, studyUID?: string): Promis
   return (await q.execute()).map((r) => ({ seq: r.seq, studyUID: r.study_uid, findingId: r.finding_id, resultId: r.result_id, action: r.action as AssessmentRow['action'], actor: r.actor, role: r.role, at: r.at }));
 }
 
-async function dicomWeb(orthanc: OrthancClient, pathname: string): Promise<object[] | null> {
-  const r = await orthancFetch(orthanc, orthanc.dicomWebRoot + pathname, { headers: { accept: 'application/dicom+json' }, timeoutMs: 15_000 });
+/** A DICOMweb JSON read from the PACS (governance: assessments, drift inputs); null when there is none (404/204). */
+export async function dicomWeb(orthanc: OrthancClient, pathname: string): Promise<object[] | null> {
+  const r = await orthancFetch(orthanc, dicomWebPath(orthanc, pathname), { headers: { accept: 'application/dicom+json' }, timeoutMs: 15_000 });
   if (r.status === 404 || r.status === 204) return null;
   if (!r.ok) throw new Error(`PACS ${r.status}`);
   return (await r.json()) as object[];

@@ -6,7 +6,8 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
+import type { OrthancClient } from '../orthanc/client.js';
+import { dicomWeb } from './assessments.js';
 import { dcmjs } from '../../src/core/sr/dicom.js';
 import { computeDrift, type DriftRow, type StudyInput } from '../../src/core/governance/drift.js';
 import type { GovernanceHistory } from '../../src/core/governance/figures.js';
@@ -15,10 +16,7 @@ import './migrations.js';
 const NON_IMAGE = new Set(['SR', 'PR', 'KO', 'SEG', 'RTSTRUCT', 'DOC', 'OT']);
 
 async function qido(orthanc: OrthancClient, pathname: string): Promise<Record<string, unknown>[]> {
-  const r = await orthancFetch(orthanc, orthanc.dicomWebRoot + pathname, { headers: { accept: 'application/dicom+json' }, timeoutMs: 15_000 });
-  if (r.status === 404 || r.status === 204) return [];
-  if (!r.ok) throw new Error(`PACS ${r.status}`);
-  return ((await r.json()) as object[]).map((j) => dcmjs.data.DicomMetaDictionary.naturalizeDataset(j) as Record<string, unknown>);
+  return ((await dicomWeb(orthanc, pathname)) ?? []).map((j) => dcmjs.data.DicomMetaDictionary.naturalizeDataset(j) as Record<string, unknown>);
 }
 
 /** Scanner and slice thickness of a study, from one image of its first image series; null when it has none. */
