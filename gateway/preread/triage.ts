@@ -221,14 +221,17 @@ export class TriageService {
     return next;
   }
 
-  async prepare(studyUID: string): Promise<TriagePrep> {
-    return { snap: await readerPolicySnapshot(this.ctx), facts: await this.ctx.facts(studyUID) };
+  async prepare(studyUID: string, snapshot: () => Promise<ReaderPolicySnapshot> = () => readerPolicySnapshot(this.ctx)): Promise<TriagePrep> {
+    return { snap: await snapshot(), facts: await this.ctx.facts(studyUID) };
   }
 
-  /** Recomputes one study's triage from its current findings (own transaction), then audits and publishes. */
-  recompute(studyUID: string, cause: TriageCause, actor: string): Promise<void> {
+  /**
+   * Recomputes one study's triage from its current findings (own transaction), then audits and publishes.
+   * `snapshot` lets a batch share one policy read (recomputeAll); by default each run reads its own.
+   */
+  recompute(studyUID: string, cause: TriageCause, actor: string, snapshot?: () => Promise<ReaderPolicySnapshot>): Promise<void> {
     return this.serial(studyUID, async () => {
-      const prep = await this.prepare(studyUID);
+      const prep = await this.prepare(studyUID, snapshot);
       const out = await this.db.transaction().execute((trx) => this.applyInTx(trx, studyUID, prep, { cause, actor }));
       if (out) await this.publish(out);
     });
@@ -246,7 +249,11 @@ export class TriageService {
     // The role policy does not enter the study-level result (nor alerts, nor the webhook): only each
     // role's view changes, so the live listeners are told, in order behind any recompute in flight.
     if (cause === 'role-policy') return void (await Promise.all(todo.map((u) => this.serial(u, async () => this.notify(u)))));
-    await Promise.all(todo.map((u) => this.recompute(u, cause, actor)));
+    // One policy snapshot for the whole batch, read when its first recompute runs (so never older than
+    // the change that queued it; a later change queues its own runs behind these ones, per study).
+    let snap: Promise<ReaderPolicySnapshot> | undefined;
+    const shared = () => (snap ??= readerPolicySnapshot(this.ctx).catch((e: Error) => { snap = undefined; throw e; }));
+    await Promise.all(todo.map((u) => this.recompute(u, cause, actor, shared)));
   }
 
   /**
