@@ -148,22 +148,24 @@ export async function comparePriors(ctx: GatewayContext, role: string, study: st
     findingsForStudy(db, study).then((f) => filterForReader(ctx, role, study, f)),
     findingsForStudy(db, best.studyUID).then((f) => filterForReader(ctx, role, best.studyUID, f)),
   ]);
-  // Pixel spacing per series (from one instance's metadata), for the size of AI findings that carry no length.
-  const spacing = new Map<string, [number, number] | undefined>();
+  // Pixel spacing per series (from one instance's metadata), for the size of AI findings that carry no length;
+  // the series are read from the PACS at once, not one after another.
+  const firstImage = new Map<string, { study: string; sop: string }>();
   for (const f of [...curF, ...priorF]) {
     const r = f.regions.find((x) => x.box);
-    if (!r || spacing.has(r.image.seriesInstanceUID)) continue;
-    let sp: [number, number] | undefined;
+    if (r && !firstImage.has(r.image.seriesInstanceUID)) firstImage.set(r.image.seriesInstanceUID, { study: f.studyInstanceUID, sop: r.image.sopInstanceUID });
+  }
+  const spacingOf = async (series: string, img: { study: string; sop: string }): Promise<[number, number] | undefined> => {
     try {
-      const m = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies/${f.studyInstanceUID}/series/${r.image.seriesInstanceUID}/instances/${r.image.sopInstanceUID}/metadata`), { headers: { accept: 'application/dicom+json' } });
+      const m = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/studies/${img.study}/series/${series}/instances/${img.sop}/metadata`), { headers: { accept: 'application/dicom+json' } });
       const md = m.ok ? ((await m.json()) as QidoStudy[])[0] : undefined;
       const v = (md?.['00280030']?.Value ?? []).map(Number);
-      if (v.length === 2 && v.every((x) => x > 0)) sp = [v[0], v[1]];
+      return v.length === 2 && v.every((x) => x > 0) ? [v[0], v[1]] : undefined;
     } catch {
-      sp = undefined;
+      return undefined;
     }
-    spacing.set(r.image.seriesInstanceUID, sp);
-  }
+  };
+  const spacing = new Map(await Promise.all([...firstImage].map(async ([series, img]) => [series, await spacingOf(series, img)] as const)));
   const changes = intervalChanges(curF, priorF, { sizeOf: (f) => boxSizeMm(f, (s) => spacing.get(s)) }).map((c) => ({ ...c, sentence: intervalSentence(c, best.date) }));
   // The prior's report: the one signed here, else the latest a RIS sent (ORU^R01 on the MLLP listener) for its study or accession.
   let report: string | null = stored?.signedAt ? reportPlainText(stored.draft, priorAddenda.length ? { addendum: priorAddenda.map((a) => `${a.addedAt} ${a.addedBy}: ${a.text}`).join('\n') } : {}) : null;
