@@ -32,11 +32,6 @@ export function isAllowedDicomWebPath(path: string): boolean {
 const PASS_REQUEST_HEADERS = ['accept', 'range', 'if-none-match'];
 const PASS_RESPONSE_HEADERS = ['content-type', 'content-length', 'etag', 'last-modified', 'content-range'];
 
-export function orthancAuthHeader(config: GatewayConfig): Record<string, string> {
-  if (!config.orthancUser) return {};
-  return { authorization: 'Basic ' + Buffer.from(`${config.orthancUser}:${config.orthancPassword ?? ''}`).toString('base64') };
-}
-
 /**
  * The origin the browser reaches this gateway at, for the URLs Orthanc writes into its answers:
  * the configured public origin, else the address this listener accepted the connection on.
@@ -100,7 +95,8 @@ export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayCo
 
   async function forward(req: FastifyRequest, reply: FastifyReply, path: string, query: string) {
     const target = config.orthancUrl + config.orthancDicomWebRoot + path + query;
-    const headers: Record<string, string> = { ...orthancAuthHeader(config) };
+    // Orthanc's credentials: the gateway's one Orthanc client holds the header (gateway/orthanc/client.ts).
+    const headers: Record<string, string> = ctx.orthanc.auth ? { authorization: ctx.orthanc.auth } : {};
     for (const h of PASS_REQUEST_HEADERS) {
       const v = req.headers[h];
       if (typeof v === 'string') headers[h] = v;
