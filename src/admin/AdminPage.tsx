@@ -10,6 +10,7 @@ import { ADMIN_PAGE_ACTIONS, can, canAny } from '../core/auth/permissions';
 import { ROLLOUT_MODES, type RolloutMode } from '../core/policy/policy';
 import type { Figures as GovernanceFigures } from '../core/governance/figures';
 import { navigate } from '../app/router';
+import { formatDateTime } from '../core/format/dates';
 import { Notices } from '../governance/Alerts';
 
 interface UserRow { username: string; displayName: string; role: string; locked: boolean }
@@ -219,7 +220,7 @@ function Assessments() {
           <thead><tr><th>#</th><th>Study</th><th>Finding</th><th>Verdict</th><th>By</th><th>At</th><th>SR</th></tr></thead>
           <tbody>
             {rows.map((a) => (
-              <tr key={a.seq}><td>{a.seq}</td><td>{a.studyUID}</td><td>{a.findingId}</td><td>{a.action}</td><td>{a.actor}</td><td>{new Date(a.at).toLocaleString()}</td><td><a href={a.href} download>assessment-{a.seq}.dcm</a></td></tr>
+              <tr key={a.seq}><td>{a.seq}</td><td>{a.studyUID}</td><td>{a.findingId}</td><td>{a.action}</td><td>{a.actor}</td><td>{formatDateTime(a.at)}</td><td><a href={a.href} download>assessment-{a.seq}.dcm</a></td></tr>
             ))}
           </tbody>
         </table>

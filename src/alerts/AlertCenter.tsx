@@ -7,6 +7,7 @@
 import { useEffect, useState, type CSSProperties } from 'react';
 import { apiFetch, apiJson, closeStreamIfSignedOut, useSession } from '../auth/api';
 import { navigate } from '../app/router';
+import { formatDateTime } from '../core/format/dates';
 import { receivesAlerts, type CriticalAlert } from '../core/triage/alerts';
 import { severityShape, severityWord } from '../core/report/severity';
 
@@ -128,7 +129,7 @@ export default function AlertCenter() {
               {severityWord('critical')}: <span className="alert-reason">{a.reason}</span>
             </strong>
             <span style={{ overflow: 'hidden', textOverflow: 'ellipsis', minWidth: 0 }}>
-              {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {new Date(a.createdAt).toLocaleTimeString()}
+              {l ? `${l.patient || 'Unknown patient'}${l.description ? ` · ${l.description}` : ''}` : ''} · {formatDateTime(a.createdAt)}
             </span>
             <span style={srOnly}>Study Instance UID {a.studyUID}</span>
             <button type="button" className="on" style={compact} onClick={() => navigate(a.url)}>

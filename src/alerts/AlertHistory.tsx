@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { apiJson, useSession } from '../auth/api';
 import { can } from '../core/auth/permissions';
 import { navigate } from '../app/router';
+import { formatDateTime } from '../core/format/dates';
 
 interface HistoryEntry {
   id: string;
@@ -28,14 +29,8 @@ const CLOSED_WHY: Record<string, string> = {
   policy: 'role policy changed',
 };
 
-/** One date-time format everywhere on the worklist: YYYY-MM-DD HH:MM (local). */
-export function formatDateTime(iso: string | null | undefined): string {
-  if (!iso) return '';
-  const d = new Date(iso);
-  if (Number.isNaN(d.getTime())) return '';
-  const p = (n: number) => String(n).padStart(2, '0');
-  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
-}
+/** THE date-time format (src/core/format/dates.ts), re-exported for this module's callers. */
+export { formatDateTime };
 
 export function stateOf(a: Pick<HistoryEntry, 'ackedBy' | 'ackedAt' | 'closedAt' | 'closedReason'>): string {
   if (a.closedAt) return `Closed ${formatDateTime(a.closedAt)} (${CLOSED_WHY[a.closedReason ?? ''] ?? a.closedReason ?? 'closed'})`;

@@ -18,6 +18,7 @@ import { markStyle } from './Overlay';
 import { useStudyFindings } from './useStudyFindings';
 import { indexOfRegion } from './viewport';
 import { sliceRangeOf } from '../core/findings/extent';
+import { formatDateTime } from '../core/format/dates';
 
 const REASON_LABEL: Record<RejectReason, string> = {
   'false-positive': 'False positive',
@@ -192,7 +193,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {s.superseded.slice(0, 50).map((x, i) => (
               <li key={`${x.id}-${i}`}>
-                {x.label} · {x.supersededBy} · {new Date(x.supersededAt).toLocaleString()}
+                {x.label} · {x.supersededBy} · {formatDateTime(x.supersededAt)}
               </li>
             ))}
           </ul>
@@ -204,7 +205,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {s.afterSignoff.map((f) => (
               <li key={f.id} data-finding-id={f.id}>
-                {f.label} {Math.round(f.confidence * 100)}% · {f.model.name} {f.model.version} · {f.createdAt ? new Date(f.createdAt).toLocaleString() : ''}
+                {f.label} {Math.round(f.confidence * 100)}% · {f.model.name} {f.model.version} · {formatDateTime(f.createdAt)}
               </li>
             ))}
           </ul>
@@ -264,7 +265,7 @@ function SignoffSummary({ signoff }: { signoff: SignoffView }) {
   return (
     <div data-testid="findings-signed" style={{ color: '#9ccc65' }}>
       <div>
-        Final: signed off by {signoff.signedBy} at {new Date(signoff.signedAt).toLocaleString()}: verdicts are locked.
+        Final: signed off by {signoff.signedBy} at {formatDateTime(signoff.signedAt)}: verdicts are locked.
       </div>
       <div style={{ fontSize: 11, display: 'flex', gap: 8, flexWrap: 'wrap' }}>
         <span data-testid="signoff-sr" data-state={signoff.srState ?? 'none'}>

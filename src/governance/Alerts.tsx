@@ -6,6 +6,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { apiFetch, apiJson, useSession } from '../auth/api';
 import { can } from '../core/auth/permissions';
+import { formatDateTime } from '../core/format/dates';
 import type { AlertRules } from '../core/governance/rules';
 
 interface RulesResp { rules: AlertRules; version: number; changedBy: string; changedAt: string | null }
@@ -110,7 +111,7 @@ export function RulesEditor({ onSaved }: { onSaved: () => void }) {
         </label>
       </div>
       <p className="muted">
-        Version {resp.version} {resp.changedAt ? `by ${resp.changedBy}, ${new Date(resp.changedAt).toLocaleString()}` : '(the deployment defaults)'}
+        Version {resp.version} {resp.changedAt ? `by ${resp.changedBy}, ${formatDateTime(resp.changedAt)}` : '(the deployment defaults)'}
         {editable && (
           <>
             {' '}

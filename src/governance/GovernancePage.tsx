@@ -7,6 +7,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { apiJson } from '../auth/api';
+import { formatDateTime } from '../core/format/dates';
 import { VISIBILITIES, type FigureRow, type Figures } from '../core/governance/figures';
 import { GovernanceChart } from './Chart';
 import { VISIBILITY_LABELS, distribution, groupKey, sideBySide, trend, type TrendMetric } from './chartData';
@@ -129,7 +130,7 @@ export default function GovernancePage() {
             </label>
             <a href="/api/governance/figures.csv" download data-testid="governance-csv">Export CSV (per week)</a>
             <span className="muted">
-              Generated {new Date(figs.generatedAt).toLocaleString()} · {figs.totals.produced} AI findings produced in all ·
+              Generated {formatDateTime(figs.generatedAt)} · {figs.totals.produced} AI findings produced in all ·
               gateway uptime this week {pct(figs.gatewayUptime.at(-1)?.uptime ?? null)}
             </span>
           </div>

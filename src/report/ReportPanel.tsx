@@ -14,6 +14,7 @@ import { REPORT_TEMPLATES, templateFor } from '../core/report/templates';
 import { type RadiologistMeasurement, addComparisonLines, acceptAll, acceptLine, addLine, draftFromFindings, editLine, isAiSuggested, pendingAiLines, refreshDraft, removeLine, reportPlainText, type DraftLine, type ReportDraft } from '../core/report/draft';
 import { addAddendum, loadPriors, loadReport, saveReport } from './api';
 import { useReportStore } from './state';
+import { formatDate, formatDateTime } from '../core/format/dates';
 import { setPendingReportSave } from './flush';
 
 const SAVE_DELAY_MS = 600;
@@ -176,7 +177,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
         <strong style={{ fontSize: 13 }}>Report</strong>
         {signed ? (
           <span data-testid="report-state" data-state="final" style={{ color: '#4da3ff' }}>
-            Final{r.signedAt ? ` · signed ${new Date(r.signedAt).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''}
+            Final{r.signedAt ? ` · signed ${formatDateTime(r.signedAt)}` : ''}
           </span>
         ) : (
           <span data-testid="report-state" data-state={r.saving} style={{ opacity: 0.8 }}>
@@ -274,7 +275,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       {r.comparison && (
         <div data-testid="report-comparison" data-prior={r.comparison.studyUID} style={{ marginTop: 8, borderTop: '1px solid #2a313a', paddingTop: 6 }}>
           <h4 style={{ margin: '0 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>
-            Comparison: prior {r.comparison.date || '(undated)'} {r.comparison.description ? `· ${r.comparison.description}` : ''}
+            Comparison: prior {formatDate(r.comparison.date) || '(undated)'} {r.comparison.description ? `· ${r.comparison.description}` : ''}
           </h4>
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {r.comparison.changes.map((c) => (
@@ -303,7 +304,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
         <div data-testid="report-addenda" style={{ marginTop: 6 }}>
           {r.addenda.map((a) => (
             <p key={a.id} data-testid="report-addendum" style={{ margin: '4px 0', borderLeft: '3px solid #4da3ff', paddingLeft: 6 }}>
-              <strong>Addendum</strong> · {a.addedBy} · {a.addedAt.slice(0, 16).replace('T', ' ')} UTC: {a.text}
+              <strong>Addendum</strong> · {a.addedBy} · {formatDateTime(a.addedAt)}: {a.text}
             </p>
           ))}
           {can(role, 'report.addendum') && (

@@ -1,5 +1,6 @@
 /** Worklist rows: QIDO-RS studies merged with the triage feed; sorting and filtering are pure. */
-import { TAG, formatDicomDate, formatPersonName, num, str, values, type DicomJson } from '../core/imaging/dicomJson';
+import { TAG, formatPersonName, num, str, values, type DicomJson } from '../core/imaging/dicomJson';
+import { formatDate } from '../core/format/dates';
 
 /** Study-level attributes the worklist asks QIDO for besides the common ones. */
 const T = { PatientAge: '00101010', PatientSex: '00100040', PatientBirthDate: '00100030', BodyPartExamined: '00180015' } as const;
@@ -126,7 +127,7 @@ export function rowFromQido(ds: DicomJson): WorklistRow {
     patientId: str(ds, TAG.PatientID) ?? '',
     modalities: (values(ds, TAG.ModalitiesInStudy) as string[]).filter(Boolean).join(', '),
     description: str(ds, TAG.StudyDescription) ?? '',
-    date: formatDicomDate(str(ds, TAG.StudyDate)),
+    date: formatDate(str(ds, TAG.StudyDate)),
     images: num(ds, TAG.NumberOfStudyRelatedInstances) ?? 0,
     accession: str(ds, TAG.AccessionNumber) ?? '',
     ageSex: ageSexOf(ds),
