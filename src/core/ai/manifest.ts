@@ -28,6 +28,41 @@ const RangeSchema = z
   .strict()
   .refine((r) => r.min <= r.max, { message: 'min must be <= max', path: ['min'] });
 
+/** One intensity band of the domain guard: the fraction of pixels (of the image, or of the body) in [minHu, maxHu]. */
+const IntensityBandSchema = z
+  .object({
+    name: nonEmpty,
+    minHu: z.number().finite(),
+    maxHu: z.number().finite(),
+    of: z.enum(['image', 'body']),
+    minFraction: z.number().min(0).max(1).optional(),
+    maxFraction: z.number().min(0).max(1).optional(),
+    /** Below this standard deviation inside the band the tissue is uniform: not anatomy (a phantom). */
+    minStdHu: z.number().min(0).optional(),
+    /** Why the bound exists, in words: shown with the refusal. */
+    why: z.string().optional(),
+  })
+  .strict()
+  .refine((b) => b.minHu <= b.maxHu, { message: 'minHu must be <= maxHu', path: ['minHu'] });
+
+/**
+ * The pixel-value domain guard's parameters (src/core/ai/domain.ts), decided on statistics summed over
+ * the series' slices: declared units (Rescale Type / Units, when present), the value range modality
+ * values must lie in, what counts as body, and the intensity bands of the declared anatomy and protocol.
+ */
+export const IntensityGuardSchema = z
+  .object({
+    /** Accepted Rescale Type / Units values when a header states them (CT leaves them out: HU). */
+    rescaleTypes: z.array(nonEmpty).min(1).default(['HU']),
+    valueRange: z.object({ min: z.number().finite(), max: z.number().finite() }).strict(),
+    /** Above this fraction of pixels outside valueRange the values are not in the declared units. */
+    maxOutOfRangeFraction: z.number().min(0).max(1).default(0.01),
+    /** Pixels above this value are the body (not the air around it). */
+    bodyAboveHu: z.number().finite(),
+    bands: z.array(IntensityBandSchema).default([]),
+  })
+  .strict();
+
 /**
  * The input domain: which images the model was made for, beyond modality and body part. Checked on
  * the study's DICOM facts by the one eligibility rule (src/core/ai/eligibility.ts), in the browser and
@@ -45,6 +80,8 @@ export const DomainSchema = z
     sliceThicknessMm: RangeSchema.optional(),
     /** Pixel spacing (0028,0030, else 0018,1164) in mm, both directions; when declared, an image without one is outside. */
     pixelSpacingMm: RangeSchema.optional(),
+    /** The pixel-value guard (src/core/ai/domain.ts): what the model's images look like inside. */
+    intensity: IntensityGuardSchema.optional(),
   })
   .strict();
 export type ModelDomain = z.infer<typeof DomainSchema>;
