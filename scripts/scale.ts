@@ -60,8 +60,8 @@ export interface ScaleHandle {
   /** https://127.0.0.1:<port> (nginx) */
   url: string;
   httpsPort: number;
-  /** The gateways' own loopback addresses (http), behind nginx. */
-  gateways: { url: string; port: number }[];
+  /** The gateways' own loopback addresses (http), behind nginx, and their process ids (the fail-over bench kills one). */
+  gateways: { url: string; port: number; pid: number }[];
   /** The self-signed certificate nginx presents (PEM). */
   certificate: string;
   orthanc: OrthancHandle;
@@ -135,6 +135,59 @@ async function waitFor(what: string, ms: number, ok: () => Promise<boolean>, fai
   }
 }
 
+export interface GatewayProcess {
+  proc: ChildProcess;
+  pid: number;
+  port: number;
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** Why it exited, once it has (null while it runs). */
+  exited(): string | null;
+  /** SIGTERM (a clean close), SIGKILL after 5 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `gateway/main.ts` as a process of its own (the way a deployment runs it), on a free loopback
+ * port, and waits for it to say it listens (main.ts reports its port over the IPC channel). `env` is
+ * added to this process's environment; LOG=0 and no MLLP listener unless given. Used by the scale
+ * profile, the fail-over tests (test/failover.int.test.ts, which kill -9 one) and bench:scale.
+ */
+export async function spawnGateway(opts: { name: string; env: Record<string, string>; readyMs?: number }): Promise<GatewayProcess> {
+  const gw = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway', 'main.ts')], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', MLLP_PORT: '', LOG: process.env.LOG ?? '0', ...opts.env },
+  });
+  let exit: string | null = null;
+  gw.on('exit', (code, sig) => (exit = `${opts.name} exited (${code ?? sig})`));
+  let port = 0;
+  gw.on('message', (m: { ready?: boolean; port?: number }) => {
+    if (m.ready && m.port) port = m.port;
+  });
+  try {
+    await waitFor(opts.name, opts.readyMs ?? 90_000, async () => port > 0, () => exit);
+  } catch (e) {
+    gw.kill('SIGKILL');
+    throw e;
+  }
+  return {
+    proc: gw,
+    pid: gw.pid!,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    exited: () => exit,
+    async stop() {
+      if (gw.exitCode !== null || gw.signalCode !== null) return;
+      const done = new Promise<void>((r) => gw.once('exit', () => r()));
+      gw.kill('SIGTERM');
+      const t = setTimeout(() => gw.kill('SIGKILL'), 5000);
+      await done;
+      clearTimeout(t);
+    },
+  };
+}
+
 export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> {
   const log = opts.log ?? (() => {});
   ensureScalePackages(log);
@@ -178,15 +231,10 @@ export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> 
     const staticDir = path.join(REPO_ROOT, 'dist');
     for (const n of [1, 2]) {
       // One after the other: the first runs the migrations, the second finds them done.
-      const port = await freePort();
-      const gw = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway', 'main.ts')], {
-        cwd: REPO_ROOT,
-        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      const gw = await spawnGateway({
+        name: `gateway ${n}`,
         env: {
-          ...process.env,
           DEMO: '1',
-          GATEWAY_HOST: '127.0.0.1',
-          GATEWAY_PORT: String(port),
           ORTHANC_URL: orthanc.url,
           ORTHANC_USER: orthanc.user,
           ORTHANC_PASSWORD: orthanc.password,
@@ -197,19 +245,12 @@ export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> 
           SECURE_COOKIES: '1',
           PUBLIC_ORIGIN: `https://127.0.0.1:${httpsPort}`,
           TRUST_PROXY: '127.0.0.1',
-          MLLP_PORT: '',
-          LOG: process.env.LOG ?? '0',
           ...opts.gatewayEnv,
         },
       });
-      children.push(gw);
-      let exit: string | null = null;
-      gw.on('exit', (code, sig) => (exit = `gateway ${n} exited (${code ?? sig})`));
-      let ready = false;
-      gw.on('message', (m: { ready?: boolean }) => (ready = ready || !!m.ready));
-      await waitFor(`gateway ${n}`, 60_000, async () => ready, () => exit);
-      gateways.push({ url: `http://127.0.0.1:${port}`, port });
-      log(`[scale] gateway ${n} on 127.0.0.1:${port}`);
+      children.push(gw.proc);
+      gateways.push({ url: gw.url, port: gw.port, pid: gw.pid });
+      log(`[scale] gateway ${n} on 127.0.0.1:${gw.port}`);
     }
 
     log('[scale] starting nginx');
