@@ -1,0 +1,79 @@
+/**
+ * GET /api/studies/:study/objects against a real Orthanc holding a real SEG (pydicom-data liver.dcm,
+ * SEMIAUTOMATIC "SlicerEditor") with the 3 CT slices it segments (dcmqi), and a real float parametric
+ * map (highdicom) with its CT (pydicom CT_small): what each object is, what it refers to, who made it
+ * (read from the content), and THE reader policy on the way out: AI disabled for the study, or the
+ * algorithm's rollout switched off, and the object is no longer listed for the reader.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { startStack, login, type Client, type Stack } from '../../test/harness.js';
+import { DICOM } from '../../scripts/lib/demo-data.js';
+
+const PD = path.join(DICOM, 'pydicom-data', 'data_store', 'data');
+const CT3 = path.join(DICOM, 'dcmqi', 'data', 'segmentations', 'ct-3slice');
+const SEG_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+const SEG_SOP = '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796';
+const CT_SERIES = '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1';
+const PM_STUDY = '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322';
+
+interface Listed { kind: string; sopInstanceUID: string; creator: { creator: string; name?: string; basis: string }; referencedSeries: { seriesInstanceUID: string; sopInstanceUIDs: string[] }[] }
+
+let stack: Stack;
+let rita: Client, remy: Client, ada: Client;
+let prevPreread: string | undefined;
+const list = async (c: Client, study: string) => ((await c.json<{ objects: Listed[] }>(`/api/studies/${study}/objects`)).objects);
+
+beforeAll(async () => {
+  prevPreread = process.env.PREREAD;
+  process.env.PREREAD = '0';
+  stack = await startStack({ files: [path.join(PD, 'liver.dcm'), ...['01.dcm', '02.dcm', '03.dcm'].map((f) => path.join(CT3, f)), path.join(PD, 'parametric_map_float.dcm'), path.join(DICOM, 'pydicom', 'test_files', 'CT_small.dcm')] });
+  [rita, remy, ada] = await Promise.all(['rita', 'remy', 'ada'].map((u) => login(stack.baseUrl, u)));
+}, 120_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  if (prevPreread === undefined) delete process.env.PREREAD;
+  else process.env.PREREAD = prevPreread;
+});
+
+describe('result objects of a study', () => {
+  it('lists the SEG with its referenced series and the algorithm read from its segments', async () => {
+    const objs = await list(rita, SEG_STUDY);
+    expect(objs.map((o) => o.kind)).toEqual(['seg']);
+    const seg = objs[0];
+    expect(seg.sopInstanceUID).toBe(SEG_SOP);
+    expect(seg.creator).toMatchObject({ creator: 'ai', name: 'SlicerEditor', basis: 'Segment Algorithm Type SEMIAUTOMATIC' });
+    expect(seg.referencedSeries).toEqual([{ seriesInstanceUID: CT_SERIES, sopInstanceUIDs: expect.arrayContaining([expect.stringMatching(/\.2343[123]\.1$/)]) }]);
+    expect(seg.referencedSeries[0].sopInstanceUIDs).toHaveLength(3);
+  });
+
+  it('lists the parametric map as made by software (no content creator)', async () => {
+    const objs = await list(rita, PM_STUDY);
+    expect(objs).toHaveLength(1);
+    expect(objs[0]).toMatchObject({ kind: 'pmap', creator: { creator: 'ai', name: 'MyModel' } });
+  });
+
+  it('roles: a resident (minimum confidence, severities) gets no AI object; an admin may not ask', async () => {
+    expect(await list(remy, SEG_STUDY)).toEqual([]);
+    expect((await ada.fetch(`/api/studies/${SEG_STUDY}/objects`)).status).toBe(403);
+    expect((await rita.fetch('/api/studies/not-a-uid/objects')).status).toBe(400);
+  });
+
+  it('AI disabled for the study: the AI SEG is not listed; re-enabled: it is back', async () => {
+    const off = await rita.post(`/api/studies/${SEG_STUDY}/ai-disabled`, { reason: 'patient-declined' });
+    expect(off.status).toBeLessThan(300);
+    expect(await list(rita, SEG_STUDY)).toEqual([]);
+    expect((await rita.fetch(`/api/studies/${SEG_STUDY}/ai-disabled`, { method: 'DELETE' })).status).toBeLessThan(300);
+    expect((await list(rita, SEG_STUDY)).map((o) => o.kind)).toEqual(['seg']);
+  });
+
+  it("the algorithm's rollout switched off: its objects are not listed, other studies' objects still are", async () => {
+    const r = await ada.fetch('/api/admin/models/slicereditor/rollout', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'off' }) });
+    expect(r.status).toBe(200);
+    expect(await list(rita, SEG_STUDY)).toEqual([]);
+    expect(await list(rita, PM_STUDY)).toHaveLength(1);
+    await ada.fetch('/api/admin/models/slicereditor/rollout', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'assistive' }) });
+    expect(await list(rita, SEG_STUDY)).toHaveLength(1);
+  });
+});
