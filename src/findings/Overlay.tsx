@@ -107,7 +107,7 @@ const CURSOR: Record<string, string> = { n: 'ns-resize', s: 'ns-resize', e: 'ew-
 
 export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   useStudyFindings(ctx.studyInstanceUID);
-  useEffect(() => noteContext(ctx));
+  useEffect(() => void (ctx.active !== false && noteContext(ctx))); // layouts: the active viewport leads navigation
   const s = useFindingsStore();
   const [, bump] = useReducer((x: number) => x + 1, 0);
   const rootRef = useRef<HTMLDivElement>(null);

@@ -4,6 +4,8 @@
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { useStore } from 'zustand';
+import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useViewerStore, type SeriesInfo } from './store';
 import { ViewerController } from './controller';
 import { countLine } from './series';
@@ -22,10 +24,13 @@ import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
 import { earlyKeysActive, takeEarlyKeys, typingInto } from '../app/earlyKeys';
+import { LAYOUT_CELLS, Viewports, type Layout, type SideState, type SideViewport } from './viewports';
+import { useReportStore } from '../report/state';
+import { loadPriors } from '../report/api';
 
 declare global {
   interface Window {
-    __viewer?: { getState(): ReturnType<ViewerController['testState']> };
+    __viewer?: { getState(): ReturnType<ViewerController['testState']>; getViewports(): ReturnType<Viewports['testState']> };
   }
 }
 
@@ -40,8 +45,56 @@ const MEASURE_COMMANDS: Record<string, MeasureTool> = {
   'measure.probe': 'probe',
 };
 
-function runViewerCommand(c: ViewerController, command: string, ctx: ViewerContext): boolean {
+/** The most recent relevant prior as the report capability found it (asked for here if it has not yet). */
+async function comparisonFor(studyUID: string) {
+  if (useReportStore.getState().studyUID !== studyUID || !useReportStore.getState().comparison) await loadPriors(studyUID);
+  const c = useReportStore.getState().comparison;
+  return c ? { studyUID: c.studyUID, date: c.date, report: c.report } : null;
+}
+
+const LAYOUT_COMMANDS: Record<string, Layout> = { 'viewer.layout.1x1': '1x1', 'viewer.layout.1x2': '1x2', 'viewer.layout.2x2': '2x2' };
+
+function runViewerCommand(c: ViewerController, command: string, ctx: ViewerContext, vps?: Viewports): boolean {
   const s = useViewerStore.getState();
+  if (vps) {
+    const layout = LAYOUT_COMMANDS[command];
+    if (layout) return vps.setLayout(layout), true;
+    if (command === 'viewer.nextViewport') return vps.nextViewport(), true;
+    if (command === 'viewer.comparePrior') {
+      if (vps.store.getState().comparing) vps.setLayout('1x1');
+      else void comparisonFor(c.studyUID).then((cmp) => vps.comparePrior(cmp));
+      return true;
+    }
+    if (command === 'viewer.linkVoi') return vps.toggleLinkVoi(), true;
+    // A side viewport is active: the image commands go to it (the keyboard follows the outline).
+    const side = vps.activePane();
+    if (side !== c) {
+      const st = (side as SideViewport).store.getState();
+      const page = Math.max(1, Math.round(st.imageIds.length / 10));
+      const idx = s.series.findIndex((x) => x.seriesInstanceUID === st.seriesUID);
+      const own = st.studyUID === c.studyUID;
+      const preset = command.startsWith('viewer.preset.') ? (Object.keys(WINDOW_PRESETS) as PresetId[]).indexOf(command.slice('viewer.preset.'.length) as PresetId) : -1;
+      if (preset >= 0) return side.setPresetSlot(preset), true;
+      switch (command) {
+        case 'viewer.nextImage': return void side.scrollBy(1), true;
+        case 'viewer.prevImage': return void side.scrollBy(-1), true;
+        case 'viewer.pageDown': return void side.scrollBy(page), true;
+        case 'viewer.pageUp': return void side.scrollBy(-page), true;
+        case 'viewer.firstImage': return void side.scrollTo(0), true;
+        case 'viewer.lastImage': return void side.scrollTo(st.imageIds.length - 1), true;
+        case 'viewer.nextSeries':
+          if (s.series[idx + 1] || (!own && s.series[0])) vps.assign(vps.store.getState().active, s.series[own ? idx + 1 : 0].seriesInstanceUID);
+          return true;
+        case 'viewer.prevSeries':
+          if (own && idx > 0) vps.assign(vps.store.getState().active, s.series[idx - 1].seriesInstanceUID);
+          return true;
+        case 'viewer.invert': return side.toggleInvert(), true;
+        case 'viewer.reset': return side.reset(), true;
+        case 'viewer.zoomIn': return side.zoomBy(1.25), true;
+        case 'viewer.zoomOut': return side.zoomBy(0.8), true;
+      }
+    }
+  }
   const tool = MEASURE_COMMANDS[command];
   if (tool) {
     if (measurements?.isLocked) useViewerStore.setState({ measureMessage: 'This study is signed off: its measurements are part of the signed record and cannot change.' });
@@ -169,6 +222,12 @@ function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string;
       data-status={s.status}
       onClick={onOpen}
       title={s.description}
+      // Dragged onto a viewport of the layout to show it there.
+      draggable
+      onDragStart={(e) => {
+        e.dataTransfer.setData(SERIES_DRAG_TYPE, s.seriesInstanceUID);
+        e.dataTransfer.effectAllowed = 'copy';
+      }}
     >
       <div className="thumb">
         {thumb.src ? (
@@ -188,6 +247,111 @@ function Thumbnail({ studyUID, s, active, enabled, onOpen }: { studyUID: string;
         )}
       </div>
     </button>
+  );
+}
+
+const SERIES_DRAG_TYPE = 'application/x-rs-series';
+
+/** Drop target props for a viewport cell: a series thumbnail dropped here is shown in this viewport. */
+function dropProps(vps: Viewports, index: number) {
+  return {
+    onDragOver: (e: React.DragEvent) => {
+      if (e.dataTransfer.types.includes(SERIES_DRAG_TYPE)) {
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+      }
+    },
+    onDrop: (e: React.DragEvent) => {
+      const uid = e.dataTransfer.getData(SERIES_DRAG_TYPE);
+      if (!uid) return;
+      e.preventDefault();
+      vps.assign(index, uid);
+    },
+    // Pressing or wheeling in a viewport makes it the active one (the keyboard then acts on it).
+    onPointerDownCapture: () => vps.setActive(index),
+    onWheelCapture: () => vps.setActive(index),
+  };
+}
+
+const ACTIVE_OUTLINE: React.CSSProperties = { position: 'absolute', inset: 0, border: '2px solid #39c5ff', pointerEvents: 'none', zIndex: 5 };
+const emptySideStore: StoreApi<SideState> = createStore<SideState>(() => ({ studyUID: null, seriesUID: null, modality: '', entries: [], imageIds: [], imageIndex: 0, voi: null, label: null, error: null }));
+
+/** The extension context of a side viewport (its series, images, element), as viewport 0's is for it. */
+function sideContext(studyUID: string, side: SideViewport | undefined, st: SideState, index: number, active: boolean, renderingEngineId: string): ViewerContext {
+  return {
+    studyInstanceUID: studyUID,
+    displayedStudyUID: st.studyUID ?? studyUID,
+    viewportIndex: index,
+    active,
+    activeSeriesUID: st.seriesUID,
+    imageIds: st.imageIds,
+    imageRefs: st.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
+    get imageIndex() {
+      return side?.store.getState().imageIndex ?? 0;
+    },
+    renderingEngineId,
+    viewportId: side?.viewportId ?? '',
+    element: side?.element ?? null,
+    showSeries: (uid) => side?.showSeries(uid) ?? Promise.resolve(),
+    scrollToIndex: (i) => side?.scrollTo(i) ?? Promise.resolve(),
+  };
+}
+
+/** A viewport of a 1×2 or 2×2 layout besides viewport 0: made when the cell mounts, dropped when it goes. */
+function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps: Viewports; studyUID: string; active: boolean; ready: boolean }) {
+  const [side, setSide] = useState<SideViewport | undefined>(() => vps.side(index));
+  const st = useStore(side?.store ?? emptySideStore);
+  const [reportOpen, setReportOpen] = useState(false);
+  const ref = useRef<HTMLDivElement | null>(null);
+  useEffect(() => {
+    const el = ref.current!;
+    setSide(vps.attachSide(index, el) ?? undefined);
+    const ro = new ResizeObserver(() => vps.ctrl.resize());
+    ro.observe(el);
+    return () => {
+      ro.disconnect();
+      vps.detachSide(index, el);
+    };
+  }, [vps, index]);
+  const ctx = useMemo(() => sideContext(studyUID, side, st, index, active, vps.ctrl.ids.renderingEngineId), [studyUID, side, st.studyUID, st.seriesUID, st.imageIds, st.entries, index, active, vps]); // eslint-disable-line react-hooks/exhaustive-deps
+  const idx = useStore(side?.store ?? emptySideStore, (x) => x.imageIndex);
+  const prior = st.label ? vps.prior : null;
+  return (
+    <div className="viewport-wrap" data-viewport-index={index} data-active={active} {...dropProps(vps, index)} style={{ minHeight: 0, minWidth: 0 }}>
+      <div ref={ref} className="viewport-element" data-testid={`viewport-${index}`} onContextMenu={(e) => e.preventDefault()} />
+      <div className="side-label" data-testid={`viewport-label-${index}`} style={{ position: 'absolute', top: 4, left: 8, color: st.label ? '#ffcc80' : '#e6e6e6', fontSize: 13, textShadow: '0 0 3px #000', pointerEvents: 'none' }}>
+        {st.label ?? ''}
+        {st.imageIds.length > 0 && <span style={{ marginLeft: 8, color: '#e6e6e6' }}>Im {idx + 1}/{st.imageIds.length}</span>}
+      </div>
+      {prior && (
+        <div style={{ position: 'absolute', bottom: 4, left: 8, right: 8, zIndex: 4, fontSize: 12 }}>
+          <button type="button" data-testid="prior-report-toggle" onClick={() => setReportOpen(!reportOpen)} style={{ fontSize: 12 }}>
+            {reportOpen ? 'Hide prior report' : 'Prior report'}
+          </button>
+          {reportOpen && (
+            <pre data-testid="viewport-prior-report" style={{ whiteSpace: 'pre-wrap', maxHeight: '40vh', overflow: 'auto', background: 'rgba(20,24,30,0.92)', padding: 6, margin: '4px 0 0' }}>
+              {prior.report ?? 'No signed report for the prior.'}
+            </pre>
+          )}
+        </div>
+      )}
+      {st.error && (
+        <div className="viewport-error" role="alert">
+          <p>{st.error}</p>
+        </div>
+      )}
+      {ready &&
+        side &&
+        st.imageIds.length > 0 &&
+        viewerExtensions().map((ext) =>
+          ext.Overlay ? (
+            <div className="ext-overlay" key={ext.id}>
+              <ext.Overlay ctx={ctx} />
+            </div>
+          ) : null,
+        )}
+      {active && <div style={ACTIVE_OUTLINE} data-testid="active-viewport" />}
+    </div>
   );
 }
 
@@ -273,6 +437,8 @@ function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b:
 export default function ViewerPage({ studyUID }: { studyUID: string }) {
   const elementRef = useRef<HTMLDivElement>(null);
   const [controller] = useState(() => new ViewerController(studyUID));
+  const [viewports] = useState(() => new Viewports(controller));
+  const lay = useStore(viewports.store);
   const [bindings, setBindings] = useState<Bindings>(loadBindings);
   // Only what this component draws: the slice index, window and zoom change on every scroll step or
   // drag and are read by <OverlayText> alone, so a scroll re-renders that and not the whole viewer.
@@ -280,6 +446,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
     useShallow((st) => ({
       patientName: st.patientName,
       patientId: st.patientId,
+      studyDate: st.studyDate,
       studyDescription: st.studyDescription,
       series: st.series,
       activeSeriesUID: st.activeSeriesUID,
@@ -300,20 +467,25 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   useEffect(() => {
     const el = elementRef.current!;
     controller.attach(el);
-    window.__viewer = { getState: () => controller.testState() };
+    viewports.attachMain(el);
+    window.__viewer = { getState: () => controller.testState(), getViewports: () => viewports.testState() };
     void controller.open();
     const ro = new ResizeObserver(() => controller.resize());
     ro.observe(el);
     return () => {
       ro.disconnect();
+      viewports.dispose();
       controller.dispose();
       delete window.__viewer;
     };
-  }, [controller]);
+  }, [controller, viewports]);
 
   const ctx: ViewerContext = useMemo(
     () => ({
       studyInstanceUID: studyUID,
+      displayedStudyUID: studyUID,
+      viewportIndex: 0,
+      active: lay.active === 0,
       activeSeriesUID: s.activeSeriesUID,
       imageIds: s.imageIds,
       imageRefs: s.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
@@ -328,10 +500,20 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       showSeries: (uid) => controller.showSeries(uid),
       scrollToIndex: (i) => controller.scrollTo(i),
     }),
-    [studyUID, s.activeSeriesUID, s.imageIds, s.entries, s.firstImageShown, controller],
+    [studyUID, s.activeSeriesUID, s.imageIds, s.entries, s.firstImageShown, controller, lay.active],
   );
-  const ctxRef = useRef(ctx);
-  ctxRef.current = ctx;
+  // Panels, the toolbar and commands get the active viewport's context.
+  const activeSide = lay.active > 0 ? viewports.side(lay.active) : undefined;
+  const activeSideState = useStore(activeSide?.store ?? emptySideStore, useShallow((x) => ({ studyUID: x.studyUID, seriesUID: x.seriesUID, imageIds: x.imageIds, entries: x.entries })));
+  const activeCtx: ViewerContext = useMemo(
+    () => (activeSide ? sideContext(studyUID, activeSide, activeSideState as SideState, lay.active, true, controller.ids.renderingEngineId) : ctx),
+    [activeSide, activeSideState, ctx, studyUID, lay.active, controller],
+  );
+  const ctxRef = useRef(activeCtx);
+  ctxRef.current = activeCtx;
+  /** Viewport 0's context: measurements are stored against its series. */
+  const mainCtxRef = useRef(ctx);
+  mainCtxRef.current = ctx;
 
   // Stored measurements: loaded once the first image is on screen, drawn on each series as it opens.
   useEffect(() => {
@@ -340,7 +522,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       {
         studyUID,
         viewportId: () => controller.ids.viewportId,
-        active: () => ({ imageIds: ctxRef.current.imageIds, imageRefs: ctxRef.current.imageRefs }),
+        active: () => ({ imageIds: mainCtxRef.current.imageIds, imageRefs: mainCtxRef.current.imageRefs }),
         message: (text) => useViewerStore.setState({ measureMessage: text }),
       },
       elementRef.current,
@@ -365,11 +547,11 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       if (!command) return;
       // Until the viewer is interactive the early-key queue keeps keys, to replay them in order.
       if (earlyKeysActive()) return void e.preventDefault();
-      if (runViewerCommand(controller, command, ctxRef.current)) e.preventDefault();
+      if (runViewerCommand(controller, command, ctxRef.current, viewports)) e.preventDefault();
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
-  }, [bindings, controller]);
+  }, [bindings, controller, viewports]);
 
   // The keys pressed while the viewer was loading, replayed in order once it is interactive; a study
   // that fails to open drops them (they were meant for its images).
@@ -387,7 +569,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       const map = resolveBindings(bindingsRef.current);
       for (const k of keys) {
         const command = map.get(keyString(k));
-        if (command) runViewerCommand(controller, command, ctxRef.current);
+        if (command) runViewerCommand(controller, command, ctxRef.current, viewports);
       }
       return true;
     };
@@ -437,7 +619,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
             s={x}
             active={x.seriesInstanceUID === s.activeSeriesUID}
             enabled={s.firstImageShown}
-            onOpen={() => void controller.showSeries(x.seriesInstanceUID)}
+            onOpen={() => viewports.assign(lay.active, x.seriesInstanceUID)}
           />
         ))}
       </aside>
@@ -483,12 +665,42 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           <button type="button" onClick={() => controller.reset()}>
             Reset
           </button>
+          <span className="sep" />
+          {(['1x1', '1x2', '2x2'] as const).map((l) => (
+            <button type="button" key={l} data-layout={l} className={lay.layout === l ? 'on' : ''} onClick={() => viewports.setLayout(l)} title={`Layout ${l.replace('x', '×')}`}>
+              {l.replace('x', '×')}
+            </button>
+          ))}
+          <button type="button" data-testid="compare-prior" className={lay.comparing ? 'on' : ''} onClick={() => runViewerCommand(controller, 'viewer.comparePrior', activeCtx, viewports)} title="Compare with the most recent relevant prior, side by side (key C)">
+            Compare prior
+          </button>
+          {lay.comparing && (
+            <button type="button" data-testid="link-voi" className={lay.linkVoi ? 'on' : ''} onClick={() => viewports.toggleLinkVoi()} title="Window/level linked between current and prior (key L)">
+              {lay.linkVoi ? 'W/L linked' : 'W/L unlinked'}
+            </button>
+          )}
           <button type="button" onClick={() => useViewerStore.setState({ helpOpen: true })} aria-label="Keyboard shortcuts">
             ?
           </button>
         </div>
-        <div className="viewport-wrap">
+        {lay.message && (
+          <div role="status" data-testid="layout-message" style={{ padding: '2px 10px', color: '#ffcc80', fontSize: 13 }}>
+            {lay.message}
+          </div>
+        )}
+        <div
+          className="viewport-grid"
+          data-layout={lay.layout}
+          style={{ flex: 1, minHeight: 0, display: 'grid', gap: lay.layout === '1x1' ? 0 : 2, background: '#222', gridTemplateColumns: lay.layout === '1x1' ? '1fr' : '1fr 1fr', gridTemplateRows: lay.layout === '2x2' ? '1fr 1fr' : '1fr' }}
+        >
+        <div className="viewport-wrap" data-viewport-index={0} data-active={lay.active === 0} {...(lay.layout === '1x1' ? {} : dropProps(viewports, 0))} style={{ minHeight: 0, minWidth: 0 }}>
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
+          {lay.layout !== '1x1' && lay.active === 0 && <div style={ACTIVE_OUTLINE} data-testid="active-viewport" />}
+          {lay.comparing && (
+            <div data-testid="viewport-label-0" style={{ position: 'absolute', top: '2.2em', left: '0.7rem', color: '#9ee6ff', fontSize: 13, textShadow: '0 0 3px #000', pointerEvents: 'none', zIndex: 3 }}>
+              Current {s.studyDate}
+            </div>
+          )}
           <OverlayText active={active} />
           {s.firstImageShown && <MissedFindingLayer controller={controller} studyUID={studyUID} />}
           {s.measureMessage && (
@@ -519,15 +731,19 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
             </div>
           )}
         </div>
+        {Array.from({ length: LAYOUT_CELLS[lay.layout] - 1 }, (_, k) => (
+          <SideCell key={k + 1} index={k + 1} vps={viewports} studyUID={studyUID} active={lay.active === k + 1} ready={extensionsReady} />
+        ))}
+        </div>
       </section>
       {extensions.some((e) => e.Panel || e.Toolbar) && (
         <aside className="side-panel">
           {/* The capabilities' controls (AI marks, heatmaps, AI status, study AI switch) head their
               panel: always in view, and the image's toolbar stays one fixed row. */}
           <div className="side-toolbar" role="toolbar" aria-label="AI controls">
-            {extensions.map((ext) => (ext.Toolbar ? <ext.Toolbar key={ext.id} ctx={ctx} /> : null))}
+            {extensions.map((ext) => (ext.Toolbar ? <ext.Toolbar key={ext.id} ctx={activeCtx} /> : null))}
           </div>
-          {extensionsReady && extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={ctx} /> : null))}
+          {extensionsReady && extensions.map((ext) => (ext.Panel ? <ext.Panel key={ext.id} ctx={activeCtx} /> : null))}
         </aside>
       )}
       {s.helpOpen && <HelpOverlay bindings={bindings} onChange={updateBindings} />}

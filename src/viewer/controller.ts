@@ -19,7 +19,7 @@ import { displayLut, initialVoi, presetsFor, WINDOW_PRESETS, type PresetId, type
 import { exactDisplayVoi, imageVoiOf, type ImageVoi, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
 import { firstMultipartPart } from '../core/dicomweb/multipart';
 
-interface LoadedSeries {
+export interface LoadedSeries {
   entries: StackEntry[];
   imageIds: string[];
   instances: DicomJson[];
@@ -343,17 +343,37 @@ export class ViewerController {
     set({ loading: false });
   }
 
-  private async loadSeries(uid: string): Promise<LoadedSeries> {
-    const cached = this.stacks.get(uid);
+  /**
+   * A series' stack in display order, of this study or (for a viewport of a 1×2 or 2×2 layout) of
+   * another study of the patient, a prior; loaded once.
+   */
+  loadStack(studyUID: string, uid: string): Promise<LoadedSeries> {
+    return studyUID === this.studyUID ? this.loadSeries(uid) : this.loadSeries(uid, studyUID);
+  }
+
+  /** The rendering engine, for the further viewports of a layout. */
+  get engine() {
+    return this.handle?.engine ?? null;
+  }
+
+  private otherStacks = new Map<string, LoadedSeries>();
+  private async loadSeries(uid: string, studyUID = this.studyUID): Promise<LoadedSeries> {
+    const own = studyUID === this.studyUID;
+    const cached = own ? this.stacks.get(uid) : this.otherStacks.get(uid);
     if (cached) return cached;
-    const instances = await takePrefetched(`metadata:${this.studyUID}/${uid}`, () => retrieveSeriesMetadata(this.studyUID, uid));
+    const instances = own ? await takePrefetched(`metadata:${studyUID}/${uid}`, () => retrieveSeriesMetadata(studyUID, uid)) : await retrieveSeriesMetadata(studyUID, uid);
     const built = buildStack(instances);
-    const imageIds = built.entries.map((e) => wadorsImageId(framePath(this.studyUID, e)));
+    const imageIds = built.entries.map((e) => wadorsImageId(framePath(studyUID, e)));
     built.entries.forEach((e, i) => {
       // Multi-frame metadata is registered once, on frame 1; the loader derives the other frames from it.
       if (e.frameNumber === 1) wadors.metaDataManager.add(imageIds[i], withDisplayDefaults(instances[e.instanceIndex]) as never);
     });
     const first = instances[0];
+    if (!own) {
+      const other = { entries: built.entries, imageIds, instances };
+      this.otherStacks.set(uid, other);
+      return other;
+    }
     if (first && !get().patientName) {
       set({
         patientName: formatPersonName(str(first, TAG.PatientName)),
@@ -686,6 +706,11 @@ export class ViewerController {
       if (i >= 0) return st.entries[i];
     }
     return undefined;
+  }
+
+  /** A loaded stack of the open study (or of a prior shown beside it). */
+  loadedStack(uid: string): LoadedSeries | undefined {
+    return this.stacks.get(uid) ?? this.otherStacks.get(uid);
   }
 
   /** Series whose stacks are loaded. */

@@ -211,3 +211,56 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
     },
   };
 }
+
+/**
+ * A further viewport of a 1×2 or 2×2 layout, in the main viewport's rendering engine, made only when
+ * the layout needs it (the single-viewport path does none of this). Its own tool group with scroll,
+ * window/level, pan and zoom: measurements are stored against the main viewport's series only.
+ */
+export interface SideViewportHandle {
+  viewport: Types.IStackViewport;
+  viewportId: string;
+  setLeftTool(tool: LeftTool): void;
+  destroy(): void;
+}
+
+export function createSideViewport(engine: RenderingEngine, element: HTMLDivElement): SideViewportHandle {
+  const n = ++counter;
+  const viewportId = `rs-stack-${n}`;
+  const toolGroupId = `rs-tools-${n}`;
+  engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
+  const viewport = engine.getViewport(viewportId) as Types.IStackViewport;
+  const group = ToolGroupManager.createToolGroup(toolGroupId)!;
+  for (const t of [StackScrollTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
+  group.addTool(ZoomTool.toolName, { invert: true });
+  group.addViewport(viewportId, engine.id);
+  const { MouseBindings } = ToolEnums;
+  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
+  const apply = (left: LeftTool) => {
+    const leftName = left === 'pan' ? PanTool.toolName : left === 'zoom' ? ZoomTool.toolName : WindowLevelTool.toolName;
+    const b: Record<string, { mouseButton: number }[]> = {
+      [WindowLevelTool.toolName]: [],
+      [PanTool.toolName]: [{ mouseButton: MouseBindings.Auxiliary }],
+      [ZoomTool.toolName]: [{ mouseButton: MouseBindings.Secondary }],
+    };
+    b[leftName].push({ mouseButton: MouseBindings.Primary });
+    for (const [name, bindings] of Object.entries(b)) {
+      group.setToolPassive(name, { removeAllBindings: true });
+      if (bindings.length) group.setToolActive(name, { bindings });
+    }
+  };
+  apply('windowLevel');
+  return {
+    viewport,
+    viewportId,
+    setLeftTool: apply,
+    destroy() {
+      ToolGroupManager.destroyToolGroup(toolGroupId);
+      try {
+        engine.disableElement(viewportId);
+      } catch {
+        /* the engine is already gone (page left) */
+      }
+    },
+  };
+}

@@ -24,6 +24,16 @@ export interface ViewerContext {
   showSeries(seriesInstanceUID: string): Promise<void>;
   /** Jump to an image of the active series. */
   scrollToIndex(index: number): Promise<void>;
+  /**
+   * Layouts (1×2, 2×2): which viewport this context is for (0 is the main one), whether it is the
+   * active one (outlined; the keyboard acts on it; Panels and Toolbar always get the active one's
+   * context), and the study it shows: `studyInstanceUID` stays the open study, while a viewport
+   * comparing with a prior shows another study of the patient (its images then match none of the
+   * open study's objects).
+   */
+  viewportIndex?: number;
+  active?: boolean;
+  displayedStudyUID?: string;
 }
 
 export interface ViewerExtension {

@@ -1,0 +1,126 @@
+/**
+ * Viewport layouts (issue 15 item 4) in real Chromium on the production build: a study of two head CT
+ * series (built from the shared slices). 2×2 shows four painted viewports; a series dragged from the
+ * series panel lands in the viewport it is dropped on; keys choose the layout, the viewport and its
+ * series; the active viewport is outlined. Pixels are read from each viewport's own canvas.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { startE2EStack, loginInBrowser } from './lib/stack.js';
+import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import type { Stack } from '../test/harness.js';
+import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
+
+let stack: Stack;
+let browser: LaunchedBrowser;
+let page: Page;
+let a: BuiltStudy;
+let b: BuiltStudy;
+let prevPreread: string | undefined;
+const pageErrors: string[] = [];
+
+type Vp = { index: number; seriesUID: string | null; imageIndex: number; imageCount: number };
+type Layouts = { layout: string; active: number; viewports: Vp[] };
+const layoutState = (p: Page) => p.evaluate(() => window.__viewer!.getViewports() as unknown as Layouts);
+
+/** Pixels of viewport i's own canvas: the fraction of non-black pixels and a fingerprint. */
+function cellStats(p: Page, i: number): Promise<{ width: number; nonBlack: number; hash: number }> {
+  return p.evaluate((i) => {
+    const c = document.querySelector(`[data-viewport-index="${i}"] .viewport-element canvas`) as HTMLCanvasElement | null;
+    if (!c || !c.width) return { width: 0, nonBlack: 0, hash: 0 };
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    let hash = 0;
+    for (let k = 0; k < d.length; k += 4) {
+      if ((d[k] + d[k + 1] + d[k + 2]) / 3 > 8) lit++;
+      hash = (hash * 31 + d[k] + 7 * d[k + 1]) | 0;
+    }
+    return { width: c.width, nonBlack: lit / (d.length / 4), hash };
+  }, i);
+}
+
+beforeAll(async () => {
+  prevPreread = process.env.PREREAD;
+  process.env.PREREAD = '0';
+  a = await buildHeadCtStudy({ slices: 6, firstSlice: 8 });
+  b = await buildHeadCtStudy({ slices: 5, firstSlice: 16, studyInstanceUID: a.studyInstanceUID });
+  stack = await startE2EStack({ files: [...a.files, ...b.files] });
+  browser = await launchBrowser({ viewport: { width: 1400, height: 900 } });
+  page = browser.page;
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  await loginInBrowser(page, stack.baseUrl, 'rita');
+}, 300_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+  a?.remove();
+  b?.remove();
+  if (prevPreread === undefined) delete process.env.PREREAD;
+  else process.env.PREREAD = prevPreread;
+});
+
+describe('viewport layouts', () => {
+  it('2×2 shows four painted viewports; a dragged series lands in its viewport; keys pick layout, viewport and series', async () => {
+    await page.goto(`${stack.baseUrl}/viewer/${a.studyInstanceUID}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    expect((await layoutState(page)).layout).toBe('1x1');
+    // 1×1: one viewport, no outline (nothing to tell apart).
+    expect(await page.locator('[data-viewport-index]').count()).toBe(1);
+    expect(await page.getByTestId('active-viewport').count()).toBe(0);
+
+    await page.click('button[data-layout="2x2"]');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports.filter((v) => v.imageCount > 0).length === 4, null, { timeout: 30_000 });
+    expect(await page.locator('[data-viewport-index]').count()).toBe(4);
+    for (let i = 0; i < 4; i++) {
+      await expect.poll(async () => (await cellStats(page, i)).nonBlack, { timeout: 15_000 }).toBeGreaterThan(0.1);
+    }
+    // The four cells tile the area: each canvas about half the 1×1 width.
+    const boxes = await Promise.all([0, 1, 2, 3].map((i) => page.locator(`[data-viewport-index="${i}"]`).boundingBox()));
+    expect(boxes[1]!.x).toBeGreaterThan(boxes[0]!.x + boxes[0]!.width - 4);
+    expect(boxes[2]!.y).toBeGreaterThan(boxes[0]!.y + boxes[0]!.height - 4);
+    // Viewport 0 is active and outlined.
+    expect((await layoutState(page)).active).toBe(0);
+    expect(await page.locator('[data-viewport-index="0"] [data-testid=active-viewport]').count()).toBe(1);
+
+    // Drag the series that viewport 3 does not show from the series panel onto viewport 3.
+    const before = (await layoutState(page)).viewports[3];
+    const series0 = (await layoutState(page)).viewports[0].seriesUID;
+    const other = before.seriesUID === a.seriesInstanceUID ? b.seriesInstanceUID : a.seriesInstanceUID;
+    const hashBefore = (await cellStats(page, 3)).hash;
+    await page.dragAndDrop(`.series-item[data-series-uid="${other}"]`, '[data-viewport-index="3"]');
+    await page.waitForFunction((u) => window.__viewer!.getViewports().viewports[3].seriesUID === u, other, { timeout: 15_000 });
+    const after = await layoutState(page);
+    expect(after.active).toBe(3); // the drop target becomes the active viewport
+    expect(after.viewports[0].seriesUID).toBe(series0); // the others keep theirs
+    expect(await page.locator('[data-viewport-index="3"] [data-testid=active-viewport]').count()).toBe(1);
+    await expect.poll(async () => (await cellStats(page, 3)).hash, { timeout: 15_000 }).not.toBe(hashBefore);
+    expect((await cellStats(page, 3)).nonBlack).toBeGreaterThan(0.1);
+
+    // Keys: 8 → 1×2; j → viewport 1; ] / [ → its series; ArrowDown scrolls it, not viewport 0.
+    await page.keyboard.press('8');
+    await page.waitForFunction(() => window.__viewer!.getViewports().layout === '1x2', null, { timeout: 5_000 });
+    expect(await page.locator('[data-viewport-index]').count()).toBe(2);
+    expect((await layoutState(page)).active).toBe(0); // viewport 3 is gone: back to 0
+    await page.keyboard.press('j');
+    await page.waitForFunction(() => window.__viewer!.getViewports().active === 1, null, { timeout: 5_000 });
+    const s1 = (await layoutState(page)).viewports[1].seriesUID;
+    await page.keyboard.press(s1 === a.seriesInstanceUID ? ']' : '[');
+    const want = s1 === a.seriesInstanceUID ? b.seriesInstanceUID : a.seriesInstanceUID;
+    await page.waitForFunction((u) => window.__viewer!.getViewports().viewports[1].seriesUID === u && window.__viewer!.getViewports().viewports[1].imageCount > 0, want, { timeout: 15_000 });
+    const main = window0(await layoutState(page));
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports[1].imageIndex === 1, null, { timeout: 10_000 });
+    expect(window0(await layoutState(page)).imageIndex).toBe(main.imageIndex);
+    // 7 → back to 1×1, the single viewport as before.
+    await page.keyboard.press('7');
+    await page.waitForFunction(() => window.__viewer!.getViewports().layout === '1x1', null, { timeout: 5_000 });
+    expect(await page.locator('[data-viewport-index]').count()).toBe(1);
+    expect((await cellStats(page, 0)).nonBlack).toBeGreaterThan(0.1);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
+});
+
+function window0(s: Layouts): Vp {
+  return s.viewports[0];
+}
