@@ -5,11 +5,18 @@
  *  - outbox_queue_depth{kind,status} and preread_queue_depth{state}: read from the database at scrape
  *    time, so every gateway reports the shared queue;
  *  - outbox_delivery_seconds{kind}: enqueue to acknowledgement, observed by the worker of this gateway;
+ *  - preread_job_seconds: a pre-read job's arrival (the job row created when its study came in from the
+ *    change feed) to its result recorded, read from the shared jobs table at scrape time (jobs finished
+ *    since this gateway started, whichever gateway ran them: like the queue depths, the cluster's figure);
+ *  - preread_inference_seconds{model,version}: model run time per inference request (pixels already
+ *    fetched), observed by this process's inference pool (observeInference);
  *  - process and Node.js defaults (memory, event-loop lag, GC).
  * Served at GET /metrics with the permission `metrics.read` (admin, through a session), and, for a
  * Prometheus scraper that cannot log in, on a separate listener bound to loopback (METRICS_PORT).
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import client from 'prom-client';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -22,8 +29,55 @@ export interface GatewayMetrics {
   registry: client.Registry;
   httpDuration: client.Histogram<'method' | 'route' | 'status_code'>;
   outboxDelivery: client.Histogram<'kind'>;
-  /** Seconds per pre-read inference, per model (for the pre-read queue to observe). */
-  inferenceSeconds: client.Histogram<'model'>;
+  /** Seconds per pre-read inference request, per model and version (process-wide: see observeInference). */
+  inferenceSeconds: client.Histogram<'model' | 'version'>;
+  /** Seconds from a pre-read job's arrival to its result (see observePrereadJob). */
+  prereadJob: client.Histogram;
+}
+
+/**
+ * Inference time lives in the process, not in a gateway: the inference pool (gateway/preread/pool.ts)
+ * calls observeInference without knowing which gateway's registry it serves, so this one histogram is
+ * registered in every registry of the process (in production, one gateway per process).
+ */
+const inferenceSeconds = new client.Histogram({
+  name: 'preread_inference_seconds',
+  help: 'Pre-read model run time per inference request (pixels already fetched), per model and version, in this process',
+  labelNames: ['model', 'version'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  registers: [],
+});
+
+/** Records one inference by `model` at `version` that took `seconds`. */
+export function observeInference(model: string, version: string, seconds: number): void {
+  if (Number.isFinite(seconds) && seconds >= 0) inferenceSeconds.observe({ model, version }, seconds);
+}
+
+const manifests = new Map<string, { model: string; version: string }>();
+/** The model folder's name and version (its manifest.json, read once per folder); 'unknown' when unreadable. */
+function modelOfDir(manifestDir: string): { model: string; version: string } {
+  let m = manifests.get(manifestDir);
+  if (!m) {
+    try {
+      const j = JSON.parse(fs.readFileSync(path.join(manifestDir, 'manifest.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      m = { model: typeof j.name === 'string' ? j.name : path.basename(manifestDir), version: typeof j.version === 'string' ? j.version : 'unknown' };
+    } catch {
+      m = { model: path.basename(manifestDir), version: 'unknown' };
+    }
+    manifests.set(manifestDir, m);
+  }
+  return m;
+}
+
+/** observeInference for the model in `manifestDir` (what the inference pool knows of a request). */
+export function observeInferenceOf(manifestDir: string, inferenceMs: number): void {
+  const { model, version } = modelOfDir(manifestDir);
+  observeInference(model, version, inferenceMs / 1000);
+}
+
+/** Records one pre-read job's arrival-to-result time on `m`. */
+export function observePrereadJob(m: Pick<GatewayMetrics, 'prereadJob'>, seconds: number): void {
+  if (Number.isFinite(seconds) && seconds >= 0) m.prereadJob.observe(seconds);
 }
 
 export function createMetrics(db: Kysely<DB>): GatewayMetrics {
@@ -43,12 +97,29 @@ export function createMetrics(db: Kysely<DB>): GatewayMetrics {
     buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
-  const inferenceSeconds = new client.Histogram({
-    name: 'preread_inference_seconds',
-    help: 'Pre-read inference time per model (run by this gateway)',
-    labelNames: ['model'] as const,
-    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+  registry.registerMetric(inferenceSeconds);
+  // Jobs finished after this watermark are observed at the next scrape (their own timestamps, so the
+  // figure does not depend on when the scrape comes); the watermark then moves to the newest seen.
+  let jobsSince = new Date().toISOString();
+  const prereadJob: client.Histogram = new client.Histogram({
+    name: 'preread_job_seconds',
+    help: 'Pre-read job latency, arrival (job created from the change feed) to result recorded; the shared queue, jobs finished since this gateway started',
+    buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600],
     registers: [registry],
+    async collect() {
+      const rows = await db
+        .selectFrom('preread_jobs')
+        .select(['created_at', 'finished_at'])
+        .where('state', '=', 'done')
+        .where('finished_at', '>', jobsSince)
+        .orderBy('finished_at')
+        .limit(10_000)
+        .execute();
+      for (const r of rows) {
+        observePrereadJob({ prereadJob }, (Date.parse(r.finished_at!) - Date.parse(r.created_at)) / 1000);
+        jobsSince = r.finished_at!;
+      }
+    },
   });
   new client.Gauge({
     name: 'outbox_queue_depth',
@@ -83,7 +154,7 @@ export function createMetrics(db: Kysely<DB>): GatewayMetrics {
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
     },
   });
-  return { registry, httpDuration, outboxDelivery, inferenceSeconds };
+  return { registry, httpDuration, outboxDelivery, inferenceSeconds, prereadJob };
 }
 
 /** Times every request by its route pattern. Call right after creating the app, before any route. */
