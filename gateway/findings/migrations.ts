@@ -12,7 +12,20 @@ declare module '../db/database.js' {
     report_drafts: ReportDraftsTable;
     report_addenda: ReportAddendaTable;
     inbound_reports: InboundReportsTable;
+    study_opens: StudyOpensTable;
   }
+}
+
+/**
+ * Who opened which study to read it (a reading role fetched its findings), stamped by the server: the
+ * worklist's "in progress" for every user until sign-off (gateway/report/opened.ts).
+ */
+export interface StudyOpensTable {
+  study_uid: string;
+  username: string;
+  role: string;
+  first_opened_at: string;
+  last_opened_at: string;
 }
 
 /** Reports the RIS sent (ORU^R01 on the MLLP listener) for studies read elsewhere: shown as the prior's report. */
@@ -233,6 +246,21 @@ export const migrations: Migration[] = [
         .execute();
       await db.schema.createIndex('inbound_reports_accession').on('inbound_reports').column('accession').execute();
       await db.schema.createIndex('inbound_reports_study').on('inbound_reports').column('study_uid').execute();
+    },
+  },
+  {
+    version: 104,
+    name: 'studies opened by a reader (issue 16: in progress for everyone)',
+    async up(db) {
+      await db.schema
+        .createTable('study_opens')
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('username', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('first_opened_at', 'text', (c) => c.notNull())
+        .addColumn('last_opened_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('study_opens_pk', ['study_uid', 'username'])
+        .execute();
     },
   },
 ];

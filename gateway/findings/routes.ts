@@ -6,6 +6,8 @@ import { parseVerdictRequest } from '../../src/core/findings/verdict.js';
 import { findingsForStudy, signoffStatus, verdictHistory, getFinding, studyIsKnown } from './repository.js';
 import { giveVerdict, signOff } from './service.js';
 import { comparePriors } from '../report/routes.js';
+import { recordStudyOpened } from '../report/opened.js';
+import { isAiFinding } from '../../src/core/policy/policy.js';
 import { trackingUidOf } from '../../src/core/sr/writer.js';
 import { clientStampedFields, ingest, ingestRadiologistFinding, lateAndSuperseded, type IngestOutcome } from './ingest.js';
 import { parseRadiologistFindingRequest } from '../../src/core/findings/radiologist.js';
@@ -25,8 +27,12 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     // Everything returned passes the same reader policy as the live set.
     const late = (await filterForReader(ctx, user.role, study, afterSignoff)).sort(compareFindings);
     const shownSuperseded = new Set((await filterForReader(ctx, user.role, study, superseded.map((x) => x.finding))).map((f) => f.id));
+    const shown = await applyReaderPolicy(ctx, user, study, findings);
+    // The reader opened the study: "in progress" for everyone until sign-off, and what governance counts
+    // as "a radiologist opened the AI findings" (server-stamped, audited; gateway/report/opened.ts).
+    if (/^[0-9]+(\.[0-9]+)*$/.test(study) && study.length <= 64) await recordStudyOpened(db, user, study, shown.filter(isAiFinding).map((f) => f.id));
     return {
-      findings: await applyReaderPolicy(ctx, user, study, findings),
+      findings: shown,
       signoff: await signoffStatus(db, study),
       /** AI output that arrived after sign-off: not part of the signed record (may start an addendum). */
       afterSignoff: late,
@@ -102,10 +108,8 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     const s = requireUser(req);
     const study = req.params.study;
     if (!/^[0-9]+(\.[0-9]+)*$/.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
-    const body = (req.body ?? {}) as Record<string, unknown>;
-    if (typeof body !== 'object' || Array.isArray(body) || Object.keys(body).some((k) => k !== 'confirmUnverified') || (body.confirmUnverified !== undefined && typeof body.confirmUnverified !== 'boolean')) {
-      return reply.code(422).send({ error: 'invalid sign-off', details: ['body: only { "confirmUnverified": true | false } is accepted'] });
-    }
+    const body = parseSignoffBody(req.body);
+    if (!body) return reply.code(422).send({ error: 'invalid sign-off', details: [SIGNOFF_BODY] });
     // A study nobody has: not in the PACS, no findings, no pre-read. Nothing to sign.
     const known = await studyIsKnown(db, orthanc, study);
     if (known === 'unreachable') return reply.code(503).send({ error: 'the PACS cannot be reached to confirm the study exists; try again' });
@@ -128,12 +132,32 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     } catch {
       /* no prior reachable: each finding keeps its own tracking UID */
     }
-    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, mustConfirm: (id) => !hidden.has(id), tracking });
+    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, confirmAiPending: body.confirmAiPending === true, browserAi: body.browserAi ?? null, mustConfirm: (id) => !hidden.has(id), tracking });
+    const listed = (fs: Finding[]) => fs.map((f) => ({ id: f.id, label: f.label, confidence: f.confidence, model: f.model.name }));
     if (!out.ok) {
-      if (out.unverified) return reply.code(409).send({ error: out.error, unverified: out.unverified.map((f) => ({ id: f.id, label: f.label, confidence: f.confidence, model: f.model.name })) });
+      // AI still reading: one answer with everything to confirm (the unverified findings too), so the viewer asks once.
+      if ('aiPending' in out) return reply.code(409).send({ error: out.error, reason: 'ai-pending', aiPending: out.aiPending, ...(body.confirmUnverified ? {} : { unverified: listed(pending.filter((f) => visible.has(f.id))) }) });
+      if (out.unverified) return reply.code(409).send({ error: out.error, reason: 'unverified', unverified: listed(out.unverified) });
       return reply.code(out.status).send({ error: out.error });
     }
     const o = out.signoff;
     return reply.code(201).send({ signedBy: o.signed_by, signedAt: o.signed_at, verified: o.verified_count, unverified: o.unverified_count, rejected: o.rejected_count, unverifiedIds: JSON.parse(o.unverified_ids) as string[] });
   });
+}
+
+const SIGNOFF_BODY = 'body: only { "confirmUnverified"?: boolean, "confirmAiPending"?: boolean, "browserAi"?: { "model": string, "done": integer, "total": integer } } is accepted';
+
+/** The sign-off request: the signer's confirmations, and the viewer's own AI run still going (null when malformed). */
+export function parseSignoffBody(raw: unknown): { confirmUnverified?: boolean; confirmAiPending?: boolean; browserAi?: { model: string; done: number; total: number } } | null {
+  const body = (raw ?? {}) as Record<string, unknown>;
+  if (typeof body !== 'object' || Array.isArray(body)) return null;
+  if (Object.keys(body).some((k) => !['confirmUnverified', 'confirmAiPending', 'browserAi'].includes(k))) return null;
+  for (const k of ['confirmUnverified', 'confirmAiPending']) if (body[k] !== undefined && typeof body[k] !== 'boolean') return null;
+  const b = body.browserAi as Record<string, unknown> | undefined | null;
+  if (b !== undefined && b !== null) {
+    const count = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 100_000;
+    if (typeof b !== 'object' || Array.isArray(b) || Object.keys(b).some((k) => !['model', 'done', 'total'].includes(k))) return null;
+    if (typeof b.model !== 'string' || !/^[\w.-]{1,64}$/.test(b.model) || !count(b.done) || !count(b.total)) return null;
+  }
+  return body as ReturnType<typeof parseSignoffBody>;
 }

@@ -49,16 +49,64 @@ export async function giveVerdict(deps: FindingsDeps, id: string, req: VerdictRe
   return out;
 }
 
+/** AI still reading the study when the radiologist signs: a pre-read job, or the browser's own run. */
+export interface AiPending {
+  model: string;
+  version: string | null;
+  source: 'pre-read' | 'browser';
+  state: 'pending' | 'running';
+  /** Slices read so far / to read (the browser's run only). */
+  done?: number;
+  total?: number;
+}
+
 /**
- * Sign-off: refused (409, listing them) while findings are unverified unless `confirmUnverified`;
+ * The pre-read still reading the study's current images: its jobs queued or running, or images still
+ * arriving (preread_studies.fingerprint 'arriving', gateway/preread/arrival.ts ARRIVING: no job yet).
+ */
+export async function prereadStillReading(db: Kysely<DB>, studyUID: string): Promise<AiPending[]> {
+  const study = await db.selectFrom('preread_studies').select(['fingerprint', 'ai_override']).where('study_uid', '=', studyUID).executeTakeFirst();
+  if (!study || study.ai_override === 'disabled') return [];
+  if (study.fingerprint === 'arriving') return [{ model: 'pre-read', version: null, source: 'pre-read', state: 'running' }];
+  const jobs = await db
+    .selectFrom('preread_jobs')
+    .select(['model', 'model_version', 'state'])
+    .where('study_uid', '=', studyUID)
+    .where('fingerprint', '=', study.fingerprint)
+    .where('state', 'in', ['pending', 'running'])
+    .orderBy('created_at')
+    .execute();
+  return jobs.map((j) => ({ model: j.model, version: j.model_version, source: 'pre-read' as const, state: j.state === 'running' ? ('running' as const) : ('pending' as const) }));
+}
+
+export type SignOffResult = SignoffOutcome | { ok: false; status: 409; error: string; aiPending: AiPending[]; unverified?: undefined };
+
+const describePending = (p: AiPending) => `${p.model}${p.source === 'browser' ? ` in the browser${p.total ? ` (${p.done ?? 0}/${p.total} slices)` : ''}` : ` (pre-read, ${p.state === 'running' ? 'running' : 'queued'})`}`;
+
+/**
+ * Sign-off: refused (409, listing them) while the study's AI is still reading (pre-read jobs queued or
+ * running, or the browser's run as the viewer reports it) unless `confirmAiPending`: a final read signed
+ * before the AI answered is the radiologist's explicit choice, and audited with what was pending;
+ * refused (409, listing them) while findings are unverified unless `confirmUnverified`;
  * records which were left unverified; the verified SR and the final ORU are enqueued in the same
  * transaction; audited; 'study-signed-off' emitted after the commit.
  * (That the study exists at all is the route's check: it needs the PACS.)
  */
 export async function signOff(
   deps: FindingsDeps,
-  e: { studyUID: string; user: SessionUser; confirmUnverified?: boolean; mustConfirm?: (id: string) => boolean; /** Finding id -> the prior's Tracking UID of the same lesion. */ tracking?: Record<string, string> },
-): Promise<SignoffOutcome> {
+  e: {
+    studyUID: string;
+    user: SessionUser;
+    confirmUnverified?: boolean;
+    mustConfirm?: (id: string) => boolean;
+    /** Finding id -> the prior's Tracking UID of the same lesion. */
+    tracking?: Record<string, string>;
+    /** The signer knows the AI has not finished and signs anyway. */
+    confirmAiPending?: boolean;
+    /** The viewer's own AI run on this study, still going (only the browser knows it). */
+    browserAi?: { model: string; done: number; total: number } | null;
+  },
+): Promise<SignOffResult> {
   const { db } = deps;
   const { user, studyUID } = e;
   // The report signed with the study: no AI-suggested line may go out as the radiologist's words unseen.
@@ -67,6 +115,11 @@ export async function signOff(
   if (pendingLines.length) {
     await appendAudit(db, { actor: user.username, role: user.role, action: 'study-signoff-refused', outcome: 4, studyUID, detail: { aiSuggestedLines: pendingLines.map((l) => l.id) } });
     return { ok: false, status: 409, error: `the report has ${pendingLines.length} AI-suggested line(s) not yet accepted or edited: accept, edit or delete them first` };
+  }
+  const aiPending = [...(await prereadStillReading(db, studyUID)), ...(e.browserAi ? [{ model: e.browserAi.model, version: null, source: 'browser' as const, state: 'running' as const, done: e.browserAi.done, total: e.browserAi.total }] : [])];
+  if (aiPending.length && e.confirmAiPending !== true) {
+    await appendAudit(db, { actor: user.username, role: user.role, action: 'study-signoff-needs-confirmation', outcome: 4, studyUID, detail: { aiPending } });
+    return { ok: false, status: 409, error: `the AI is still reading this study: ${aiPending.map(describePending).join(', ')}; sign off without its results only if you mean to`, aiPending };
   }
   let signedReport: ReportDraft | null = null;
   const out = await signOffStudy(
@@ -104,6 +157,7 @@ export async function signOff(
       rejected: out.signoff.rejected_count,
       unverifiedIds: JSON.parse(out.signoff.unverified_ids) as string[],
       confirmedUnverified: e.confirmUnverified === true,
+      ...(aiPending.length ? { signedWhileAiPending: aiPending } : {}),
       report: signedReport !== null,
     },
   });

@@ -119,6 +119,25 @@ const put = (draft: ReportDraft) => rita.fetch(`/api/studies/${STUDY}/report`, {
 describe('sign-off with the report: SR and ORU F carry it; an addendum gives C and a new SR', () => {
   let signedSop = '';
 
+  it('opening the study is recorded by the server: in progress on every worklist (a technologist\'s too) until sign-off; audited', async () => {
+    const [toby, erin, remy] = await Promise.all(['toby', 'erin', 'remy'].map((u) => login(stack.baseUrl, u)));
+    const inProgress = async () => (await toby.json<{ studies: { studyUID: string; by: string; since: string }[] }>('/api/reports/in-progress')).studies;
+    expect(await inProgress()).toEqual([]);
+    // An ER attending looking at the findings is not reading the study.
+    expect((await erin.fetch(`/api/studies/${STUDY}/findings`)).status).toBe(200);
+    expect(await inProgress()).toEqual([]);
+    // A resident opens it (the viewer fetches its findings): in progress for everyone, by the server's record.
+    const given = (await remy.json<{ findings: Finding[] }>(`/api/studies/${STUDY}/findings`)).findings.map((f) => f.id).sort();
+    expect(given.length).toBeGreaterThan(0);
+    expect(await inProgress()).toEqual([expect.objectContaining({ studyUID: STUDY, by: 'remy', since: 'opened' })]);
+    await remy.json(`/api/studies/${STUDY}/findings`);
+    const audit = await stack.gateway.store.db.selectFrom('audit').select(['actor', 'role', 'detail']).where('action', '=', 'study-opened').where('study_uid', '=', STUDY).orderBy('seq').execute();
+    // Server-stamped who; the first open, then each open that gave AI findings (what governance counts).
+    expect(audit.map((a) => [a.actor, a.role, JSON.parse(a.detail ?? '{}').first])).toEqual([['remy', 'resident', true], ['remy', 'resident', false]]);
+    // The AI findings the reader was given (after the reader policy for a resident), nothing else.
+    expect([...JSON.parse(audit[0].detail ?? '{}').aiFindingIds].sort()).toEqual(given);
+  });
+
   it('a draft from the accepted finding is saved; an AI-suggested line blocks sign-off until accepted or edited', async () => {
     expect((await rita.post('/api/findings/ICH-1/verdict', { action: 'accept' })).status).toBe(200);
     expect((await rita.post('/api/findings/ICH-2/verdict', { action: 'reject', reason: 'false-positive' })).status).toBe(200);
@@ -142,6 +161,30 @@ describe('sign-off with the report: SR and ORU F carry it; an addendum gives C a
     // A technologist may not write a report.
     const toby = await login(stack.baseUrl, 'toby');
     expect((await toby.fetch(`/api/studies/${STUDY}/report`, { method: 'PUT', body: JSON.stringify({ draft }), headers: { 'content-type': 'application/json' } })).status).toBe(403);
+  });
+
+  it('sign-off while the AI is still reading: 409 naming what is pending (a queued pre-read job, the browser\'s own run) unless confirmed', async () => {
+    const db = stack.gateway.store.db;
+    const now = new Date().toISOString();
+    // The pre-read has this study queued (PREREAD=0 here, so the job stays queued as long as the test needs).
+    await db.insertInto('preread_studies').values({ study_uid: STUDY, orthanc_id: 'x', fingerprint: 'fp-1', instance_count: 1, modality: 'CT', arrived_at: now, fingerprint_at: now, routing: '[]', priority: 'none', reason: '', updated_at: now }).execute();
+    await db.insertInto('preread_jobs').values({ id: 'job-pending-1', study_uid: STUDY, model: 'ich-detector', model_version: '1.0.0', fingerprint: 'fp-1', payload: '{}', state: 'pending', attempts: 0, next_at: now, created_at: now }).execute();
+    const r = await rita.post(`/api/studies/${STUDY}/signoff`, {});
+    expect(r.status).toBe(409);
+    const body = await r.json();
+    expect(body.reason).toBe('ai-pending');
+    expect(body.error).toMatch(/AI is still reading this study: ich-detector \(pre-read, queued\)/);
+    expect(body.aiPending).toEqual([{ model: 'ich-detector', version: '1.0.0', source: 'pre-read', state: 'pending' }]);
+    // The viewer's own run is named too; a malformed report of it is refused.
+    const b2 = await (await rita.post(`/api/studies/${STUDY}/signoff`, { browserAi: { model: 'ich-detector', done: 3, total: 28 } })).json();
+    expect(b2.aiPending).toContainEqual(expect.objectContaining({ source: 'browser', done: 3, total: 28 }));
+    expect((await rita.post(`/api/studies/${STUDY}/signoff`, { browserAi: { model: 'ich-detector', done: -1, total: 28 } })).status).toBe(422);
+    expect((await rita.post(`/api/studies/${STUDY}/signoff`, { confirmAiPending: 'yes' })).status).toBe(422);
+    const refused = await db.selectFrom('audit').select('detail').where('action', '=', 'study-signoff-needs-confirmation').where('study_uid', '=', STUDY).execute();
+    expect(refused.some((a) => (a.detail ?? '').includes('ich-detector'))).toBe(true);
+    expect(await db.selectFrom('study_signoffs').select('study_uid').where('study_uid', '=', STUDY).executeTakeFirst()).toBeUndefined();
+    // The job finishes: nothing left to confirm.
+    await db.updateTable('preread_jobs').set({ state: 'done', finished_at: new Date().toISOString() }).where('id', '=', 'job-pending-1').execute();
   });
 
   it('sign-off: the verified SR with the report text passes validate-sr --ai; the ORU F with the report lines passes hl7-parse', async () => {

@@ -4,6 +4,7 @@ import type { GatewayContext } from '../context.js';
 import { requireUser } from '../auth/plugin.js';
 import { parseDraft } from '../../src/core/report/draft.js';
 import { addenda, getReport, saveDraft } from './repository.js';
+import { studiesInProgress } from './opened.js';
 import { addAddendum } from '../findings/service.js';
 import { appendAudit } from '../audit/audit.js';
 import { dicomWebPath, orthancFetch } from '../orthanc/client.js';
@@ -50,11 +51,11 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     return { report: r, addenda: await addenda(db, study) };
   });
 
-  /** Studies whose report is being written (a saved draft, not signed): "in progress" on every reader's worklist. */
-  app.get('/api/reports/in-progress', { config: { permission: 'report.read' } }, async () => {
-    const rows = await db.selectFrom('report_drafts').select(['study_uid', 'updated_by', 'updated_at']).where('signed_at', 'is', null).orderBy('updated_at', 'desc').limit(2000).execute();
-    return { studies: rows.map((r) => ({ studyUID: r.study_uid, by: r.updated_by, at: r.updated_at })) };
-  });
+  /**
+   * Studies being read: opened by a reader (recorded by the server when the viewer fetched the findings) or
+   * with a saved draft, and not signed off. "In progress" on every user's worklist, so worklist.read.
+   */
+  app.get('/api/reports/in-progress', { config: { permission: 'worklist.read' } }, async () => ({ studies: await studiesInProgress(db) }));
 
   app.put<{ Params: { study: string } }>('/api/studies/:study/report', { config: { permission: 'report.write' } }, async (req, reply) => {
     const s = requireUser(req);

@@ -214,7 +214,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
       {can(session.user?.role, 'study.signoff') && !locked && s.confirmSignoff && (
         <div
           role="alertdialog"
-          aria-label="Confirm sign-off with unverified findings"
+          aria-label={s.confirmSignoff.aiPending?.length ? 'Confirm sign-off while the AI is still reading' : 'Confirm sign-off with unverified findings'}
           data-testid="findings-signoff-confirm"
           style={{ border: '1px solid #ffcc80', borderRadius: 3, padding: 6, color: '#ffcc80' }}
           onKeyDown={(e) => {
@@ -229,14 +229,30 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
             }
           }}
         >
-          <div>{s.confirmSignoff.unverified.length} finding(s) are still unverified and will be recorded as left unverified:</div>
-          <ul style={{ margin: '2px 0', paddingLeft: 16 }}>
-            {s.confirmSignoff.unverified.slice(0, 10).map((f) => (
-              <li key={f.id}>
-                {f.label} {Math.round(f.confidence * 100)}%
-              </li>
-            ))}
-          </ul>
+          {!!s.confirmSignoff.aiPending?.length && (
+            <div data-testid="signoff-ai-pending">
+              <div>The AI has not finished reading this study; signing now records it as signed without those results:</div>
+              <ul style={{ margin: '2px 0', paddingLeft: 16 }}>
+                {s.confirmSignoff.aiPending.map((p, i) => (
+                  <li key={`${p.source}-${p.model}-${i}`}>
+                    {p.model} {p.source === 'browser' ? `in this browser${p.total ? `, ${p.done ?? 0}/${p.total} slices` : ''}` : `pre-read, ${p.state === 'running' ? 'running' : 'queued'}`}
+                  </li>
+                ))}
+              </ul>
+            </div>
+          )}
+          {s.confirmSignoff.unverified.length > 0 && (
+            <>
+              <div>{s.confirmSignoff.unverified.length} finding(s) are still unverified and will be recorded as left unverified:</div>
+              <ul style={{ margin: '2px 0', paddingLeft: 16 }}>
+                {s.confirmSignoff.unverified.slice(0, 10).map((f) => (
+                  <li key={f.id}>
+                    {f.label} {Math.round(f.confidence * 100)}%
+                  </li>
+                ))}
+              </ul>
+            </>
+          )}
           <div style={{ display: 'flex', gap: 4 }}>
             {/* Focused at once: Enter is the one extra key. */}
             <button type="button" autoFocus data-action="signoff-confirm" onClick={() => void signOff(ctx.studyInstanceUID, true)}>

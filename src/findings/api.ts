@@ -4,6 +4,9 @@ import { apiFetch, apiJson, ApiError, getSession } from '../auth/api';
 import type { Finding } from '../core/findings/finding';
 import { applyVerdict, type VerdictRequest } from '../core/findings/verdict';
 import { findById, replaceFinding, useFindingsStore, type SignoffView } from './state';
+import { getAiStatus } from '../ai/status';
+
+type FindingsConfirm = ReturnType<typeof useFindingsStore.getState>['confirmSignoff'];
 
 const unsettled = (s?: string) => s === 'pending' || s === 'sent';
 let following: string | null = null;
@@ -129,11 +132,14 @@ export async function signOff(studyUID: string, confirm = false): Promise<void> 
   try {
     // The report on screen is what gets signed: a draft edit still waiting to be saved goes first.
     await flushReportDraft();
-    const res = await apiFetch(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: JSON.stringify(confirm ? { confirmUnverified: true } : {}) });
-    const body = (await res.json().catch(() => ({}))) as { error?: string; unverified?: { id: string; label: string; confidence: number }[] };
-    if (res.status === 409 && body.unverified?.length) {
-      // One more key: the panel shows the list and waits for Enter (or the sign-off key again).
-      useFindingsStore.setState({ confirmSignoff: { unverified: body.unverified } });
+    // The browser's own AI run on this study, if still going: only the viewer knows it, the server asks about it.
+    const ai = getAiStatus();
+    const browserAi = ai.studyUID === studyUID && ['checking', 'loading', 'running'].includes(ai.state) ? { model: ai.model?.name ?? 'browser-ai', done: ai.done, total: ai.total } : undefined;
+    const res = await apiFetch(`/api/studies/${studyUID}/signoff`, { method: 'POST', body: JSON.stringify({ ...(confirm ? { confirmUnverified: true, confirmAiPending: true } : {}), ...(browserAi ? { browserAi } : {}) }) });
+    const body = (await res.json().catch(() => ({}))) as { error?: string; unverified?: { id: string; label: string; confidence: number }[]; aiPending?: NonNullable<FindingsConfirm>['aiPending'] };
+    if (res.status === 409 && (body.unverified?.length || body.aiPending?.length)) {
+      // One more key: the panel shows what is unverified and what the AI is still reading, and waits for Enter (or the sign-off key again).
+      useFindingsStore.setState({ confirmSignoff: { unverified: body.unverified ?? [], aiPending: body.aiPending ?? [] } });
       return;
     }
     if (!res.ok) throw new ApiError(res.status, body.error ?? `${res.status} ${res.statusText}`);

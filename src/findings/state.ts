@@ -16,8 +16,11 @@ export interface FindingsState {
   afterSignoff: Finding[];
   /** Unverified findings a re-read of the same model replaced (kept by the server, listed for the record). */
   superseded: { id: string; label: string; supersededAt: string; supersededBy: string }[];
-  /** Sign-off asked while findings are unverified: the server's list, waiting for one more key. */
-  confirmSignoff: { unverified: { id: string; label: string; confidence: number }[] } | null;
+  /** Sign-off asked while findings are unverified or the AI still reads: the server's lists, waiting for one more key. */
+  confirmSignoff: {
+    unverified: { id: string; label: string; confidence: number }[];
+    aiPending?: { model: string; source: 'pre-read' | 'browser'; state: 'pending' | 'running'; done?: number; total?: number }[];
+  } | null;
   selectedId: string | null;
   overlaysVisible: boolean;
   heatmapsVisible: boolean;

@@ -1,7 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { searchStudies, DicomWebError } from '../dicomweb/client';
-import { apiFetch, apiJson, closeStreamIfSignedOut, useSession } from '../auth/api';
-import { can } from '../core/auth/permissions';
+import { apiFetch, apiJson, closeStreamIfSignedOut } from '../auth/api';
 import { navigate } from '../app/router';
 import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
@@ -36,8 +35,6 @@ import {
 
 const PREFS_KEY = 'rs.worklist.prefs';
 
-const STARTED_KEY = 'rs.worklist.started';
-
 interface Prefs {
   sort: SortState;
   filter: string;
@@ -55,23 +52,6 @@ function loadPrefs(): Prefs {
   } catch {
     return { sort: DEFAULT_SORT, filter: '', filters: NO_FILTERS };
   }
-}
-
-/** Studies this reader opened (in progress until signed off). */
-function loadStarted(): Set<string> {
-  try {
-    const v = JSON.parse(localStorage.getItem(STARTED_KEY) ?? '[]') as unknown;
-    return new Set(Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string').slice(-500) : []);
-  } catch {
-    return new Set();
-  }
-}
-
-function markStarted(uid: string): void {
-  const s = loadStarted();
-  s.delete(uid);
-  s.add(uid);
-  localStorage.setItem(STARTED_KEY, JSON.stringify([...s].slice(-500)));
 }
 
 const COLUMNS: { key: SortKey; label: string; className?: string }[] = [
@@ -208,17 +188,20 @@ export function WorklistPage() {
     }
   }, [triage, studies, load]);
 
-  const [opened] = useState(loadStarted);
-  // In progress: opened here, or a report draft saved on the server by anyone (re-read with the list).
-  const [drafting, setDrafting] = useState<string[]>([]);
-  const session = useSession();
+  // In progress: a reader opened the study (the server recorded it when the viewer fetched its findings)
+  // or saved a draft, until sign-off. The server's record, so every user's worklist says the same; re-read
+  // with the list, on every triage change and on the clock tick.
+  const [started, setStarted] = useState<ReadonlySet<string>>(() => new Set());
   useEffect(() => {
-    if (!studies || !can(session.user?.role, 'report.read')) return;
+    if (!studies) return;
+    let closed = false;
     apiJson<{ studies: { studyUID: string }[] }>('/api/reports/in-progress')
-      .then((b) => setDrafting(b.studies.map((x) => x.studyUID)))
+      .then((b) => !closed && setStarted(new Set(b.studies.map((x) => x.studyUID))))
       .catch(() => {});
-  }, [studies, triage, session.user?.role]);
-  const started = useMemo(() => new Set([...opened, ...drafting]), [opened, drafting]);
+    return () => {
+      closed = true;
+    };
+  }, [studies, triage, now]);
   const [help, setHelp] = useState(false);
   const merged = useMemo(() => mergeTriage(studies ?? [], triage), [studies, triage]);
   const rows = useMemo(() => sortRows(filterRows(merged, prefs.filter, prefs.filters, started), prefs.sort, started), [merged, prefs, started]);
@@ -232,7 +215,6 @@ export function WorklistPage() {
     void loadViewerModule();
     prefetchStudy(r.studyUID);
     startEarlyKeys();
-    markStarted(r.studyUID);
     navigate(`/viewer/${r.studyUID}`);
   };
 
