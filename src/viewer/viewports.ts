@@ -423,12 +423,13 @@ export class Viewports {
         ipp: mainStack?.entries[main.imageIndex]?.geometry.ipp ?? null,
         voi: vp0 ? { lower: vp0.lower, upper: vp0.upper } : null,
         label: null as string | null,
+        sops: mainStack?.entries.map((e) => e.sopInstanceUID) ?? [],
       },
     ];
     for (const [i, side] of [...this.sides.entries()].sort((a, b) => a[0] - b[0])) {
       const s = side.store.getState();
       const v = side.viewport.getProperties().voiRange;
-      out.push({ index: i, studyUID: s.studyUID ?? '', seriesUID: s.seriesUID, imageIndex: s.imageIndex, imageCount: s.imageIds.length, ipp: side.currentPosition() ?? null, voi: v ? { lower: v.lower, upper: v.upper } : null, label: s.label });
+      out.push({ index: i, studyUID: s.studyUID ?? '', seriesUID: s.seriesUID, imageIndex: s.imageIndex, imageCount: s.imageIds.length, ipp: side.currentPosition() ?? null, voi: v ? { lower: v.lower, upper: v.upper } : null, label: s.label, sops: s.entries.map((e) => e.sopInstanceUID) });
     }
     return { layout: st.layout, active: st.active, comparing: st.comparing, linkVoi: st.linkVoi, viewports: out };
   }
