@@ -71,10 +71,17 @@ export const PERMISSIONS = {
   /** The governance alert rules (ranges per figure) and acknowledging their notices. */
   'governance.write': ['ai-governance', 'admin'],
   /**
-   * Assessment SRs of verdicts (DICOM, with the study's patient attributes): admin only until the
-   * de-identified export (issue 17 item 6) lets governance have them without PHI.
+   * Assessment SRs of verdicts as stored (DICOM, with the study's patient attributes): admin only.
+   * Governance gets them de-identified (governance.deid-export).
    */
   'governance.assessment-export': ['admin'],
+  /**
+   * De-identified exports (PS3.15 Basic Profile, gateway/deid): the feedback dataset for retraining
+   * (images, AI output, verdicts, corrected boxes) and the de-identified assessment SRs.
+   */
+  'governance.deid-export': ['ai-governance', 'admin'],
+  /** Send a study (de-identified) to a remote model of the registry (gateway/external-ai). */
+  'external-ai.send': ['radiologist', 'admin'],
   /** Prometheus metrics at /metrics (operations; route patterns and queue depths, no PHI). */
   'metrics.read': ['admin'],
 } as const satisfies Record<string, readonly Role[]>;
