@@ -135,6 +135,18 @@ describe('comparison with the prior', () => {
     for (let k = 0; k < 2; k++) await page.keyboard.press(dir > 0 ? 'ArrowDown' : 'ArrowUp');
     const second = await expectMatched(start + 2 * dir);
     expect(Math.abs(second - first)).toBe(2);
+    // The prior leads when it is the active viewport (j selects it): the current study follows.
+    await page.keyboard.press('j');
+    await page.waitForFunction(() => window.__viewer!.getViewports().active === 1, null, { timeout: 5_000 });
+    const q = second > 0 ? second - 1 : second + 1;
+    await page.keyboard.press(q < second ? 'ArrowUp' : 'ArrowDown');
+    const back = matchSlice(priorRefs[q], curRefs);
+    await page.waitForFunction(([a, b]) => {
+      const v = window.__viewer!.getViewports().viewports;
+      return v[1].imageIndex === a && v[0].imageIndex === b;
+    }, [q, back.index] as const, { timeout: 15_000 });
+    await page.keyboard.press('j');
+    await page.waitForFunction(() => window.__viewer!.getViewports().active === 0, null, { timeout: 5_000 });
 
     // Window/level linked: a preset in the current viewport changes the prior's window and pixels.
     const priorHash = (await cellStats(page, 1)).hash;
