@@ -18,6 +18,8 @@ import { register as registerPreread } from './preread/register.js';
 import { register as registerGovernance } from './governance/register.js';
 import { register as registerReport } from './report/register.js';
 import { register as registerMeasurements } from './measurements/register.js';
+import { register as registerDeid } from './deid/register.js';
+import { register as registerExternalAi } from './external-ai/register.js';
 import { register as registerObjects } from './objects/register.js';
 import { createContext, type GatewayContext } from './context.js';
 import { createMetrics, instrumentRequests, observeOutbox, registerMetricsRoute, startMetricsListener, type GatewayMetrics } from './ops/metrics.js';
@@ -98,6 +100,8 @@ export async function buildGateway(config: GatewayConfig, opts: GatewayOptions =
   await registerGovernance(app, ctx);
   await registerReport(app, ctx);
   await registerMeasurements(app, ctx);
+  await registerDeid(app, ctx);
+  await registerExternalAi(app, ctx, outbox);
   await registerObjects(app, ctx);
   for (const register of opts.capabilities ?? []) await register(app, ctx);
   app.get('/api/health', { config: { public: true } }, async () => ({ ok: true }));

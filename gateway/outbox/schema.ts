@@ -3,7 +3,8 @@ import type { Generated } from 'kysely';
 
 export const OUTBOX_STATUSES = ['pending', 'sent', 'acknowledged', 'failed', 'dead'] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
-export type OutboxKind = 'sr-stow' | 'hl7-oru' | 'webhook';
+/** `external-ai`: a study sent de-identified to a remote model, delivered by gateway/external-ai's handler (worker.handlers). */
+export type OutboxKind = 'sr-stow' | 'hl7-oru' | 'webhook' | 'external-ai';
 
 export interface OutboxTable {
   id: Generated<number>;

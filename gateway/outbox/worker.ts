@@ -39,6 +39,11 @@ export class OutboxWorker {
   readonly stats = { claimed: 0, acknowledged: 0, failed: 0, dead: 0 };
   /** Called after each acknowledged delivery with its kind and the time from enqueue to acknowledgement (metrics). */
   onDelivered: ((kind: string, latencyMs: number) => void) | null = null;
+  /**
+   * Deliveries of kinds another capability owns (gateway/external-ai: `external-ai`), by outbox kind:
+   * the same durable rows, claims, leases and back-off; the handler resolves with a note or throws a DeliveryError.
+   */
+  readonly handlers = new Map<string, (payload: unknown, attempt: number) => Promise<string>>();
 
   constructor(readonly db: Kysely<DB>, config: GatewayConfig, readonly settings: OutboxSettings, orthanc: OrthancClient) {
     this.ctx = { db, config, settings, orthanc };
@@ -163,7 +168,9 @@ export class OutboxWorker {
       if (payload.type === 'oru') await audit('hl7-sent');
       try {
         let note: string;
-        if (payload.type === 'sr') note = await deliverSr(this.ctx, payload);
+        const handler = this.handlers.get(row.kind);
+        if (handler) note = await handler(payload, attempts);
+        else if (payload.type === 'sr') note = await deliverSr(this.ctx, payload);
         else if (payload.type === 'oru') note = await deliverOru(this.ctx, payload, attempts);
         else note = await deliverWebhook(this.ctx, payload);
         const at = new Date().toISOString();
@@ -171,7 +178,7 @@ export class OutboxWorker {
         await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).where('status', '=', 'sent').execute();
         this.stats.acknowledged++;
         this.onDelivered?.(row.kind, Date.parse(at) - Date.parse(row.created_at));
-        await audit(payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
+        await audit(handler ? `${row.kind}-delivered` : payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
       } catch (e) {
         const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
         const dead = !err.retry || attempts >= this.settings.maxAttempts;

@@ -152,6 +152,8 @@ export const OutputSchema = z
     });
   });
 
+const CalibrationBinSchema = z.object({ from: z.number().min(0).max(1), to: z.number().min(0).max(1), count: z.number().int().positive(), meanScore: z.number().min(0).max(1), observed: z.number().min(0).max(1) }).strict();
+
 export const ValidationSchema = z
   .object({
     /** What the figures were measured on, in words (data, how held out, how many cases). */
@@ -162,10 +164,42 @@ export const ValidationSchema = z
     lesionFreeSlices: z.number().int().min(0),
     sensitivity: z.number().min(0).max(1),
     falsePositivesPerSlice: z.number().min(0),
+    /** Boxes on a real, unmodified normal study, and per held-out lesion-free slice (models/<name>/train.py measures them). */
+    falsePositivesPerStudy: z.object({ normalStudy: z.number().int().min(0), normalStudySlices: z.number().int().positive(), perHeldoutLesionFreeSlice: z.number().min(0), data: nonEmpty }).strict().optional(),
+    /** Whether a score means what it says: reliability curve (equal-width score bins) and expected calibration error. */
+    calibration: z.object({ unit: nonEmpty, bins: z.array(CalibrationBinSchema), expectedCalibrationError: z.number().min(0).max(1), validationBins: z.array(CalibrationBinSchema), validationExpectedCalibrationError: z.number().min(0).max(1) }).strict().optional(),
+    /** The threshold and minimum component size, chosen on validation data (never the held-out cases), and why. */
+    operatingPoint: z.object({ threshold: z.number().gt(0).lt(1), minAreaCells: z.number().int().min(1), reason: nonEmpty }).strict().optional(),
     /** What the automated tests require on the committed held-out cases. */
-    floors: z.object({ sensitivity: z.number().min(0).max(1), maxFalsePositivesPerSlice: z.number().min(0) }).strict(),
+    floors: z.object({ sensitivity: z.number().min(0).max(1), maxFalsePositivesPerSlice: z.number().min(0), maxFalsePositivesPerStudy: z.number().int().min(0).optional() }).strict(),
   })
   .strict();
+
+/**
+ * Where the model runs. Absent or `local`: here (ONNX, browser worker and pre-read). `remote`: an
+ * external AI service (gateway/external-ai): the gateway de-identifies every instance of the study,
+ * STOWs them to `url` (DICOMweb STOW-RS, `<url>/studies`), reads the results back as JSON from
+ * `<url>/results/<de-identified study UID>` and re-identifies them. The manifest's output classes are
+ * what the results are read against (codes, severities, thresholds); its model file names no file, so
+ * the local pre-read never runs it. A credential is never in the manifest: `tokenEnv` names the
+ * environment variable holding a bearer token. Plain http only to this machine (a test's fake endpoint).
+ */
+export const RuntimeSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('local') }).strict(),
+  z
+    .object({
+      kind: z.literal('remote'),
+      url: z
+        .string()
+        .url()
+        .refine((u) => /^https:\/\//.test(u) || /^http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:|\/|$)/.test(u), 'https, or http to this machine only'),
+      results: z.literal('json').default('json'),
+      tokenEnv: z.string().regex(/^[A-Z][A-Z0-9_]*$/).optional(),
+      timeoutMs: z.number().int().positive().max(600_000).default(60_000),
+    })
+    .strict(),
+]);
+export type ModelRuntime = z.infer<typeof RuntimeSchema>;
 
 export const ManifestSchema = z
   .object({
@@ -183,6 +217,7 @@ export const ManifestSchema = z
     input: InputSchema,
     output: OutputSchema,
     validation: ValidationSchema,
+    runtime: RuntimeSchema.optional(),
     files: z.object({ model: z.string().regex(/^[A-Za-z0-9._-]+\.onnx$/, 'a file name ending .onnx'), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }).strict(),
   })
   .strict();
