@@ -1,5 +1,10 @@
 /**
- * An arrived study becomes pre-read jobs: its image series and facts from Orthanc, THE eligibility rule
+ * Arriving instances become per-instance reads (admitInstances): the first instance of a series is
+ * judged by THE eligibility rule on its own header (modality, body part, age, ImageType, thickness,
+ * spacing, the order's contraindications) and the declared value units, under the AI controls, so a
+ * series is read slice by slice as it lands and an out-of-domain series queues nothing.
+ *
+ * A stable study becomes pre-read jobs: its image series and facts from Orthanc, THE eligibility rule
  * (routing, models.ts) and the AI controls (study / modality disable, rollout off) decide which models
  * run; the study row, its jobs and (from the feed) the cursor are written in one transaction.
  *
@@ -17,7 +22,13 @@ import { orderFacts, seriesFactsOf } from '../trust/study-facts.js';
 import { describeStudy, type ArrivedStudy } from './pacs.js';
 import { route, type InstalledModel, type RoutingDecision } from './models.js';
 import { createJobs } from './queue.js';
-import type { OrthancClient } from '../orthanc/client.js';
+import { dicomWebPath, OrthancError, orthancGet, orthancJson, type OrthancClient } from '../orthanc/client.js';
+import crypto from 'node:crypto';
+import { eligibility } from '../../src/core/ai/eligibility.js';
+import { valuesDomain, type ValueFacts } from '../../src/core/ai/domain.js';
+import { studyFacts } from '../../src/core/study/facts.js';
+import { isIgnoredSeries } from '../../src/core/triage/arrival.js';
+import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
 
 const ACTOR = 'preread';
 
@@ -28,7 +39,13 @@ export interface AdmitDeps {
   /** The queue: a study's AI state changed (tell live views), and new jobs may be due. */
   changed: (studyUID: string) => Promise<void>;
   tick: () => void;
+  /** Orthanc series id → what the arrival needs of it (UIDs never change; kept for the process's life, bounded). */
+  seriesCache?: Map<string, Promise<ArrivingSeries | null>>;
 }
+
+/** A study row whose images are still arriving: no image set (fingerprint) yet, read slice by slice. */
+export const ARRIVING = 'arriving';
+export const ARRIVING_REASON = 'AI reading as images arrive';
 
 /** A routing decision held back by an AI control rather than by the study's facts: lifting the control re-admits the study. */
 export type BlockedBy = 'study-disabled' | 'modality-disabled' | 'rollout-off';
@@ -70,6 +87,8 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
   }
   const uid = study.studyInstanceUID;
   const existing = await db.selectFrom('preread_studies').selectAll().where('study_uid', '=', uid).executeTakeFirst();
+  // A row made while the images arrived is this study's first admission, not a change.
+  const arriving = existing?.fingerprint === ARRIVING;
   // Same images as last time (e.g. our own SR was added): nothing to read. Also no images at all.
   // A study resource with no images (an SR alone; or the same Study UID under another patient) is never read.
   if ((existing && existing.fingerprint === study.fingerprint && !opts.force) || study.instanceCount === 0) {
@@ -113,7 +132,7 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
   });
   await appendAudit(db, {
     actor: ACTOR,
-    action: sameImages ? 'preread-study-readmitted' : existing ? 'preread-study-changed' : 'preread-study-arrived',
+    action: sameImages ? 'preread-study-readmitted' : existing && !arriving ? 'preread-study-changed' : 'preread-study-arrived',
     studyUID: uid,
     detail: { fingerprint: study.fingerprint, routing: routing.map((r) => ({ model: r.model, decision: r.decision, reason: r.reason })), queued: created },
   });
@@ -149,4 +168,152 @@ export async function readmitHeldBack(deps: AdmitDeps, studyUIDs?: string[], log
     }
   }
   return started;
+}
+
+// ------------------------------------------------------------------ reading as images arrive
+
+export interface ArrivingSeries {
+  orthancSeries: string;
+  orthancStudy: string;
+  seriesUID: string;
+  studyUID: string;
+  modality: string | null;
+  ignored: boolean;
+}
+
+async function seriesOf(deps: AdmitDeps, orthancSeries: string): Promise<ArrivingSeries | null> {
+  const cache = (deps.seriesCache ??= new Map());
+  let hit = cache.get(orthancSeries);
+  if (!hit) {
+    hit = (async () => {
+      const s = await orthancGet<{ ParentStudy: string; MainDicomTags: Record<string, string | undefined> }>(deps.orthanc, `/series/${orthancSeries}`);
+      const st = await orthancGet<{ MainDicomTags: Record<string, string | undefined> }>(deps.orthanc, `/studies/${s.ParentStudy}`);
+      const studyUID = st.MainDicomTags.StudyInstanceUID ?? '';
+      const seriesUID = s.MainDicomTags.SeriesInstanceUID ?? '';
+      if (!studyUID || !seriesUID) return null;
+      return { orthancSeries, orthancStudy: s.ParentStudy, seriesUID, studyUID, modality: s.MainDicomTags.Modality?.toUpperCase() ?? null, ignored: isIgnoredSeries(s.MainDicomTags) };
+    })();
+    hit.catch(() => cache.delete(orthancSeries));
+    cache.set(orthancSeries, hit);
+    if (cache.size > 2000) cache.delete(cache.keys().next().value as string);
+  }
+  return hit;
+}
+
+/** Runs `fn` over `items`, at most `n` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  }));
+  return out;
+}
+
+const tagStr = (m: DicomJson, tag: string): string | null => {
+  const v = (m as Record<string, { Value?: unknown[] }>)[tag]?.Value?.[0];
+  return typeof v === 'string' && v.trim() ? v.trim() : null;
+};
+
+/**
+ * Each model's decision for a series, on its first instance's header: THE eligibility rule, the
+ * declared value units (domain guard), then the AI controls. Decided once per series and model (kept
+ * in preread_series); later instances of the series follow it.
+ */
+async function seriesDecisions(deps: AdmitDeps, series: ArrivingSeries, sopUID: string): Promise<{ model: string; decision: string; reason: string }[]> {
+  const { db } = deps;
+  const models = deps.models();
+  const known = await db.selectFrom('preread_series').select(['model', 'decision', 'reason']).where('study_uid', '=', series.studyUID).where('series_uid', '=', series.seriesUID).execute();
+  if (models.every((m) => known.some((k) => k.model === m.manifest.name))) return known;
+  const path = dicomWebPath(deps.orthanc, `/studies/${encodeURIComponent(series.studyUID)}/series/${encodeURIComponent(series.seriesUID)}/instances/${encodeURIComponent(sopUID)}/metadata`);
+  const meta = await orthancJson<DicomJson[]>(deps.orthanc, path, { headers: { accept: 'application/dicom+json' } });
+  if (!Array.isArray(meta) || !meta.length) return known;
+  const head = studyFacts(meta, {});
+  const order = await orderFacts(db, series.studyUID, head.accessionNumber);
+  const facts = { ...head, clinicalIndication: order.clinicalIndication?.trim() || null };
+  const values: ValueFacts = { rescaleType: tagStr(meta[0], '00281054'), units: tagStr(meta[0], '00541001') };
+  const routing: RoutingDecision[] = models.map(({ manifest }) => {
+    const base = { model: manifest.name, version: manifest.version };
+    const e = eligibility(manifest, facts);
+    if (!e.ok) return { ...base, decision: 'skip', reason: e.reason };
+    const v = manifest.domain.intensity ? valuesDomain(manifest.domain.intensity, values) : ({ ok: true } as const);
+    if (!v.ok) return { ...base, decision: 'skip', reason: v.reason };
+    return { ...base, decision: 'run', reason: 'indicated', seriesId: series.orthancSeries, seriesInstanceUID: series.seriesUID };
+  });
+  const { routing: controlled } = await routeUnderControls(db, series.studyUID, facts.modality, routing);
+  const now = new Date().toISOString();
+  for (const r of controlled) {
+    if (known.some((k) => k.model === r.model)) continue;
+    await db
+      .insertInto('preread_series')
+      .values({ study_uid: series.studyUID, series_uid: series.seriesUID, model: r.model, orthanc_series: series.orthancSeries, decision: r.decision, reason: r.reason, value_facts: JSON.stringify(values), created_at: now })
+      .onConflict((oc) => oc.columns(['study_uid', 'series_uid', 'model']).doNothing())
+      .execute();
+  }
+  return db.selectFrom('preread_series').select(['model', 'decision', 'reason']).where('study_uid', '=', series.studyUID).where('series_uid', '=', series.seriesUID).execute();
+}
+
+/**
+ * New instances from the change feed: each becomes one read per model that runs on its series (at most
+ * one per study, model and SOP Instance UID, whatever the feed replays). The study gets its triage row
+ * at its first such instance, so a flag raised by a slice shows at once. Instances that are gone, of
+ * ignored series (SR, our own output) or of series no model runs on queue nothing. Returns the reads queued.
+ */
+export async function admitInstances(deps: AdmitDeps, instanceIds: readonly string[], log: (m: string) => void = () => {}): Promise<number> {
+  const { db } = deps;
+  const heads = await mapLimit(instanceIds, 8, async (id) => {
+    try {
+      const inst = await orthancGet<{ ParentSeries: string; MainDicomTags: { SOPInstanceUID?: string } }>(deps.orthanc, `/instances/${id}`);
+      const series = await seriesOf(deps, inst.ParentSeries);
+      if (!series || series.ignored || !inst.MainDicomTags.SOPInstanceUID) return null;
+      return { id, sop: inst.MainDicomTags.SOPInstanceUID, series };
+    } catch (e) {
+      if (e instanceof OrthancError && e.status === 404) return null;
+      log(`preread: arriving instance: ${(e as Error).message}`);
+      return null;
+    }
+  });
+  const bySeries = new Map<string, { id: string; sop: string; series: ArrivingSeries }[]>();
+  for (const h of heads) if (h) bySeries.set(h.series.orthancSeries, [...(bySeries.get(h.series.orthancSeries) ?? []), h]);
+  let queued = 0;
+  const touched = new Set<string>();
+  for (const group of bySeries.values()) {
+    const series = group[0].series;
+    let decisions: { model: string; decision: string; reason: string }[];
+    try {
+      decisions = await seriesDecisions(deps, series, group[0].sop);
+    } catch (e) {
+      // The stable study's admission lists every instance again: nothing is lost by skipping now.
+      log(`preread: judging an arriving series: ${(e as Error).message}`);
+      continue;
+    }
+    const run = decisions.filter((d) => d.decision === 'run');
+    if (!run.length) continue;
+    const now = new Date().toISOString();
+    const fresh = await db
+      .insertInto('preread_studies')
+      .values({ study_uid: series.studyUID, orthanc_id: series.orthancStudy, fingerprint: ARRIVING, instance_count: 0, modality: series.modality, arrived_at: now, fingerprint_at: now, routing: JSON.stringify(decisions), ai_override: null, priority: 'none', reason: ARRIVING_REASON, flagged_at: null, updated_at: now, finding_id: null })
+      .onConflict((oc) => oc.column('study_uid').doNothing())
+      .executeTakeFirst();
+    if (Number(fresh.numInsertedOrUpdatedRows ?? 0n)) {
+      await appendAudit(db, { actor: ACTOR, action: 'preread-study-arriving', studyUID: series.studyUID, detail: { series: series.seriesUID, reading: run.map((r) => r.model) } });
+    }
+    for (const h of group) {
+      for (const r of run) {
+        const res = await db
+          .insertInto('preread_slices')
+          .values({ id: crypto.randomUUID(), study_uid: series.studyUID, series_uid: series.seriesUID, model: r.model, sop_uid: h.sop, orthanc_instance: h.id, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0 })
+          .onConflict((oc) => oc.columns(['study_uid', 'model', 'sop_uid']).doNothing())
+          .executeTakeFirst();
+        queued += Number(res.numInsertedOrUpdatedRows ?? 0n);
+      }
+    }
+    touched.add(series.studyUID);
+  }
+  if (queued) deps.tick();
+  for (const uid of touched) await deps.changed(uid);
+  return queued;
 }

@@ -38,6 +38,11 @@ export interface FeedHandlers {
   onChange(c: Change): Promise<void>;
   /** A stable study; advances the cursor to `seq` in its own transaction. Throwing retries it on the next poll. */
   onStableStudy(orthancId: string, seq: number): Promise<void>;
+  /**
+   * The page's new instances (Orthanc ids), before its StableStudy changes: the pre-read starts on
+   * them. Must not throw (what it misses, the stable study's admission lists again).
+   */
+  onNewInstances?(orthancIds: string[]): Promise<void>;
 }
 
 export interface FeedDeps {
@@ -103,6 +108,8 @@ export class ChangeFeed {
       const since = await readCursor(db);
       const page = await fetchChanges(orthanc, since);
       let seq = since;
+      const arrived = page.Changes.filter((c) => c.ChangeType === 'NewInstance').map((c) => c.ID);
+      if (arrived.length && this.handlers.onNewInstances) await this.handlers.onNewInstances(arrived);
       for (const c of page.Changes) {
         if (this.stopped) return;
         await this.handlers.onChange(c);

@@ -13,7 +13,11 @@ import { rolloutTable } from '../trust/service.js';
 import { onAiResultReady } from '../outbox/events.js';
 import { rolloutModeOf } from '../../src/core/policy/policy.js';
 import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
-import type { TriageOutcome, TriageService } from './triage.js';
+import { alertId, type TriageOutcome, type TriageService } from './triage.js';
+import { toFindings } from '../../src/core/ai/to-findings.js';
+import { addStats, domainGuard, type IntensityStats, type ValueFacts } from '../../src/core/ai/domain.js';
+import type { SliceOutput } from './pool.js';
+import type { InstalledModel } from './models.js';
 
 const ACTOR = 'preread';
 
@@ -59,10 +63,15 @@ export async function ingestJobResult(
   deps: JobResultIngestDeps,
   job: FinishedJob,
   findings: Finding[],
-  meta: { provider: string; ms: number | null },
+  meta: { provider: string; ms: number | null; outcome?: string | null },
   markDone: (trx: Transaction<DB>) => Promise<boolean>,
 ): Promise<boolean> {
   const { db, triage } = deps;
+  // The alert a slice raised while the series arrived is this result's alert (no second page).
+  const series = await db.selectFrom('preread_jobs').select('payload').where('id', '=', job.id).executeTakeFirst();
+  const seriesUID = series ? (JSON.parse(series.payload) as { seriesInstanceUID?: string }).seriesInstanceUID : undefined;
+  const early = seriesUID ? await db.selectFrom('preread_alerts').select('id').where('id', '=', alertId(job.study_uid, arrivalKey(seriesUID))).executeTakeFirst() : undefined;
+  const alertKey = early && seriesUID ? arrivalKey(seriesUID) : job.fingerprint;
   const rollout = await rolloutTable(db);
   const model = { name: job.model, version: job.model_version, manufacturer: deps.manufacturerOf(job.model) ?? findings[0]?.model.manufacturer ?? 'Reading Station Demo' };
   // Policy and study facts are read before the transaction (one connection: reading them inside would wait on it).
@@ -75,8 +84,14 @@ export async function ingestJobResult(
     // The one ingestion path: stamps, keeps verdicts, supersedes this model's older unverified result, after sign-off a separate set.
     ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model, findings, completeResultSet: true, detail: { job: job.id } });
     // The study's triage from its current findings through the reader policy, its alert and webhook: same transaction.
-    outcome = await triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: job.fingerprint });
+    outcome = await triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: alertKey });
     committed = true;
+    // Outside the model's domain: no findings, and the study says why (not "no findings").
+    const o = outcome as TriageOutcome | null;
+    if (meta.outcome && o && o.to.priority === 'none') {
+      await trx.updateTable('preread_studies').set({ reason: meta.outcome, updated_at: new Date().toISOString() }).where('study_uid', '=', job.study_uid).execute();
+      o.to.reason = meta.outcome;
+    }
     // The unverified AI SR and the preliminary ORU, in this transaction (durable outbox). A silent or
     // switched-off model's result is recorded but never leaves the building.
     if (rolloutModeOf(rollout, job.model) === 'assistive') {
@@ -86,8 +101,56 @@ export async function ingestJobResult(
   if (!committed) return false;
   if (ingested) await commitIngest({ db, events: deps.events }, ingested);
   const t = outcome as TriageOutcome | null;
-  await appendAudit(db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: job.id, model: job.model, findings: findings.length, provider: meta.provider, ms: meta.ms, priority: t?.to.priority ?? 'none' } });
+  await appendAudit(db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: job.id, model: job.model, findings: findings.length, provider: meta.provider, ms: meta.ms, priority: t?.to.priority ?? 'none', ...(meta.outcome ? { outcome: meta.outcome } : {}) } });
   if (t) await triage.publish(t);
   else triage.notify(job.study_uid);
+  return true;
+}
+
+/** The image-set key of the alert a slice raises while its series arrives (triage.ts alertId). */
+export function arrivalKey(seriesUID: string): string {
+  return `arrival:${seriesUID}`;
+}
+
+export interface SliceReadDeps extends JobResultIngestDeps {}
+
+/**
+ * A slice just read carries a finding: when one is critical, and the series' reads so far are inside
+ * the model's domain (THE guard on their summed statistics), its critical findings are stored through
+ * the one ingestion path (not a complete result set: the study's final result supersedes them) and the
+ * study's triage is recomputed in the same transaction, so the flag and the alert come now, not at
+ * stability. Returns whether a flag was stored.
+ */
+export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: string; seriesUID: string; model: InstalledModel; slice: SliceOutput; provider: string }): Promise<boolean> {
+  const { db, triage } = deps;
+  const m = read.model.manifest;
+  const critical = new Set(m.output.classes.filter((c) => c.severity === 'critical').map((c) => c.index));
+  const detections = read.slice.detections.filter((d) => critical.has(d.classIndex));
+  if (!detections.length) return false;
+  if (m.domain.intensity) {
+    const done = await db.selectFrom('preread_slices').select('result').where('study_uid', '=', read.studyUID).where('series_uid', '=', read.seriesUID).where('model', '=', m.name).where('state', '=', 'done').execute();
+    const stats = done.map((r) => (JSON.parse(r.result!) as SliceOutput).stats).filter((x): x is IntensityStats => x !== null);
+    const sum = stats.length ? stats.slice(1).reduce(addStats, stats[0]) : null;
+    const values: ValueFacts = read.slice.values ?? {};
+    if (!domainGuard(m.domain, values, sum).ok) return false;
+  }
+  const raw = toFindings({ manifest: m, studyInstanceUID: read.studyUID, slices: [{ image: read.slice.image, columns: read.slice.columns, rows: read.slice.rows, detections }], provider: read.provider, source: 'preread', createdAt: new Date().toISOString() });
+  const parsed = parseModelOutput(`early-${read.slice.image.sopInstanceUID}`, read.studyUID, raw);
+  if (!parsed.ok) return false;
+  const model = { name: m.name, version: m.version, manufacturer: deps.manufacturerOf(m.name) ?? m.manufacturer };
+  const prep = await triage.prepare(read.studyUID);
+  let ingested: IngestOutcome | null = null;
+  let outcome: TriageOutcome | null = null;
+  await db.transaction().execute(async (trx) => {
+    // The study's result is in already (a straggler after the job): the job's complete set stands.
+    const row = await trx.selectFrom('preread_studies').select('fingerprint').where('study_uid', '=', read.studyUID).executeTakeFirst();
+    if (!row) return;
+    ingested = await ingestFindings(trx, { studyUID: read.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: parsed.findings, detail: { early: true, sopInstanceUID: read.slice.image.sopInstanceUID } });
+    outcome = await triage.applyInTx(trx, read.studyUID, prep, { cause: 'ingest', actor: ACTOR, fingerprint: arrivalKey(read.seriesUID) });
+  });
+  if (ingested) await commitIngest({ db, events: deps.events }, ingested);
+  const t = outcome as TriageOutcome | null;
+  await appendAudit(db, { actor: ACTOR, action: 'preread-early-flag', studyUID: read.studyUID, detail: { model: m.name, series: read.seriesUID, sopInstanceUID: read.slice.image.sopInstanceUID, findings: parsed.findings.length, priority: t?.to.priority ?? 'none' } });
+  if (t) await triage.publish(t);
   return true;
 }

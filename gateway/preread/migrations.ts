@@ -54,6 +54,49 @@ export interface PrereadJobsTable {
   claimed_by: string | null;
   /** Until when the claim holds; the runner renews it while the job runs, an expired one is re-queued. */
   lease_until: string | null;
+  /** Why a finished job counted no output (migration 503): "outside the model's domain: …"; null otherwise. */
+  outcome: string | null;
+}
+
+/**
+ * What an arriving series is for a model (migration 503), decided on its first instance's header by
+ * THE eligibility rule, so slices are read as they land; the header facts the pixel guard needs too.
+ */
+export interface PrereadSeriesTable {
+  study_uid: string;
+  series_uid: string;
+  model: string;
+  orthanc_series: string;
+  decision: string; // run | skip
+  reason: string;
+  /** JSON ValueFacts (Rescale Type, Units) from the first instance. */
+  value_facts: string;
+  created_at: string;
+}
+
+/**
+ * One instance read by one model (migration 503): claimed like a job (one process, a lease), read once;
+ * its per-slice output (boxes before cross-slice linking, intensity statistics) is kept so the study's
+ * result is decoded from what was read as it arrived.
+ */
+export interface PrereadSlicesTable {
+  id: string;
+  study_uid: string;
+  series_uid: string;
+  model: string;
+  sop_uid: string;
+  orthanc_instance: string;
+  state: string; // pending | running | done | failed
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  claimed_by: string | null;
+  lease_until: string | null;
+  /** JSON SliceOutput (queue.ts). */
+  result: string | null;
+  last_error: string | null;
+  /** Times a worker was given this instance (claims): 1 when read once; more only after a failure or a dead process. */
+  reads: number;
 }
 
 export interface PrereadAlertsTable {
@@ -77,6 +120,8 @@ declare module '../db/database.js' {
     preread_studies: PrereadStudiesTable;
     preread_jobs: PrereadJobsTable;
     preread_alerts: PrereadAlertsTable;
+    preread_series: PrereadSeriesTable;
+    preread_slices: PrereadSlicesTable;
   }
 }
 
@@ -158,6 +203,47 @@ export const migrations: Migration[] = [
     async up(db) {
       await db.schema.alterTable('preread_jobs').addColumn('claimed_by', 'text').execute();
       await db.schema.alterTable('preread_jobs').addColumn('lease_until', 'text').execute();
+    },
+  },
+  {
+    version: 503,
+    name: 'preread: series decided on their first instance, instances read as they arrive, outcome of a job',
+    async up(db) {
+      await db.schema.alterTable('preread_jobs').addColumn('outcome', 'text').execute();
+      await db.schema
+        .createTable('preread_series')
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('series_uid', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('orthanc_series', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text', (c) => c.notNull())
+        .addColumn('value_facts', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('preread_series_pk', ['study_uid', 'series_uid', 'model'])
+        .execute();
+      await db.schema
+        .createTable('preread_slices')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('series_uid', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('sop_uid', 'text', (c) => c.notNull())
+        .addColumn('orthanc_instance', 'text', (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('started_at', 'text')
+        .addColumn('finished_at', 'text')
+        .addColumn('claimed_by', 'text')
+        .addColumn('lease_until', 'text')
+        .addColumn('result', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('reads', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      // An instance is read once per model, whatever the feed replays or the finaliser adds.
+      await db.schema.createIndex('preread_slices_unique').on('preread_slices').columns(['study_uid', 'model', 'sop_uid']).unique().execute();
+      await db.schema.createIndex('preread_slices_state').on('preread_slices').columns(['state', 'created_at']).execute();
+      await db.schema.createIndex('preread_slices_series').on('preread_slices').columns(['study_uid', 'series_uid', 'model']).execute();
     },
   },
 ];

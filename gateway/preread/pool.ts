@@ -1,24 +1,42 @@
 /**
- * A small pool of inference workers (node:worker_threads). Workers are TypeScript; each boots tsx's
- * loader first so the same source runs under `tsx gateway/main.ts`, vitest and the start script.
- * A worker that dies fails its job (the scheduler retries it) and is replaced.
+ * A pool of inference workers (node:worker_threads), sized from the cores by default (service.ts:
+ * os.availableParallelism(), PREREAD_WORKERS overrides). Each request is one instance read by one
+ * model, so slices are read as they land and a study's slices spread over every worker. Workers are
+ * TypeScript; each boots tsx's loader first so the same source runs under `tsx gateway/main.ts`,
+ * vitest and the start script. A worker that dies fails its request (the queue retries) and is replaced.
  */
 import { Worker } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { OrthancAccess } from './pacs.js';
+import type { SliceDetection } from '../../src/core/ai/processing.js';
+import type { IntensityStats, ValueFacts } from '../../src/core/ai/domain.js';
+import type { Positioned } from './slices.js';
 
 export interface WorkerRequest {
+  /** The slice row's id (preread_slices). */
   jobId: string;
   studyInstanceUID: string;
-  seriesId: string;
+  /** The Orthanc instance to read. */
+  instanceId: string;
   manifestDir: string;
   orthanc: OrthancAccess;
 }
 
+/** One instance read by one model: its boxes before cross-slice linking and the domain guard's statistics. */
+export interface SliceOutput extends Positioned {
+  image: { seriesInstanceUID: string; sopInstanceUID: string; sopClassUID?: string };
+  columns: number;
+  rows: number;
+  detections: SliceDetection[];
+  /** null when the model declares no intensity guard. */
+  stats: IntensityStats | null;
+  values: ValueFacts;
+}
+
 export type WorkerResponse =
-  | { type: 'result'; jobId: string; findings: unknown[]; provider: string; timings: Record<string, number> }
+  | { type: 'result'; jobId: string; slice: SliceOutput; provider: string; timings: Record<string, number> }
   | { type: 'error'; jobId: string; message: string };
 
 function bootstrapCode(): string {

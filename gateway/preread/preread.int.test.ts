@@ -113,7 +113,11 @@ describe('pre-read on arrival', () => {
       await waitFor('alert event', async () => erinEvents.events.some((e) => e.event === 'alert' && e.data.studyUID === study.studyInstanceUID));
       const alert = erinEvents.events.find((e) => e.event === 'alert')!.data;
       expect(alert).toMatchObject({ studyUID: study.studyInstanceUID, priority: 'critical', url: `/viewer/${study.studyInstanceUID}` });
-      expect(alert.reason).toBe(s.reason);
+      // The alert was raised by the first critical slice read while the images arrived; the open alert
+      // says what the study's whole result says.
+      expect(alert.reason).toMatch(/^ICH suspected, \d+%$/);
+      const alerts = await erin.json<{ alerts: { id: string; reason: string }[] }>('/api/alerts');
+      expect(alerts.alerts.find((a) => a.id === alert.id)?.reason).toBe(s.reason);
       expect(ritaEvents.events.some((e) => e.event === 'triage' && e.data.studyUID === study.studyInstanceUID && e.data.priority === 'critical')).toBe(true);
       expect(tobyEvents.events.some((e) => e.event === 'alert')).toBe(false);
       const tobyTriage = tobyEvents.events.filter((e) => e.event === 'triage' && e.data.studyUID === study.studyInstanceUID);
@@ -125,7 +129,8 @@ describe('pre-read on arrival', () => {
 
       // The webhook got the alert through the outbox: study and finding, no patient identifiers.
       const post = await waitFor('webhook post', async () => webhookPosts.find((p) => p.body.alertId === alert.id));
-      expect(post.body).toMatchObject({ type: 'critical-finding', studyInstanceUID: study.studyInstanceUID, finding: s.reason, priority: 'critical' });
+      // The page went out with the alert, when the first critical slice was read.
+      expect(post.body).toMatchObject({ type: 'critical-finding', studyInstanceUID: study.studyInstanceUID, finding: alert.reason, priority: 'critical' });
       const pid = /\[(.*)\]/.exec((await run('dcmdump', ['+P', '0010,0020', study.files[0]])).stdout)![1];
       expect(JSON.stringify(post.body)).not.toContain(pid);
 
@@ -230,7 +235,8 @@ describe('pre-read on arrival', () => {
       await cStore(study.files, peer());
       const s = await waitFor('unavailable', async () => {
         const st = await studyState(study.studyInstanceUID);
-        return st && st.aiState === 'unavailable' ? st : null;
+        // Unavailable from the first instance on (reads wait for workers); the job comes at stability.
+        return st && st.aiState === 'unavailable' && st.jobs.length ? st : null;
       });
       expect(s.priority).toBe('none');
       expect(s.jobs[0].state).toBe('pending');

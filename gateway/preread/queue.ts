@@ -1,7 +1,14 @@
 /**
- * The pre-read job queue: durable jobs in `preread_jobs` (created with the study's routing, claimed
- * by an idle inference worker, completed or failed with exponential back-off), the inference worker
- * pool, and the AI state a study shows from its jobs (pending / running / done / failed / unavailable).
+ * The pre-read queue, two kinds of durable work:
+ *  - reads (`preread_slices`): one instance by one model, queued as the instance arrives
+ *    (arrival.ts admitInstances), claimed by an idle inference worker, its per-slice output stored; a
+ *    slice carrying a critical finding raises the flag at once (ingest.ts ingestEarlyFlag);
+ *  - jobs (`preread_jobs`): one per stable study, model and image set, completed or failed with
+ *    exponential back-off. A job reads nothing itself: it makes sure every instance of its series has
+ *    its read (adding those the feed missed, retrying failed ones), waits for them, then decodes the
+ *    stored per-slice outputs in stack order (cross-slice linking, the domain guard on the summed
+ *    statistics) into the study's result: the same result a whole-study read gives, nothing read twice.
+ * And the AI state a study shows from its jobs (pending / running / done / failed / unavailable).
  *
  * Jobs are claimed with the dialect's claim (gateway/db/dialect.ts claimRows: one UPDATE, FOR UPDATE
  * SKIP LOCKED on PostgreSQL), so several gateway processes on one database never run the same job. A
@@ -17,17 +24,34 @@ import './migrations.js';
 import { appendAudit } from '../audit/audit.js';
 import { claimRows, dialectOf } from '../db/dialect.js';
 import { backoffMs, deriveAiState, type AiState } from '../../src/core/triage/arrival.js';
-import { InferencePool, type WorkerResponse } from './pool.js';
-import type { OrthancClient } from '../orthanc/client.js';
+import { InferencePool, type SliceOutput } from './pool.js';
+import { orthancGet, type OrthancClient } from '../orthanc/client.js';
 import type { InstalledModel, RoutingDecision } from './models.js';
 import { parseModelOutput, type FinishedJob } from './ingest.js';
 import type { Finding } from '../../src/core/findings/finding.js';
+import { sortSlices } from './slices.js';
+import { toFindings } from '../../src/core/ai/to-findings.js';
+import { addStats, domainGuard, type IntensityStats, type ValueFacts } from '../../src/core/ai/domain.js';
+import { ARRIVING } from './arrival.js';
 
 const ACTOR = 'preread';
 /** Failures that are not the model's: the worker went away under the job. No attempt is spent. */
 const NOT_THE_MODELS_FAULT = new Set(['inference workers stopped', 'no idle inference worker']);
 /** A claim's lease: renewed every second while the job runs, so only a dead process lets it run out. */
 export const LEASE_MS = 30_000;
+/** Jobs decoding (or waiting for their reads) at once in one process: they hold no worker, but each polls. */
+const MAX_FINALISING = 64;
+
+/**
+ * THE domain guard (src/core/ai/domain.ts) on a series' stored reads: the declared units from the
+ * first read's header, the intensity statistics summed over every slice given. Pure.
+ */
+export function seriesVerdict(domain: Parameters<typeof domainGuard>[0], outputs: readonly Pick<SliceOutput, 'stats' | 'values'>[]): ReturnType<typeof domainGuard> {
+  const withStats = outputs.filter((o): o is typeof o & { stats: IntensityStats } => o.stats !== null);
+  const sum = withStats.length ? withStats.slice(1).reduce((a, o) => addStats(a, o.stats), withStats[0].stats) : null;
+  const values: ValueFacts = outputs[0]?.values ?? {};
+  return domainGuard(domain, values, sum);
+}
 
 export interface QueueOptions {
   workers: number;
@@ -44,7 +68,9 @@ export interface QueueDeps {
   /** The installed models (THE registry): a job whose model was removed fails. */
   models: () => InstalledModel[];
   /** Stores a finished job's findings (ingest.ts); `markDone` is the queue's part of that transaction. */
-  ingest: (job: FinishedJob, findings: Finding[], meta: { provider: string; ms: number | null }, markDone: (trx: Transaction<DB>) => Promise<boolean>) => Promise<boolean>;
+  ingest: (job: FinishedJob, findings: Finding[], meta: { provider: string; ms: number | null; outcome?: string | null }, markDone: (trx: Transaction<DB>) => Promise<boolean>) => Promise<boolean>;
+  /** A slice just read: when it carries a critical finding (and the series so far is inside the domain), flag the study now. */
+  sliceRead: (read: { studyUID: string; seriesUID: string; model: InstalledModel; slice: SliceOutput; provider: string }) => Promise<void>;
   /** A study's AI state may have changed: live views are told. */
   changed: (studyUID: string) => void | Promise<void>;
 }
@@ -62,6 +88,8 @@ export interface JobView {
   findingsCount: number | null;
   provider: string | null;
   durationMs: number | null;
+  /** Why a finished job counted no output ("outside the model's domain: …"); null otherwise. */
+  outcome: string | null;
 }
 
 /**
@@ -107,6 +135,10 @@ export class PrereadQueue {
   private ticking = false;
   private tickAgain = false;
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Reads this process runs (their leases are renewed like jobs'). */
+  private readonly readsInFlight = new Map<string, Promise<void>>();
+  /** Jobs waiting for their series' reads are woken when a read of this process settles. */
+  private waiters: (() => void)[] = [];
   /** This process's name on the jobs it claims. */
   readonly instance = crypto.randomUUID();
   /** The AI state each study showed when last told, so the sweep tells live views only of changes. */
@@ -131,6 +163,9 @@ export class PrereadQueue {
     if (dialectOf(this.deps.db) === 'postgres') q = q.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
     const resumed = await q.executeTakeFirst();
     if (Number(resumed.numUpdatedRows)) this.opts.log(`preread: resuming ${resumed.numUpdatedRows} interrupted job(s)`);
+    let qs = this.deps.db.updateTable('preread_slices').set({ state: 'pending', claimed_by: null, lease_until: null }).where('state', '=', 'running');
+    if (dialectOf(this.deps.db) === 'postgres') qs = qs.where((eb) => eb.or([eb('lease_until', 'is', null), eb('lease_until', '<', now)]));
+    await qs.execute();
     if (this.opts.workers > 0) this.pool.start();
     this.sweepTimer = setInterval(() => void this.sweep(), 1000);
     this.tick();
@@ -141,7 +176,25 @@ export class PrereadQueue {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.pool.stop();
-    await Promise.allSettled([...this.inFlight.values()]);
+    this.wake();
+    await Promise.allSettled([...this.inFlight.values(), ...this.readsInFlight.values()]);
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Resolves when a read of this process settles, or after `ms` (reads may run in another process). */
+  private readSettled(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
   }
 
   /** Hands due jobs to idle workers. Re-entrant calls coalesce. */
@@ -175,29 +228,49 @@ export class PrereadQueue {
     });
   }
 
+  /** Claims up to `n` pending reads for this process, oldest first; a read another process claimed is never returned. */
+  private claimReads(n: number, now: Date): Promise<DB['preread_slices'][]> {
+    const at = now.toISOString();
+    return claimRows<DB['preread_slices']>(this.deps.db, {
+      table: 'preread_slices',
+      key: 'id',
+      where: sql`state = 'pending'`,
+      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + LEASE_MS).toISOString(), reads: sql`reads + 1` },
+      orderBy: 'created_at',
+      limit: n,
+    });
+  }
+
   private async fill(): Promise<void> {
-    if (this.stopped) return;
-    const idle = this.pool.idle;
-    if (idle <= 0) return;
+    if (this.stopped || !this.pool.up) return;
     const { db } = this.deps;
-    for (const job of await this.claim(idle, new Date())) {
-      const model = this.deps.models().find((m) => m.manifest.name === job.model);
-      const payload = JSON.parse(job.payload) as { seriesId: string };
-      await appendAudit(db, { actor: ACTOR, action: 'preread-inference-started', studyUID: job.study_uid, detail: { job: job.id, model: job.model, attempt: job.attempts + 1 } });
-      await this.changed(job.study_uid);
-      const p: Promise<void> = (async () => {
-        const res: WorkerResponse = model
-          ? await this.pool.run({ jobId: job.id, studyInstanceUID: job.study_uid, seriesId: payload.seriesId, manifestDir: model.dir, orthanc: this.deps.orthanc })
-          : { type: 'error', jobId: job.id, message: `model ${job.model} is no longer installed` };
-        if (res.type === 'result') await this.complete(job.id, res);
-        else await this.fail(job.id, res.message);
-      })()
-        .catch((e) => this.opts.log(`preread: job ${job.id}: ${(e as Error).message}`))
-        .finally(() => {
-          this.inFlight.delete(job.id);
-          this.tick();
-        });
-      this.inFlight.set(job.id, p);
+    // Reads first: they are what the inference workers do, and what a study's flag waits for.
+    const idle = this.pool.idle;
+    if (idle > 0) {
+      for (const read of await this.claimReads(idle, new Date())) {
+        const p = this.read(read)
+          .catch((e) => this.opts.log(`preread: read ${read.id}: ${(e as Error).message}`))
+          .finally(() => {
+            this.readsInFlight.delete(read.id);
+            this.wake();
+            this.tick();
+          });
+        this.readsInFlight.set(read.id, p);
+      }
+    }
+    // Jobs wait for their reads and decode what was stored: no worker of their own, a bounded number at once.
+    const room = MAX_FINALISING - this.inFlight.size;
+    if (room > 0) {
+      for (const job of await this.claim(room, new Date())) {
+        const p: Promise<void> = this.finalise(job)
+          .catch((e) => this.fail(job.id, (e as Error).message ?? String(e)))
+          .catch((e) => this.opts.log(`preread: job ${job.id}: ${(e as Error).message}`))
+          .finally(() => {
+            this.inFlight.delete(job.id);
+            this.tick();
+          });
+        this.inFlight.set(job.id, p);
+      }
     }
     // Jobs waiting out a back-off: come back when the first is due.
     const next = await db.selectFrom('preread_jobs').select('next_at').where('state', '=', 'pending').orderBy('next_at').limit(1).executeTakeFirst();
@@ -207,19 +280,109 @@ export class PrereadQueue {
     }
   }
 
-  private async complete(jobId: string, res: Extract<WorkerResponse, { type: 'result' }>): Promise<void> {
+  /** One instance read by one model in a worker; its output stored (still ours), then the early flag. */
+  private async read(row: DB['preread_slices']): Promise<void> {
+    const { db } = this.deps;
+    const model = this.deps.models().find((m) => m.manifest.name === row.model);
+    const res = model
+      ? await this.pool.run({ jobId: row.id, studyInstanceUID: row.study_uid, instanceId: row.orthanc_instance, manifestDir: model.dir, orthanc: this.deps.orthanc })
+      : { type: 'error' as const, jobId: row.id, message: `model ${row.model} is no longer installed` };
+    const now = new Date().toISOString();
+    if (res.type === 'error') {
+      const back = NOT_THE_MODELS_FAULT.has(res.message);
+      await db
+        .updateTable('preread_slices')
+        .set(back ? { state: 'pending', claimed_by: null, lease_until: null } : { state: 'failed', finished_at: now, last_error: res.message.slice(0, 1000), claimed_by: null, lease_until: null })
+        .where('id', '=', row.id)
+        .where('state', '=', 'running')
+        .where('claimed_by', '=', this.instance)
+        .execute();
+      return;
+    }
+    const done = await db
+      .updateTable('preread_slices')
+      .set({ state: 'done', finished_at: now, result: JSON.stringify(res.slice), last_error: null, claimed_by: null, lease_until: null })
+      .where('id', '=', row.id)
+      .where('state', '=', 'running')
+      .where('claimed_by', '=', this.instance)
+      .executeTakeFirst();
+    if (!Number(done.numUpdatedRows) || !model) return;
+    if (res.slice.detections.length) await this.deps.sliceRead({ studyUID: row.study_uid, seriesUID: row.series_uid, model, slice: res.slice, provider: res.provider });
+  }
+
+  /**
+   * A job's attempt: every instance of its series gets its read (the feed's misses added, failed reads
+   * tried again), then, once all are in, the stored per-slice outputs are decoded in stack order.
+   */
+  private async finalise(job: DB['preread_jobs']): Promise<void> {
+    const { db } = this.deps;
+    const model = this.deps.models().find((m) => m.manifest.name === job.model);
+    const payload = JSON.parse(job.payload) as { seriesId: string; seriesInstanceUID?: string };
+    await appendAudit(db, { actor: ACTOR, action: 'preread-inference-started', studyUID: job.study_uid, detail: { job: job.id, model: job.model, attempt: job.attempts + 1 } });
+    await this.changed(job.study_uid);
+    if (!model) return this.fail(job.id, `model ${job.model} is no longer installed`);
+    const t0 = performance.now();
+    const instances = await orthancGet<{ ID: string; MainDicomTags: { SOPInstanceUID?: string } }[]>(this.deps.orthanc, `/series/${payload.seriesId}/instances`);
+    const seriesUID = payload.seriesInstanceUID || (await orthancGet<{ MainDicomTags: { SeriesInstanceUID?: string } }>(this.deps.orthanc, `/series/${payload.seriesId}`)).MainDicomTags.SeriesInstanceUID || '';
+    const sops = new Set<string>();
+    const now = new Date().toISOString();
+    for (const i of instances) {
+      const sop = i.MainDicomTags.SOPInstanceUID;
+      if (!sop) continue;
+      sops.add(sop);
+      await db
+        .insertInto('preread_slices')
+        .values({ id: crypto.randomUUID(), study_uid: job.study_uid, series_uid: seriesUID, model: job.model, sop_uid: sop, orthanc_instance: i.ID, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0 })
+        .onConflict((oc) => oc.columns(['study_uid', 'model', 'sop_uid']).doNothing())
+        .execute();
+    }
+    // A new attempt gives the reads that failed another go (the attempt count and back-off are the job's).
+    await db.updateTable('preread_slices').set({ state: 'pending', last_error: null }).where('study_uid', '=', job.study_uid).where('model', '=', job.model).where('series_uid', '=', seriesUID).where('state', '=', 'failed').execute();
+    this.tick();
+    let rows: { sop_uid: string; state: string; result: string | null; last_error: string | null }[];
+    for (;;) {
+      if (this.stopped) return this.fail(job.id, 'inference workers stopped');
+      rows = (await db.selectFrom('preread_slices').select(['sop_uid', 'state', 'result', 'last_error']).where('study_uid', '=', job.study_uid).where('model', '=', job.model).where('series_uid', '=', seriesUID).execute()).filter((r) => sops.has(r.sop_uid));
+      if (rows.every((r) => r.state === 'done' || r.state === 'failed')) break;
+      await this.readSettled(250);
+    }
+    const failed = rows.find((r) => r.state === 'failed');
+    if (failed) return this.fail(job.id, failed.last_error ?? 'an instance could not be read');
+    const outputs = sortSlices(rows.map((r) => JSON.parse(r.result!) as SliceOutput));
+    const m = model.manifest;
+    const verdict = seriesVerdict(m.domain, outputs);
+    const provider = 'wasm';
+    const ms = Math.round(performance.now() - t0);
+    const raw = verdict.ok
+      ? toFindings({
+          manifest: m,
+          studyInstanceUID: job.study_uid,
+          slices: outputs.map((o) => ({ image: o.image, columns: o.columns, rows: o.rows, detections: o.detections })),
+          provider,
+          timingsMs: { decodeMs: ms },
+          source: 'preread',
+          createdAt: new Date().toISOString(),
+        })
+      : [];
+    const out = parseModelOutput(job.id, job.study_uid, raw);
+    if (!out.ok) return this.fail(job.id, out.error);
+    if (!verdict.ok) {
+      await appendAudit(db, { actor: ACTOR, action: 'preread-outside-domain', outcome: 4, studyUID: job.study_uid, detail: { job: job.id, model: job.model, series: seriesUID, reason: verdict.reason } });
+    }
+    await this.complete(job.id, out.findings, { provider, ms, outcome: verdict.ok ? null : verdict.reason });
+  }
+
+  private async complete(jobId: string, findings: Finding[], meta: { provider: string; ms: number; outcome: string | null }): Promise<void> {
     const job = await this.deps.db.selectFrom('preread_jobs').selectAll().where('id', '=', jobId).executeTakeFirst();
     if (!job || job.state !== 'running') return;
-    const out = parseModelOutput(jobId, job.study_uid, res.findings);
-    if (!out.ok) return this.fail(jobId, out.error);
     const now = new Date().toISOString();
-    await this.deps.ingest(job, out.findings, { provider: res.provider, ms: res.timings.totalMs ?? null }, async (trx) => {
+    await this.deps.ingest(job, findings, meta, async (trx) => {
       const fresh = await trx.selectFrom('preread_jobs').select(['state', 'claimed_by']).where('id', '=', jobId).executeTakeFirst();
       // Still ours: a job whose lease ran out may have been claimed by another process meanwhile.
       if (fresh?.state !== 'running' || (fresh.claimed_by !== null && fresh.claimed_by !== this.instance)) return false;
       await trx
         .updateTable('preread_jobs')
-        .set({ state: 'done', finished_at: now, findings_count: out.findings.length, provider: res.provider, duration_ms: res.timings.totalMs ?? null, last_error: null })
+        .set({ state: 'done', finished_at: now, findings_count: findings.length, provider: meta.provider, duration_ms: meta.ms, last_error: null, outcome: meta.outcome })
         .where('id', '=', jobId)
         .execute();
       return true;
@@ -273,6 +436,8 @@ export class PrereadQueue {
 
   /** The AI state a study shows, from its current jobs: workers up, wait limit. */
   aiStateOf(row: DB['preread_studies'], jobs: { state: string }[], now: number): AiState {
+    // Images still arriving: their reads are under way (no job until the study is stable).
+    if (row.fingerprint === ARRIVING && row.ai_override !== 'disabled') return this.pool.up ? 'running' : 'unavailable';
     return deriveAiState({
       jobs: jobs as { state: 'pending' | 'running' | 'done' | 'failed' }[],
       override: row.ai_override === 'disabled' ? 'disabled' : null,
@@ -298,6 +463,7 @@ export class PrereadQueue {
       findingsCount: j.findings_count,
       provider: j.provider,
       durationMs: j.duration_ms,
+      outcome: j.outcome ?? null,
     }));
   }
 
@@ -324,6 +490,17 @@ export class PrereadQueue {
         .where('state', '=', 'running')
         .execute();
     }
+    const reads = [...this.readsInFlight.keys()];
+    if (reads.length) {
+      await db
+        .updateTable('preread_slices')
+        .set({ lease_until: new Date(now.getTime() + LEASE_MS).toISOString() })
+        .where('id', 'in', reads)
+        .where('claimed_by', '=', this.instance)
+        .where('state', '=', 'running')
+        .execute();
+    }
+    await db.updateTable('preread_slices').set({ state: 'pending', claimed_by: null, lease_until: null }).where('state', '=', 'running').where('lease_until', '<', now.toISOString()).execute();
     const expired = await db
       .updateTable('preread_jobs')
       .set({ state: 'pending', next_at: now.toISOString(), claimed_by: null, lease_until: null })

@@ -1,9 +1,11 @@
 /**
  * Zero-click pre-read, composed of four parts with one job each:
  *  - feed.ts:    follows Orthanc's change feed from a persisted cursor;
- *  - arrival.ts: turns a stable study into jobs (routing under the AI controls), and re-admits a study
- *                when a control that held it back is lifted;
- *  - queue.ts:   the durable job table and the inference worker pool (claim, complete, fail, back-off);
+ *  - arrival.ts: turns each arriving instance into reads (its series judged on its first header), a
+ *                stable study into jobs (routing under the AI controls), and re-admits a study when a
+ *                control that held it back is lifted;
+ *  - queue.ts:   the durable reads and jobs and the inference worker pool (claim, read, finalise from
+ *                the stored reads, fail, back-off);
  *  - ingest.ts:  a finished job's output becomes findings through the one ingestion path;
  *  - triage.ts:  priority, alerts and the live views, recomputed from the domain events.
  *
@@ -19,8 +21,9 @@ import { onSeriesChange } from '../findings/sr-arrivals.js';
 import { ChangeFeed, setCursor } from './feed.js';
 import { tryLeadership, type Leadership } from '../db/dialect.js';
 import { PrereadQueue, type JobView } from './queue.js';
-import { admitStudy, readmitHeldBack, type AdmitDeps } from './arrival.js';
-import { ingestJobResult } from './ingest.js';
+import os from 'node:os';
+import { admitInstances, admitStudy, readmitHeldBack, type AdmitDeps } from './arrival.js';
+import { ingestEarlyFlag, ingestJobResult } from './ingest.js';
 import { TriageService, type TriageView } from './triage.js';
 import type { ModelCatalog, RoutingDecision } from './models.js';
 
@@ -52,7 +55,8 @@ export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, log: (msg: string)
     log,
     pollMs: num('PREREAD_POLL_MS', 500),
     timeoutMs: num('PREREAD_TIMEOUT_MS', 60_000),
-    workers: num('PREREAD_WORKERS', 1),
+    // Inference scales with the cores: one worker thread each (a worker reads one instance at a time).
+    workers: num('PREREAD_WORKERS', os.availableParallelism()),
     maxAttempts: Math.max(1, num('PREREAD_MAX_ATTEMPTS', 3)),
     backoffBaseMs: num('PREREAD_BACKOFF_MS', 2_000),
     alertWebhookUrl: env.ALERT_WEBHOOK_URL || null,
@@ -107,6 +111,7 @@ export class PrereadService {
         orthanc,
         models: () => this.catalog.list(),
         ingest: (job, findings, meta, markDone) => ingestJobResult({ db, events, triage: this.triage, manufacturerOf }, job, findings, meta, markDone),
+        sliceRead: async (read) => void (await ingestEarlyFlag({ db, events, triage: this.triage, manufacturerOf }, read)),
         changed: (uid) => this.triage.notify(uid),
       },
       opts,
@@ -118,6 +123,8 @@ export class PrereadService {
         // AI SRs are read by the server when their series is stable (findings/sr-arrivals.ts).
         onChange: (c) => onSeriesChange({ db, orthanc, events, log: opts.log }, c),
         onStableStudy: async (orthancId, seq) => void (await admitStudy(this.admit, orthancId, { inTx: (trx) => setCursor(trx, seq) })),
+        // Reading starts on the first instances, not at stability.
+        onNewInstances: async (ids) => void (await admitInstances(this.admit, ids, opts.log).catch((e: Error) => opts.log(`preread: arriving instances: ${e.message}`))),
       },
     );
   }

@@ -49,43 +49,56 @@ export function parseNpy(buf: Uint8Array): { shape: number[]; data: Float32Array
   return { shape, data: out };
 }
 
+/** One instance's first frame, decoded and rescaled by Orthanc, with what ordering and the guard need. */
+export async function fetchInstanceSlice(o: OrthancAccess, instanceId: string): Promise<PrereadSlice & { rescaleType: string | null; units: string | null }> {
+  const tags = await orthancGet<Record<string, unknown>>(o, `/instances/${instanceId}/simplified-tags`);
+  // A whole frame decoded by Orthanc can take longer than a JSON call: its own, longer timeout.
+  const r = await orthancFetch(o, `/instances/${instanceId}/frames/0/numpy?rescale=true`, { timeoutMs: 60_000 });
+  if (!r.ok) throw new OrthancError(`Orthanc could not decode instance ${String(tags.SOPInstanceUID)}: HTTP ${r.status}`, r.status);
+  const { shape, data } = parseNpy(new Uint8Array(await r.arrayBuffer()));
+  const rows = Number(tags.Rows ?? shape[0]);
+  const columns = Number(tags.Columns ?? shape[1]);
+  // Colour images arrive as (rows, columns, 3): keep the luminance-ish first channel.
+  const channels = shape[2] ?? 1;
+  const pixels = channels === 1 ? data : data.filter((_, i) => i % channels === 0);
+  const str = (k: string) => (typeof tags[k] === 'string' && (tags[k] as string).trim() ? (tags[k] as string).trim() : null);
+  return {
+    sopInstanceUID: String(tags.SOPInstanceUID),
+    seriesInstanceUID: String(tags.SeriesInstanceUID),
+    instanceNumber: tags.InstanceNumber !== undefined ? Number(tags.InstanceNumber) : null,
+    rows,
+    columns,
+    pixels,
+    imagePositionPatient: nums(tags.ImagePositionPatient),
+    imageOrientationPatient: nums(tags.ImageOrientationPatient),
+    pixelSpacing: nums(tags.PixelSpacing),
+    photometricInterpretation: typeof tags.PhotometricInterpretation === 'string' ? tags.PhotometricInterpretation : 'MONOCHROME2',
+    sopClassUID: typeof tags.SOPClassUID === 'string' ? tags.SOPClassUID : undefined,
+    rescaleType: str('RescaleType'),
+    units: str('Units'),
+  };
+}
+
 /** All slices of one series, ordered along the slice normal (fallback: instance number). */
 export async function fetchSeriesSlices(o: OrthancAccess, seriesId: string): Promise<PrereadSlice[]> {
   const instances = await orthancGet<{ ID: string }[]>(o, `/series/${seriesId}/instances`);
   const slices: PrereadSlice[] = [];
-  for (const inst of instances) {
-    const tags = await orthancGet<Record<string, unknown>>(o, `/instances/${inst.ID}/simplified-tags`);
-    // A whole frame decoded by Orthanc can take longer than a JSON call: its own, longer timeout.
-    const r = await orthancFetch(o, `/instances/${inst.ID}/frames/0/numpy?rescale=true`, { timeoutMs: 60_000 });
-    if (!r.ok) throw new OrthancError(`Orthanc could not decode instance ${String(tags.SOPInstanceUID)}: HTTP ${r.status}`, r.status);
-    const { shape, data } = parseNpy(new Uint8Array(await r.arrayBuffer()));
-    const rows = Number(tags.Rows ?? shape[0]);
-    const columns = Number(tags.Columns ?? shape[1]);
-    // Colour images arrive as (rows, columns, 3): keep the luminance-ish first channel.
-    const channels = shape[2] ?? 1;
-    const pixels = channels === 1 ? data : data.filter((_, i) => i % channels === 0);
-    slices.push({
-      sopInstanceUID: String(tags.SOPInstanceUID),
-      seriesInstanceUID: String(tags.SeriesInstanceUID),
-      instanceNumber: tags.InstanceNumber !== undefined ? Number(tags.InstanceNumber) : null,
-      rows,
-      columns,
-      pixels,
-      imagePositionPatient: nums(tags.ImagePositionPatient),
-      imageOrientationPatient: nums(tags.ImageOrientationPatient),
-      pixelSpacing: nums(tags.PixelSpacing),
-      photometricInterpretation: typeof tags.PhotometricInterpretation === 'string' ? tags.PhotometricInterpretation : 'MONOCHROME2',
-      sopClassUID: typeof tags.SOPClassUID === 'string' ? tags.SOPClassUID : undefined,
-    });
-  }
+  for (const inst of instances) slices.push(await fetchInstanceSlice(o, inst.ID));
   return sortSlices(slices);
 }
 
-export function sortSlices(slices: PrereadSlice[]): PrereadSlice[] {
+export interface Positioned {
+  instanceNumber: number | null;
+  imagePositionPatient: number[] | null;
+  imageOrientationPatient: number[] | null;
+}
+
+/** Stack order: along the slice normal when every slice has a position, else by instance number. */
+export function sortSlices<T extends Positioned>(slices: T[]): T[] {
   const o = slices.find((s) => s.imageOrientationPatient?.length === 6)?.imageOrientationPatient;
   if (o && slices.every((s) => s.imagePositionPatient?.length === 3)) {
     const n = [o[1] * o[5] - o[2] * o[4], o[2] * o[3] - o[0] * o[5], o[0] * o[4] - o[1] * o[3]];
-    const d = (s: PrereadSlice) => s.imagePositionPatient![0] * n[0] + s.imagePositionPatient![1] * n[1] + s.imagePositionPatient![2] * n[2];
+    const d = (s: T) => s.imagePositionPatient![0] * n[0] + s.imagePositionPatient![1] * n[1] + s.imagePositionPatient![2] * n[2];
     return [...slices].sort((a, b) => d(a) - d(b));
   }
   return [...slices].sort((a, b) => (a.instanceNumber ?? 0) - (b.instanceNumber ?? 0));

@@ -128,7 +128,7 @@ export interface LiveTriage {
   viewFor(role: string): Promise<TriageView | null>;
 }
 
-function alertId(studyUID: string, fingerprint: string): string {
+export function alertId(studyUID: string, fingerprint: string): string {
   return `alert-${crypto.createHash('sha256').update(`${studyUID}|${fingerprint}`).digest('hex').slice(0, 24)}`;
 }
 
@@ -343,8 +343,10 @@ export class TriageService {
         .where('last_error', 'like', `${CANCELLED}%`)
         .execute();
       out.reopened = toAlert({ ...existing, closed_at: null, closed_reason: null, reason, finding_id: to.findingId });
-    } else if (existing.finding_id !== to.findingId) {
-      await trx.updateTable('preread_alerts').set({ finding_id: to.findingId }).where('id', '=', id).execute();
+    } else if (existing.finding_id !== to.findingId || existing.reason !== reason) {
+      // Still critical with a new lead finding (a flag raised while the images arrived, then the
+      // study's whole result): the open alert says what the study says now.
+      await trx.updateTable('preread_alerts').set({ finding_id: to.findingId, reason }).where('id', '=', id).execute();
     }
     return out;
   }

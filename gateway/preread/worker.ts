@@ -1,21 +1,24 @@
 /**
- * Inference worker (node:worker_threads): fetches a series' pixels from Orthanc and runs the model
- * runtime's inferStudy (gateway/ai/runtime.ts: the same model files and pre/post-processing as the
- * browser) on them, so decoding and ONNX never block the gateway's request handling.
- * One job at a time per worker; the pool (pool.ts) gives it the next one.
+ * Inference worker (node:worker_threads): reads one instance's pixels from Orthanc and runs the model
+ * runtime on it (gateway/ai/runtime.ts: the same model files and pre/post-processing as the browser),
+ * with the domain guard's per-slice statistics (src/core/ai/domain.ts), so decoding and ONNX never
+ * block the gateway's request handling. One instance at a time per worker; the pool gives it the next.
+ * Cross-slice linking is not done here: the queue links the stored per-slice outputs of a series.
  */
 import { parentPort } from 'node:worker_threads';
-import { inferStudy, type NodeSlice } from '../ai/runtime.js';
-import { fetchSeriesSlices } from './slices.js';
+import { loadModel, runModelOnSlices, type NodeSlice } from '../ai/runtime.js';
+import { sliceStats } from '../../src/core/ai/domain.js';
+import { fetchInstanceSlice } from './slices.js';
 import type { WorkerRequest, WorkerResponse } from './pool.js';
 
 async function handle(req: WorkerRequest): Promise<WorkerResponse> {
   const t0 = performance.now();
   try {
-    const slices = await fetchSeriesSlices(req.orthanc, req.seriesId);
+    const model = await loadModel(req.manifestDir);
+    const s = await fetchInstanceSlice(req.orthanc, req.instanceId);
     const t1 = performance.now();
     // Orthanc hands us modality values already (rescale=true): slope 1, intercept 0.
-    const input: NodeSlice[] = slices.map((s) => ({
+    const input: NodeSlice = {
       rows: s.rows,
       columns: s.columns,
       pixelData: s.pixels,
@@ -25,14 +28,25 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
       sopInstanceUID: s.sopInstanceUID,
       seriesInstanceUID: s.seriesInstanceUID,
       sopClassUID: s.sopClassUID,
-    }));
-    const out = await inferStudy({ manifestDir: req.manifestDir, studyInstanceUID: req.studyInstanceUID, slices: input, source: 'preread' });
+    };
+    const { results, timings } = await runModelOnSlices(model, [input]);
+    const guard = model.manifest.domain.intensity;
     return {
       type: 'result',
       jobId: req.jobId,
-      findings: out.findings,
-      provider: out.provider,
-      timings: { fetchMs: Math.round(t1 - t0), inferenceMs: Math.round(out.timings.inferenceMs), totalMs: Math.round(performance.now() - t0) },
+      slice: {
+        image: results[0].image as { seriesInstanceUID: string; sopInstanceUID: string; sopClassUID?: string },
+        columns: s.columns,
+        rows: s.rows,
+        detections: results[0].detections,
+        stats: guard ? sliceStats(s.pixels, guard) : null,
+        values: { rescaleType: s.rescaleType, units: s.units },
+        instanceNumber: s.instanceNumber,
+        imagePositionPatient: s.imagePositionPatient,
+        imageOrientationPatient: s.imageOrientationPatient,
+      },
+      provider: model.provider,
+      timings: { fetchMs: Math.round(t1 - t0), inferenceMs: Math.round(timings.inferenceMs), totalMs: Math.round(performance.now() - t0) },
     };
   } catch (e) {
     return { type: 'error', jobId: req.jobId, message: (e as Error).message ?? String(e) };
