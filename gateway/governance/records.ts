@@ -1,7 +1,8 @@
 /**
  * Reads the database into the typed history the pure figures take (src/core/governance/figures.ts):
  * produced AI output from the three places it can be (live `findings`, `findings_superseded`,
- * `findings_after_signoff`), readers given findings (`finding-shown` audit records), radiologists' own
+ * `findings_after_signoff`), readers given findings (`finding-shown` audit records), studies opened by a
+ * reader (`study-opened`, the server's record that also makes a study "in progress"), radiologists' own
  * findings, sign-offs, pre-read jobs, the gateway's health records, rollout changes (audit) and alerts.
  * Whether a live output is hidden is THE reader policy's answer (trust/service.ts whyHidden), the same
  * every reader path applies; which roles an alert reaches is the same policy per role.
@@ -11,7 +12,7 @@ import type { DB } from '../db/database.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { rolesFor } from '../../src/core/auth/permissions.js';
 import type { StudyFacts } from '../../src/core/policy/study.js';
-import type { AlertRecord, GovernanceHistory, Mode, ProducedRecord, ShowEvent, VerdictState } from '../../src/core/governance/figures.js';
+import type { AlertRecord, GovernanceHistory, Mode, ProducedRecord, ShowEvent, StudyOpenRecord, VerdictState } from '../../src/core/governance/figures.js';
 import type { ModelManifest } from '../../src/core/ai/manifest.js';
 import { readerPolicySnapshot, readerVisible, whyHidden } from '../trust/service.js';
 import { DEFAULT_HEALTH_INTERVAL_MS } from './health.js';
@@ -108,16 +109,20 @@ export async function readHistory(deps: GovernanceDeps, opts: { now?: string; he
   const audit = await db
     .selectFrom('audit')
     .select(['at', 'role', 'action', 'study_uid', 'detail'])
-    .where('action', 'in', ['finding-shown', 'settings-changed'])
+    .where('action', 'in', ['finding-shown', 'study-opened', 'settings-changed'])
     .orderBy('seq')
     .execute();
   const shows: ShowEvent[] = [];
+  const opens: StudyOpenRecord[] = [];
   const rollouts: GovernanceHistory['rollouts'] = [];
   const modes = ['off', 'silent', 'assistive'];
   for (const a of audit) {
     const d = json(a.detail);
     if (a.action === 'finding-shown' && a.study_uid && Array.isArray(d.findingIds)) {
       shows.push({ studyUID: a.study_uid, at: a.at, role: a.role ?? '', findingIds: d.findingIds.filter((x): x is string => typeof x === 'string') });
+    } else if (a.action === 'study-opened' && a.study_uid && Array.isArray(d.aiFindingIds)) {
+      // The server's record of a reader opening the study (gateway/report/opened.ts): utilisation's numerator.
+      opens.push({ studyUID: a.study_uid, at: a.at, role: a.role ?? '', findingIds: d.aiFindingIds.filter((x): x is string => typeof x === 'string') });
     } else if (a.action === 'settings-changed' && d.setting === 'rollout-mode' && typeof d.model === 'string' && modes.includes(String(d.before)) && modes.includes(String(d.after))) {
       rollouts.push({ model: d.model, at: a.at, before: d.before as Mode, after: d.after as Mode });
     }
@@ -150,6 +155,7 @@ export async function readHistory(deps: GovernanceDeps, opts: { now?: string; he
   return {
     produced,
     shows,
+    opens,
     radiologistFindings,
     signoffs,
     jobs,

@@ -42,6 +42,8 @@ interface SimOutput {
   vis: Visibility;
   verdict: VerdictState;
   reason?: string;
+  /** A reader (radiologist or resident) opened the study while this output was live and was given it. */
+  openedByReader?: boolean;
 }
 
 const MODELS = [
@@ -61,7 +63,7 @@ function simulate(seed: number, steps: number) {
   const live = new Map<string, SimOutput>(); // study|id -> output
   const dead: SimOutput[] = []; // superseded
   const late = new Map<string, SimOutput>(); // study|id -> after sign-off (a re-delivery replaces it)
-  const h: GovernanceHistory = { produced: [], shows: [], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '' };
+  const h: GovernanceHistory = { produced: [], shows: [], opens: [], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '' };
   const modes: Record<string, Mode> = {};
   let seq = 0;
   let nextId = 0;
@@ -137,7 +139,13 @@ function simulate(seed: number, steps: number) {
       const visible = [...live.values()].filter((o) => o.rec.studyUID === s.uid && !s.disabled && modes[o.rec.model] !== 'silent');
       if (!visible.length) continue;
       for (const o of visible) o.vis = 'shown';
-      h.shows.push({ studyUID: s.uid, at, role, findingIds: visible.map((o) => (o.verdict === 'modified' ? `${o.rec.findingId}~mod` : o.rec.findingId)) });
+      const ids = visible.map((o) => (o.verdict === 'modified' ? `${o.rec.findingId}~mod` : o.rec.findingId));
+      h.shows.push({ studyUID: s.uid, at, role, findingIds: ids });
+      // The server's 'study-opened' record: only for the roles that read (write the report), as the route records it.
+      if (role === 'radiologist' || role === 'resident') {
+        h.opens!.push({ studyUID: s.uid, at, role, findingIds: ids });
+        for (const o of visible) o.openedByReader = true;
+      }
     } else if (roll < 0.65) {
       const cands = [...live.values()].filter((o) => o.rec.studyUID === s.uid && !s.signed);
       if (!cands.length) continue;
@@ -247,6 +255,8 @@ describe('governance figures reconcile over generated histories (seeded; SEED= t
       // Every study a job finished on counts as processed exactly once per model/version.
       const studiesWithJobs = new Set([...h.jobs.filter((j) => j.model === mv.model && j.version === mv.version).map((j) => j.studyUID), ...mine.map((o) => o.rec.studyUID)]);
       expect(rows.reduce((n, r) => n + r.studiesProcessed, 0), tag).toBe(studiesWithJobs.size);
+      // Utilisation's numerator: studies where a reader's open gave them this model's output while it was live.
+      expect(rows.reduce((n, r) => n + r.studiesOpened, 0), tag).toBe(new Set(mine.filter((o) => o.openedByReader).map((o) => o.rec.studyUID)).size);
     }
 
     // CSV: a header and one line per row.
@@ -262,12 +272,28 @@ describe('governance figures reconcile over generated histories (seeded; SEED= t
       { ...base, key: 'd', findingId: 'd', verdict: 'modified' },
       { ...base, key: 'e', findingId: 'e' },
     ];
-    const f = computeFigures({ produced: recs, shows: [{ studyUID: '1.2.9', at: '2026-11-02T11:00:00Z', role: 'radiologist', findingIds: ['a', 'b', 'c', 'd~mod'] }], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '2026-11-03T00:00:00Z' });
+    const open = { studyUID: '1.2.9', at: '2026-11-02T11:00:00Z', role: 'radiologist', findingIds: ['a', 'b', 'c', 'd~mod'] };
+    const f = computeFigures({ produced: recs, shows: [open], opens: [open], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '2026-11-03T00:00:00Z' });
     const r = f.summary[0];
     expect(r).toMatchObject({ produced: 5, shown: 4, verdicts: 4, agreementRate: 0.25, modifyRate: 0.25, falsePositiveRate: 0.25 });
     expect(r.byVisibility['not-opened']).toBe(1);
     expect(r.otherRejectionRates.artefact).toBe(0.25);
     expect(r.utilisation).toBe(1);
+  });
+
+  it('utilisation counts the server\'s study-opened record of a reading role, not a findings show alone', () => {
+    const rec: ProducedRecord = { key: 'live:a', findingId: 'a', studyUID: '1.2.9', model: 'm', version: '1', modality: 'CT', producedAt: '2026-11-02T10:00:00Z', confidence: 0.9, severity: 'routine', type: 't|S', placement: 'live', endedAt: null, hidden: null, verdict: 'unverified' };
+    const h = (over: Partial<GovernanceHistory>): GovernanceHistory => ({ produced: [rec, { ...rec, key: 'live:b', findingId: 'b', studyUID: '1.2.10' }], shows: [], radiologistFindings: [], signoffs: [], jobs: [], health: [], healthIntervalMs: 60_000, rollouts: [], currentModes: {}, defaultMode: 'assistive', alerts: [], now: '2026-11-03T00:00:00Z', ...over });
+    const show = { studyUID: '1.2.9', at: '2026-11-02T11:00:00Z', role: 'radiologist', findingIds: ['a'] };
+    const util = (over: Partial<GovernanceHistory>) => computeFigures(h(over)).summary[0];
+    // Shown (finding-shown) but no open recorded: not counted.
+    expect(util({ shows: [show] })).toMatchObject({ studiesWithResults: 2, studiesOpened: 0, utilisation: 0 });
+    // An ER attending's open is not "a radiologist opened the AI findings".
+    expect(util({ shows: [show], opens: [{ ...show, role: 'er-attending' }] })).toMatchObject({ studiesOpened: 0, utilisation: 0 });
+    // A radiologist's open of one of the two studies: 1 / 2.
+    expect(util({ shows: [show], opens: [show] })).toMatchObject({ studiesOpened: 1, utilisation: 0.5 });
+    // A resident's open given no AI finding (before the results arrived) does not count.
+    expect(util({ opens: [{ ...show, role: 'resident', findingIds: [] }] })).toMatchObject({ studiesOpened: 0 });
   });
 });
 

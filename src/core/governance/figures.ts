@@ -9,6 +9,7 @@
  * crossed with a verdict (unverified, accepted, modified, rejected). `produced` is the sum of that
  * matrix, by construction and by test (figures.test.ts).
  */
+import { rolesFor } from '../auth/permissions.js';
 
 export const VISIBILITIES = ['shown', 'not-opened', 'hidden-ai-disabled', 'hidden-rollout', 'hidden-indication', 'superseded', 'after-signoff'] as const;
 export type Visibility = (typeof VISIBILITIES)[number];
@@ -19,8 +20,11 @@ export type RejectReasonKey = (typeof REJECT_REASON_KEYS)[number];
 export type Mode = 'assistive' | 'silent' | 'off';
 export type HiddenReason = 'ai-disabled' | 'rollout' | 'indication';
 
-/** Roles whose opening of a study's AI findings counts as "a radiologist opened the AI findings". */
-export const READING_ROLES = ['radiologist', 'resident'] as const;
+/**
+ * Roles whose opening of a study's AI findings counts as "a radiologist opened the AI findings": those who
+ * write its report (the one permission table), the same rule the server applies when it records the open.
+ */
+export const READING_ROLES: readonly string[] = rolesFor('report.write');
 
 /** One AI output as produced (each re-delivery that replaced an earlier copy is its own output). */
 export interface ProducedRecord {
@@ -49,6 +53,18 @@ export interface ProducedRecord {
 
 /** A reader was given AI findings of a study (the `finding-shown` audit record). */
 export interface ShowEvent {
+  studyUID: string;
+  at: string;
+  role: string;
+  findingIds: string[];
+}
+
+/**
+ * A reader opened the study to read it: the server's `study-opened` record (gateway/report/opened.ts),
+ * written when the viewer fetched the study's findings, with the AI findings it was given. The same record
+ * makes the study "in progress" on every worklist; utilisation counts it, never a viewer event.
+ */
+export interface StudyOpenRecord {
   studyUID: string;
   at: string;
   role: string;
@@ -105,6 +121,8 @@ export interface AlertRecord {
 export interface GovernanceHistory {
   produced: ProducedRecord[];
   shows: ShowEvent[];
+  /** Studies opened by a reader (utilisation's numerator); none when absent. */
+  opens?: StudyOpenRecord[];
   radiologistFindings: RadiologistFinding[];
   signoffs: SignoffRecord[];
   jobs: JobRecord[];
@@ -146,7 +164,7 @@ export interface FigureRow {
   studiesProcessed: number;
   /** Studies with AI results of this group. */
   studiesWithResults: number;
-  /** Of those, studies where a radiologist (or resident) was given this model's findings. */
+  /** Of those, studies a radiologist (or resident) opened and was given this model's findings (the server's `study-opened` record). */
   studiesOpened: number;
   utilisation: number | null;
   /** Radiologists' own findings (not rejected) on this group's studies. */
@@ -252,7 +270,7 @@ export function verdictOf(r: ProducedRecord): VerdictState {
 }
 
 /** Shown while live: a `finding-shown` record naming its id (or its `~mod`) between production and its end. */
-function showIndex(shows: readonly ShowEvent[]): Map<string, ShowEvent[]> {
+function showIndex(shows: readonly Pick<ShowEvent, 'studyUID' | 'at' | 'role' | 'findingIds'>[]): Map<string, ShowEvent[]> {
   const idx = new Map<string, ShowEvent[]>();
   for (const s of shows) {
     for (const id of s.findingIds) {
@@ -372,7 +390,9 @@ function rejectKey(reason: string | null | undefined): RejectReasonKey {
 function compute(h: GovernanceHistory, bucket: (iso: string) => string): FigureRow[] {
   const shows = showIndex(h.shows);
   const starts = windowStarts(h.produced);
-  const readingShows = (r: ProducedRecord) => wasShown(shows, starts, r, READING_ROLES);
+  // Utilisation: a reader's open that gave them this output while it was live.
+  const opens = showIndex(h.opens ?? []);
+  const openedByReader = (r: ProducedRecord) => wasShown(opens, starts, r, READING_ROLES);
   const producedByStudy = new Map<string, ProducedRecord[]>();
   for (const r of h.produced) producedByStudy.set(r.studyUID, [...(producedByStudy.get(r.studyUID) ?? []), r]);
   const signoffs = new Map(h.signoffs.map((s) => [s.studyUID, s.at]));
@@ -454,7 +474,7 @@ function compute(h: GovernanceHistory, bucket: (iso: string) => string): FigureR
     row.studiesProcessed = a.studies.size;
     row.studiesWithResults = a.studiesWithResults.size;
     const models = (study: string) => (producedByStudy.get(study) ?? []).filter((r) => r.model === a.key.model && r.version === a.key.version);
-    row.studiesOpened = [...a.studiesWithResults].filter((s) => models(s).some(readingShows)).length;
+    row.studiesOpened = [...a.studiesWithResults].filter((s) => models(s).some(openedByReader)).length;
     row.utilisation = a.key.mode === 'assistive' ? ratio(row.studiesOpened, row.studiesWithResults) : null;
     row.missesAdded = h.radiologistFindings.filter((f) => a.studies.has(f.studyUID) && !f.rejected).length;
     for (const study of a.studies) {
