@@ -7,4 +7,5 @@ import './findings/register';
 import './ai/register';
 import './trust/register';
 import './report/register';
+import './objects/register';
 export {};
