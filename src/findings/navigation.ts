@@ -2,6 +2,7 @@
 import type { ViewerContext } from '../viewer/extensions';
 import type { Finding, Region } from '../core/findings/finding';
 import { boxCentre, imageToWorld, parallelScaleToFit } from '../core/findings/geometry';
+import { cappedParallelScale } from '../core/imaging/zoomCap';
 import { centreCamera, currentPlane, indexOfRegion, stackViewport } from './viewport';
 import { sortedFindings, useFindingsStore } from './state';
 
@@ -63,7 +64,8 @@ export async function goToFinding(f: Finding, ctx0: ViewerContext): Promise<bool
     const centre = imageToWorld(plane, boxCentre(box));
     const canvas = vp.canvas;
     const w = canvas.clientWidth || canvas.width, h = canvas.clientHeight || canvas.height;
-    centreCamera(vp, centre, parallelScaleToFit(box.width * plane.columnSpacing, box.height * plane.rowSpacing, w, h));
+    // Capped at 4× the fitted image, so a small finding keeps its anatomical context.
+    centreCamera(vp, centre, cappedParallelScale(parallelScaleToFit(box.width * plane.columnSpacing, box.height * plane.rowSpacing, w, h), plane.columns * plane.columnSpacing, plane.rows * plane.rowSpacing, w, h));
   }
   return true;
 }
