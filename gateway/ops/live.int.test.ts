@@ -1,10 +1,16 @@
 /**
  * Live events across two gateways on one PostgreSQL (LISTEN/NOTIFY): a triage change and an alert on
  * gateway A reach gateway B's live feed (which its SSE streams follow) once, and are not echoed back
- * to A. Runs in the PostgreSQL pass (TEST_DB=postgres); on SQLite there is one process and nothing to mirror.
+ * to A; and over two real SSE streams (GET /api/events), a reader connected to gateway B receives the
+ * triage change and the alert that a radiologist's finding recorded through gateway A's HTTP API caused.
+ * Runs in the PostgreSQL pass (TEST_DB=postgres); on SQLite there is one process and nothing to mirror.
  */
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, TEST_DIALECT, waitFor, type Stack } from '../../test/harness.js';
+import { login, startStack, TEST_DIALECT, waitFor, type Client, type Stack } from '../../test/harness.js';
+import { HEAD_CT_DIR } from '../../scripts/lib/demo-data.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
 import { buildGateway, type Gateway } from '../app.js';
 import type { AlertEntry, LiveTriage } from '../preread/triage.js';
 
@@ -44,5 +50,103 @@ describe.runIf(TEST_DIALECT === 'postgres')('live events on every gateway', () =
     // B: A's triage change and alert (each once) and its own ack; A: its own two and B's ack (once), no echo.
     expect([...seen.b].sort()).toEqual(['alert alert-x1', 'alert-ack alert-x1', 'triage 1.2.3.4.5']);
     expect([...seen.a].sort()).toEqual(['alert alert-x1', 'alert-ack alert-x1', 'triage 1.2.3.4.5']);
+  });
+});
+
+type Ev = { event: string; data: { studyUID?: string; priority?: string | null; id?: string } };
+
+/** Reads GET /api/events into an array until closed. */
+function stream(baseUrl: string, cookie: string): { events: Ev[]; close(): void } {
+  const events: Ev[] = [];
+  const ac = new AbortController();
+  void (async () => {
+    const r = await fetch(baseUrl + '/api/events', { headers: { cookie }, signal: ac.signal });
+    const reader = r.body!.getReader();
+    const dec = new TextDecoder();
+    let buf = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buf += dec.decode(value, { stream: true });
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const ev = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (ev && data) events.push({ event: ev, data: JSON.parse(data) as Ev['data'] });
+      }
+    }
+  })().catch(() => {});
+  return { events, close: () => ac.abort() };
+}
+
+describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', () => {
+  const FILE = path.join(HEAD_CT_DIR, '07.dcm');
+  const SRC = parseDicomPart10(fs.readFileSync(FILE));
+  const STUDY = String(SRC.StudyInstanceUID);
+  let st: Stack;
+  let gb: Gateway;
+  let bUrl: string;
+  let rita: Client;
+  let prev: string | undefined;
+  beforeAll(async () => {
+    // The study is admitted by the change feed (it needs a triage row); no inference, so the only later
+    // triage change is the one this test causes on A.
+    prev = process.env.PREREAD_WORKERS;
+    process.env.PREREAD_WORKERS = '0';
+    st = await startStack({ files: [FILE] });
+    gb = await buildGateway({ ...st.gateway.config });
+    await gb.app.listen({ host: '127.0.0.1', port: 0 });
+    const addr = gb.app.server.address();
+    bUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    rita = await login(st.baseUrl, 'rita');
+  });
+  afterAll(async () => {
+    await gb?.close().catch(() => {});
+    await st?.stop();
+    if (prev === undefined) delete process.env.PREREAD_WORKERS;
+    else process.env.PREREAD_WORKERS = prev;
+  });
+
+  it('a critical AI finding imported on A reaches a reader streaming from B (triage and alert, once each)', async () => {
+    const db = st.gateway.store.db;
+    await waitFor('the study admitted', async () => !!(await db.selectFrom('preread_studies').select('study_uid').where('study_uid', '=', STUDY).executeTakeFirst()), 30_000, 100);
+    await Promise.all([st.gateway.preread.triage.settled(), gb.preread.triage.settled()]);
+    // One log-in (on A); the session is in the shared database, so B's stream accepts the same cookie.
+    const onB = stream(bUrl, rita.cookie);
+    const onA = stream(st.baseUrl, rita.cookie);
+    await waitFor('both streams open', async () => onB.events.some((e) => e.event === 'hello') && onA.events.some((e) => e.event === 'hello'), 10_000, 50);
+    // An AI result imported through A's API (the one ingestion path): a critical finding flags the study.
+    const r = await rita.post('/api/findings', {
+      id: `live-int-${Date.now()}`,
+      studyInstanceUID: STUDY,
+      type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' },
+      label: 'Intracranial hemorrhage',
+      confidence: 0.97,
+      severity: 'critical',
+      regions: [{ image: { seriesInstanceUID: String(SRC.SeriesInstanceUID), sopInstanceUID: String(SRC.SOPInstanceUID) }, box: { x: 200, y: 180, width: 40, height: 30 } }],
+      model: { name: 'ich-import-demo', version: '1.0.0' },
+    });
+    expect(r.status, await r.clone().text()).toBe(201);
+    const mine = (s: { events: Ev[] }, ev: string) => s.events.filter((e) => e.event === ev && e.data.studyUID === STUDY);
+    await waitFor(
+      'B streamed what A streamed: the triage changes and the alert',
+      async () => mine(onA, 'alert').length > 0 && mine(onB, 'alert').length > 0 && mine(onB, 'triage').length >= mine(onA, 'triage').length,
+      15_000,
+      50,
+    );
+    await new Promise((res) => setTimeout(res, 700)); // a duplicate or an echo would arrive now
+    onA.close();
+    onB.close();
+    // B heard it through LISTEN/NOTIFY (B's own event bus never saw the finding); A, where it happened, directly.
+    // The reader on B saw the same triage changes as the reader on A (one per change A published: the
+    // recompute and the alert it raised), no more (no echo, no duplicate), and the one alert.
+    const priorities = (s: { events: Ev[] }) => mine(s, 'triage').map((e) => e.data.priority);
+    expect(priorities(onA).length).toBeGreaterThan(0);
+    expect(priorities(onA).every((p) => p === 'critical')).toBe(true);
+    expect(priorities(onB)).toEqual(priorities(onA));
+    for (const s of [onA, onB]) expect(mine(s, 'alert')).toHaveLength(1);
+    expect(mine(onB, 'alert')[0].data.id).toBe(mine(onA, 'alert')[0].data.id);
   });
 });
