@@ -13,14 +13,17 @@ export interface RegisteredModel {
   /** Absolute folder (models/<name>). */
   dir: string;
   manifest: ModelManifest;
-  /** The manifest's model file is there (a model without it is listed but never run by the pre-read). */
+  /**
+   * The model can run: its model file is there, or it is remote (runtime.kind 'remote': it runs at its
+   * endpoint, gateway/external-ai). A model without either is listed but never run.
+   */
   hasFile: boolean;
 }
 
 export interface ModelRegistry {
   /** Every valid manifest, sorted by name. */
   all(): RegisteredModel[];
-  /** What the pre-read may run: valid manifest and model file present. */
+  /** What the local pre-read may run: valid manifest, model file present, not remote. */
   list(): RegisteredModel[];
   get(name: string): RegisteredModel | undefined;
   manifests(): ModelManifest[];
@@ -92,7 +95,7 @@ function readAll(root: string): Omit<Snapshot, 'signature'> {
       errors.push(`${dir}: manifest name ${r.value.name} differs from its folder name`);
       continue;
     }
-    models.push({ dir, manifest: r.value, hasFile: fs.existsSync(path.join(dir, r.value.files.model)) });
+    models.push({ dir, manifest: r.value, hasFile: r.value.runtime?.kind === 'remote' || fs.existsSync(path.join(dir, r.value.files.model)) });
   }
   return { models, errors };
 }
@@ -120,7 +123,7 @@ export function createModelRegistry(modelsDir: string, opts: { checkMs?: number;
   return {
     dir: root,
     all: () => current().models,
-    list: () => current().models.filter((m) => m.hasFile),
+    list: () => current().models.filter((m) => m.hasFile && m.manifest.runtime?.kind !== 'remote'),
     get: (name) => current().models.find((m) => m.manifest.name === name),
     manifests: () => current().models.map((m) => m.manifest),
     errors: () => current().errors,
