@@ -1,7 +1,8 @@
 /**
  * The result objects' layer over the viewport: one canvas, redrawn synchronously on every
  * Cornerstone render (new image, camera change) and on every display choice, plus a colour bar for a
- * parametric map on the image, at the right edge midway down, clear of the four corners' text.
+ * parametric map on the image, on the right edge between the top-right corner text and the
+ * right orientation marker, clear of both.
  * AI-made objects follow the findings' one-key AI switch (the findings store's overlaysVisible).
  */
 import { useEffect, useRef, useState } from 'react';
@@ -100,7 +101,10 @@ export function ObjectsOverlay({ ctx }: { ctx: ViewerContext }) {
   );
 }
 
-/** The map's colour scale with its range and the threshold marked; midway down the right edge. */
+/**
+ * The map's colour scale with its range and the threshold marked: on the right edge, below the top-right
+ * corner text and above the right orientation marker (which sits midway down), at any viewport size.
+ */
 function MapColourBar({ sop }: { sop: string }) {
   const l = useObjectsStore((s) => s.loaded[sop]);
   const threshold = useObjectsStore((s) => s.threshold[sop]);
@@ -111,7 +115,7 @@ function MapColourBar({ sop }: { sop: string }) {
   const fmt = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
   const span = p.max - p.min || 1;
   return (
-    <div data-testid="pmap-colourbar" style={{ position: 'absolute', right: 8, top: '30%', height: '40%', display: 'flex', gap: 4, font: '12px system-ui, sans-serif', color: '#eee', textShadow: '0 0 2px #000' }}>
+    <div data-testid="pmap-colourbar" style={{ position: 'absolute', right: 8, top: '4.5rem', bottom: 'calc(50% + 1.4rem)', display: 'flex', gap: 4, font: '12px system-ui, sans-serif', color: '#eee', textShadow: '0 0 2px #000' }}>
       <div style={{ display: 'flex', flexDirection: 'column', justifyContent: 'space-between', textAlign: 'right' }}>
         <span>{fmt(p.max)}</span>
         <span>{p.unit && p.unit !== 'no units' ? p.unit : ''}</span>
