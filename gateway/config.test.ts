@@ -45,4 +45,20 @@ describe('configuration from the environment', () => {
     expect(configFromEnv({ TRUST_PROXY: '10.0.0.0/8, ::1' }).trustProxy).toEqual(['10.0.0.0/8', '::1']);
     for (const bad of ['true', '*', 'nginx', '300.1.1.1', '127.0.0.1,']) expect(() => configFromEnv({ TRUST_PROXY: bad })).toThrow(/TRUST_PROXY=.*must be comma-separated IP addresses or CIDRs/);
   });
+
+  it('FHIR_URL: off when unset; an http(s) URL; anything else refused with a message naming it', () => {
+    expect(configFromEnv({}).fhirUrl).toBeUndefined();
+    expect(configFromEnv({ FHIR_URL: '' }).fhirUrl).toBeUndefined();
+    expect(configFromEnv({ FHIR_URL: 'https://fhir.example.org/r4' }).fhirUrl).toBe('https://fhir.example.org/r4');
+    expect(() => configFromEnv({ FHIR_URL: 'fhir.example.org/r4' })).toThrow(/FHIR_URL="fhir\.example\.org\/r4": must be an http:\/\/ or https:\/\/ URL/);
+    expect(() => configFromEnv({ FHIR_URL: 'ftp://fhir.example.org/' })).toThrow(/FHIR_URL=.*must be an http:\/\/ or https:\/\/ URL/);
+    let err: unknown;
+    try {
+      configFromEnv({ FHIR_URL: 'https://user:s3cret@fhir.example.org/r4' });
+    } catch (e) {
+      err = e;
+    }
+    expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^FHIR_URL=\(hidden\): must be an http:\/\/ or https:\/\/ URL without credentials/)]);
+    expect((err as Error).message).not.toContain('s3cret');
+  });
 });

@@ -48,6 +48,12 @@ export interface GatewayConfig {
    * must never count).
    */
   trustProxy?: string[];
+  /**
+   * The FHIR R4 endpoint signed results go to (env FHIR_URL: a FHIR server's base or transaction URL, http(s),
+   * no credentials in it); unset: no FHIR results. A DiagnosticReport bundle per sign-off and addendum goes
+   * through the outbox (gateway/outbox/events.ts).
+   */
+  fhirUrl?: string;
 }
 
 /** A bad configuration: one line per variable, naming it, what it was given and what it must be. */
@@ -99,6 +105,15 @@ const ENV = z.object({
       'comma-separated IP addresses or CIDRs of the reverse proxies (e.g. 127.0.0.1)',
     )
     .default(''),
+  FHIR_URL: z
+    .union([
+      z.literal(''),
+      httpUrl.refine((v) => {
+        const u = URL.canParse(v) ? new URL(v) : null;
+        return !u || (!u.username && !u.password);
+      }, 'an http:// or https:// URL without credentials in it (the FHIR server base or transaction URL, e.g. https://fhir.example.org/r4)'),
+    ])
+    .default(''),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { error: 'one of fatal, error, warn, info, debug, trace, silent' }).optional(),
 });
 
@@ -112,7 +127,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     throw new ConfigError(
       parsed.error.issues.map((i) => {
         const name = String(i.path[0]);
-        const value = name === 'AUDIT_KEY' || name === 'ORTHANC_PASSWORD' ? '(hidden)' : JSON.stringify(env[name]);
+        // A URL with credentials in it is not echoed either.
+        const value = name === 'AUDIT_KEY' || name === 'ORTHANC_PASSWORD' || (name === 'FHIR_URL' && String(env[name]).includes('@')) ? '(hidden)' : JSON.stringify(env[name]);
         return `${name}=${value}: must be ${i.message}`;
       }),
     );
@@ -139,5 +155,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): GatewayConf
     metricsPort: e.METRICS_PORT,
     metricsHost: e.METRICS_HOST,
     trustProxy: e.TRUST_PROXY.trim() ? e.TRUST_PROXY.split(',').map((a) => a.trim()) : undefined,
+    fhirUrl: e.FHIR_URL.trim() || undefined,
   };
 }

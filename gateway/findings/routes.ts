@@ -132,7 +132,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     } catch {
       /* no prior reachable: each finding keeps its own tracking UID */
     }
-    const out = await signOff({ db, events }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, confirmAiPending: body.confirmAiPending === true, browserAi: body.browserAi ?? null, mustConfirm: (id) => !hidden.has(id), tracking });
+    const out = await signOff({ db, events, fhirUrl: ctx.config.fhirUrl }, { studyUID: study, user: s.user, confirmUnverified: body.confirmUnverified === true, confirmAiPending: body.confirmAiPending === true, browserAi: body.browserAi ?? null, mustConfirm: (id) => !hidden.has(id), tracking });
     const listed = (fs: Finding[]) => fs.map((f) => ({ id: f.id, label: f.label, confidence: f.confidence, model: f.model.name }));
     if (!out.ok) {
       // AI still reading: one answer with everything to confirm (the unverified findings too), so the viewer asks once.

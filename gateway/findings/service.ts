@@ -18,6 +18,8 @@ import { parseDraft, pendingAiLines, reportParts, reportPlainText, type ReportDr
 export interface FindingsDeps {
   db: Kysely<DB>;
   events?: DomainEvents;
+  /** Where signed results go as FHIR (config.fhirUrl); none: no FHIR results. */
+  fhirUrl?: string | null;
 }
 
 const AUDIT_ACTION = { accept: 'finding-accepted', reject: 'finding-rejected', modify: 'finding-modified', undo: 'finding-verdict-undone' } as const;
@@ -134,7 +136,7 @@ export async function signOff(
       // The draft becomes the signed report in the same transaction; it never changes afterwards.
       signedReport = await freezeReport(trx, studyUID, signoff.signed_at);
       await onStudySignedOff(trx, {
-        studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at,
+        studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at, fhirUrl: deps.fhirUrl,
         ...(signedReport ? { reportText: reportPlainText(signedReport), report: reportParts(signedReport) } : {}),
         // The radiologist's live (not deleted) measurements: in the verified SR as theirs.
         measurements: await measurementsForStudy(trx, studyUID),
@@ -194,7 +196,7 @@ export async function addAddendum(deps: FindingsDeps, e: { studyUID: string; use
     const findings = (await findingsForStudy(trx, e.studyUID)).filter((f) => f.status !== 'ai-unverified');
     const parts = report ? reportParts(report) : { findings: [], impression: '' };
     await onStudySignedOff(trx, {
-      studyInstanceUID: e.studyUID, findings, user: e.user, signedAt: at,
+      studyInstanceUID: e.studyUID, findings, user: e.user, signedAt: at, fhirUrl: deps.fhirUrl,
       reportText: report ? reportPlainText(report, { addendum: addendumText }) : `ADDENDUM:\n${addendumText}`,
       report: { findings: [...parts.findings, ...all.map((a) => `Addendum (${a.added_by}, ${a.added_at}): ${a.text}`)], impression: parts.impression },
       measurements: await measurementsForStudy(trx, e.studyUID),

@@ -68,12 +68,6 @@ export interface FhirPayload {
   ids: { report: string; study: string; device: string; practitioner: string; observations: Record<string, string> };
 }
 
-/** The FHIR endpoint results go to (FHIR_URL, a FHIR server's base or transaction URL); none: no FHIR results. */
-export function fhirEndpoint(): string | null {
-  const u = process.env.FHIR_URL?.trim();
-  return u ? u : null;
-}
-
 export type OutboxPayload = SrPayload | OruPayload | WebhookPayload;
 
 /** MSH-10: 20 characters (the v2.3 limit, so older receivers take it too), unique, never reused. */
@@ -161,7 +155,11 @@ export async function onAiResultReady(
  */
 export async function onStudySignedOff(
   trx: Kysely<DB>,
-  e: { studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string; report?: { findings: string[]; impression: string }; measurements?: Measurement[] },
+  e: {
+    studyInstanceUID: string; findings: Finding[]; user: SessionUser; signedAt: string; reportText?: string; report?: { findings: string[]; impression: string }; measurements?: Measurement[];
+    /** The FHIR endpoint (config.fhirUrl, env FHIR_URL, validated at start); none: no FHIR results. */
+    fhirUrl?: string | null;
+  },
 ): Promise<void> {
   if (Number.isNaN(Date.parse(e.signedAt))) throw new Error(`signedAt is not an ISO date-time: ${e.signedAt}`);
   const model = modelOf(e.findings);
@@ -179,7 +177,7 @@ export async function onStudySignedOff(
     });
   }
   const finalSent = await finalResultEnqueued(trx, e.studyInstanceUID);
-  const fhirUrl = fhirEndpoint();
+  const fhirUrl = e.fhirUrl ?? null;
   if (fhirUrl) {
     // FHIR R4 DiagnosticReport + ImagingStudy + Observations, through the outbox like the SR and the ORU.
     const fhir: FhirPayload = {

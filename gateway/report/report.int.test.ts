@@ -35,7 +35,6 @@ let rita: Client;
 let ris: net.Server;
 const received: string[] = [];
 let prevPreread: string | undefined;
-let prevFhir: string | undefined;
 // A FHIR endpoint we do not own, as far as the gateway knows: it records each POST (content type and body).
 let fhirServer: http.Server;
 const fhirPosts: { contentType: string; body: any }[] = [];
@@ -79,8 +78,6 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => fhirServer.listen(fhirPort, '127.0.0.1', () => r()));
-  prevFhir = process.env.FHIR_URL;
-  process.env.FHIR_URL = `http://127.0.0.1:${fhirPort}/fhir`;
   const risPort = await freePort();
   // A RIS we do not own, as far as the gateway knows: it records each ORU as received and acknowledges AA.
   ris = net.createServer((sock) => {
@@ -95,7 +92,7 @@ beforeAll(async () => {
     sock.on('error', () => {});
   });
   await new Promise<void>((r) => ris.listen(risPort, '127.0.0.1', () => r()));
-  stack = await startStack({ files: [FILE], config: { outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 100, maxDelayMs: 800, pollMs: 100, ackTimeoutMs: 3000 } } });
+  stack = await startStack({ files: [FILE], config: { fhirUrl: `http://127.0.0.1:${fhirPort}/fhir`, outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 100, maxDelayMs: 800, pollMs: 100, ackTimeoutMs: 3000 } } });
   rita = await login(stack.baseUrl, 'rita');
   // Two AI findings on the head CT, imported through the one ingestion path (the server stamps source and status).
   const ai = sampleFindings(SRC).filter((f) => f.kind === 'diagnostic').map(({ source: _s, status: _st, ...f }) => f);
@@ -107,8 +104,6 @@ afterAll(async () => {
   await stack?.stop();
   await new Promise<void>((r) => (ris ? ris.close(() => r()) : r()));
   await new Promise<void>((r) => (fhirServer ? fhirServer.close(() => r()) : r()));
-  if (prevFhir === undefined) delete process.env.FHIR_URL;
-  else process.env.FHIR_URL = prevFhir;
   if (prevPreread === undefined) delete process.env.PREREAD;
   else process.env.PREREAD = prevPreread;
 });

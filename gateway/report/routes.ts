@@ -94,7 +94,7 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
     const body = req.body as { text?: unknown } | null;
     if (!body || typeof body.text !== 'string' || Object.keys(body).some((k) => k !== 'text')) return reply.code(422).send({ error: 'invalid addendum', details: ['body: only { "text": string } is accepted'] });
-    const out = await addAddendum({ db, events }, { studyUID: study, user: s.user, text: body.text });
+    const out = await addAddendum({ db, events, fhirUrl: ctx.config.fhirUrl }, { studyUID: study, user: s.user, text: body.text });
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     return reply.code(201).send({ id: out.id, addedAt: out.addedAt });
   });

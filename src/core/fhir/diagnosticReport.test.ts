@@ -41,6 +41,22 @@ describe('FHIR R4 results bundle', () => {
     expect(validate({ ...report, verdict: 'x' })).not.toEqual([]);
   }, 60_000);
 
+  it('checks code values against the official R4 value sets (required bindings), not only structure', async () => {
+    const validate = await r4Validator();
+    const bundle = buildFhirReportBundle(input()) as { entry: Entry[] };
+    const report = bundle.entry[0].resource;
+    const obs = bundle.entry.find((e) => e.resource.resourceType === 'Observation')!.resource;
+    // Wrong status codes: structurally a string where a code goes, but not in diagnostic-report-status / observation-status.
+    expect(validate({ ...report, status: 'signed' })).toEqual([expect.stringMatching(/DiagnosticReport\.status: code "signed" is not in the required value set diagnostic-report-status/)]);
+    expect(validate({ ...obs, status: 'done' })).toEqual([expect.stringMatching(/Observation\.status: code "done" is not in the required value set observation-status/)]);
+    // Nested codes of a hierarchical code system are in it ('corrected' is under 'amended'); a wrong one inside a bundle is caught too.
+    expect(validate({ ...report, status: 'corrected' })).toEqual([]);
+    const broken = { ...bundle, entry: bundle.entry.map((e, i) => (i === 0 ? { ...e, resource: { ...report, status: 'approved' } } : e)) };
+    expect(validate(broken).join('\n')).toMatch(/code "approved" is not in the required value set diagnostic-report-status/);
+    // Other required bindings: the bundle type and the request method.
+    expect(validate({ ...bundle, type: 'batchy' }).join('\n')).toMatch(/bundle-type/);
+  }, 60_000);
+
   it('one Observation per reported finding: AI ones name the Device, all the reader and the verdict; the report carries text and impression', () => {
     const bundle = buildFhirReportBundle(input()) as { type: string; entry: Entry[] };
     expect(bundle.type).toBe('transaction');
