@@ -37,6 +37,23 @@ if [ ! -f "$binding" ] || ! BETTER_SQLITE3_BINDING="$binding" "$NODE" -e "new (r
     { echo "[node-lts] better-sqlite3 build failed, see $dir/build.log" >&2; exit 1; }
 fi
 export BETTER_SQLITE3_BINDING="$binding"
+# Code that opens better-sqlite3 without the nativeBinding option (tests that tamper with a SQLite file
+# directly) would load node_modules' build for the machine's ABI: a preload hands better-sqlite3's
+# `bindings` lookup this Node's build instead, in every process and worker vitest starts.
+preload="$dir/better-sqlite3-binding.cjs"
+cat >"$preload" <<'JS'
+// Written by scripts/node-lts.sh.
+const Module = require('module');
+const load = Module._load;
+Module._load = function (request, parent, isMain) {
+  if (request === 'bindings' && process.env.BETTER_SQLITE3_BINDING && parent && /better-sqlite3/.test(parent.filename || '')) {
+    const file = process.env.BETTER_SQLITE3_BINDING;
+    return () => require(file);
+  }
+  return load.apply(this, arguments);
+};
+JS
+export NODE_OPTIONS="--require $preload${NODE_OPTIONS:+ $NODE_OPTIONS}"
 # Child processes (tsx, workers) get the same Node.
 export PATH="$dir/node/bin:$PATH"
 exec "$NODE" node_modules/vitest/vitest.mjs run "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# `npm test`: every test, installing what it needs first. Unit, then integration (real Orthanc,
-# real MLLP peers, real validators) on SQLite and again on PostgreSQL, then e2e (real Chromium
-# against the built viewer).
+# `npm test`: every test, installing what it needs first. Unit (on the machine's Node and on Node 24),
+# then integration (real Orthanc, real MLLP peers, real validators) on SQLite under Node 24 and again on
+# PostgreSQL under the machine's Node, then e2e (real Chromium against the built viewer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -16,7 +16,14 @@ if [ "${TEST_NODE24:-1}" != 0 ]; then
   echo "[test] unit on Node 24"
   bash scripts/node-lts.sh 24 --project unit
 fi
-npx vitest run --project integration
+# The integration suite on SQLite runs on Node 24 (the newer supported LTS), the PostgreSQL pass below on
+# the machine's Node: both dialects once, both runtimes covered, no extra pass. TEST_NODE24=0: machine's Node.
+if [ "${TEST_NODE24:-1}" != 0 ]; then
+  echo "[test] integration (SQLite) on Node 24"
+  bash scripts/node-lts.sh 24 --project integration
+else
+  npx vitest run --project integration
+fi
 # The same integration suite on PostgreSQL: a throw-away cluster on loopback (scripts/lib/postgres.ts),
 # one database per stack. Left out: files that never open the gateway's database (src/, the Orthanc
 # harness tests), those that pin a SQLite file to tamper with it or kill a gateway over it (audit, crash),
