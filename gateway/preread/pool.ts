@@ -13,6 +13,7 @@ import type { OrthancAccess } from './pacs.js';
 import type { SliceDetection } from '../../src/core/ai/processing.js';
 import type { IntensityStats, ValueFacts } from '../../src/core/ai/domain.js';
 import type { Positioned } from './slices.js';
+import { observeInferenceOf } from '../ops/metrics.js';
 
 export interface WorkerRequest {
   /** The slice row's id (preread_slices). */
@@ -106,6 +107,7 @@ export class InferencePool {
       const b = slot.busy;
       if (b && b.req.jobId === res.jobId) {
         slot.busy = null;
+        if (res.type === 'result') observeInferenceOf(b.req.manifestDir, res.timings.inferenceMs); // metrics: per model and version
         b.resolve(res);
       }
     });
