@@ -3,6 +3,7 @@
  * remote endpoint (an HTTP server in this test: the boundary we do not own) that captures every byte it
  * is sent. A study with patient identity in it (copies of real head CT slices, dcmodify) is sent to a
  * remote model of the registry:
+ *  - the study is sent by itself when it arrives (the remote model's indication covers it);
  *  - the endpoint is down at first (503): the job stays in the outbox and is retried, nothing is lost;
  *  - what the endpoint received: every instance of the study, de-identified: tag by tag over the
  *    generated PS3.15 table nothing X/Z/D/U keeps its value, no patient identifier, no original UID,
@@ -137,19 +138,21 @@ describe('external AI endpoint', () => {
     expect((await c.rita.post(`/api/studies/${STUDY}/external-ai/no-such-model`, {})).status).toBe(404);
   });
 
-  it('survives an endpoint outage: the job is retried from the outbox, nothing lost', async () => {
-    const r = await c.rita.post(`/api/studies/${STUDY}/external-ai/remote-ct`, {});
-    expect(r.status).toBe(202);
+  it('sends an arriving study by itself; an endpoint outage is retried from the outbox, nothing lost', async () => {
     const db = stack.gateway.store.db;
-    await waitFor('a failed attempt while the endpoint is down', async () => endpoint.refused > 0 && (await db.selectFrom('outbox').select(['status']).where('kind', '=', 'external-ai').executeTakeFirst())?.status === 'failed', 30_000);
+    const job = () => db.selectFrom('outbox').selectAll().where('kind', '=', 'external-ai').where('study_uid', '=', STUDY).orderBy('id').executeTakeFirst();
+    await waitFor('a failed attempt while the endpoint is down', async () => endpoint.refused > 0 && (await job())?.status === 'failed', 60_000);
     endpoint.down = false;
     const row = await waitFor('the job delivered after the outage', async () => {
-      const x = await db.selectFrom('outbox').selectAll().where('kind', '=', 'external-ai').executeTakeFirst();
+      const x = await job();
       return x?.status === 'acknowledged' ? x : null;
     }, 30_000);
     expect(row.attempts).toBeGreaterThanOrEqual(2);
+    expect(row.dedupe_key).toMatch(new RegExp(`^external-ai:remote-ct:${STUDY.replace(/\./g, '\\.')}:`));
     expect(endpoint.stows).toHaveLength(1);
     expect(endpoint.stows[0].contentType).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
+    const asked = await db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'external-ai-requested').where('study_uid', '=', STUDY).execute();
+    expect(asked.map((a) => [a.actor, JSON.parse(a.detail!).trigger])).toEqual([['external-ai', 'arrival']]);
   });
 
   it('sent every instance de-identified: tag by tag over the table, no PHI, no original UID, no private tag', () => {
@@ -192,6 +195,21 @@ describe('external AI endpoint', () => {
     const original = files.map((x) => readDataset(fs.readFileSync(x)).dict).find((d) => pixels(d) === pixels(target))!;
     expect(f.regions[0].image).toMatchObject({ sopInstanceUID: str(original, '00080018'), seriesInstanceUID: str(original, '0020000E') });
     expect(f.regions[0].box).toEqual({ x: 200, y: 150, width: 40, height: 30 });
+  });
+
+  it('can be sent again by a radiologist: a new UID map, the same findings, nothing duplicated', async () => {
+    const r = await c.rita.post(`/api/studies/${STUDY}/external-ai/remote-ct`, {});
+    expect(r.status).toBe(202);
+    const { job } = (await r.json()) as { job: number };
+    const db = stack.gateway.store.db;
+    await waitFor('the second job delivered', async () => (await db.selectFrom('outbox').select('status').where('id', '=', job).executeTakeFirst())?.status === 'acknowledged', 30_000);
+    expect(endpoint.stows).toHaveLength(2);
+    const uidsOf = (i: number) => endpoint.stows[i].parts.map((p) => str(readDataset(p).dict, '0020000D'))[0];
+    expect(uidsOf(1)).not.toBe(uidsOf(0));
+    const { findings } = await c.rita.json<{ findings: Finding[] }>(`/api/studies/${STUDY}/findings`);
+    expect(findings.filter((f) => f.model.name === 'remote-ct')).toHaveLength(1);
+    const last = await db.selectFrom('audit').select('detail').where('action', '=', 'external-ai-results').orderBy('seq', 'desc').executeTakeFirst();
+    expect(JSON.parse(last!.detail!)).toMatchObject({ stored: 0, unchanged: 1 });
   });
 
   it('audits the export and the return', async () => {

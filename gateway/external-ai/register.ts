@@ -4,53 +4,29 @@
  * (deliver.ts). Jobs are outbox rows of kind `external-ai`: the outbox worker claims, retries and
  * leases them like every other delivery; this capability only hands it the delivery function.
  */
-import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Kysely } from 'kysely';
-import type { DB } from '../db/database.js';
 import type { GatewayContext } from '../context.js';
 import type { OutboxWorker } from '../outbox/worker.js';
-import '../outbox/schema.js';
 import { requireUser } from '../auth/plugin.js';
 import { appendAudit } from '../audit/audit.js';
-import { isAiAllowed } from '../trust/service.js';
-import { studyEligibility } from '../../src/core/ai/eligibility.js';
 import { deliverExternalAi, type ExternalAiPayload } from './deliver.js';
+import { startArrivalFollower } from './arrivals.js';
+import { enqueueExternalAi } from './jobs.js';
 
-export type EnqueueResult = { ok: true; jobId: number } | { ok: false; status: 404 | 409 | 422; error: string };
-
-/**
- * Queues a study for a remote model, after the same checks a local model gets: the model is remote,
- * the study's facts fall in its indication and domain (THE eligibility rule), and no AI control holds
- * it back (study or modality disabled, rollout off). The pre-read's arrival can call this for remote models.
- */
-export async function enqueueExternalAi(ctx: GatewayContext, studyUID: string, modelName: string, requestedBy: string): Promise<EnqueueResult> {
-  const reg = ctx.models.get(modelName);
-  if (!reg || reg.manifest.runtime?.kind !== 'remote') return { ok: false, status: 404, error: `no remote model ${modelName}` };
-  const facts = await ctx.facts(studyUID);
-  if (!facts) return { ok: false, status: 404, error: 'unknown study' };
-  const elig = studyEligibility(reg.manifest, facts);
-  if (!elig.ok) return { ok: false, status: 422, error: elig.reason };
-  const allowed = await isAiAllowed(ctx.db, { studyUID, modality: facts.modality, modelName });
-  if (!allowed.ok) return { ok: false, status: 409, error: allowed.reason };
-  const jobId = await insertJob(ctx.db, { type: 'external-ai', model: modelName, studyUID, secret: crypto.randomBytes(32).toString('hex'), requestedBy });
-  return { ok: true, jobId };
-}
-
-async function insertJob(db: Kysely<DB>, p: ExternalAiPayload): Promise<number> {
-  const now = new Date().toISOString();
-  const id = crypto.randomUUID();
-  const row = await db
-    .insertInto('outbox')
-    .values({ kind: 'external-ai', study_uid: p.studyUID, dedupe_key: `external-ai:${id}`, message_id: id, payload: JSON.stringify(p), status: 'pending', attempts: 0, next_attempt_at: now, last_error: null, created_at: now, updated_at: now, sent_at: null, acknowledged_at: null })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return Number(row.id);
+/** EXTERNAL_AI_POLL_MS: how often arrivals are looked at for remote models (default 2 s; 0 switches it off). */
+export function arrivalPollMs(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.EXTERNAL_AI_POLL_MS ?? 2000);
+  return Number.isFinite(n) && n >= 0 ? n : 2000;
 }
 
 export async function register(app: FastifyInstance, ctx: GatewayContext, outbox: OutboxWorker): Promise<void> {
   outbox.handlers.set('external-ai', (payload) => deliverExternalAi(ctx, payload as ExternalAiPayload));
+  const poll = arrivalPollMs();
+  if (poll > 0) {
+    const follower = startArrivalFollower(ctx, outbox, poll, (m) => app.log.warn(m));
+    app.addHook('preClose', () => follower.stop());
+  }
 
   app.post<{ Params: { study: string; model: string } }>('/api/studies/:study/external-ai/:model', { config: { permission: 'external-ai.send' } }, async (req, reply) => {
     const s = requireUser(req);
