@@ -8,7 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
-import type { Stack } from '../test/harness.js';
+import fs from 'node:fs';
+import { login, type Stack } from '../test/harness.js';
+import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
 
 let stack: Stack;
@@ -105,7 +107,9 @@ describe('viewport layouts', () => {
     await page.keyboard.press('j');
     await page.waitForFunction(() => window.__viewer!.getViewports().active === 1, null, { timeout: 5_000 });
     const s1 = (await layoutState(page)).viewports[1].seriesUID;
-    await page.keyboard.press(s1 === a.seriesInstanceUID ? ']' : '[');
+    // ] is the next series in the panel's order, [ the previous one.
+    const order = await page.locator('.series-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-series-uid')));
+    await page.keyboard.press(order.indexOf(s1) === 0 ? ']' : '[');
     const want = s1 === a.seriesInstanceUID ? b.seriesInstanceUID : a.seriesInstanceUID;
     await page.waitForFunction((u) => window.__viewer!.getViewports().viewports[1].seriesUID === u && window.__viewer!.getViewports().viewports[1].imageCount > 0, want, { timeout: 15_000 });
     const main = window0(await layoutState(page));
@@ -118,6 +122,50 @@ describe('viewport layouts', () => {
     expect(await page.locator('[data-viewport-index]').count()).toBe(1);
     expect((await cellStats(page, 0)).nonBlack).toBeGreaterThan(0.1);
     expect(pageErrors).toEqual([]);
+  }, 120_000);
+
+  it('at 1280×800 the toolbar, the header alert and the AI panel are inside the window, none clipped', async () => {
+    // A critical AI finding, listed in the AI panel (a header alert, where one is raised, is checked too).
+    const rita = await login(stack.baseUrl, 'rita');
+    const ds = parseDicomPart10(fs.readFileSync(a.files[2]));
+    const finding = {
+      id: 'L-ICH', studyInstanceUID: a.studyInstanceUID, type: { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' }, label: 'Intracranial haemorrhage',
+      confidence: 0.96, severity: 'critical', model: { name: 'ich-detector', version: '1.2.0', manufacturer: 'Reading Station Demo' },
+      regions: [{ image: { seriesInstanceUID: String(ds.SeriesInstanceUID), sopInstanceUID: String(ds.SOPInstanceUID), sopClassUID: String(ds.SOPClassUID) }, box: { x: 200, y: 180, width: 30, height: 30 } }],
+    };
+    expect((await rita.post('/api/findings', [finding])).status).toBe(201);
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${stack.baseUrl}/viewer/${a.studyInstanceUID}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    await page.locator('[data-testid=findings-panel] li[data-finding-id="L-ICH"]').waitFor({ timeout: 30_000 });
+    const report = await page.evaluate(() => {
+      const W = window.innerWidth;
+      const H = window.innerHeight;
+      const out: string[] = [];
+      const inside = (el: Element, what: string, box?: DOMRect) => {
+        const r = el.getBoundingClientRect();
+        const b = box ?? new DOMRect(0, 0, W, H);
+        if (r.width === 0 && r.height === 0) return;
+        if (r.left < b.left - 0.5 || r.right > b.right + 0.5 || r.top < b.top - 0.5 || r.bottom > b.bottom + 0.5) out.push(`${what}: [${Math.round(r.left)},${Math.round(r.top)} – ${Math.round(r.right)},${Math.round(r.bottom)}] outside [${Math.round(b.left)},${Math.round(b.top)} – ${Math.round(b.right)},${Math.round(b.bottom)}]`);
+        // Text cut inside its own box (overflow hidden or scrolled).
+        const h = el as HTMLElement;
+        if (h.scrollWidth > h.clientWidth + 1 && getComputedStyle(h).overflowX !== 'visible') out.push(`${what}: content ${h.scrollWidth}px in ${h.clientWidth}px`);
+      };
+      const toolbar = document.querySelector('.viewer .toolbar')!;
+      inside(toolbar, 'toolbar');
+      const tb = toolbar.getBoundingClientRect();
+      toolbar.querySelectorAll('button').forEach((b) => inside(b, `toolbar button "${b.textContent}"`, tb));
+      document.querySelectorAll('.critical-alert').forEach((el) => inside(el, 'header alert'));
+      const header = document.querySelector('.app-header')!;
+      inside(header, 'header');
+      header.querySelectorAll('a, button').forEach((el) => inside(el, `header item "${el.textContent}"`));
+      const side = document.querySelector('.side-panel')!;
+      inside(side, 'AI panel');
+      const sb = side.getBoundingClientRect();
+      side.querySelectorAll('.side-toolbar > *, .side-toolbar button').forEach((el) => inside(el, `AI panel control "${el.textContent?.slice(0, 30)}"`, sb));
+      return out;
+    });
+    expect(report).toEqual([]);
   }, 120_000);
 });
 

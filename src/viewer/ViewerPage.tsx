@@ -273,6 +273,21 @@ function dropProps(vps: Viewports, index: number) {
   };
 }
 
+type LeftToolName = ReturnType<typeof useViewerStore.getState>['leftTool'];
+const LEFT_TOOL_LABELS: Record<LeftToolName, string> = {
+  windowLevel: 'W/L',
+  pan: 'Pan',
+  zoom: 'Zoom',
+  length: 'Length',
+  angle: 'Angle',
+  rectangle: 'Rect ROI',
+  ellipse: 'Ellipse ROI',
+  probe: 'Probe',
+};
+
+/** The toolbar's menus, drawn like its buttons (theme.css styles buttons only). */
+const MENU_STYLE: React.CSSProperties = { font: 'inherit', fontSize: '0.85rem', color: 'inherit', background: 'var(--panel-2)', border: '1px solid var(--line)', borderRadius: 6, padding: '0.2rem 0.3rem', cursor: 'pointer' };
+
 const ACTIVE_OUTLINE: React.CSSProperties = { position: 'absolute', inset: 0, border: '2px solid #39c5ff', pointerEvents: 'none', zIndex: 5 };
 const emptySideStore: StoreApi<SideState> = createStore<SideState>(() => ({ studyUID: null, seriesUID: null, modality: '', entries: [], imageIds: [], imageIndex: 0, voi: null, label: null, error: null }));
 
@@ -316,6 +331,7 @@ function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps:
   const ctx = useMemo(() => sideContext(studyUID, side, st, index, active, vps.ctrl.ids.renderingEngineId), [studyUID, side, st.studyUID, st.seriesUID, st.imageIds, st.entries, index, active, vps]); // eslint-disable-line react-hooks/exhaustive-deps
   const idx = useStore(side?.store ?? emptySideStore, (x) => x.imageIndex);
   const prior = st.label ? vps.prior : null;
+  const linkVoi = useStore(vps.store, (x) => x.linkVoi);
   return (
     <div className="viewport-wrap" data-viewport-index={index} data-active={active} {...dropProps(vps, index)} style={{ minHeight: 0, minWidth: 0 }}>
       <div ref={ref} className="viewport-element" data-testid={`viewport-${index}`} onContextMenu={(e) => e.preventDefault()} />
@@ -323,6 +339,11 @@ function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps:
         {st.label ?? ''}
         {st.imageIds.length > 0 && <span style={{ marginLeft: 8, color: '#e6e6e6' }}>Im {idx + 1}/{st.imageIds.length}</span>}
       </div>
+      {prior && (
+        <button type="button" data-testid="link-voi" className={linkVoi ? 'on' : ''} onClick={() => vps.toggleLinkVoi()} title="Window/level linked between current and prior (key L)" style={{ position: 'absolute', top: 4, right: 8, zIndex: 4, fontSize: 12 }}>
+          {linkVoi ? 'W/L linked' : 'W/L unlinked'}
+        </button>
+      )}
       {prior && (
         <div style={{ position: 'absolute', bottom: 4, left: 8, right: 8, zIndex: 4, fontSize: 12 }}>
           <button type="button" data-testid="prior-report-toggle" onClick={() => setReportOpen(!reportOpen)} style={{ fontSize: 12 }}>
@@ -625,60 +646,64 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       </aside>
       <section className="viewer-main">
         <div className="toolbar" role="toolbar" aria-label="Viewer tools">
-          {presetsFor(active?.modality).map((p, i) => (
-            <button
-              type="button"
-              key={`${active?.modality}-${p.label}`}
-              data-preset={active?.modality === 'CT' ? (Object.keys(WINDOW_PRESETS) as PresetId[])[i] : `slot-${i + 1}`}
-              onClick={() => controller.setPresetSlot(i)}
-              title={`${p.label} (key ${p.key})`}
-            >
-              {p.label}
-            </button>
-          ))}
-          <span className="sep" />
-          {(['windowLevel', 'pan', 'zoom'] as const).map((t) => (
-            <button type="button" key={t} className={s.leftTool === t ? 'on' : ''} onClick={() => controller.setLeftTool(t)}>
-              {t === 'windowLevel' ? 'W/L' : t === 'pan' ? 'Pan' : 'Zoom'}
-            </button>
-          ))}
-          <span className="sep" />
-          {(
-            [
-              ['length', 'Length'],
-              ['angle', 'Angle'],
-              ['rectangle', 'Rect ROI'],
-              ['ellipse', 'Ellipse ROI'],
-              ['probe', 'Probe'],
-            ] as const
-          ).map(([t, label]) => (
-            <button type="button" key={t} data-tool={t} className={s.leftTool === t ? 'on' : ''} onClick={() => runViewerCommand(controller, `measure.${t}`, ctx)}>
-              {label}
-            </button>
-          ))}
+          {/* One row that fits beside both panels at 1280 px: presets and the left-button tool are
+              menus (keys 1-5 and w p z l g b c k reach them directly), the rest are short buttons. */}
+          <select
+            aria-label="Window preset"
+            data-testid="preset-select"
+            style={MENU_STYLE}
+            value=""
+            title="Window presets (keys 1-5)"
+            onChange={(e) => {
+              const i = Number(e.target.value);
+              if (e.target.value !== '' && i >= 0) viewports.activePane().setPresetSlot(i);
+            }}
+          >
+            <option value="" disabled>
+              Window…
+            </option>
+            {presetsFor(active?.modality).map((p, i) => (
+              <option key={`${active?.modality}-${p.label}`} value={i} data-preset={active?.modality === 'CT' ? (Object.keys(WINDOW_PRESETS) as PresetId[])[i] : `slot-${i + 1}`}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+          <select
+            aria-label="Left mouse button"
+            data-testid="tool-select"
+            style={MENU_STYLE}
+            value={s.leftTool}
+            title="Left drag (keys w p z; measure: l g b c k)"
+            onChange={(e) => {
+              const t = e.target.value as LeftToolName;
+              if (t in LEFT_TOOL_LABELS && t !== 'windowLevel' && t !== 'pan' && t !== 'zoom') runViewerCommand(controller, `measure.${t}`, ctx);
+              else controller.setLeftTool(t);
+            }}
+          >
+            {(Object.keys(LEFT_TOOL_LABELS) as LeftToolName[]).map((t) => (
+              <option key={t} value={t} data-tool={t}>
+                {LEFT_TOOL_LABELS[t]}
+              </option>
+            ))}
+          </select>
           <button type="button" data-testid="mark-missed" className={s.markingMissed ? 'on' : ''} onClick={() => runViewerCommand(controller, 'finding.markMissed', ctx)} title="Mark a finding the AI missed (key m)">
-            Missed finding
+            Missed
           </button>
-          <button type="button" onClick={() => controller.toggleInvert()} className={s.invert ? 'on' : ''}>
+          <button type="button" onClick={() => viewports.activePane().toggleInvert()} className={s.invert ? 'on' : ''} title="Invert (key i)">
             Invert
           </button>
-          <button type="button" onClick={() => controller.reset()}>
+          <button type="button" onClick={() => viewports.activePane().reset()} title="Reset view (key r)">
             Reset
           </button>
           <span className="sep" />
           {(['1x1', '1x2', '2x2'] as const).map((l) => (
-            <button type="button" key={l} data-layout={l} className={lay.layout === l ? 'on' : ''} onClick={() => viewports.setLayout(l)} title={`Layout ${l.replace('x', '×')}`}>
+            <button type="button" key={l} data-layout={l} className={lay.layout === l ? 'on' : ''} onClick={() => viewports.setLayout(l)} title={`Layout ${l.replace('x', '×')} (key ${{ '1x1': 7, '1x2': 8, '2x2': 9 }[l]})`} style={{ padding: '0.2rem 0.3rem' }}>
               {l.replace('x', '×')}
             </button>
           ))}
           <button type="button" data-testid="compare-prior" className={lay.comparing ? 'on' : ''} onClick={() => runViewerCommand(controller, 'viewer.comparePrior', activeCtx, viewports)} title="Compare with the most recent relevant prior, side by side (key C)">
-            Compare prior
+            Prior
           </button>
-          {lay.comparing && (
-            <button type="button" data-testid="link-voi" className={lay.linkVoi ? 'on' : ''} onClick={() => viewports.toggleLinkVoi()} title="Window/level linked between current and prior (key L)">
-              {lay.linkVoi ? 'W/L linked' : 'W/L unlinked'}
-            </button>
-          )}
           <button type="button" onClick={() => useViewerStore.setState({ helpOpen: true })} aria-label="Keyboard shortcuts">
             ?
           </button>
