@@ -1,12 +1,18 @@
 /**
  * Operations against a real stack (SQLite or, with TEST_DB=postgres, PostgreSQL): /healthz and /readyz
  * (Orthanc really stopped: not ready, still alive), Prometheus metrics by route pattern with the queue
- * depths, the loopback scrape listener, and JSON logs that hold no PHI (query strings, bodies, cookies).
+ * depths, the loopback scrape listener, and JSON logs that hold no PHI (query strings, bodies, cookies);
+ * and, with the pre-read on, the job latency, inference time per model and version, and delivery
+ * latency after a real pre-read (real model) and a real SR delivery to Orthanc.
  */
+import fs from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { login, startStack, type Stack } from '../../test/harness.js';
+import { login, startStack, waitFor, type Stack } from '../../test/harness.js';
 import { onStudySignedOff } from '../outbox/events.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
+import { reviewedFindings, sampleFindings } from '../../src/core/sr/testing.js';
+import { buildHeadCtStudy, cStore, type BuiltStudy } from '../preread/study-builder.js';
 
 const STUDY = '1.2.826.0.1.3680043.8.498.14000001';
 let stack: Stack;
@@ -96,5 +102,69 @@ describe('operations', () => {
     expect(body.checks.orthanc.ok).toBe(false);
     expect(JSON.stringify(body)).not.toMatch(/127\.0\.0\.1|password/);
     expect((await fetch(stack.baseUrl + '/healthz')).status).toBe(200);
+  });
+});
+
+describe('metrics after a pre-read and a delivery', () => {
+  let st: Stack;
+  let study: BuiltStudy;
+  beforeAll(async () => {
+    // The file's other stack runs with PREREAD=0 (set above for the whole file); this one reads.
+    const saved = { PREREAD: process.env.PREREAD, PREREAD_POLL_MS: process.env.PREREAD_POLL_MS };
+    delete process.env.PREREAD;
+    process.env.PREREAD_POLL_MS = '200';
+    try {
+      st = await startStack({ config: { metricsPort: 0 } });
+    } finally {
+      for (const [k, v] of Object.entries(saved)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  });
+  afterAll(async () => {
+    await st?.stop();
+    study?.remove();
+  });
+
+  it('job latency, inference time per model and version, and delivery latency have values', async () => {
+    study = await buildHeadCtStudy({ slices: 2 });
+    await cStore(study.files, { port: st.orthanc.dicomPort, aet: st.orthanc.aet });
+    const db = st.gateway.store.db;
+    const job = await waitFor(
+      'the pre-read job done',
+      async () => (await db.selectFrom('preread_jobs').selectAll().where('study_uid', '=', study.studyInstanceUID).where('state', '=', 'done').executeTakeFirst()) ?? null,
+      120_000,
+      250,
+    );
+    // A sign-off of the study: its verified SR goes to Orthanc through the outbox (no RIS: the ORU waits).
+    await db.transaction().execute((trx) =>
+      onStudySignedOff(trx, {
+        studyInstanceUID: study.studyInstanceUID,
+        findings: reviewedFindings(sampleFindings(parseDicomPart10(fs.readFileSync(study.files[0])))),
+        user: { id: 1, username: 'rita', displayName: 'Reader^Rita', role: 'radiologist' },
+        signedAt: '2026-12-01T10:00:00.000Z',
+      }),
+    );
+    st.gateway.outbox.kick();
+    await waitFor('the SR acknowledged', async () => (await db.selectFrom('outbox').select('status').where('kind', '=', 'sr-stow').executeTakeFirst())?.status === 'acknowledged', 30_000, 100);
+    const text = await (await fetch(`http://127.0.0.1:${st.gateway.metricsPort!}/metrics`)).text();
+    const value = (re: RegExp) => Number(re.exec(text)?.[1] ?? NaN);
+    // Job latency: the one job, arrival to result, as the jobs table has it.
+    expect(value(/^preread_job_seconds_count (\d+)$/m)).toBe(1);
+    const jobSeconds = (Date.parse(job.finished_at!) - Date.parse(job.created_at)) / 1000;
+    expect(value(/^preread_job_seconds_sum ([\d.e-]+)$/m)).toBeCloseTo(jobSeconds, 3);
+    // Inference: one request per read the queue made, labelled with the manifest's name and version.
+    const { version } = JSON.parse(fs.readFileSync('models/head-ct-hyperdensity/manifest.json', 'utf8')) as { version: string };
+    const labels = `model="head-ct-hyperdensity",version="${version}"`;
+    expect(text).toContain(`preread_inference_seconds_count{${labels}}`);
+    expect(value(new RegExp(`^preread_inference_seconds_count\\{${labels.replace(/\./g, '\\.')}\\} (\\d+)$`, 'm'))).toBeGreaterThanOrEqual(1);
+    expect(value(new RegExp(`^preread_inference_seconds_sum\\{${labels.replace(/\./g, '\\.')}\\} ([\\d.e-]+)$`, 'm'))).toBeGreaterThan(0);
+    // Delivery: the SR, enqueue to acknowledgement.
+    expect(value(/^outbox_delivery_seconds_count\{kind="sr-stow"\} (\d+)$/m)).toBe(1);
+    expect(value(/^outbox_delivery_seconds_sum\{kind="sr-stow"\} ([\d.e-]+)$/m)).toBeGreaterThan(0);
+    // A second scrape observes nothing twice.
+    const again = await (await fetch(`http://127.0.0.1:${st.gateway.metricsPort!}/metrics`)).text();
+    expect(/^preread_job_seconds_count (\d+)$/m.exec(again)?.[1]).toBe('1');
   });
 });
