@@ -23,6 +23,7 @@ import { onAiResultReady } from '../outbox/events.js';
 import { PS315_TABLE } from '../../src/core/deid/table.js';
 import { readDataset, str } from '../../src/core/deid/part10.js';
 import type { DicomDict } from '../../src/core/deid/deidentify.js';
+import { instanceByUid, instanceFile } from './pacs.js';
 
 const STUDY = '1.2.826.0.1.3680043.9.4245.1717.1';
 const BURNED = '1.2.826.0.1.3680043.9.4245.1717.2';
@@ -203,6 +204,18 @@ describe('feedback export', () => {
     }
   });
 
+  it('passes dciodvfy for the AI result SR too, with no error the stored SR did not have', async () => {
+    const db = stack.gateway.store.db;
+    const row = await db.selectFrom('outbox').select('payload').where('kind', '=', 'sr-stow').where('study_uid', '=', STUDY).executeTakeFirstOrThrow();
+    const sop = (JSON.parse(row.payload) as { sopInstanceUID: string }).sopInstanceUID;
+    const stored = path.join(tmp, 'ai-sr-original.dcm');
+    fs.writeFileSync(stored, await instanceFile(stack.gateway.ctx.orthanc, (await instanceByUid(stack.gateway.ctx.orthanc, sop))!));
+    const dir = path.join(exportDir, 'studies/0001/ai-sr');
+    const exported = path.join(dir, fs.readdirSync(dir)[0]);
+    const before = errorsOf(stored);
+    expect([...errorsOf(exported)].filter((e) => !before.has(e))).toEqual([]);
+  });
+
   it('audits the export (who, what, how many), the refusal, and keeps the study mapping in the audit only', async () => {
     const db = stack.gateway.store.db;
     const rows = await db.selectFrom('audit').selectAll().where('action', 'in', ['feedback-export', 'feedback-export-study', 'deid-refused']).orderBy('seq').execute();
@@ -234,5 +247,12 @@ describe('assessment SRs for governance', () => {
     expect(str(d, '00120062')).toBe('YES');
     for (const s of [PHI.name, PHI.id, STUDY]) expect(bytes.includes(Buffer.from(s))).toBe(false);
     expect((await c.toby.fetch(list.assessments[0].href)).status).toBe(403);
+    // Against the identified SR (admin): dciodvfy finds nothing new in the de-identified one.
+    const identified = await c.ada.fetch(`/api/governance/assessments/${list.assessments[0].seq}.dcm`);
+    expect(identified.status).toBe(200);
+    fs.writeFileSync(path.join(tmp, 'assessment.dcm'), Buffer.from(await identified.arrayBuffer()));
+    fs.writeFileSync(path.join(tmp, 'assessment-deid.dcm'), bytes);
+    const before = errorsOf(path.join(tmp, 'assessment.dcm'));
+    expect([...errorsOf(path.join(tmp, 'assessment-deid.dcm'))].filter((e) => !before.has(e))).toEqual([]);
   });
 });

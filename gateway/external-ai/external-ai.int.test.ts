@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
 import http from 'node:http';
+import { execFileSync } from 'node:child_process';
 import { startStack, login, waitFor, type Stack, type Client } from '../../test/harness.js';
 import { headCtFiles, REPO_ROOT } from '../../scripts/lib/demo-data.js';
 import { copyStudy } from '../trust/testing.js';
@@ -103,6 +104,15 @@ async function startEndpoint(): Promise<void> {
   endpoint.url = `http://127.0.0.1:${a.port}/ai`;
 }
 
+const errorsOf = (file: string) => {
+  let text: string;
+  try {
+    text = execFileSync('dciodvfy', [file], { stdio: 'pipe' }).toString();
+  } catch (e) {
+    text = String((e as { stdout?: Buffer }).stdout ?? '') + String((e as { stderr?: Buffer }).stderr ?? '');
+  }
+  return new Set(text.split('\n').filter((l) => l.startsWith('Error')).map((l) => l.replace(/<[0-9.]+>/g, '<uid>')));
+};
 const pixels = (d: DicomDict) => Buffer.from((d['7FE00010'].Value as ArrayBuffer[])[0]).toString('base64');
 
 beforeAll(async () => {
@@ -181,6 +191,14 @@ describe('external AI endpoint', () => {
     const sent = parts.map((p) => readDataset(p).dict);
     for (const t of ['0020000D', '0020000E', '00200052']) expect(new Set(sent.map((d) => str(d, t))).size, t).toBe(1);
     expect(new Set(sent.map((d) => str(d, '00080018'))).size).toBe(files.length);
+    // What the endpoint got is as valid as what the PACS holds: dciodvfy finds no error the original did not have.
+    parts.forEach((p, i) => {
+      const out = path.join(tmp, `sent-${i}.dcm`);
+      fs.writeFileSync(out, p);
+      const orig = files.find((f) => pixels(readDataset(fs.readFileSync(f)).dict) === pixels(readDataset(p).dict))!;
+      const before = errorsOf(orig);
+      expect([...errorsOf(out)].filter((e) => !before.has(e)), `instance ${i}`).toEqual([]);
+    });
   });
 
   it('lands the result on the original study and image, stamped with the model, visible to a radiologist', async () => {
