@@ -7,6 +7,16 @@
 import { FindingSchema, describeIssues, type Code, type Finding, type FindingInput, type ModelRef, type Region, type Box, type ImageRef } from '../findings/finding.js';
 import { CODES, sameCode } from './codes.js';
 import type { Dataset } from './dicom.js';
+import { mapToImage, points3, type PlacedImage } from '../objects/scoord3d.js';
+
+export interface ReadOptions {
+  /**
+   * The study's images placed in patient space, for a Frame of Reference UID (undefined: the SCOORD3D
+   * names none). Without it a SCOORD3D region cannot be tied to a pixel and is skipped with a warning;
+   * with it the region lands on the image it lies on, as a box or polygon like any SCOORD.
+   */
+  geometry?: (frameOfReferenceUID: string | undefined) => readonly PlacedImage<ImageRef>[];
+}
 
 export interface ReadResult {
   findings: Finding[];
@@ -251,7 +261,7 @@ const UNSPECIFIED_FINDING: Code = { value: 'RS-UNSPECIFIED', scheme: '99RS', mea
 const VERDICT_COMMENT = /^(modified|rejected)(?:\s*\(([a-z-]+)\))?(?:[:;]\s*(?:replaces AI finding\s+(\S+))?)?\s*(.*)$/i;
 
 /** Reads a TID 1500 Imaging Measurement Report. Never throws on content; throws only if `dataset` is not an object. */
-export function readMeasurementReport(dataset: Dataset): ReadResult {
+export function readMeasurementReport(dataset: Dataset, opts: ReadOptions = {}): ReadResult {
   if (!dataset || typeof dataset !== 'object') throw new TypeError('readMeasurementReport needs a naturalized dataset');
   const warnings: string[] = [];
   const findings: Finding[] = [];
@@ -330,7 +340,19 @@ export function readMeasurementReport(dataset: Dataset): ReadResult {
     };
     for (const sc of list.filter((i) => i.ValueType === 'SCOORD' || i.ValueType === 'SCOORD3D')) {
       if (sc.ValueType === 'SCOORD3D') {
-        warn('SCOORD3D region is in patient coordinates; without the image geometry it is not mapped to pixels (skipped)');
+        const images = opts.geometry?.(str(sc.ReferencedFrameOfReferenceUID));
+        if (!images) {
+          warn('SCOORD3D region is in patient coordinates; without the image geometry it is not mapped to pixels (skipped)');
+          continue;
+        }
+        const mapped = mapToImage(points3(sc.GraphicData), images);
+        if (!mapped) {
+          warn("SCOORD3D region lies on none of the study's images (farther than half a slice from each): skipped");
+          continue;
+        }
+        const type = str(sc.GraphicType) ?? '';
+        // An ELLIPSOID has no 2D spelling: the box around its axes' end points on the slice it lies on.
+        regions.push({ image: mapped.ref, ...geometryOf(type === 'ELLIPSOID' ? 'MULTIPOINT' : type, mapped.points, warn) });
         continue;
       }
       const img = children(sc).find((c) => c.ValueType === 'IMAGE');
