@@ -12,6 +12,7 @@ import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
 import type { Stack } from '../test/harness.js';
 import { CHEST_CR, mrSeriesFiles } from '../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
+import { DATE_PATTERN, DATE_TIME_PATTERN } from '../src/core/format/dates.js';
 
 let stack: Stack;
 let browser: LaunchedBrowser;
@@ -54,10 +55,9 @@ describe('worklist: the reason and the status on the row', () => {
     expect(await r.getByTestId('row-status').isVisible()).toBe(true);
     expect(await r.getByTestId('row-status').innerText()).toMatch(/^(Unread|AI pending|In progress)$/);
     const cells = (await r.locator('td').allInnerTexts()).map((c) => c.replace(/\s+/g, ' ').trim());
-    // Description (empty before: QIDO's includefield was sent as %2C), accession, age; modality · body part
-    // (the body part may drop out of the study-level query once the AI SR is in the study).
+    // Description (empty before: QIDO's includefield was sent as %2C), accession, age; modality · body part.
     expect(cells[5]).toBe('HEAD');
-    expect(cells[4]).toMatch(/^CT(, SR)?( · HEAD)?$/);
+    expect(cells[4]).toMatch(/^CT(, SR)? · HEAD$/);
     expect(cells[3]).toBe('ACC-WL-1');
     expect(cells[2]).toMatch(/^45 y/);
     // Critical first.
@@ -96,6 +96,17 @@ describe('worklist: the reason and the status on the row', () => {
     await expect.poll(() => page.getByRole('dialog', { name: 'Worklist help' }).count()).toBe(0);
   }, 60_000);
 
+  it('the body part stays once the AI result SR is in the study (it came from the study level, which the SR empties)', async () => {
+    const modality = () => row(lesion.studyInstanceUID).locator('td').nth(4).innerText().then((t) => t.replace(/\s+/g, ' ').trim());
+    await expect
+      .poll(async () => {
+        if (!(await modality()).includes('SR')) await page.getByRole('button', { name: 'Refresh' }).click();
+        return modality();
+      }, { timeout: 90_000, interval: 1000 })
+      .toMatch(/SR/);
+    expect(await modality()).toBe('CT, SR · HEAD');
+  }, 120_000);
+
   it('the alert history lists the critical alert with its reason and state', async () => {
     await page.locator('.wl-alert-history summary').click();
     const entry = page.locator(`.wl-alert-history tr[data-study-uid="${lesion.studyInstanceUID}"]`).first();
@@ -104,4 +115,50 @@ describe('worklist: the reason and the status on the row', () => {
     expect(await entry.innerText()).toMatch(/ICH suspected, \d+ ?%/);
     expect(await entry.innerText()).toMatch(/\d{4}-\d{2}-\d{2} \d{2}:\d{2}/);
   }, 60_000);
+
+  it('one date format: every date on the worklist (rows, alert history) is YYYY-MM-DD, with HH:mm for an instant', async () => {
+    const text = await page.locator('.worklist').innerText();
+    // Anything that looks like a date or a time of day, in any common spelling.
+    const dates = text.match(/\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b/g) ?? [];
+    expect(dates.length).toBeGreaterThan(3);
+    for (const d of dates) expect(d, text).toMatch(DATE_PATTERN);
+    const times = text.match(/\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?\b|\b\d{1,2}:\d{2}(:\d{2})?\s?([AP]M)?/gi) ?? [];
+    expect(times.length).toBeGreaterThan(0);
+    for (const t of times) expect(t, text).toMatch(DATE_TIME_PATTERN);
+    expect(text).not.toMatch(/\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]*\.? \d/);
+    // The study date column and the alert history's time column, cell by cell.
+    for (const c of await page.locator('.worklist-table tbody tr td:nth-child(7)').allInnerTexts()) if (c.trim()) expect(c.trim()).toMatch(DATE_PATTERN);
+    const alertTimes = await page.locator('.wl-alert-history tbody tr td').allInnerTexts();
+    expect(alertTimes.some((c) => DATE_TIME_PATTERN.test(c.trim()))).toBe(true);
+  }, 30_000);
+
+  it('in progress for everyone: rita opens the MR study; a second user\'s worklist (another browser) shows it In progress', async () => {
+    const mr = page.locator('.worklist-table tbody tr', { hasText: 'INVESTIGATORS' }).first();
+    const uid = (await mr.getAttribute('data-study-uid'))!;
+    expect(await mr.getByTestId('row-status').getAttribute('data-status')).not.toBe('in-progress');
+    // A second reader, in a browser of their own (no shared storage): not in progress yet.
+    const other = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+    try {
+      await loginInBrowser(other.page, stack.baseUrl, 'remy');
+      await other.page.goto(stack.baseUrl + '/');
+      const theirs = other.page.locator(`.worklist-table tbody tr[data-study-uid="${uid}"]`);
+      await theirs.waitFor({ timeout: 30_000 });
+      expect(await theirs.getByTestId('row-status').getAttribute('data-status')).not.toBe('in-progress');
+      // Rita opens the study (the viewer fetches its findings: the server records the open).
+      await page.goto(`${stack.baseUrl}/viewer/${uid}`);
+      await page.waitForFunction((study) => {
+        const s = (window as unknown as { __findings?: { getState(): { loading: boolean; studyUID: string | null } } }).__findings?.getState();
+        return !!s && !s.loading && s.studyUID === study;
+      }, uid, { timeout: 60_000 });
+      // Remy's worklist, reloaded: In progress, from the server's record.
+      await other.page.reload();
+      await theirs.waitFor({ timeout: 30_000 });
+      await expect.poll(() => theirs.getByTestId('row-status').innerText(), { timeout: 30_000 }).toBe('In progress');
+      // And rita's own, back on the worklist.
+      await page.goto(stack.baseUrl + '/');
+      await expect.poll(() => row(uid).getByTestId('row-status').innerText(), { timeout: 30_000 }).toBe('In progress');
+    } finally {
+      await other.close();
+    }
+  }, 180_000);
 });

@@ -115,6 +115,11 @@ describe('priors and interval change', () => {
     const currentUid = await waitFor('the current SR', () => trackingOf(current.studyInstanceUID, 'C-ICH'), 60_000);
     expect(currentUid).toBe(priorUid);
     expect(await trackingOf(current.studyInstanceUID, 'C-FX')).toBe(await trackingOf(prior.studyInstanceUID, 'P-FX'));
+    // Both studies now hold SRs (the verified ones): the body part still comes from their image series.
+    // (Reported: once an SR was in a study, Orthanc's study-level Body Part Examined, read from one instance, was
+    // empty, and relevance fell back to the description.)
+    const again = await rita.json<{ priors: { studyUID: string; bodyPart: string; relevant: boolean; modalities: string[] }[] }>(`/api/studies/${current.studyInstanceUID}/priors`);
+    expect(again.priors.map((p) => [p.studyUID, p.modalities.includes('SR'), p.bodyPart, p.relevant])).toEqual([[prior.studyInstanceUID, true, 'HEAD', true]]);
     // A technologist may not read reports.
     const toby = await login(stack.baseUrl, 'toby');
     expect((await toby.fetch(`/api/studies/${current.studyInstanceUID}/priors`)).status).toBe(403);

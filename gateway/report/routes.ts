@@ -12,11 +12,15 @@ import { findingsForStudy } from '../findings/repository.js';
 import { filterForReader } from '../trust/service.js';
 import { reportPlainText } from '../../src/core/report/draft.js';
 import { boxSizeMm, intervalChanges, intervalSentence } from '../../src/core/report/interval.js';
+import { bodyPartsByStudy } from '../../src/core/study/facts.js';
+import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
 
 const UID = /^[0-9]+(\.[0-9]+)*$/;
 
 type QidoStudy = Record<string, { Value?: unknown[] }>;
 const PRIOR_FIELDS = ['00100020', '00100021', '00080020', '00080061', '00180015', '00081030', '00080050'];
+/** Series-level fields for THE study body part (src/core/study/facts.ts bodyPartsByStudy). */
+const SERIES_FIELDS = ['0020000D', '00080060', '00180015', '00201209'];
 const val = (s: QidoStudy | undefined, tag: string) => (s?.[tag]?.Value ?? []).map(String);
 const first = (s: QidoStudy | undefined, tag: string) => val(s, tag)[0] ?? '';
 const isoDate = (da: string) => (/^\d{8}$/.test(da) ? `${da.slice(0, 4)}-${da.slice(4, 6)}-${da.slice(6, 8)}` : '');
@@ -114,12 +118,18 @@ export async function comparePriors(ctx: GatewayContext, role: string, study: st
     });
   let cur: QidoStudy | undefined;
   let all: QidoStudy[];
+  let bodyParts = new Map<string, string>();
   try {
     [cur] = await q(`StudyInstanceUID=${study}`);
     if (!cur) throw Object.assign(new Error(`no study ${study}`), { status: 404 });
     const pid = first(cur, '00100020');
     if (!pid) return { patientId: '', priors: [], comparison: null };
     all = await q(`PatientID=${encodeURIComponent(pid)}`);
+    // Body parts from the image series of the patient's studies (THE study body part): the study-level
+    // attribute drops out once an AI SR is in a study, and relevance would then fall back to the description.
+    bodyParts = await orthancFetch(ctx.orthanc, dicomWebPath(ctx.orthanc, `/series?PatientID=${encodeURIComponent(pid)}&${SERIES_FIELDS.map((f) => `includefield=${f}`).join('&')}`), { headers: { accept: 'application/dicom+json' } })
+      .then(async (r) => (r.ok && r.status !== 204 ? bodyPartsByStudy((await r.json()) as DicomJson[]) : new Map<string, string>()))
+      .catch(() => new Map<string, string>());
   } catch (e) {
     if ((e as { status?: number }).status === 404) throw e;
     throw Object.assign(new Error('the PACS cannot be reached for the priors; try again'), { status: 503 });
@@ -129,7 +139,7 @@ export async function comparePriors(ctx: GatewayContext, role: string, study: st
     studyUID: first(s, '0020000D'),
     date: isoDate(first(s, '00080020')),
     modalities: val(s, '00080061'),
-    bodyPart: first(s, '00180015'),
+    bodyPart: bodyParts.get(first(s, '0020000D')) ?? first(s, '00180015'),
     description: first(s, '00081030'),
     accession: first(s, '00080050'),
     relevant: false,

@@ -1,6 +1,8 @@
 /** Talking to the gateway's report API: load, save (debounced by the panel), addendum. */
 import { apiFetch, apiJson, ApiError } from '../auth/api';
 import type { ReportDraft } from '../core/report/draft';
+import { bodyPartsByStudy } from '../core/study/facts';
+import type { DicomJson } from '../core/imaging/dicomJson';
 import { initialReportState, useReportStore, type Comparison } from './state';
 
 interface ReportResponse {
@@ -16,18 +18,23 @@ function firstValue(ds: Record<string, { Value?: unknown[] }> | undefined, tag: 
 export async function loadReport(studyUID: string): Promise<void> {
   if (useReportStore.getState().studyUID !== studyUID) useReportStore.setState({ ...initialReportState(), studyUID });
   try {
-    const [r, qido] = await Promise.all([
+    const dicomJson = (url: string) =>
+      apiFetch(url, { headers: { accept: 'application/dicom+json' } })
+        .then(async (res) => (res.ok && res.status !== 204 ? ((await res.json()) as Record<string, { Value?: unknown[] }>[]) : undefined))
+        .catch(() => undefined);
+    const [r, qido, series] = await Promise.all([
       apiJson<ReportResponse>(`/api/studies/${studyUID}/report`),
-      apiFetch(`/dicom-web/studies?StudyInstanceUID=${encodeURIComponent(studyUID)}&includefield=00081030&includefield=00180015&includefield=00080061`, { headers: { accept: 'application/dicom+json' } })
-        .then(async (res) => (res.ok && res.status !== 204 ? ((await res.json()) as Record<string, { Value?: unknown[] }>[])[0] : undefined))
-        .catch(() => undefined),
+      dicomJson(`/dicom-web/studies?StudyInstanceUID=${encodeURIComponent(studyUID)}&includefield=00081030&includefield=00180015&includefield=00080061`).then((x) => x?.[0]),
+      // The body part (template choice) from the image series: the study-level one drops out once an AI SR is in the study.
+      dicomJson(`/dicom-web/studies/${encodeURIComponent(studyUID)}/series?includefield=0020000D&includefield=00080060&includefield=00180015&includefield=00201209`),
     ]);
+    const bodyPart = (series && bodyPartsByStudy(series as DicomJson[]).get(studyUID)) || firstValue(qido, '00180015');
     if (useReportStore.getState().studyUID !== studyUID) return;
     useReportStore.setState({
       draft: useReportStore.getState().dirty ? useReportStore.getState().draft : (r.report?.draft ?? null),
       signedAt: r.report?.signedAt ?? null,
       addenda: r.addenda,
-      study: { modalities: firstValue(qido, '00080061').split(',').filter(Boolean), bodyPart: firstValue(qido, '00180015'), description: firstValue(qido, '00081030') },
+      study: { modalities: firstValue(qido, '00080061').split(',').filter(Boolean), bodyPart, description: firstValue(qido, '00081030') },
       loaded: true,
       error: null,
     });

@@ -6,6 +6,8 @@ import { loadViewerModule, prefetchStudy } from '../app/preload';
 import { startEarlyKeys } from '../app/earlyKeys';
 import { SEVERITY_LEGEND, severityShape, severityWord } from '../core/report/severity';
 import './worklist.css';
+import { bodyPartsByStudy } from '../core/study/facts';
+import type { DicomJson } from '../core/imaging/dicomJson';
 import { AlertHistory } from '../alerts/AlertHistory';
 import {
   DEFAULT_SORT,
@@ -51,6 +53,22 @@ function loadPrefs(): Prefs {
     };
   } catch {
     return { sort: DEFAULT_SORT, filter: '', filters: NO_FILTERS };
+  }
+}
+
+/**
+ * Each study's body part from its image series (one series-level query for the list): the study-level
+ * attribute is lost once an AI SR is in the study. Empty (fall back to the study level) if the query fails.
+ */
+async function seriesBodyParts(): Promise<Map<string, string>> {
+  try {
+    const q = ['0020000D', '00080060', '00180015', '00201209'].map((f) => `includefield=${f}`).join('&');
+    const r = await apiFetch(`/dicom-web/series?${q}&limit=5000`, { headers: { accept: 'application/dicom+json' } });
+    if (!r.ok || r.status === 204) return new Map();
+    const body = (await r.json()) as unknown;
+    return Array.isArray(body) ? bodyPartsByStudy(body as DicomJson[]) : new Map();
+  } catch {
+    return new Map();
   }
 }
 
@@ -157,8 +175,8 @@ export function WorklistPage() {
 
   const load = useCallback(() => {
     setError(null);
-    searchStudies()
-      .then((list) => setStudies(list.map(rowFromQido)))
+    Promise.all([searchStudies(), seriesBodyParts()])
+      .then(([list, parts]) => setStudies(list.map((ds) => rowFromQido(ds, parts))))
       .catch((e: unknown) => setError(e instanceof DicomWebError ? e.message : 'The study list could not be loaded.'));
   }, []);
 

@@ -27,6 +27,8 @@ describe('worklist rows', () => {
       '00201208': { vr: 'IS', Value: [28] },
     });
     expect(r).toMatchObject({ studyUID: '1.2.3', patientName: 'Doe, Jane', patientId: 'ID1', modalities: 'CT, SR', description: 'Head w/o', date: '2025-01-02', images: 28, ageSex: '', bodyPart: '' });
+    // The body part from the study's image series wins over the study level, which an AI SR in the study empties.
+    expect(rowFromQido({ '0020000D': { vr: 'UI', Value: ['1.2.3'] } }, new Map([['1.2.3', 'HEAD']])).bodyPart).toBe('HEAD');
   });
 
   it('age/sex from Patient\'s Age, else from birth date and study date; body part and accession', () => {

@@ -120,7 +120,13 @@ export function reasonOf(r: Pick<WorklistRow, 'triage'>): string {
   return flagOf(r) === 'none' ? '' : (r.triage?.reason ?? '');
 }
 
-export function rowFromQido(ds: DicomJson): WorklistRow {
+/**
+ * A row from the study-level QIDO answer. The body part is THE study body part from its image series
+ * (`bodyParts`, src/core/study/facts.ts bodyPartsByStudy over a series-level query): the study-level
+ * attribute drops out once an AI SR is in the study (Orthanc reads it from one instance); it is only the
+ * fallback when the series are not known.
+ */
+export function rowFromQido(ds: DicomJson, bodyParts?: ReadonlyMap<string, string>): WorklistRow {
   return {
     studyUID: str(ds, TAG.StudyInstanceUID) ?? '',
     patientName: formatPersonName(str(ds, TAG.PatientName)),
@@ -131,7 +137,7 @@ export function rowFromQido(ds: DicomJson): WorklistRow {
     images: num(ds, TAG.NumberOfStudyRelatedInstances) ?? 0,
     accession: str(ds, TAG.AccessionNumber) ?? '',
     ageSex: ageSexOf(ds),
-    bodyPart: (str(ds, T.BodyPartExamined) ?? '').trim(),
+    bodyPart: bodyParts?.get(str(ds, TAG.StudyInstanceUID) ?? '') ?? (str(ds, T.BodyPartExamined) ?? '').trim().toUpperCase(),
   };
 }
 

@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHEST_CR, headCtFiles, mrSeriesFiles } from '../../../scripts/lib/demo-data.js';
 import { headerVariant, readDicomJson } from '../../../test/dicom-json.js';
-import { ageFromDates, isDerivedImageType, parseAgeString, studyFacts, summariseStudy } from './facts.js';
+import { ageFromDates, bodyPartsByStudy, isDerivedImageType, parseAgeString, studyBodyPart, studyFacts, summariseStudy } from './facts.js';
 
 const cleanups: (() => void)[] = [];
 afterAll(() => cleanups.forEach((c) => c()));
@@ -98,3 +98,34 @@ describe('summariseStudy', () => {
     expect(summariseStudy([], ['SR']).modality).toBe('SR');
   });
 });
+
+describe('THE study body part: from the image series, never lost to an SR that arrives later', () => {
+  const series = (study: string, modality: string, bodyPart: string | null, n: number) => ({
+    '0020000D': { vr: 'UI', Value: [study] },
+    '00080060': { vr: 'CS', Value: [modality] },
+    ...(bodyPart ? { '00180015': { vr: 'CS', Value: [bodyPart] } } : {}),
+    '00201209': { vr: 'IS', Value: [n] },
+  });
+
+  it('an AI SR listed first (as Orthanc answers once it arrives) does not drop the body part', () => {
+    // Regression: after an AI SR arrived, the worklist and the priors read the study-level attribute, which Orthanc
+    // takes from one instance of the study: the SR's (none). The series-level answer keeps the CT's HEAD.
+    const parts = bodyPartsByStudy([series('1.2.1', 'SR', null, 1), series('1.2.1', 'CT', 'HEAD', 28), series('1.2.2', 'CR', 'chest', 1), series('1.2.3', 'SR', null, 1)]);
+    expect(Object.fromEntries(parts)).toEqual({ '1.2.1': 'HEAD', '1.2.2': 'CHEST' });
+  });
+
+  it('non-image objects never give it; the primary modality\'s largest series first; null when no image series has one', () => {
+    expect(studyBodyPart([{ modality: 'SEG', bodyPart: 'LIVER', instanceCount: 1 }, { modality: 'CT', bodyPart: 'ABDOMEN', instanceCount: 100 }])).toBe('ABDOMEN');
+    expect(studyBodyPart([{ modality: 'PR', bodyPart: 'CHEST', instanceCount: 1 }, { modality: 'CT', bodyPart: null, instanceCount: 100 }])).toBeNull();
+    expect(studyBodyPart([{ modality: 'CT', bodyPart: 'NECK', instanceCount: 10 }, { modality: 'CT', bodyPart: 'HEAD', instanceCount: 40 }])).toBe('HEAD');
+    expect(studyBodyPart([{ modality: 'CT', bodyPart: null, instanceCount: 40 }, { modality: 'CT', bodyPart: 'head ', instanceCount: 2 }])).toBe('HEAD');
+    expect(studyBodyPart([])).toBeNull();
+  });
+
+  it('summariseStudy takes it from another image series when the largest has none', () => {
+    const ct = studyFacts(readDicomJson(headCtFiles()[0]));
+    const s = summariseStudy([{ ...ct, bodyPart: null, instanceCount: 30 }, { ...ct, instanceCount: 2 }]);
+    expect(s.bodyPart).toBe('HEAD');
+  });
+});
+

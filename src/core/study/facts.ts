@@ -161,6 +161,50 @@ export interface StudyFactsSummary {
   series: SeriesFacts[];
 }
 
+/** A series as a study-level summary needs it: from SeriesFacts, or from a series-level QIDO answer. */
+export interface SeriesBodyPart {
+  modality: string | null | undefined;
+  bodyPart: string | null | undefined;
+  instanceCount?: number | null;
+}
+
+/**
+ * THE body part of a study: its image series' Body Part Examined (the largest series of the primary
+ * modality first, then any other image series that has one), upper case; null when none has one.
+ * Never the study-level attribute a PACS answers at study level: Orthanc reads a series attribute there
+ * from one instance of the study, and once an AI SR (no Body Part Examined) is in the study the body part
+ * drops out of the worklist and the priors' relevance (reported; regression test in facts.test.ts).
+ * Non-image objects (SR, KO, PR, SEG...) never give it.
+ */
+export function studyBodyPart(series: readonly SeriesBodyPart[]): string | null {
+  const images = series.filter((s) => !NON_IMAGE.has((s.modality ?? '').trim().toUpperCase()));
+  const modality = primaryModality(images.map((s) => (s.modality ?? '').trim().toUpperCase()).filter(Boolean));
+  const withPart = images
+    .map((s, i) => ({ s, i, part: (s.bodyPart ?? '').trim().toUpperCase() }))
+    .filter((x) => x.part)
+    // The primary modality's series first, then the largest, then the order given.
+    .sort((a, b) => Number((b.s.modality ?? '').trim().toUpperCase() === modality) - Number((a.s.modality ?? '').trim().toUpperCase() === modality) || (b.s.instanceCount ?? 0) - (a.s.instanceCount ?? 0) || a.i - b.i);
+  return withPart[0]?.part ?? null;
+}
+
+/** Body part per study from a series-level QIDO answer (DICOM JSON: Study Instance UID, Modality, Body Part Examined, instances). */
+export function bodyPartsByStudy(series: readonly DicomJson[]): Map<string, string> {
+  const byStudy = new Map<string, SeriesBodyPart[]>();
+  for (const ds of series) {
+    const study = text(ds, T.StudyInstanceUID);
+    if (!study) continue;
+    const list = byStudy.get(study) ?? [];
+    list.push({ modality: text(ds, T.Modality), bodyPart: text(ds, T.BodyPartExamined), instanceCount: nums(ds, '00201209')?.[0] ?? null });
+    byStudy.set(study, list);
+  }
+  const out = new Map<string, string>();
+  for (const [study, list] of byStudy) {
+    const part = studyBodyPart(list);
+    if (part) out.set(study, part);
+  }
+  return out;
+}
+
 export function summariseStudy(series: readonly SeriesFacts[], otherModalities: readonly string[] = []): StudyFactsSummary {
   const sorted = [...series].sort((a, b) => b.instanceCount - a.instanceCount);
   const modalities = [...new Set([...sorted.map((s) => s.modality), ...otherModalities].filter((m): m is string => !!m))];
@@ -169,7 +213,7 @@ export function summariseStudy(series: readonly SeriesFacts[], otherModalities: 
   return {
     modality,
     modalities,
-    bodyPart: main?.bodyPart ?? undefined,
+    bodyPart: (main?.bodyPart ?? studyBodyPart(sorted)) || undefined,
     patientAgeYears: main?.ageYears ?? undefined,
     series: sorted,
   };
