@@ -18,6 +18,7 @@ import { trackingUidOf } from '../../src/core/sr/writer.js';
 import { orthancGet, type OrthancClient } from '../orthanc/client.js';
 import { findingsForStudy } from './repository.js';
 import { ingest } from './ingest.js';
+import { srReadOptions } from '../objects/geometry.js';
 import './migrations.js';
 import '../outbox/schema.js';
 
@@ -92,7 +93,8 @@ async function readOne(deps: SrArrivalDeps, instanceId: string, sop: string, ser
   const bytes = new Uint8Array(await r.arrayBuffer());
   let result: ReturnType<typeof readMeasurementReport>;
   try {
-    result = readMeasurementReport(parseDicomPart10(bytes));
+    const ds = parseDicomPart10(bytes);
+    result = readMeasurementReport(ds, await srReadOptions(orthanc, ds));
   } catch (e) {
     const msg = `could not be read: ${(e as Error).message}`.slice(0, 300);
     await record(db, { sop, study: '', series: seriesUID, state: 'unreadable', findings: 0, warnings: [msg] });

@@ -9,6 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { startStack, login, type Client, type Stack } from '../../test/harness.js';
 import { DICOM } from '../../scripts/lib/demo-data.js';
+import { writeDicomPart10 } from '../../src/core/sr/dicom.js';
+import { readSrSeries } from '../findings/sr-arrivals.js';
 
 const PD = path.join(DICOM, 'pydicom-data', 'data_store', 'data');
 const CT3 = path.join(DICOM, 'dcmqi', 'data', 'segmentations', 'ct-3slice');
@@ -16,6 +18,36 @@ const SEG_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
 const SEG_SOP = '1.2.276.0.7230010.3.1.4.0.42154.1458337731.665796';
 const CT_SERIES = '1.2.392.200103.20080913.113635.1.2009.6.22.21.43.10.23430.1';
 const PM_STUDY = '1.3.6.1.4.1.5962.1.2.1.20040119072730.12322';
+
+const FOR = '1.2.392.200103.20080913.113635.3.2009.6.22.21.44.34.23882.1';
+const CT_SOP = (n: number) => `1.2.392.200103.20080913.113635.2.2009.6.22.21.43.10.2343${n}.1`;
+
+/**
+ * A vendor's TID 1500 SR whose only region is a SCOORD3D square in patient coordinates, on the middle
+ * slice of the dcmqi CT (z = −127.69; top-left pixel centre at x −235.2, y −226.8; 0.810547 mm pixels).
+ */
+function scoord3dSr(): Uint8Array {
+  const code = (v: string, sch: string, m: string) => [{ CodeValue: v, CodingSchemeDesignator: sch, CodeMeaning: m }];
+  const px = 0.810547, x0 = -235.199997, y0 = -226.800003, z = -127.690002;
+  // Columns 100 … 140, rows 200 … 230 (corner convention: pixel centre = IPP + (i − 0.5) · spacing).
+  const at = (c: number, r: number) => [x0 + (c - 0.5) * px, y0 + (r - 0.5) * px, z];
+  const square = [at(100, 200), at(140, 200), at(140, 230), at(100, 230), at(100, 200)].flat();
+  return writeDicomPart10({
+    SOPClassUID: '1.2.840.10008.5.1.4.1.1.88.34', SOPInstanceUID: '2.25.77001', StudyInstanceUID: SEG_STUDY, SeriesInstanceUID: '2.25.77000', Modality: 'SR',
+    PatientName: 'JANCT000', PatientID: '99000', ValueType: 'CONTAINER', ConceptNameCodeSequence: code('126000', 'DCM', 'Imaging Measurement Report'),
+    ContentSequence: [
+      { RelationshipType: 'HAS OBS CONTEXT', ValueType: 'CODE', ConceptNameCodeSequence: code('121005', 'DCM', 'Observer Type'), ConceptCodeSequence: code('121007', 'DCM', 'Device') },
+      { RelationshipType: 'HAS OBS CONTEXT', ValueType: 'TEXT', ConceptNameCodeSequence: code('121013', 'DCM', 'Device Observer Name'), TextValue: 'lesion-3d' },
+      { RelationshipType: 'CONTAINS', ValueType: 'CONTAINER', ConceptNameCodeSequence: code('126010', 'DCM', 'Imaging Measurements'), ContentSequence: [{
+        RelationshipType: 'CONTAINS', ValueType: 'CONTAINER', ConceptNameCodeSequence: code('125007', 'DCM', 'Measurement Group'), ContentSequence: [
+          { RelationshipType: 'HAS OBS CONTEXT', ValueType: 'TEXT', ConceptNameCodeSequence: code('112039', 'DCM', 'Tracking Identifier'), TextValue: 'L-1' },
+          { RelationshipType: 'CONTAINS', ValueType: 'CODE', ConceptNameCodeSequence: code('121071', 'DCM', 'Finding'), ConceptCodeSequence: code('52988006', 'SCT', 'Lesion') },
+          { RelationshipType: 'CONTAINS', ValueType: 'SCOORD3D', ConceptNameCodeSequence: code('111030', 'DCM', 'Image Region'), GraphicType: 'POLYLINE', GraphicData: square, ReferencedFrameOfReferenceUID: FOR },
+          { RelationshipType: 'CONTAINS', ValueType: 'NUM', ConceptNameCodeSequence: code('111012', 'DCM', 'Certainty of Finding'), MeasuredValueSequence: [{ NumericValue: 80, MeasurementUnitsCodeSequence: code('%', 'UCUM', 'Percent') }] },
+        ] }] },
+    ],
+  });
+}
 
 interface Listed { kind: string; sopInstanceUID: string; creator: { creator: string; name?: string; basis: string }; referencedSeries: { seriesInstanceUID: string; sopInstanceUIDs: string[] }[] }
 
@@ -75,5 +107,21 @@ describe('result objects of a study', () => {
     expect(await list(rita, PM_STUDY)).toHaveLength(1);
     await ada.fetch('/api/admin/models/slicereditor/rollout', { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mode: 'assistive' }) });
     expect(await list(rita, SEG_STUDY)).toHaveLength(1);
+  });
+
+  it('an SR whose region is SCOORD3D: the server maps it through the study geometry; the finding lands as a box on the slice', async () => {
+    const up = await stack.orthanc.rest('/instances', { method: 'POST', body: Buffer.from(scoord3dSr()), headers: { 'content-type': 'application/dicom' } });
+    expect(up.status).toBe(200);
+    const { ParentSeries } = (await up.json()) as { ParentSeries: string };
+    expect(await readSrSeries({ db: stack.gateway.ctx.db, orthanc: stack.gateway.ctx.orthanc }, ParentSeries)).toEqual(['2.25.77001']);
+    const { findings } = await rita.json<{ findings: { model: { name: string }; regions: { image: { sopInstanceUID: string }; box?: { x: number; y: number; width: number; height: number } }[] }[] }>(`/api/studies/${SEG_STUDY}/findings`);
+    const f = findings.find((x) => x.model.name === 'lesion-3d')!;
+    expect(f.regions).toHaveLength(1);
+    expect(f.regions[0].image.sopInstanceUID).toBe(CT_SOP(2));
+    const b = f.regions[0].box!;
+    expect([b.x, b.y, b.width, b.height].map((v) => Math.round(v * 1000) / 1000)).toEqual([100, 200, 40, 30]);
+    // The SR was read into findings: the objects list says so (the viewer shows it as findings, not as a tree).
+    const sr = (await list(rita, SEG_STUDY)).find((o) => o.kind === 'sr') as (Listed & { ingestedAsFindings: boolean }) | undefined;
+    expect(sr).toMatchObject({ creator: { creator: 'ai', name: 'lesion-3d' }, ingestedAsFindings: true });
   });
 });
