@@ -102,7 +102,7 @@ describe('pre-read while the study arrives', () => {
       const done = await waitFor('final result', async () => {
         const s = await state(study.studyInstanceUID);
         return s && s.aiState === 'done' && s.jobs.length === 1 && s.jobs[0].state === 'done' ? s : null;
-      }, 60_000, 200);
+      }, 90_000, 200);
       expect(done.priority).toBe('critical');
       expect(done.jobs[0].outcome).toBeNull(); // the shared head CT is inside the model's domain
 
@@ -141,5 +141,5 @@ describe('pre-read while the study arrives', () => {
       study.remove();
       extra.remove();
     }
-  }, 120_000);
+  }, 180_000);
 });

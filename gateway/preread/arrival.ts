@@ -22,6 +22,7 @@ import { orderFacts, seriesFactsOf } from '../trust/study-facts.js';
 import { describeStudy, type ArrivedStudy } from './pacs.js';
 import { route, type InstalledModel, type RoutingDecision } from './models.js';
 import { createJobs } from './queue.js';
+import { ARRIVING } from './arriving.js';
 import { dicomWebPath, OrthancError, orthancGet, orthancJson, type OrthancClient } from '../orthanc/client.js';
 import crypto from 'node:crypto';
 import { eligibility } from '../../src/core/ai/eligibility.js';
@@ -43,9 +44,6 @@ export interface AdmitDeps {
   seriesCache?: Map<string, Promise<ArrivingSeries | null>>;
 }
 
-/** A study row whose images are still arriving: no image set (fingerprint) yet, read slice by slice. */
-export const ARRIVING = 'arriving';
-export const ARRIVING_REASON = 'AI reading as images arrive';
 
 /** A routing decision held back by an AI control rather than by the study's facts: lifting the control re-admits the study. */
 export type BlockedBy = 'study-disabled' | 'modality-disabled' | 'rollout-off';
@@ -258,8 +256,8 @@ async function seriesDecisions(deps: AdmitDeps, series: ArrivingSeries, sopUID: 
 
 /**
  * New instances from the change feed: each becomes one read per model that runs on its series (at most
- * one per study, model and SOP Instance UID, whatever the feed replays). The study gets its triage row
- * at its first such instance, so a flag raised by a slice shows at once. Instances that are gone, of
+ * one per study, model and SOP Instance UID, whatever the feed replays). The study's triage row comes
+ * with its first flag (ingest.ts ingestEarlyFlag) or at stability (admitStudy). Instances that are gone, of
  * ignored series (SR, our own output) or of series no model runs on queue nothing. Returns the reads queued.
  */
 export async function admitInstances(deps: AdmitDeps, instanceIds: readonly string[], log: (m: string) => void = () => {}): Promise<number> {
@@ -293,14 +291,6 @@ export async function admitInstances(deps: AdmitDeps, instanceIds: readonly stri
     const run = decisions.filter((d) => d.decision === 'run');
     if (!run.length) continue;
     const now = new Date().toISOString();
-    const fresh = await db
-      .insertInto('preread_studies')
-      .values({ study_uid: series.studyUID, orthanc_id: series.orthancStudy, fingerprint: ARRIVING, instance_count: 0, modality: series.modality, arrived_at: now, fingerprint_at: now, routing: JSON.stringify(decisions), ai_override: null, priority: 'none', reason: ARRIVING_REASON, flagged_at: null, updated_at: now, finding_id: null })
-      .onConflict((oc) => oc.column('study_uid').doNothing())
-      .executeTakeFirst();
-    if (Number(fresh.numInsertedOrUpdatedRows ?? 0n)) {
-      await appendAudit(db, { actor: ACTOR, action: 'preread-study-arriving', studyUID: series.studyUID, detail: { series: series.seriesUID, reading: run.map((r) => r.model) } });
-    }
     for (const h of group) {
       for (const r of run) {
         const res = await db

@@ -18,6 +18,7 @@ import { toFindings } from '../../src/core/ai/to-findings.js';
 import { addStats, domainGuard, type IntensityStats, type ValueFacts } from '../../src/core/ai/domain.js';
 import type { SliceOutput } from './pool.js';
 import type { InstalledModel } from './models.js';
+import { ARRIVING, ARRIVING_REASON } from './arriving.js';
 
 const ACTOR = 'preread';
 
@@ -129,7 +130,7 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
   if (!detections.length) return false;
   if (m.domain.intensity) {
     const done = await db.selectFrom('preread_slices').select('result').where('study_uid', '=', read.studyUID).where('series_uid', '=', read.seriesUID).where('model', '=', m.name).where('state', '=', 'done').execute();
-    const stats = done.map((r) => (JSON.parse(r.result!) as SliceOutput).stats).filter((x): x is IntensityStats => x !== null);
+    const stats = [read.slice.stats, ...done.map((r) => (JSON.parse(r.result!) as SliceOutput).stats)].filter((x): x is IntensityStats => x !== null);
     const sum = stats.length ? stats.slice(1).reduce(addStats, stats[0]) : null;
     const values: ValueFacts = read.slice.values ?? {};
     if (!domainGuard(m.domain, values, sum).ok) return false;
@@ -141,13 +142,20 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
   const prep = await triage.prepare(read.studyUID);
   let ingested: IngestOutcome | null = null;
   let outcome: TriageOutcome | null = null;
+  let arriving = false;
   await db.transaction().execute(async (trx) => {
-    // The study's result is in already (a straggler after the job): the job's complete set stands.
-    const row = await trx.selectFrom('preread_studies').select('fingerprint').where('study_uid', '=', read.studyUID).executeTakeFirst();
-    if (!row) return;
+    // The study's triage row, from its first flag on when its images are still arriving (admitStudy fills it in at stability).
+    const now = new Date().toISOString();
+    const made = await trx
+      .insertInto('preread_studies')
+      .values({ study_uid: read.studyUID, orthanc_id: '', fingerprint: ARRIVING, instance_count: 0, modality: null, arrived_at: now, fingerprint_at: now, routing: '[]', ai_override: null, priority: 'none', reason: ARRIVING_REASON, flagged_at: null, updated_at: now, finding_id: null })
+      .onConflict((oc) => oc.column('study_uid').doNothing())
+      .executeTakeFirst();
+    arriving = Number(made.numInsertedOrUpdatedRows ?? 0n) > 0;
     ingested = await ingestFindings(trx, { studyUID: read.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: parsed.findings, detail: { early: true, sopInstanceUID: read.slice.image.sopInstanceUID } });
     outcome = await triage.applyInTx(trx, read.studyUID, prep, { cause: 'ingest', actor: ACTOR, fingerprint: arrivalKey(read.seriesUID) });
   });
+  if (arriving) await appendAudit(db, { actor: ACTOR, action: 'preread-study-arriving', studyUID: read.studyUID, detail: { series: read.seriesUID, model: m.name } });
   if (ingested) await commitIngest({ db, events: deps.events }, ingested);
   const t = outcome as TriageOutcome | null;
   await appendAudit(db, { actor: ACTOR, action: 'preread-early-flag', studyUID: read.studyUID, detail: { model: m.name, series: read.seriesUID, sopInstanceUID: read.slice.image.sopInstanceUID, findings: parsed.findings.length, priority: t?.to.priority ?? 'none' } });

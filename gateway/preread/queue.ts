@@ -32,7 +32,7 @@ import type { Finding } from '../../src/core/findings/finding.js';
 import { sortSlices } from './slices.js';
 import { toFindings } from '../../src/core/ai/to-findings.js';
 import { addStats, domainGuard, type IntensityStats, type ValueFacts } from '../../src/core/ai/domain.js';
-import { ARRIVING } from './arrival.js';
+import { ARRIVING } from './arriving.js';
 
 const ACTOR = 'preread';
 /** Failures that are not the model's: the worker went away under the job. No attempt is spent. */
@@ -299,15 +299,31 @@ export class PrereadQueue {
         .execute();
       return;
     }
-    const done = await db
+    // The output is stored first (still "running"), then a critical slice flags the study, and only then
+    // is the read done: a job waiting for its reads never decodes before a flag it must keep has landed.
+    const stored = await db
       .updateTable('preread_slices')
-      .set({ state: 'done', finished_at: now, result: JSON.stringify(res.slice), last_error: null, claimed_by: null, lease_until: null })
+      .set({ result: JSON.stringify(res.slice) })
       .where('id', '=', row.id)
       .where('state', '=', 'running')
       .where('claimed_by', '=', this.instance)
       .executeTakeFirst();
-    if (!Number(done.numUpdatedRows) || !model) return;
-    if (res.slice.detections.length) await this.deps.sliceRead({ studyUID: row.study_uid, seriesUID: row.series_uid, model, slice: res.slice, provider: res.provider });
+    if (!Number(stored.numUpdatedRows)) return;
+    if (model && res.slice.detections.length) {
+      try {
+        await this.deps.sliceRead({ studyUID: row.study_uid, seriesUID: row.series_uid, model, slice: res.slice, provider: res.provider });
+      } catch (e) {
+        // The flag waits for the study's result then; the read itself is good.
+        this.opts.log(`preread: early flag for a read of ${row.model}: ${(e as Error).message}`);
+      }
+    }
+    await db
+      .updateTable('preread_slices')
+      .set({ state: 'done', finished_at: new Date().toISOString(), last_error: null, claimed_by: null, lease_until: null })
+      .where('id', '=', row.id)
+      .where('state', '=', 'running')
+      .where('claimed_by', '=', this.instance)
+      .execute();
   }
 
   /**

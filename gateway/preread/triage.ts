@@ -317,7 +317,10 @@ export class TriageService {
       }
       return out;
     }
-    const id = alertId(studyUID, how.fingerprint ?? row.fingerprint);
+    // A recompute (no image set named) keeps to the study's latest alert: the one raised by a slice
+    // while the images arrived is the same alert once the study's whole result is in.
+    const latest = how.fingerprint ? undefined : await trx.selectFrom('preread_alerts').select('id').where('study_uid', '=', studyUID).orderBy('created_at', 'desc').limit(1).executeTakeFirst();
+    const id = latest?.id ?? alertId(studyUID, how.fingerprint ?? row.fingerprint);
     const existing = await trx.selectFrom('preread_alerts').selectAll().where('id', '=', id).executeTakeFirst();
     if (!existing) {
       await trx.insertInto('preread_alerts').values({ id, study_uid: studyUID, priority: t.priority, reason, finding_id: to.findingId, created_at: now, acked_by: null, acked_at: null, closed_at: null, closed_reason: null }).execute();

@@ -370,6 +370,8 @@ def main():
     }
     sha = C.export_onnx(model, m, os.path.join(HERE, 'model.onnx'))
     m['files'] = {'model': 'model.onnx', 'sha256': sha}
+    # The `domain` block (header rule and the pixel domain guard, issue 18) is maintained in manifest.json itself: keep it.
+    if os.path.exists(os.path.join(HERE, 'manifest.json')): m['domain'] = json.load(open(os.path.join(HERE, 'manifest.json'))).get('domain', m['domain'])
     C.write_json(os.path.join(HERE, 'manifest.json'), m)
     C.write_json(os.path.join(HERE, 'heldout.json'), {
         'generator': 'models/head-ct-hyperdensity/train.py insert_lesions, seed %d' % (SEED + 1),

@@ -18,7 +18,7 @@ import { MODALITY_HINT, registryMayCover, runtimeOptions, setEngineCheck, takeSp
 import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
-import { pixelPipeline } from './pipeline';
+import { guardedPixelPipeline } from './pipeline';
 
 export interface RunTarget {
   studyInstanceUID: string;
@@ -208,7 +208,7 @@ export class StudyRun {
       if (this.cancelled) return;
       this.update({ state: 'loading', model: { name: chosen.name, version: chosen.version } });
       // Start loading pixels now: it runs while the session is being created.
-      const pixels = pixelPipeline<SlicePixels>(imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD);
+      const pixels = guardedPixelPipeline<SlicePixels>(chosen.domain, {}, imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD); // THE domain guard (issue 18) sees every slice
       pixels.prime();
       const { provider } = await providerChoice;
       let engine: AiEngine;
@@ -259,6 +259,12 @@ export class StudyRun {
       Object.assign(phases, { waitSlicesMs: round(waitMs), workerPreprocessMs: round(worker.preprocess), workerInferenceMs: round(worker.inference), workerPostprocessMs: round(worker.postprocess) });
       const totalMs = performance.now() - t0;
       const timingsMs = { sessionMs: round(engine.sessionMs), perSliceMs: round(inferenceMs / imageIds.length), inferenceMs: round(inferenceMs), totalMs: round(totalMs) };
+      // Outside the model's domain (src/core/ai/domain.ts, the rule the pre-read applies): no findings, the reason shown.
+      const inDomain = pixels.verdict();
+      if (!inDomain.ok) {
+        if (this.timer) clearTimeout(this.timer);
+        return this.update({ state: 'skipped', message: inDomain.reason, refusedBy: 'browser' });
+      }
       const findings = toFindings({ manifest: chosen, studyInstanceUID, slices: results, provider: engine.provider, timingsMs, source: 'client', createdAt: new Date().toISOString() });
       if (this.timer) clearTimeout(this.timer);
       const timings = { sessionMs: engine.sessionMs, perSliceMs: inferenceMs / imageIds.length, totalMs };
