@@ -117,10 +117,12 @@ describe('worklist: the reason and the status on the row', () => {
   }, 60_000);
 
   it('one date format: every date on the worklist (rows, alert history) is YYYY-MM-DD, with HH:mm for an instant', async () => {
-    const text = await page.locator('.worklist').innerText();
+    // Identifiers are not dates (the MR's Patient ID is "12.02.15-15:49:23-STD-..."): left out of the scan.
+    let text = await page.locator('.worklist').innerText();
+    for (const id of await page.locator('.worklist-table tbody tr td:nth-child(2) .wl-small').allInnerTexts()) if (id.trim()) text = text.split(id.trim()).join(' ');
     // Anything that looks like a date or a time of day, in any common spelling.
     const dates = text.match(/\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b/g) ?? [];
-    expect(dates.length).toBeGreaterThan(3);
+    expect(dates.length).toBeGreaterThanOrEqual(2);
     for (const d of dates) expect(d, text).toMatch(DATE_PATTERN);
     const times = text.match(/\b\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?\b|\b\d{1,2}:\d{2}(:\d{2})?\s?([AP]M)?/gi) ?? [];
     expect(times.length).toBeGreaterThan(0);
