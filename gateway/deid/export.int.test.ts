@@ -88,7 +88,8 @@ beforeAll(async () => {
   const verdict = async (id: string, body: unknown) => expect((await c.rita.post(`/api/findings/${id}/verdict`, body)).status).toBe(200);
   await verdict(fs3[0].id, { action: 'accept' });
   await verdict(fs3[1].id, { action: 'reject', reason: 'false-positive', note: `patient ${PHI.name} moved` });
-  await verdict(fs3[2].id, { action: 'modify', changes: { box: { x: 90, y: 95, width: 30, height: 25 } } });
+  // Free text a radiologist typed naming the patient: must not leave in any export.
+  await verdict(fs3[2].id, { action: 'modify', note: `as discussed with ${PHI.name}`, changes: { label: `bleed ${PHI.name}`, box: { x: 90, y: 95, width: 30, height: 25 } } });
   await verdict(burnedFinding.id, { action: 'accept' });
   // The AI result SR, as the pre-read enqueues it for a finished result; the outbox stores it in the PACS.
   const db = stack.gateway.store.db;
@@ -183,12 +184,15 @@ describe('feedback export', () => {
   it('carries the verdicts and the corrected box, without names, notes or times', () => {
     const body = JSON.parse(fs.readFileSync(path.join(exportDir, 'studies/0001/findings.json'), 'utf8'));
     const byLabel = Object.fromEntries(body.findings.map((f: { label: string; status: string; corrects?: string }) => [`${f.label}:${f.status}`, f]));
-    expect(Object.keys(byLabel).sort()).toEqual(['A:accepted', 'B:rejected', 'C:ai-unverified', 'C:modified']);
+    // The radiologist's own label of the modification goes out as the coded type's meaning.
+    expect(Object.keys(byLabel).sort()).toEqual(['A:accepted', 'B:rejected', 'C:ai-unverified', 'Intracranial hemorrhage:modified']);
     expect(byLabel['B:rejected'].verdict).toEqual({ role: 'radiologist', reason: 'false-positive' });
-    expect(byLabel['C:modified'].corrects).toBe(byLabel['C:ai-unverified'].ref);
-    expect(byLabel['C:modified'].regions[0].box).toEqual({ x: 90, y: 95, width: 30, height: 25 });
+    const corrected = byLabel['Intracranial hemorrhage:modified'];
+    expect(corrected.corrects).toBe(byLabel['C:ai-unverified'].ref);
+    expect(corrected.regions[0].box).toEqual({ x: 90, y: 95, width: 30, height: 25 });
+    expect(byLabel['C:ai-unverified'].regions[0].box).toEqual({ x: 100, y: 100, width: 20, height: 20 });
     const text = JSON.stringify(body);
-    expect(text).not.toMatch(/rita|moved|createdAt|"at"|"by"/);
+    expect(text).not.toMatch(/rita|moved|discussed|createdAt|"at"|"by"/);
   });
 
   it('passes dciodvfy with no error the original did not have', () => {
@@ -236,7 +240,7 @@ describe('feedback export', () => {
 describe('assessment SRs for governance', () => {
   it('are de-identified for governance; the identified ones stay admin-only', async () => {
     expect((await c.gus.fetch('/api/governance/assessments')).status).toBe(403);
-    const list = await c.gus.json<{ assessments: { seq: number; href: string; role: string }[] }>('/api/governance/deid/assessments');
+    const list = await c.gus.json<{ assessments: { seq: number; href: string; role: string; action: string }[] }>('/api/governance/deid/assessments');
     expect(list.assessments.length).toBeGreaterThanOrEqual(3);
     expect(JSON.stringify(list)).not.toContain('rita');
     const r = await c.gus.fetch(list.assessments[0].href);
@@ -247,6 +251,13 @@ describe('assessment SRs for governance', () => {
     expect(str(d, '00120062')).toBe('YES');
     for (const s of [PHI.name, PHI.id, STUDY]) expect(bytes.includes(Buffer.from(s))).toBe(false);
     expect((await c.toby.fetch(list.assessments[0].href)).status).toBe(403);
+    // The modification's note named the patient: no de-identified assessment carries it (the identified one does).
+    for (const a of list.assessments) {
+      const b = Buffer.from(await (await c.gus.fetch(a.href)).arrayBuffer());
+      expect(b.includes(Buffer.from(PHI.name)), `assessment ${a.seq}`).toBe(false);
+    }
+    const modified = list.assessments.find((a) => a.action === 'modify')!;
+    expect(Buffer.from(await (await c.ada.fetch(`/api/governance/assessments/${modified.seq}.dcm`)).arrayBuffer()).includes(Buffer.from('discussed with'))).toBe(true);
     // Against the identified SR (admin): dciodvfy finds nothing new in the de-identified one.
     const identified = await c.ada.fetch(`/api/governance/assessments/${list.assessments[0].seq}.dcm`);
     expect(identified.status).toBe(200);

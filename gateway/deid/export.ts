@@ -11,7 +11,8 @@
  * What stays inside: which original study each `studies/<n>` is. It is recorded in the audit trail
  * (one `feedback-export-study` record per study: the study UID, as every audit record carries it, and
  * the de-identified UID), never in the archive. Verdicts go out without who gave them (the role only)
- * and without notes (free text); times go out not at all.
+ * and without notes; a label a radiologist typed goes out as the coded type's meaning (free text cannot be
+ * de-identified by rules); times go out not at all.
  */
 import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -72,7 +73,8 @@ export function exportFinding(f: Finding, ref: (id: string) => string, map: UidM
     ref: ref(f.id),
     ...(f.originalId ? { corrects: ref(f.originalId) } : {}),
     type: f.type,
-    label: f.label,
+    // A label the radiologist typed (a modification, an added finding) is free text: the coded type's meaning goes instead.
+    label: f.originalId || f.source === 'radiologist' ? f.type.meaning : f.label,
     confidence: f.confidence,
     severity: f.severity,
     status: f.status,

@@ -47,7 +47,7 @@ export function registerDeidRoutes(app: FastifyInstance, ctx: GatewayContext): v
     const s = requireUser(req);
     const m = /^([1-9][0-9]{0,9})\.dcm$/.exec(req.params.file);
     if (!m) return reply.code(400).send({ error: 'expected <verdict number>.dcm' });
-    const out = await exportAssessment(ctx.db, ctx.orthanc, ctx.config, Number(m[1]));
+    const out = await exportAssessment(ctx.db, ctx.orthanc, ctx.config, Number(m[1]), { withoutFreeText: true });
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
     let bytes: Uint8Array;
     try {

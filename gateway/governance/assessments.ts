@@ -55,12 +55,16 @@ async function aiResultOf(db: Kysely<DB>, studyUID: string, findingId: string): 
 
 export type ExportResult = { ok: true; dicom: Uint8Array; row: AssessmentRow; aiResult: boolean } | { ok: false; status: 404 | 409 | 502; error: string };
 
-export async function exportAssessment(db: Kysely<DB>, orthanc: OrthancClient, config: GatewayConfig, seq: number): Promise<ExportResult> {
+/**
+ * `withoutFreeText`: the verdict's note (typed by the radiologist, may name anyone) is left out of the SR;
+ * for the de-identified export (gateway/deid), where attribute rules cannot clean free text.
+ */
+export async function exportAssessment(db: Kysely<DB>, orthanc: OrthancClient, config: GatewayConfig, seq: number, opts: { withoutFreeText?: boolean } = {}): Promise<ExportResult> {
   const v = await db.selectFrom('finding_verdicts').selectAll().where('seq', '=', seq).where('undone', '=', 0).where('action', 'in', [...ACTIONS]).executeTakeFirst();
   if (!v) return { ok: false, status: 404, error: `no standing verdict ${seq}` };
   const parsed = FindingSchema.safeParse(JSON.parse(v.after_body));
   if (!parsed.success) return { ok: false, status: 409, error: `verdict ${seq}: the stored finding does not validate` };
-  const finding: Finding = parsed.data;
+  const finding: Finding = opts.withoutFreeText && parsed.data.verdict ? { ...parsed.data, verdict: { ...parsed.data.verdict, note: undefined } } : parsed.data;
   const row: AssessmentRow = { seq: v.seq, studyUID: v.study_uid, findingId: v.finding_id, resultId: v.result_id, action: v.action as AssessmentRow['action'], actor: v.actor, role: v.role, at: v.at };
   let src: Dataset | undefined;
   const sopClassUIDs: Record<string, string> = {};
