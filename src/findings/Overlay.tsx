@@ -32,7 +32,7 @@ export function markLabel(f: Finding): string {
   // A radiologist's own finding (one the AI missed) is never labelled AI and has no AI score.
   if (f.source === 'radiologist') return `Radiologist · ${f.label} · ${f.verdict?.by ?? ''}`;
   const who = f.source === 'sr' ? 'SR' : 'AI';
-  return `${who} · ${f.label} ${Math.round(f.confidence * 100)}% · ${markStyle(f).text}`;
+  return `${who} · ${f.label} ${f.confidenceStated === false ? 'confidence not given' : `${Math.round(f.confidence * 100)}%`} · ${markStyle(f).text}`;
 }
 
 interface Mark {

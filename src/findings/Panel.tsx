@@ -116,7 +116,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
                   <span style={{ fontSize: 10, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : f.source === 'radiologist' ? 'Radiologist' : 'AI'}</span>
                   <strong>{f.label}</strong>
                 </span>
-                <span data-testid="finding-confidence">{f.source === 'radiologist' ? 'your finding' : `${Math.round(f.confidence * 100)}%`}</span>
+                <span data-testid="finding-confidence">{f.source === 'radiologist' ? 'your finding' : f.confidenceStated === false ? 'confidence not given' : `${Math.round(f.confidence * 100)}%`}</span>
               </div>
               <div style={{ fontSize: 11, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
                 <span data-testid="finding-severity">
@@ -205,7 +205,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {s.afterSignoff.map((f) => (
               <li key={f.id} data-finding-id={f.id}>
-                {f.label} {Math.round(f.confidence * 100)}% · {f.model.name} {f.model.version} · {formatDateTime(f.createdAt)}
+                {f.label} {f.confidenceStated === false ? 'confidence not given' : `${Math.round(f.confidence * 100)}%`} · {f.model.name} {f.model.version} · {formatDateTime(f.createdAt)}
               </li>
             ))}
           </ul>

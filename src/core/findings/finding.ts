@@ -155,6 +155,8 @@ export const FindingSchema = z
     type: CodeSchema,
     label: text(LIMITS.label).min(1),
     confidence: z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1'),
+    /** false when the source stated no certainty (a vendor SR without Certainty of Finding): shown as "confidence not given", never as a percentage. */
+    confidenceStated: z.literal(false).optional(),
     severity: z.enum(SEVERITIES),
     /** One region per referenced image; an image-level finding has regions without geometry. */
     regions: z.array(RegionSchema).min(1, 'a finding refers to at least one image').max(LIMITS.regions),

@@ -56,6 +56,12 @@ describe('SCOORD3D in the SR reader', () => {
     expect(r.warnings.join('\n')).not.toMatch(/SCOORD3D/);
   });
 
+  it('no Certainty of Finding: marked as not stated (shown as "confidence not given", never 100 %)', () => {
+    const r = readMeasurementReport(report({ type: 'POINT', data: [-90, -42, 26] }), { geometry });
+    expect(r.findings[0].confidenceStated).toBe(false);
+    expect(readMeasurementReport(report({ type: 'POINT', data: [-90, -42, 26] }, 70), { geometry }).findings[0].confidenceStated).toBeUndefined();
+  });
+
   it('a POINT lands as a small box around its pixel', () => {
     const r = readMeasurementReport(report({ type: 'POINT', data: [-90, -42, 30] }, 50), { geometry });
     const reg = r.findings[0].regions[0];

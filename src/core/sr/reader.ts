@@ -404,8 +404,11 @@ export function readMeasurementReport(dataset: Dataset, opts: ReadOptions = {}):
         measurementsOut.push({ name, value: v.value, unit: v.unit ?? CODES.unity });
       }
     }
+    // No certainty stated: the number stays 1 for the policy's thresholds as before, but the finding is
+    // marked so that no view shows it as 100 %.
+    const confidenceStated = confidence !== undefined;
     if (confidence === undefined) {
-      warn('no Certainty of Finding (111012, DCM): confidence taken as 1');
+      warn('no Certainty of Finding (111012, DCM): confidence taken as 1, shown as "confidence not given"');
       confidence = 1;
     }
 
@@ -454,6 +457,7 @@ export function readMeasurementReport(dataset: Dataset, opts: ReadOptions = {}):
       type,
       label: type.meaning,
       confidence,
+      ...(confidenceStated ? {} : { confidenceStated: false as const }),
       severity: 'routine',
       regions,
       measurements: measurementsOut,
