@@ -94,7 +94,8 @@ describe('comparison with the prior', () => {
 
   it('Compare prior opens the prior beside the current study; scrolling and window/level follow; its report is shown', async () => {
     await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
-    await page.keyboard.press('C');
+    // From the report panel's comparison (the key C and the toolbar's Prior do the same).
+    await page.locator('[data-testid=report-comparison] [data-action=open-prior]').click();
     await page.waitForFunction((u) => {
       const v = window.__viewer!.getViewports();
       return v.layout === '1x2' && v.comparing && v.viewports[1]?.studyUID === u && v.viewports[1].imageCount === 12;

@@ -289,8 +289,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
             <summary style={{ fontSize: 11 }}>Prior report{r.comparison.reportSource === 'ris' ? ' (from the RIS)' : r.comparison.signedAt ? '' : ' (none)'}</summary>
             <pre data-testid="prior-report" style={{ whiteSpace: 'pre-wrap', fontSize: 11 }}>{r.comparison.report ?? 'No signed report for the prior.'}</pre>
           </details>
-          <button type="button" style={small} data-action="open-prior" onClick={() => window.open(`/viewer/${r.comparison!.studyUID}`, '_blank', 'noopener')}>
-            Open prior in a new window
+          <button type="button" style={small} data-action="open-prior" onClick={() => window.dispatchEvent(new CustomEvent('rs:viewer-command', { detail: 'viewer.comparePrior' }))}>
+            Compare side by side (C)
           </button>
         </div>
       )}

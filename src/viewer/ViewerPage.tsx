@@ -574,6 +574,13 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
     return () => window.removeEventListener('keydown', onKey);
   }, [bindings, controller, viewports]);
 
+  // Capabilities run viewer commands by id without importing the viewer (the report panel's "Compare side by side").
+  useEffect(() => {
+    const on = (e: Event) => void runViewerCommand(controller, String((e as CustomEvent<unknown>).detail), ctxRef.current, viewports);
+    window.addEventListener('rs:viewer-command', on);
+    return () => window.removeEventListener('rs:viewer-command', on);
+  }, [controller, viewports]);
+
   // The keys pressed while the viewer was loading, replayed in order once it is interactive; a study
   // that fails to open drops them (they were meant for its images).
   const bindingsRef = useRef(bindings);
