@@ -11,6 +11,7 @@
  *  - its JSON result (boxes on its de-identified instances) lands on the ORIGINAL study, on the
  *    original image, through the one ingestion path, stamped with the model by the server, and a
  *    radiologist sees it in GET findings;
+ *  - an image flagged Burned In Annotation (in a second study) never leaves, and that is audited;
  *  - export and result are audited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,12 +28,14 @@ import type { DicomDict } from '../../src/core/deid/deidentify.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 
 const STUDY = '1.2.826.0.1.3680043.9.4245.1718.1';
+const BURNED = '1.2.826.0.1.3680043.9.4245.1718.2';
 const PHI = { name: 'Roe^Richard', id: 'PHI-55555', birth: '19600202', accession: 'ACC-424242', institution: 'General Example Infirmary' };
 const ICH = { value: '1386000', scheme: 'SCT', meaning: 'Intracranial hemorrhage' };
 
 let stack: Stack;
 let tmp = '';
 let files: string[] = [];
+let burnedFiles: string[] = [];
 const c: Record<string, Client> = {};
 
 /** The fake remote AI: STOW-RS in (captured), JSON results out for what it was sent; answers 503 while `down`. */
@@ -79,11 +82,11 @@ async function startEndpoint(): Promise<void> {
       }
       const m = /^\/ai\/results\/([0-9.]+)$/.exec(req.url ?? '');
       if (req.method === 'GET' && m) {
-        const sent = endpoint.stows.at(-1)!.parts.map((p) => readDataset(p).dict);
-        const mine = sent.filter((d) => str(d, '0020000D') === m[1]);
-        if (!mine.length) return void res.writeHead(404).end();
+        const stow = [...endpoint.stows].reverse().find((x) => str(readDataset(x.parts[0]).dict, '0020000D') === m[1]);
+        if (!stow) return void res.writeHead(404).end();
+        const mine = stow.parts.map((p) => readDataset(p).dict);
         // One finding on the second instance it received, one below threshold, one on an instance it never got.
-        const target = mine[1];
+        const target = mine[1] ?? mine[0];
         res.writeHead(200, { 'content-type': 'application/json' }).end(
           JSON.stringify({
             studyInstanceUID: m[1],
@@ -113,11 +116,16 @@ const errorsOf = (file: string) => {
   }
   return new Set(text.split('\n').filter((l) => l.startsWith('Error')).map((l) => l.replace(/<[0-9.]+>/g, '<uid>')));
 };
+/** What the endpoint got for the main study (three instances; the burned-in study sends one). */
+const mainStows = () => endpoint.stows.filter((x) => x.parts.length === 3);
 const pixels = (d: DicomDict) => Buffer.from((d['7FE00010'].Value as ArrayBuffer[])[0]).toString('base64');
 
 beforeAll(async () => {
   tmp = fs.mkdtempSync('/tmp/extai-int-');
   files = copyStudy(headCtFiles().slice(10, 13), path.join(tmp, 'study'), STUDY, { '(0010,0010)': PHI.name, '(0010,0020)': PHI.id, '(0010,0030)': PHI.birth, '(0008,0050)': PHI.accession, '(0008,0080)': PHI.institution, '(0010,1010)': '054Y' });
+  // A second study: two slices, one flagged Burned In Annotation (it must not leave).
+  burnedFiles = copyStudy(headCtFiles().slice(14, 16), path.join(tmp, 'burned'), BURNED, { '(0010,0010)': PHI.name, '(0010,1010)': '054Y', '(0028,0301)': 'NO' });
+  execFileSync('dcmodify', ['-nb', '-m', '(0028,0301)=YES', burnedFiles[0]]);
   await startEndpoint();
   // A remote model: the demo head CT manifest (its indication, domain and classes), run elsewhere.
   const modelsDir = path.join(tmp, 'models');
@@ -128,7 +136,7 @@ beforeAll(async () => {
   m.files = { model: 'remote.onnx' };
   fs.mkdirSync(path.join(modelsDir, 'remote-ct'), { recursive: true });
   fs.writeFileSync(path.join(modelsDir, 'remote-ct/manifest.json'), JSON.stringify(m));
-  stack = await startStack({ files, config: { modelsDir, outbox: { baseDelayMs: 200, maxDelayMs: 400, pollMs: 100 } } });
+  stack = await startStack({ files: [...files, ...burnedFiles], config: { modelsDir, outbox: { baseDelayMs: 200, maxDelayMs: 400, pollMs: 100 } } });
   for (const u of ['rita', 'toby', 'gus']) c[u] = await login(stack.baseUrl, u);
 }, 180_000);
 
@@ -159,8 +167,8 @@ describe('external AI endpoint', () => {
     }, 30_000);
     expect(row.attempts).toBeGreaterThanOrEqual(2);
     expect(row.dedupe_key).toMatch(new RegExp(`^external-ai:remote-ct:${STUDY.replace(/\./g, '\\.')}:`));
-    expect(endpoint.stows).toHaveLength(1);
-    expect(endpoint.stows[0].contentType).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
+    expect(mainStows()).toHaveLength(1);
+    expect(mainStows()[0].contentType).toMatch(/^multipart\/related; type="application\/dicom"; boundary=/);
     const asked = await db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'external-ai-requested').where('study_uid', '=', STUDY).execute();
     expect(asked.map((a) => [a.actor, JSON.parse(a.detail!).trigger])).toEqual([['external-ai', 'arrival']]);
   });
@@ -169,7 +177,7 @@ describe('external AI endpoint', () => {
     const originals = files.map((f) => readDataset(fs.readFileSync(f)).dict);
     const byPixels = new Map(originals.map((d) => [pixels(d), d]));
     const originalUids = new Set(originals.flatMap((d) => ['0020000D', '0020000E', '00080018', '00200052'].map((t) => str(d, t))));
-    const parts = endpoint.stows[0].parts;
+    const parts = mainStows()[0].parts;
     expect(parts).toHaveLength(files.length);
     let compared = 0;
     for (const p of parts) {
@@ -209,7 +217,7 @@ describe('external AI endpoint', () => {
     const f = mine[0];
     expect(f).toMatchObject({ studyInstanceUID: STUDY, source: 'preread', status: 'ai-unverified', severity: 'critical', model: { name: 'remote-ct', version: '2.0-remote' } });
     // The image the endpoint marked (its second instance) is, by its pixels, the original the finding names.
-    const target = readDataset(endpoint.stows[0].parts[1]).dict;
+    const target = readDataset(mainStows()[0].parts[1]).dict;
     const original = files.map((x) => readDataset(fs.readFileSync(x)).dict).find((d) => pixels(d) === pixels(target))!;
     expect(f.regions[0].image).toMatchObject({ sopInstanceUID: str(original, '00080018'), seriesInstanceUID: str(original, '0020000E') });
     expect(f.regions[0].box).toEqual({ x: 200, y: 150, width: 40, height: 30 });
@@ -221,23 +229,35 @@ describe('external AI endpoint', () => {
     const { job } = (await r.json()) as { job: number };
     const db = stack.gateway.store.db;
     await waitFor('the second job delivered', async () => (await db.selectFrom('outbox').select('status').where('id', '=', job).executeTakeFirst())?.status === 'acknowledged', 30_000);
-    expect(endpoint.stows).toHaveLength(2);
-    const uidsOf = (i: number) => endpoint.stows[i].parts.map((p) => str(readDataset(p).dict, '0020000D'))[0];
+    expect(mainStows()).toHaveLength(2);
+    const uidsOf = (i: number) => mainStows()[i].parts.map((p) => str(readDataset(p).dict, '0020000D'))[0];
     expect(uidsOf(1)).not.toBe(uidsOf(0));
     const { findings } = await c.rita.json<{ findings: Finding[] }>(`/api/studies/${STUDY}/findings`);
     expect(findings.filter((f) => f.model.name === 'remote-ct')).toHaveLength(1);
-    const last = await db.selectFrom('audit').select('detail').where('action', '=', 'external-ai-results').orderBy('seq', 'desc').executeTakeFirst();
+    const last = await db.selectFrom('audit').select('detail').where('action', '=', 'external-ai-results').where('study_uid', '=', STUDY).orderBy('seq', 'desc').executeTakeFirst();
     expect(JSON.parse(last!.detail!)).toMatchObject({ stored: 0, unchanged: 1 });
+  });
+
+  it('never sends an image flagged Burned In Annotation: the study goes without it, and the refusal is audited', async () => {
+    const db = stack.gateway.store.db;
+    await waitFor('the burned-in study delivered', async () => (await db.selectFrom('outbox').select('status').where('kind', '=', 'external-ai').where('study_uid', '=', BURNED).executeTakeFirst())?.status === 'acknowledged', 30_000);
+    const flagged = pixels(readDataset(fs.readFileSync(burnedFiles[0])).dict);
+    const clean = pixels(readDataset(fs.readFileSync(burnedFiles[1])).dict);
+    const sent = endpoint.stows.filter((x) => x.parts.length !== 3).flatMap((x) => x.parts.map((p) => pixels(readDataset(p).dict)));
+    expect(sent).toEqual([clean]);
+    expect(sent).not.toContain(flagged);
+    const a = await db.selectFrom('audit').select('detail').where('action', '=', 'external-ai-export').where('study_uid', '=', BURNED).executeTakeFirstOrThrow();
+    expect(JSON.parse(a.detail!)).toMatchObject({ instances: 1, refused: { burnedInAnnotation: 1, unreadable: 0 } });
   });
 
   it('audits the export and the return', async () => {
     const rows = await stack.gateway.store.db.selectFrom('audit').selectAll().where('action', 'in', ['external-ai-requested', 'external-ai-export', 'external-ai-results', 'external-ai-delivered']).orderBy('seq').execute();
     const actions = rows.map((r) => r.action);
     expect(actions).toContain('external-ai-requested');
-    const exports = rows.filter((r) => r.action === 'external-ai-export');
+    const exports = rows.filter((r) => r.action === 'external-ai-export' && r.study_uid === STUDY);
     expect(exports.at(-1)!.study_uid).toBe(STUDY);
     expect(JSON.parse(exports.at(-1)!.detail!)).toMatchObject({ model: 'remote-ct', instances: 3, status: 200, host: new URL(endpoint.url).host });
-    expect(JSON.parse(rows.find((r) => r.action === 'external-ai-results')!.detail!)).toMatchObject({ received: 3, stored: 1, refused: 2 });
+    expect(JSON.parse(rows.find((r) => r.action === 'external-ai-results' && r.study_uid === STUDY)!.detail!)).toMatchObject({ received: 3, stored: 1, refused: 2 });
     for (const r of rows) expect(r.detail ?? '').not.toContain(PHI.name);
   });
 });
