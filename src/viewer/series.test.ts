@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { countLine, framesPerSeries } from './series';
+import { countLine, framesPerSeries, pickPriorSeries } from './series';
+import type { SeriesInfo } from './store';
 import type { DicomJson } from '../core/imaging/dicomJson';
 
 const inst = (series: string, frames?: number, cls = '1.2.840.10008.5.1.4.1.1.4'): DicomJson => ({
@@ -18,5 +19,21 @@ describe('series panel counts', () => {
     expect(countLine({ modality: 'MR', instanceCount: 1, frameCount: 16 })).toBe('MR · 1 image · 16 frames');
     expect(countLine({ modality: 'CT', instanceCount: 28, frameCount: 28 })).toBe('CT · 28 images');
     expect(countLine({ modality: 'CT', instanceCount: 28 })).toBe('CT · 28 images');
+  });
+});
+
+describe('pickPriorSeries', () => {
+  const ser = (uid: string, modality: string, description: string, instanceCount: number): SeriesInfo => ({ seriesInstanceUID: uid, modality, description, instanceCount, status: 'idle', failedImages: 0 });
+  const prior = [ser('scout', 'CT', 'Scout', 2), ser('ax', 'CT', 'Axial 5mm', 28), ser('sr', 'SR', 'Report', 1), ser('bone', 'CT', 'Axial bone', 30)];
+  it('same description first (the protocol repeated)', () => {
+    expect(pickPriorSeries(prior, ser('c', 'CT', 'Axial 5mm', 40))?.seriesInstanceUID).toBe('ax');
+  });
+  it('else the longest stack of the same modality', () => {
+    expect(pickPriorSeries(prior, ser('c', 'CT', 'Head 2.5mm', 40))?.seriesInstanceUID).toBe('bone');
+    expect(pickPriorSeries([ser('mr', 'MR', 'T2', 50), ...prior], ser('c', 'CT', '', 1))?.seriesInstanceUID).toBe('bone');
+  });
+  it('no series of the same modality: the longest of any', () => {
+    expect(pickPriorSeries([ser('mr', 'MR', 'T2', 50), ser('mr2', 'MR', 'T1', 20)], ser('c', 'CT', '', 1))?.seriesInstanceUID).toBe('mr');
+    expect(pickPriorSeries([], undefined)).toBeUndefined();
   });
 });

@@ -70,3 +70,13 @@ export function countLine(s: Pick<SeriesInfo, 'modality' | 'instanceCount' | 'fr
   const images = `${s.instanceCount} ${s.instanceCount === 1 ? 'image' : 'images'}`;
   return [s.modality, images, s.frameCount !== undefined && s.frameCount > s.instanceCount ? `${s.frameCount} frames` : ''].filter(Boolean).join(' · ');
 }
+
+/**
+ * The prior's series to compare with the one on screen: same modality, then the same description
+ * (a protocol repeated), else the longest stack (the primary axial series rather than a scout).
+ */
+export function pickPriorSeries(series: SeriesInfo[], current: SeriesInfo | undefined): SeriesInfo | undefined {
+  const same = series.filter((s) => !current?.modality || s.modality === current.modality);
+  const pool = same.length ? same : series;
+  return pool.find((s) => current?.description && s.description === current.description) ?? [...pool].sort((a, b) => b.instanceCount - a.instanceCount)[0];
+}

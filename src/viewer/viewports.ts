@@ -16,7 +16,7 @@ import { matchSlice, type SliceRef } from '../core/imaging/sync';
 import { TAG, formatDicomDate, str } from '../core/imaging/dicomJson';
 import { presetsFor, type VoiRange } from '../core/imaging/voi';
 import { modalityBounds } from '../core/imaging/voiMeta';
-import { seriesFromQido } from './series';
+import { pickPriorSeries, seriesFromQido } from './series';
 import { searchSeries } from '../dicomweb/client';
 
 export type Layout = '1x1' | '1x2' | '2x2';
@@ -230,13 +230,6 @@ export interface LayoutState {
   /** Window/level linked between the compared viewports. */
   linkVoi: boolean;
   message: string | null;
-}
-
-/** The prior series that best matches the one on screen: same modality, then same description, then the longest. */
-export function pickPriorSeries(series: SeriesInfo[], current: SeriesInfo | undefined): SeriesInfo | undefined {
-  const same = series.filter((s) => !current?.modality || s.modality === current.modality);
-  const pool = same.length ? same : series;
-  return pool.find((s) => current?.description && s.description === current.description) ?? [...pool].sort((a, b) => b.instanceCount - a.instanceCount)[0];
 }
 
 /** Layout, active viewport, side viewports and the comparison, for one open study. */
