@@ -102,6 +102,30 @@ function kos(work: string): string {
   return out;
 }
 
+const FOR_STUDY = uidFor('e2e-objects/for-study');
+
+/**
+ * The same CT slices and SEG as a study of their own, with the SEG's image references removed
+ * (Referenced Series Sequence, every frame's Derivation Image Sequence): it names only the Frame of
+ * Reference, and the viewer must place its frames by geometry.
+ */
+function forOnly(work: string): string[] {
+  const dir = path.join(work, 'for-only');
+  fs.mkdirSync(dir);
+  const cts = ['01.dcm', '02.dcm', '03.dcm'].map((f, i) => {
+    const dest = path.join(dir, f);
+    fs.copyFileSync(path.join(CT3, f), dest);
+    fs.chmodSync(dest, 0o644);
+    execFileSync('dcmodify', ['-nb', '-i', `(0020,000D)=${FOR_STUDY}`, '-i', `(0020,000E)=${uidFor('e2e-objects/for-ct')}`, '-i', `(0008,0018)=${uidFor(`e2e-objects/for-ct/${i}`)}`, dest]);
+    return dest;
+  });
+  const seg = path.join(dir, 'seg.dcm');
+  fs.copyFileSync(path.join(PD, 'liver.dcm'), seg);
+  fs.chmodSync(seg, 0o644);
+  execFileSync('dcmodify', ['-nb', '-e', '(0008,1115)', '-e', '(5200,9230)[*].(0008,9124)', '-i', `(0020,000D)=${FOR_STUDY}`, '-i', `(0020,000E)=${uidFor('e2e-objects/for-seg')}`, '-i', `(0008,0018)=${uidFor('e2e-objects/for-seg/1')}`, seg]);
+  return [...cts, seg];
+}
+
 function sr(work: string): string {
   const dest = path.join(work, 'sr.dcm');
   fs.copyFileSync(path.join(DICOM, 'pydicom', 'test_files', 'test-SR.dcm'), dest);
@@ -141,6 +165,8 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
   let work: string;
   let prevPreread: string | undefined;
   const pageErrors: string[] = [];
+  /** Liver-coloured pixels of the SEG on the first slice, when it names its source images. */
+  let referencedNear = 0;
 
   beforeAll(async () => {
     prevPreread = process.env.PREREAD;
@@ -150,7 +176,7 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     const files = [
       path.join(PD, 'liver.dcm'), ...['01.dcm', '02.dcm', '03.dcm'].map((f) => path.join(CT3, f)),
       path.join(PD, 'parametric_map_float.dcm'), path.join(DICOM, 'pydicom', 'test_files', 'CT_small.dcm'),
-      ...cts, gsps(work, cts[2]), kos(work), sr(work),
+      ...cts, gsps(work, cts[2]), kos(work), sr(work), ...forOnly(work),
     ];
     stack = await startE2EStack({ files });
     browser = await launchBrowser({ viewport: { width: 1280, height: 800 } });
@@ -175,6 +201,7 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     await expect(page.getByTestId('object-creator').textContent()).resolves.toMatch(/AI · SlicerEditor.*confidence not given/);
     // Opacity 0.5 over transparent: the canvas holds the segment colour at half alpha.
     const on = await layerPixels(page, LIVER);
+    referencedNear = on.near;
     expect(on.near).toBeGreaterThan(2000);
     expect(on.near / on.lit).toBeGreaterThan(0.95);
 
@@ -194,6 +221,14 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     await settle(page);
     expect((await layerPixels(page, LIVER)).near).toBe(on.near);
   }, 90_000);
+
+  it('SEG that references only the Frame of Reference: placed by geometry, the same pixels as by reference', async () => {
+    await open(page, stack.baseUrl, FOR_STUDY);
+    await page.waitForFunction(() => (window.__objects?.getState().drawn as { segFrames?: number } | null)?.segFrames === 1, null, { timeout: 30_000 });
+    const near = (await layerPixels(page, LIVER)).near;
+    expect(referencedNear).toBeGreaterThan(2000);
+    expect(Math.abs(near - referencedNear) / referencedNear).toBeLessThan(0.01);
+  }, 60_000);
 
   it('parametric map: coloured on its CT, with a colour bar clear of the corner text', async () => {
     await open(page, stack.baseUrl, PM_STUDY, true);
@@ -255,6 +290,15 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     const without = await page.screenshot({ clip: region });
     expect(Buffer.compare(withText, without)).not.toBe(0);
     await item.getByTestId('object-toggle').check();
+    await settle(page);
+    // An algorithm's presentation state goes with the one-key AI switch too.
+    await page.locator('[data-testid=viewport]').click({ position: { x: 20, y: 400 } });
+    await page.keyboard.press('o');
+    await settle(page);
+    expect(Buffer.compare(await page.screenshot({ clip: region }), without)).toBe(0);
+    expect((await objState(page)).drawn!.texts).toEqual([]);
+    await page.keyboard.press('o');
+    await settle(page);
 
     await item.getByTestId('pr-apply').click();
     await page.waitForFunction(() => (window.__objects?.getState().drawn as { shutter?: boolean } | null)?.shutter === true, null, { timeout: 10_000 });
