@@ -113,6 +113,8 @@ describe('governance page', () => {
     expect(s).toMatchObject({ produced: 7, shown: 7, verdicts: 6 });
     expect(s.byVerdict).toEqual({ unverified: 1, accepted: 2, modified: 0, rejected: 4 });
     expect(s.rejectedBy['false-positive']).toBe(3);
+    // Utilisation from the server's study-opened record (rita's GET of the study's findings), not a viewer event.
+    expect(s).toMatchObject({ studiesWithResults: 1, studiesOpened: 1, utilisation: 1 });
 
     const row = page.locator(`[data-testid=governance-summary] tr[data-group="${groupKey(s)}"]`);
     await row.waitFor({ timeout: 30_000 });

@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import { login, type Stack } from '../test/harness.js';
 import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { buildHeadCtStudy, type BuiltStudy } from '../gateway/preread/study-builder.js';
+import { DATE_PATTERN } from '../src/core/format/dates.js';
 
 let stack: Stack;
 let browser: LaunchedBrowser;
@@ -118,11 +119,39 @@ describe('report panel: draft from an accepted finding, keyboard accept, sign-of
     await viewer.keyboard.press('Escape');
     await expect.poll(() => panel.getByTestId('report-state').getAttribute('data-state'), { timeout: 10_000 }).toBe('saved');
 
-    // Sign off from the keyboard; the other findings are left unverified (Enter confirms).
+    // The AI is still reading (a pre-read job queued for the study's images, held back so the test decides when):
+    // S is answered by one dialog naming it (and the unverified findings); Esc keeps the study unsigned.
+    const db = stack.gateway.store.db;
+    const st = await db.selectFrom('preread_studies').select('fingerprint').where('study_uid', '=', uid).executeTakeFirstOrThrow();
+    const later = new Date(Date.now() + 3600_000).toISOString();
+    await db.insertInto('preread_jobs').values({ id: 'e2e-pending-job', study_uid: uid, model: 'ich-detector', model_version: '9.9.9', fingerprint: st.fingerprint, payload: '{}', state: 'pending', attempts: 0, next_at: later, created_at: new Date().toISOString() }).execute();
     await viewer.keyboard.press('S');
     const confirm = viewer.getByTestId('findings-signoff-confirm');
-    if (await confirm.waitFor({ timeout: 5_000 }).then(() => true, () => false)) await viewer.keyboard.press('Enter');
+    await confirm.waitFor({ timeout: 10_000 });
+    expect(await confirm.getAttribute('aria-label')).toBe('Confirm sign-off while the AI is still reading');
+    expect(await confirm.getByTestId('signoff-ai-pending').innerText()).toMatch(/ich-detector pre-read, queued/);
+    // Keyboard-operable: the confirm button has the focus; Esc cancels and nothing is signed.
+    expect(await viewer.evaluate(() => document.activeElement?.getAttribute('data-action'))).toBe('signoff-confirm');
+    await viewer.keyboard.press('Escape');
+    await confirm.waitFor({ state: 'detached', timeout: 5_000 });
+    expect(await panel.getByTestId('report-state').getAttribute('data-state')).not.toBe('final');
+    // Sign off from the keyboard: S, then Enter confirms (the AI still reading, and the findings left unverified).
+    await viewer.keyboard.press('S');
+    await confirm.waitFor({ timeout: 10_000 });
+    await viewer.keyboard.press('Enter');
     await expect.poll(() => panel.getByTestId('report-state').getAttribute('data-state'), { timeout: 20_000 }).toBe('final');
+    const signedAudit = await db.selectFrom('audit').select('detail').where('action', '=', 'study-signed-off').where('study_uid', '=', uid).executeTakeFirstOrThrow();
+    // Audited with what was pending (the browser's own run too, when it had not finished: only the viewer knows it).
+    expect(JSON.parse(signedAudit.detail ?? '{}').signedWhileAiPending).toContainEqual(expect.objectContaining({ model: 'ich-detector', source: 'pre-read', state: 'pending' }));
+    // Dates on the report and findings panels in the one format.
+    await expect.poll(() => panel.getByTestId('report-state').innerText(), { timeout: 20_000 }).toMatch(/signed \d{4}-\d{2}-\d{2} \d{2}:\d{2}(?!:)/);
+    await expect.poll(() => viewer.getByTestId('findings-signed').innerText().catch(() => ''), { timeout: 20_000 }).toMatch(/at \d{4}-\d{2}-\d{2} \d{2}:\d{2}:/);
+    for (const root of [panel, viewer.getByTestId('findings-panel')]) {
+      // Model versions ("head-ct-hyperdensity 2.0.0") are not dates: left out of the scan.
+      const text = (await root.innerText()).replace(/[a-z][\w-]*\s+\d+\.\d+\.\d+/gi, ' ');
+      for (const d of text.match(/\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b/g) ?? []) expect(d, text).toMatch(DATE_PATTERN);
+      expect(text).not.toMatch(/\b\d{1,2}:\d{2}:\d{2}\b|\b[AP]M\b/);
+    }
     expect(await panel.locator('textarea[data-report-line]').first().getAttribute('readonly')).not.toBeNull();
 
     // The verified SR in the PACS carries the report text.
