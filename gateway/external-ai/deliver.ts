@@ -6,7 +6,8 @@
  *     job row, so every attempt sends the same de-identified UIDs and the reverse map can be rebuilt
  *     after a restart; it never leaves the gateway;
  *  2. STOW-RS of those instances to `<url>/studies` (multipart/related; type="application/dicom");
- *  3. the results from `<url>/results/<de-identified study UID>` (200 JSON; 202/404: not ready, retried);
+ *  3. the results from `<url>/results/<de-identified study UID>` (200 JSON, or a TID 1500 DICOM SR as
+ *     `application/dicom`; 202/404: not ready, retried);
  *  4. re-identified (results.ts) and stored on the original study through THE ingestion path
  *     (gateway/findings/ingest.ts), source `preread` (a server-side AI run) with the model stamped
  *     from the registry by the server, as one complete result set of that model; the AI result SR and
@@ -25,6 +26,8 @@ import { readDataset, str, writeDataset } from '../../src/core/deid/part10.js';
 import { createUidMap } from '../deid/uid-map.js';
 import { instanceFile, studyImages } from '../deid/pacs.js';
 import { RemoteResultSchema, reidentify, type OriginalInstance } from './results.js';
+import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
+import { polylineAsBox, readMeasurementReport } from '../../src/core/sr/reader.js';
 import type { ModelRuntime } from '../../src/core/ai/manifest.js';
 
 export const ACTOR = 'external-ai';
@@ -65,6 +68,21 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
     // Unreachable, refused, timed out: the endpoint's outage, retried with back-off.
     throw new DeliveryError(`external AI endpoint unreachable: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, true);
   }
+}
+
+/** A TID 1500 SR answer as the JSON result shape: one entry per boxed region (polygons as their box). */
+export function resultFromSr(bytes: Uint8Array): unknown {
+  const ds = parseDicomPart10(bytes);
+  const r = readMeasurementReport(ds);
+  return {
+    studyInstanceUID: r.document.studyInstanceUID ?? String(ds.StudyInstanceUID ?? ''),
+    findings: r.findings.flatMap((f) =>
+      f.regions.flatMap((g) => {
+        const box = g.box ?? (g.polygon ? polylineAsBox(g.polygon as [number, number][]) : undefined);
+        return box ? [{ sopInstanceUID: g.image.sopInstanceUID, ...(g.image.frameNumber ? { frameNumber: g.image.frameNumber } : {}), code: f.type, confidence: f.confidence, box }] : [];
+      }),
+    ),
+  };
 }
 
 export async function deliverExternalAi(ctx: GatewayContext, p: ExternalAiPayload): Promise<string> {
@@ -117,14 +135,16 @@ export async function deliverExternalAi(ctx: GatewayContext, p: ExternalAiPayloa
   });
   if (!stow.ok) throw new DeliveryError(`external AI STOW answered ${stow.status}`, stow.status >= 500 || stow.status === 429 || stow.status === 408);
 
-  const res = await call(`${base}/results/${deidStudy}`, { headers: headers(rt, { accept: 'application/json' }) }, rt.timeoutMs);
+  const res = await call(`${base}/results/${deidStudy}`, { headers: headers(rt, { accept: 'application/json, application/dicom' }) }, rt.timeoutMs);
   if (res.status === 202 || res.status === 404) throw new DeliveryError(`external AI results not ready (${res.status})`, true);
   if (!res.ok) throw new DeliveryError(`external AI results answered ${res.status}`, res.status >= 500 || res.status === 429);
   let body: unknown;
   try {
-    body = await res.json();
+    const type = res.headers.get('content-type') ?? '';
+    // A DICOM SR (TID 1500) instead of JSON: read by the project's SR reader, in the same UID space.
+    body = /^application\/dicom(;|$)/i.test(type) ? resultFromSr(new Uint8Array(await res.arrayBuffer())) : await res.json();
   } catch {
-    throw new DeliveryError('external AI results are not JSON', false);
+    throw new DeliveryError('external AI results are neither JSON nor a readable DICOM SR', false);
   }
   const parsed = RemoteResultSchema.safeParse(body);
   if (!parsed.success) throw new DeliveryError(`external AI results do not match the expected shape: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`, false);

@@ -11,7 +11,8 @@
  *  - its JSON result (boxes on its de-identified instances) lands on the ORIGINAL study, on the
  *    original image, through the one ingestion path, stamped with the model by the server, and a
  *    radiologist sees it in GET findings;
- *  - an image flagged Burned In Annotation (in a second study) never leaves, and that is audited;
+ *  - an image flagged Burned In Annotation (in a second study) never leaves, and that is audited; that
+ *    study's result comes back as a DICOM SR (TID 1500) and lands the same way;
  *  - export and result are audited.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +26,9 @@ import { copyStudy } from '../trust/testing.js';
 import { PS315_TABLE } from '../../src/core/deid/table.js';
 import { readDataset, str } from '../../src/core/deid/part10.js';
 import type { DicomDict } from '../../src/core/deid/deidentify.js';
-import type { Finding } from '../../src/core/findings/finding.js';
+import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
+import { dcmjs, writeDicomPart10 } from '../../src/core/sr/dicom.js';
+import { buildMeasurementReport, studyFromDataset } from '../../src/core/sr/writer.js';
 
 const STUDY = '1.2.826.0.1.3680043.9.4245.1718.1';
 const BURNED = '1.2.826.0.1.3680043.9.4245.1718.2';
@@ -85,6 +88,11 @@ async function startEndpoint(): Promise<void> {
         const stow = [...endpoint.stows].reverse().find((x) => str(readDataset(x.parts[0]).dict, '0020000D') === m[1]);
         if (!stow) return void res.writeHead(404).end();
         const mine = stow.parts.map((p) => readDataset(p).dict);
+        // A study it got one instance of is answered with a DICOM SR (TID 1500, the project's writer), the other as JSON.
+        if (mine.length === 1) {
+          res.writeHead(200, { 'content-type': 'application/dicom' }).end(Buffer.from(srAnswer(mine[0])));
+          return;
+        }
         // One finding on the second instance it received, one below threshold, one on an instance it never got.
         const target = mine[1] ?? mine[0];
         res.writeHead(200, { 'content-type': 'application/json' }).end(
@@ -116,6 +124,14 @@ const errorsOf = (file: string) => {
   }
   return new Set(text.split('\n').filter((l) => l.startsWith('Error')).map((l) => l.replace(/<[0-9.]+>/g, '<uid>')));
 };
+/** The endpoint's SR answer: one box on the instance it got, written in its (de-identified) UID space. */
+function srAnswer(d: DicomDict): Uint8Array {
+  const nat = dcmjs.data.DicomMetaDictionary.naturalizeDataset(d);
+  const image = { seriesInstanceUID: str(d, '0020000E'), sopInstanceUID: str(d, '00080018'), sopClassUID: str(d, '00080016') };
+  const f = FindingSchema.parse({ id: 'vendor-1', studyInstanceUID: str(d, '0020000D'), type: ICH, label: 'ICH', confidence: 0.8, severity: 'critical', regions: [{ image, box: { x: 33, y: 44, width: 12, height: 10 } }], model: { name: 'vendor', version: '9' }, source: 'sr', status: 'ai-unverified', createdAt: new Date().toISOString() });
+  return writeDicomPart10(buildMeasurementReport({ kind: 'ai', findings: [f], study: studyFromDataset(nat), model: f.model, sopInstanceUID: `${image.seriesInstanceUID}.77`, seriesInstanceUID: `${image.seriesInstanceUID}.7`, contentDateTime: new Date().toISOString() }));
+}
+
 /** What the endpoint got for the main study (three instances; the burned-in study sends one). */
 const mainStows = () => endpoint.stows.filter((x) => x.parts.length === 3);
 const pixels = (d: DicomDict) => Buffer.from((d['7FE00010'].Value as ArrayBuffer[])[0]).toString('base64');
@@ -238,7 +254,7 @@ describe('external AI endpoint', () => {
     expect(JSON.parse(last!.detail!)).toMatchObject({ stored: 0, unchanged: 1 });
   });
 
-  it('never sends an image flagged Burned In Annotation: the study goes without it, and the refusal is audited', async () => {
+  it('never sends an image flagged Burned In Annotation: the study goes without it, the refusal is audited; an SR answer is read', async () => {
     const db = stack.gateway.store.db;
     await waitFor('the burned-in study delivered', async () => (await db.selectFrom('outbox').select('status').where('kind', '=', 'external-ai').where('study_uid', '=', BURNED).executeTakeFirst())?.status === 'acknowledged', 30_000);
     const flagged = pixels(readDataset(fs.readFileSync(burnedFiles[0])).dict);
@@ -248,6 +264,12 @@ describe('external AI endpoint', () => {
     expect(sent).not.toContain(flagged);
     const a = await db.selectFrom('audit').select('detail').where('action', '=', 'external-ai-export').where('study_uid', '=', BURNED).executeTakeFirstOrThrow();
     expect(JSON.parse(a.detail!)).toMatchObject({ instances: 1, refused: { burnedInAnnotation: 1, unreadable: 0 } });
+    // Its result came back as a DICOM SR: read, re-identified, on the original study and the slice that was sent.
+    const { findings } = await c.rita.json<{ findings: Finding[] }>(`/api/studies/${BURNED}/findings`);
+    const got = findings.filter((f) => f.model.name === 'remote-ct');
+    expect(got).toHaveLength(1);
+    expect(got[0].regions[0]).toMatchObject({ image: { sopInstanceUID: str(readDataset(fs.readFileSync(burnedFiles[1])).dict, '00080018') }, box: { x: 33, y: 44, width: 12, height: 10 } });
+    expect(got[0]).toMatchObject({ studyInstanceUID: BURNED, confidence: 0.8, model: { name: 'remote-ct', version: '2.0-remote' } });
   });
 
   it('audits the export and the return', async () => {
