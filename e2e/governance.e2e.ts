@@ -57,7 +57,7 @@ beforeAll(async () => {
     expect((await rita.post(`/api/findings/${id}/verdict`, body)).status).toBe(200);
   }
   // Signed: the final read (haemorrhage confirmed) is what the evaluation compares with.
-  const signed = await rita.post(`/api/studies/${CT}/signoff`, { confirmUnverified: true });
+  const signed = await rita.post(`/api/studies/${CT}/signoff`, { confirmUnverified: true, confirmAiPending: true });
   expect(signed.status, await signed.clone().text()).toBe(201);
 });
 afterAll(async () => {

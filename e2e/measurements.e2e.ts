@@ -316,7 +316,7 @@ describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
   });
 
   it('after sign-off the server refuses changes, and the viewer says so', async () => {
-    const r = await api.post(`/api/studies/${CT_STUDY}/signoff`, { confirmUnverified: true });
+    const r = await api.post(`/api/studies/${CT_STUDY}/signoff`, { confirmUnverified: true, confirmAiPending: true });
     expect(r.status).toBeLessThan(300);
     const m = (await stored()).measurements[0];
     const put = await api.fetch(`/api/studies/${CT_STUDY}/measurements/${m.id}`, {

@@ -266,7 +266,7 @@ describe('one reader view: every source of AI marks and the worklist flag follow
     const toAccept = findings.find((f) => f.status === 'ai-unverified' && f.severity === 'critical');
     expect(toAccept, JSON.stringify(findings.map((f) => [f.id, f.source, f.status]))).toBeDefined();
     expect((await rita.post(`/api/findings/${toAccept!.id}/verdict`, { action: 'accept' })).status).toBe(200);
-    const so = await rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true });
+    const so = await rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true, confirmAiPending: true });
     expect(so.status, await so.clone().text()).toBe(201);
     await expect.poll(() => row(uid).getByTestId('study-final').count(), { timeout: 20_000 }).toBe(1);
     expect(await row(uid).locator('.flag').count()).toBe(0);

@@ -9,6 +9,7 @@ import type { DomainEvents } from '../context.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 import type { VerdictRequest } from '../../src/core/findings/verdict.js';
 import { appendAudit } from '../audit/audit.js';
+import { ARRIVING } from '../preread/arriving.js';
 import { onStudySignedOff } from '../outbox/events.js';
 import { measurementsForStudy } from '../measurements/register.js';
 import { findingsForStudy, recordVerdict, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
@@ -64,12 +65,12 @@ export interface AiPending {
 
 /**
  * The pre-read still reading the study's current images: its jobs queued or running, or images still
- * arriving (preread_studies.fingerprint 'arriving', gateway/preread/arrival.ts ARRIVING: no job yet).
+ * arriving (preread_studies.fingerprint ARRIVING: read slice by slice, no job yet).
  */
 export async function prereadStillReading(db: Kysely<DB>, studyUID: string): Promise<AiPending[]> {
   const study = await db.selectFrom('preread_studies').select(['fingerprint', 'ai_override']).where('study_uid', '=', studyUID).executeTakeFirst();
   if (!study || study.ai_override === 'disabled') return [];
-  if (study.fingerprint === 'arriving') return [{ model: 'pre-read', version: null, source: 'pre-read', state: 'running' }];
+  if (study.fingerprint === ARRIVING) return [{ model: 'pre-read', version: null, source: 'pre-read', state: 'running' }];
   const jobs = await db
     .selectFrom('preread_jobs')
     .select(['model', 'model_version', 'state'])

@@ -79,7 +79,7 @@ beforeAll(async () => {
     createdAt: new Date().toISOString(),
   });
   await upsertFinding(db, own);
-  const signed = await c.rita.post(`/api/studies/${HEAD_CT}/signoff`, { confirmUnverified: true });
+  const signed = await c.rita.post(`/api/studies/${HEAD_CT}/signoff`, { confirmUnverified: true, confirmAiPending: true });
   expect(signed.status, await signed.clone().text()).toBe(201);
   // Output after sign-off: kept apart, never in the signed record.
   const late = await ingest(deps, { studyUID: HEAD_CT, source: 'preread', actor: { username: 'preread' }, model: CT_MODEL, findings: [pre('gov-p4')], completeResultSet: true });
@@ -212,7 +212,7 @@ describe('governance figures from the real lifecycle', () => {
       verdict: { by: 'rita', role: 'radiologist', at: new Date().toISOString() },
     });
     await upsertFinding(stack.gateway.store.db, own);
-    expect((await c.rita.post(`/api/studies/${CHEST}/signoff`, { confirmUnverified: true })).status).toBe(201);
+    expect((await c.rita.post(`/api/studies/${CHEST}/signoff`, { confirmUnverified: true, confirmAiPending: true })).status).toBe(201);
 
     const { evaluations } = await c.gus.json<{ evaluations: Evaluation[] }>('/api/governance/evaluation');
     const silent = evaluations.find((e) => e.model === 'gov-cr')!;

@@ -188,7 +188,7 @@ describe('triage = the reader policy applied to the current findings, after ever
       for (const m of MODELS) await put(c.ada, `/api/admin/models/${m}/rollout`, { mode: 'assistive' });
       if (disabled) await c.rita.fetch(`/api/studies/${uid}/ai-disabled`, { method: 'DELETE' });
       log.push('restore', 'sign-off');
-      const so = await c.rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true });
+      const so = await c.rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true, confirmAiPending: true });
       expect(so.status, await so.clone().text()).toBe(201);
       await check('sign-off');
       // Each kind of act was exercised.

@@ -237,7 +237,7 @@ describe('triage follows the findings through the reader policy, recomputed from
     const erin = subscribe(c.erin, stack.baseUrl);
     const rita = subscribe(c.rita, stack.baseUrl);
     try {
-      const so = await c.rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true });
+      const so = await c.rita.post(`/api/studies/${uid}/signoff`, { confirmUnverified: true, confirmAiPending: true });
       expect(so.status, await so.clone().text()).toBe(201);
       await waitFor('final', async () => (await triageOf('rita', uid)).status === 'final');
       for (const u of READERS) {

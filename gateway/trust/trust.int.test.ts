@@ -96,7 +96,7 @@ describe('role filters on the findings API (server side)', () => {
     }
     // Its nodule is still unverified: the radiologist confirms leaving it so (issue 13).
     expect((await c.rita.post(`/api/studies/${CHEST}/signoff`, {})).status).toBe(409);
-    const ok = await c.rita.post(`/api/studies/${CHEST}/signoff`, { confirmUnverified: true });
+    const ok = await c.rita.post(`/api/studies/${CHEST}/signoff`, { confirmUnverified: true, confirmAiPending: true });
     expect(ok.status).toBe(201);
   });
 });
