@@ -53,6 +53,13 @@ export interface ScaleOptions {
   dataDir?: string;
   /** Extra environment for both gateways (e.g. LOG=0). */
   gatewayEnv?: Record<string, string>;
+  /** How many gateways behind nginx (default 2). */
+  gateways?: number;
+  /**
+   * 'sqlite' (bench:scale's baseline only): the gateway database is a SQLite file and Orthanc keeps its
+   * default index, no PostgreSQL at all; meant for one gateway (SQLite has one writer process).
+   */
+  store?: 'postgres' | 'sqlite';
   log?: (m: string) => void;
 }
 
@@ -65,9 +72,12 @@ export interface ScaleHandle {
   /** The self-signed certificate nginx presents (PEM). */
   certificate: string;
   orthanc: OrthancHandle;
-  pg: PgCluster;
-  /** postgres:// URL of the gateways' database */
+  /** The PostgreSQL cluster (absent with store 'sqlite'). */
+  pg?: PgCluster;
+  /** postgres:// URL of the gateways' database (a file path with store 'sqlite') */
   databaseUrl: string;
+  /** The audit key both gateways use (hex): what opening their database from another process needs. */
+  auditKey: string;
   stop(): Promise<void>;
 }
 
@@ -211,25 +221,27 @@ export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> 
     if (ownDir) fs.rmSync(dir, { recursive: true, force: true });
   };
   try {
-    log('[scale] starting PostgreSQL');
-    pg = await startPostgres({ log });
-    const orthancDb = 'orthanc_index';
-    await pg.createDatabase(orthancDb);
-    const databaseUrl = await pg.createDatabase('gateway');
+    const sqlite = opts.store === 'sqlite';
+    let databaseUrl = path.join(dir, 'gateway.sqlite');
+    let postgresIndex: { host: string; port: number; database: string; username: string } | undefined;
+    if (!sqlite) {
+      log('[scale] starting PostgreSQL');
+      pg = await startPostgres({ log });
+      const orthancDb = 'orthanc_index';
+      await pg.createDatabase(orthancDb);
+      databaseUrl = await pg.createDatabase('gateway');
+      postgresIndex = { host: '127.0.0.1', port: pg.port, database: orthancDb, username: 'postgres' };
+    }
 
-    log('[scale] starting Orthanc (index in PostgreSQL)');
-    orthanc = await startOrthanc({
-      dataDir: path.join(dir, 'orthanc'),
-      quiet: true,
-      postgresIndex: { host: '127.0.0.1', port: pg.port, database: orthancDb, username: 'postgres' },
-    });
+    log(`[scale] starting Orthanc (index in ${sqlite ? 'SQLite' : 'PostgreSQL'})`);
+    orthanc = await startOrthanc({ dataDir: path.join(dir, 'orthanc'), quiet: true, ...(postgresIndex ? { postgresIndex } : {}) });
 
     // One audit key for both gateways (they append to one trail); kept beside the rest, 0600.
     const auditKey = crypto.randomBytes(32).toString('hex');
     const gateways: ScaleHandle['gateways'] = [];
     const httpsPort = opts.httpsPort ?? (await freePort());
     const staticDir = path.join(REPO_ROOT, 'dist');
-    for (const n of [1, 2]) {
+    for (let n = 1; n <= (opts.gateways ?? 2); n++) {
       // One after the other: the first runs the migrations, the second finds them done.
       const gw = await spawnGateway({
         name: `gateway ${n}`,
@@ -273,7 +285,7 @@ export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> 
       s.on('error', () => resolve(false));
     }), () => nginxExit);
 
-    return { url: `https://127.0.0.1:${httpsPort}`, httpsPort, gateways, certificate: fs.readFileSync(tls.cert, 'utf8'), orthanc, pg, databaseUrl, stop };
+    return { url: `https://127.0.0.1:${httpsPort}`, httpsPort, gateways, certificate: fs.readFileSync(tls.cert, 'utf8'), orthanc, pg, databaseUrl, auditKey, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -310,7 +322,7 @@ async function main() {
 ${DEMO_USERS.map((u) => `    ${u.username.padEnd(6)} / ${u.password.padEnd(10)}  ${ROLE_LABELS[u.role]}`).join('\n')}
 
   nginx (TLS) -> gateways ${handle.gateways.map((g) => g.url).join(', ')} (X-Forwarded-For believed from 127.0.0.1 only)
-  Gateway database: ${handle.databaseUrl}; Orthanc ${handle.orthanc.url} with its index in PostgreSQL (127.0.0.1:${handle.pg.port})
+  Gateway database: ${handle.databaseUrl}; Orthanc ${handle.orthanc.url} with its index in PostgreSQL (127.0.0.1:${handle.pg!.port})
   Everything runs from a temporary directory and is removed on stop.
   Press Ctrl-C to stop everything.
 `);

@@ -105,7 +105,7 @@ describe('scale profile: nginx (TLS) -> two gateways, Orthanc on the PostgreSQL 
     expect(plugins).toContain('postgresql-index');
     const system = (await (await scale.orthanc.rest('/system')).json()) as { DatabaseBackendPlugin?: string | null };
     expect(String(system.DatabaseBackendPlugin)).toMatch(/PostgreSQLIndex/);
-    const tables = await query<{ table_name: string }>(scale.pg.url('orthanc_index'), "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
+    const tables = await query<{ table_name: string }>(scale.pg!.url('orthanc_index'), "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'");
     expect(tables.map((t) => t.table_name)).toContain('resources');
   });
 
