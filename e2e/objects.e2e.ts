@@ -220,6 +220,15 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     await page.keyboard.press('o');
     await settle(page);
     expect((await layerPixels(page, LIVER)).near).toBe(on.near);
+
+    // AI disabled for the study by the radiologist: the server no longer lists the AI SEG, nothing is drawn.
+    await page.getByTestId('ai-disable-study').click();
+    await page.locator('[role=menuitem][data-reason=patient-declined]').click();
+    await page.waitForFunction(() => (window.__objects!.getState().list as unknown[]).length === 0, null, { timeout: 15_000 });
+    await settle(page);
+    expect((await layerPixels(page)).lit).toBe(0);
+    await page.getByTestId('ai-enable-study').click();
+    await page.waitForFunction(() => (window.__objects?.getState().drawn as { segFrames?: number } | null)?.segFrames === 1, null, { timeout: 15_000 });
   }, 90_000);
 
   it('SEG that references only the Frame of Reference: placed by geometry, the same pixels as by reference', async () => {

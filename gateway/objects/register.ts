@@ -35,6 +35,7 @@ const first = (j: DicomJson, tag: string) => {
 
 export async function register(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const cache = new Map<string, ObjectSummary | null>();
+  const audited = new Set<string>();
 
   async function summaryOf(study: string, series: string, sop: string): Promise<ObjectSummary | null> {
     const hit = cache.get(sop);
@@ -77,7 +78,14 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
       .filter((o) => o.creator.creator === 'person' || visibleAi.has(asPolicyFinding(o).id))
       .map((o) => ({ ...o, ingestedAsFindings: o.kind === 'sr' && asFindings.has(o.sopInstanceUID) }));
     const shownAi = objects.filter((o) => o.creator.creator === 'ai').map((o) => o.sopInstanceUID);
-    if (shownAi.length) await appendAudit(ctx.db, { actor: s.user.username, role: s.user.role, action: 'objects-shown', studyUID: study, detail: { sopInstanceUIDs: shownAi } });
+    // Audited once per user, study and set of AI objects shown (the viewer asks again whenever the
+    // findings are refreshed; the same objects shown again are not a new disclosure).
+    const seen = `${s.user.username}|${study}|${shownAi.join(',')}`;
+    if (shownAi.length && !audited.has(seen)) {
+      if (audited.size >= CACHE_MAX) audited.delete(audited.values().next().value as string);
+      audited.add(seen);
+      await appendAudit(ctx.db, { actor: s.user.username, role: s.user.role, action: 'objects-shown', studyUID: study, detail: { sopInstanceUIDs: shownAi } });
+    }
     return { objects };
   });
 }

@@ -32,6 +32,9 @@ async function loadOne(o: ListedObject): Promise<Loaded> {
   }
 }
 
+/** Objects being fetched now: a second list arriving meanwhile does not fetch them again. */
+const inflight = new Set<string>();
+
 /** The study's objects: list, then each object (SRs already read as findings are not fetched). */
 export async function loadObjects(studyUID: string): Promise<void> {
   const keep = useObjectsStore.getState();
@@ -50,13 +53,16 @@ export async function loadObjects(studyUID: string): Promise<void> {
   useObjectsStore.setState({ list, loaded, listError: null });
   await Promise.all(
     list
-      .filter((o) => !(o.kind === 'sr' && o.ingestedAsFindings) && !loaded[o.sopInstanceUID])
+      .filter((o) => !(o.kind === 'sr' && o.ingestedAsFindings) && !loaded[o.sopInstanceUID] && !inflight.has(o.sopInstanceUID))
       .map(async (o) => {
+        inflight.add(o.sopInstanceUID);
         try {
           const l = await loadOne(o);
           if (useObjectsStore.getState().studyUID === studyUID) useObjectsStore.setState((s) => ({ loaded: { ...s.loaded, [o.sopInstanceUID]: l } }));
         } catch (e) {
           if (useObjectsStore.getState().studyUID === studyUID) useObjectsStore.setState((s) => ({ errors: { ...s.errors, [o.sopInstanceUID]: (e as Error).message } }));
+        } finally {
+          inflight.delete(o.sopInstanceUID);
         }
       }),
   );
