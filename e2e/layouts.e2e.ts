@@ -167,6 +167,32 @@ describe('viewport layouts', () => {
     });
     expect(report).toEqual([]);
   }, 120_000);
+
+  it('a finding is drawn in whichever viewport of a 2×2 shows its slice, by that viewport\'s own context', async () => {
+    // L-ICH (posted above) is on the third slice of series a.
+    const sop = String(parseDicomPart10(fs.readFileSync(a.files[2])).SOPInstanceUID);
+    await page.keyboard.press('9');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports.filter((v) => v.imageCount > 0).length === 4, null, { timeout: 30_000 });
+    const vps = (await page.evaluate(() => window.__viewer!.getViewports() as unknown as { viewports: (Vp & { sops: string[] })[] })).viewports;
+    const k = vps.findIndex((v, i) => i > 0 && v.seriesUID === a.seriesInstanceUID);
+    expect(k).toBeGreaterThan(0);
+    for (let i = 0; i < k; i++) await page.keyboard.press('j');
+    await page.waitForFunction((k) => window.__viewer!.getViewports().active === k, k, { timeout: 5_000 });
+    const target = vps[k].sops.indexOf(sop);
+    await page.keyboard.press('Home');
+    for (let i = 0; i < target; i++) await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(([k, t]) => window.__viewer!.getViewports().viewports[k].imageIndex === t, [k, target] as const, { timeout: 10_000 });
+    await page.locator(`[data-viewport-index="${k}"] [data-finding-id="L-ICH"]`).first().waitFor({ timeout: 10_000 });
+    // Drawn over the image, inside that viewport.
+    // The box itself (its label may run past a small cell's edge, where the cell clips it).
+    const mark = (await page.locator(`[data-viewport-index="${k}"] [data-finding-id="L-ICH"] > polygon`).last().boundingBox())!;
+    const cell = (await page.locator(`[data-viewport-index="${k}"]`).boundingBox())!;
+    expect(mark.x).toBeGreaterThanOrEqual(cell.x);
+    expect(mark.x + mark.width).toBeLessThanOrEqual(cell.x + cell.width);
+    expect(mark.y).toBeGreaterThanOrEqual(cell.y);
+    expect(mark.y + mark.height).toBeLessThanOrEqual(cell.y + cell.height);
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
 
 function window0(s: Layouts): Vp {

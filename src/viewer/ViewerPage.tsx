@@ -286,7 +286,7 @@ const LEFT_TOOL_LABELS: Record<LeftToolName, string> = {
 };
 
 /** The toolbar's menus, drawn like its buttons (theme.css styles buttons only). */
-const MENU_STYLE: React.CSSProperties = { font: 'inherit', fontSize: '0.85rem', color: 'inherit', background: 'var(--panel-2)', border: '1px solid var(--line)', borderRadius: 6, padding: '0.2rem 0.3rem', cursor: 'pointer' };
+const MENU_STYLE: React.CSSProperties = { font: 'inherit', fontSize: '0.85rem', color: 'inherit', background: 'var(--panel-2)', border: '1px solid var(--line)', borderRadius: 6, padding: '0.2rem 0', cursor: 'pointer' };
 
 const ACTIVE_OUTLINE: React.CSSProperties = { position: 'absolute', inset: 0, border: '2px solid #39c5ff', pointerEvents: 'none', zIndex: 5 };
 const emptySideStore: StoreApi<SideState> = createStore<SideState>(() => ({ studyUID: null, seriesUID: null, modality: '', entries: [], imageIds: [], imageIndex: 0, voi: null, label: null, error: null }));
@@ -333,7 +333,7 @@ function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps:
   const prior = st.label ? vps.prior : null;
   const linkVoi = useStore(vps.store, (x) => x.linkVoi);
   return (
-    <div className="viewport-wrap" data-viewport-index={index} data-active={active} {...dropProps(vps, index)} style={{ minHeight: 0, minWidth: 0 }}>
+    <div className="viewport-wrap" data-viewport-index={index} data-active={active} {...dropProps(vps, index)} style={{ minHeight: 0, minWidth: 0, overflow: 'hidden' }}>
       <div ref={ref} className="viewport-element" data-testid={`viewport-${index}`} onContextMenu={(e) => e.preventDefault()} />
       <div className="side-label" data-testid={`viewport-label-${index}`} style={{ position: 'absolute', top: 4, left: 8, color: st.label ? '#ffcc80' : '#e6e6e6', fontSize: 13, textShadow: '0 0 3px #000', pointerEvents: 'none' }}>
         {st.label ?? ''}
@@ -702,7 +702,6 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           <button type="button" onClick={() => viewports.activePane().reset()} title="Reset view (key r)">
             Reset
           </button>
-          <span className="sep" />
           {(['1x1', '1x2', '2x2'] as const).map((l) => (
             <button type="button" key={l} data-layout={l} className={lay.layout === l ? 'on' : ''} onClick={() => viewports.setLayout(l)} title={`Layout ${l.replace('x', '×')} (key ${{ '1x1': 7, '1x2': 8, '2x2': 9 }[l]})`} style={{ padding: '0.2rem 0.3rem' }}>
               {l.replace('x', '×')}
@@ -725,7 +724,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           data-layout={lay.layout}
           style={{ flex: 1, minHeight: 0, display: 'grid', gap: lay.layout === '1x1' ? 0 : 2, background: '#222', gridTemplateColumns: lay.layout === '1x1' ? '1fr' : '1fr 1fr', gridTemplateRows: lay.layout === '2x2' ? '1fr 1fr' : '1fr' }}
         >
-        <div className="viewport-wrap" data-viewport-index={0} data-active={lay.active === 0} {...(lay.layout === '1x1' ? {} : dropProps(viewports, 0))} style={{ minHeight: 0, minWidth: 0 }}>
+        <div className="viewport-wrap" data-viewport-index={0} data-active={lay.active === 0} {...(lay.layout === '1x1' ? {} : dropProps(viewports, 0))} style={{ minHeight: 0, minWidth: 0, overflow: lay.layout === '1x1' ? undefined : 'hidden' }}>
           <div ref={elementRef} className="viewport-element" data-testid="viewport" onContextMenu={(e) => e.preventDefault()} />
           {lay.layout !== '1x1' && lay.active === 0 && <div style={ACTIVE_OUTLINE} data-testid="active-viewport" />}
           {lay.comparing && (
