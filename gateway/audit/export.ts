@@ -141,6 +141,7 @@ export function dicomEventFor(action: string, detail?: unknown): { id: Coded; ty
     case 'sr-stored':
       return { id: dcm('110104', 'DICOM Instances Transferred'), actionCode: 'C' };
     case 'finding-shown':
+    case 'study-opened':
     case 'overlay-toggled':
       return { id: dcm('110103', 'DICOM Instances Accessed'), actionCode: 'R' };
     default:
