@@ -124,7 +124,15 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
       updated_at: now,
     };
     if (existing) await trx.updateTable('preread_studies').set(row).where('study_uid', '=', uid).execute();
-    else await trx.insertInto('preread_studies').values({ study_uid: uid, arrived_at: now, ...row }).execute();
+    else {
+      // A slice may have flagged the study (its row made by ingestEarlyFlag) since `existing` was read: keep that flag.
+      const { priority: _p, reason: _r, flagged_at: _f, ...facts } = row;
+      await trx
+        .insertInto('preread_studies')
+        .values({ study_uid: uid, arrived_at: now, ...row })
+        .onConflict((oc) => oc.column('study_uid').doUpdateSet(facts))
+        .execute();
+    }
     created = await createJobs(trx, { uid, orthancId, fingerprint: study.fingerprint }, run, now);
     if (opts.inTx) await opts.inTx(trx);
   });
@@ -291,11 +299,16 @@ export async function admitInstances(deps: AdmitDeps, instanceIds: readonly stri
     const run = decisions.filter((d) => d.decision === 'run');
     if (!run.length) continue;
     const now = new Date().toISOString();
+    // Reads are claimed breadth-first across studies (rank = order of arrival within the study), so in a
+    // burst every study's early slices are read before any study's late ones: flags do not queue behind
+    // whole studies.
+    let rank = Number((await db.selectFrom('preread_slices').select((eb) => eb.fn.countAll<number>().as('n')).where('study_uid', '=', series.studyUID).executeTakeFirst())?.n ?? 0);
     for (const h of group) {
+      rank++;
       for (const r of run) {
         const res = await db
           .insertInto('preread_slices')
-          .values({ id: crypto.randomUUID(), study_uid: series.studyUID, series_uid: series.seriesUID, model: r.model, sop_uid: h.sop, orthanc_instance: h.id, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0 })
+          .values({ id: crypto.randomUUID(), study_uid: series.studyUID, series_uid: series.seriesUID, model: r.model, sop_uid: h.sop, orthanc_instance: h.id, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0, rank })
           .onConflict((oc) => oc.columns(['study_uid', 'model', 'sop_uid']).doNothing())
           .executeTakeFirst();
         queued += Number(res.numInsertedOrUpdatedRows ?? 0n);

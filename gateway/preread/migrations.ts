@@ -97,6 +97,8 @@ export interface PrereadSlicesTable {
   last_error: string | null;
   /** Times a worker was given this instance (claims): 1 when read once; more only after a failure or a dead process. */
   reads: number;
+  /** Order of arrival within the study (migration 504): reads are claimed breadth-first across studies. */
+  rank: number;
 }
 
 export interface PrereadAlertsTable {
@@ -244,6 +246,14 @@ export const migrations: Migration[] = [
       await db.schema.createIndex('preread_slices_unique').on('preread_slices').columns(['study_uid', 'model', 'sop_uid']).unique().execute();
       await db.schema.createIndex('preread_slices_state').on('preread_slices').columns(['state', 'created_at']).execute();
       await db.schema.createIndex('preread_slices_series').on('preread_slices').columns(['study_uid', 'series_uid', 'model']).execute();
+    },
+  },
+  {
+    version: 504,
+    name: 'preread reads: rank within the study, for breadth-first claims across studies',
+    async up(db) {
+      await db.schema.alterTable('preread_slices').addColumn('rank', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema.createIndex('preread_slices_claim').on('preread_slices').columns(['state', 'rank']).execute();
     },
   },
 ];

@@ -62,5 +62,9 @@ describe.runIf(TEST_DIALECT === 'postgres')('pre-read with two gateways on one P
     const instances = new Set<string>([stack.gateway.preread.queue.instance, second.preread.queue.instance]);
     expect(jobs.every((j) => instances.has(j.claimed_by!))).toBe(true);
     for (const uid of uids) expect((await rita.json<{ aiState: string }>(`/api/studies/${uid}/preread`)).aiState).toBe('done');
+    // Each instance was read as it arrived, by one process, once (claims with FOR UPDATE SKIP LOCKED).
+    const reads = await db.selectFrom('preread_slices').select(['sop_uid', 'reads', 'state']).where('study_uid', 'in', uids).execute();
+    expect(reads).toHaveLength(STUDIES * 3);
+    expect(reads.every((r) => r.reads === 1 && r.state === 'done')).toBe(true);
   });
 });

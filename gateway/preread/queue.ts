@@ -236,7 +236,8 @@ export class PrereadQueue {
       key: 'id',
       where: sql`state = 'pending'`,
       set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + LEASE_MS).toISOString(), reads: sql`reads + 1` },
-      orderBy: 'created_at',
+      // Breadth-first across studies (arrival.ts), then oldest first.
+      orderBy: 'rank',
       limit: n,
     });
   }
@@ -348,7 +349,7 @@ export class PrereadQueue {
       sops.add(sop);
       await db
         .insertInto('preread_slices')
-        .values({ id: crypto.randomUUID(), study_uid: job.study_uid, series_uid: seriesUID, model: job.model, sop_uid: sop, orthanc_instance: i.ID, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0 })
+        .values({ id: crypto.randomUUID(), study_uid: job.study_uid, series_uid: seriesUID, model: job.model, sop_uid: sop, orthanc_instance: i.ID, state: 'pending', created_at: now, started_at: null, finished_at: null, claimed_by: null, lease_until: null, result: null, last_error: null, reads: 0, rank: 0 })
         .onConflict((oc) => oc.columns(['study_uid', 'model', 'sop_uid']).doNothing())
         .execute();
     }

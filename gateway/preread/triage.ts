@@ -118,6 +118,8 @@ export interface TriageOutcome {
 }
 
 const ACTOR = 'triage';
+/** Study-facts lookups (PACS round-trips) a worklist view runs at once. */
+const FACTS_CONCURRENCY = 8;
 /** An undelivered page whose alert closed is parked as dead with this note (and revived if the alert reopens). */
 const CANCELLED = 'cancelled, alert closed: ';
 
@@ -476,17 +478,30 @@ export class TriageService {
     }
     const findings = await this.findingsByStudy(uids);
     const late = await this.lateFindingsByStudy(uids.filter((u) => (base[u].afterSignoff ?? 0) > 0));
+    // The facts of every study that needs them, asked of the PACS concurrently (bounded), not one
+    // round-trip after another: a worklist of N AI-read studies cost N sequential lookups.
+    const needFacts = uids.filter((u) => (findings.get(u) ?? []).some(isAiFinding) || (late.get(u)?.length ?? 0) > 0);
+    const factsOf = new Map<string, StudyFacts | null>();
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(FACTS_CONCURRENCY, needFacts.length) }, async () => {
+        while (next < needFacts.length) {
+          const u = needFacts[next++];
+          factsOf.set(u, await this.ctx.facts(u));
+        }
+      }),
+    );
     for (const uid of uids) {
       const e = base[uid];
       const fs = findings.get(uid) ?? [];
-      const facts = fs.some(isAiFinding) ? await this.ctx.facts(uid) : null;
+      const facts = fs.some(isAiFinding) ? (factsOf.get(uid) ?? null) : null;
       const r = prioritise(readerVisible(snap, { studyUID: uid, facts }, fs, role), this.opts.rules, this.opts.thresholds());
       // The stored reason when the study shows nothing for anyone (AI pending, skipped, disabled...):
       // it names no finding. Otherwise the role's own result, which names only what it may see.
       const reason = r.priority === 'none' && e.priority === 'none' ? e.reason : r.reason;
       const lateFs = late.get(uid) ?? [];
       // The same reader policy as the live set: a result the role may not see is not counted for it.
-      const afterSignoff = lateFs.length ? readerVisible(snap, { studyUID: uid, facts: facts ?? (await this.ctx.facts(uid)) }, lateFs, role).length : 0;
+      const afterSignoff = lateFs.length ? readerVisible(snap, { studyUID: uid, facts: facts ?? factsOf.get(uid) ?? null }, lateFs, role).length : 0;
       out[uid] = { ...e, priority: r.priority, reason, afterSignoff };
     }
     return out;
