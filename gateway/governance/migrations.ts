@@ -8,6 +8,7 @@ declare module '../db/database.js' {
     governance_settings: GovernanceSettingsTable;
     governance_notices: GovernanceNoticesTable;
     governance_inputs: GovernanceInputsTable;
+    governance_intensity: GovernanceIntensityTable;
   }
 }
 
@@ -60,6 +61,20 @@ export interface GovernanceInputsTable {
   slice_thickness: number | null;
   /** 'read' | 'no-image' (nothing readable in the PACS) */
   state: string;
+  recorded_at: string;
+}
+
+/**
+ * A study's pixel intensities as one model read them (drift): the HU histogram summed over the slices the
+ * pre-read read (kept per slice with its output in preread_slices), summed once when the model's pre-read
+ * of the study is done, so the drift check does not re-read every slice's output each time.
+ */
+export interface GovernanceIntensityTable {
+  study_uid: string;
+  model: string;
+  /** JSON number[] (counts per HU bin), or null: no slice with a histogram (not CT, not HU, read before histograms were kept). */
+  histogram: string | null;
+  slices: number;
   recorded_at: string;
 }
 
@@ -121,6 +136,21 @@ export const migrations: Migration[] = [
         .addColumn('slice_thickness', dialect === 'postgres' ? 'double precision' : 'real')
         .addColumn('state', 'text', (c) => c.notNull())
         .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  },
+  {
+    version: 903,
+    name: 'governance: study intensity histograms for drift',
+    async up(db) {
+      await db.schema
+        .createTable('governance_intensity')
+        .addColumn('study_uid', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('histogram', 'text')
+        .addColumn('slices', 'integer', (c) => c.notNull())
+        .addColumn('recorded_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('governance_intensity_pk', ['study_uid', 'model'])
         .execute();
     },
   },

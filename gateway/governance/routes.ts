@@ -7,6 +7,7 @@ import { ackNotice, currentRules, listNotices, runRulesCheck, setRules } from '.
 import { evaluateAll, evaluateModel } from '../../src/core/governance/evaluation.js';
 import { exportAssessment, listAssessments } from './assessments.js';
 import { driftOf } from './drift.js';
+import { HU_BINS, driftToCsv } from '../../src/core/governance/drift.js';
 import { appendAudit } from '../audit/audit.js';
 import type { GatewayConfig } from '../config.js';
 import type { OrthancClient } from '../orthanc/client.js';
@@ -92,9 +93,18 @@ export function registerGovernanceRoutes(app: FastifyInstance, deps: GovernanceD
     return reply.send(Buffer.from(out.dicom));
   });
 
-  // ---- drift: output scores and inputs (scanner, slice thickness) per model version and week against its earlier weeks
+  // ---- drift: output scores and inputs (scanner, slice thickness, intensity histogram) per model version and week against its earlier weeks
   app.get('/api/governance/drift', { config: { permission: 'governance.read' } }, async () => {
     const { rules } = await currentRules(deps.db);
-    return { maxDistance: rules.driftMaxDistance ?? null, minSample: rules.minSample, rows: await driftOf(deps.db, orthanc, await readHistory(deps)) };
+    return { maxDistance: rules.driftMaxDistance ?? null, minSample: rules.minSample, huBins: HU_BINS, rows: await driftOf(deps.db, orthanc, await readHistory(deps)) };
+  });
+
+  app.get('/api/governance/drift.csv', { config: { permission: 'governance.read' } }, async (_req, reply) => {
+    const rows = await driftOf(deps.db, orthanc, await readHistory(deps));
+    reply
+      .header('content-type', 'text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="governance-drift_${new Date().toISOString().slice(0, 10)}.csv"`)
+      .header('cache-control', 'no-store');
+    return driftToCsv(rows);
   });
 }

@@ -34,6 +34,8 @@ export interface SliceOutput extends Positioned {
   /** null when the model declares no intensity guard. */
   stats: IntensityStats | null;
   values: ValueFacts;
+  /** Pixel counts per HU bin (src/core/governance/drift.ts HU_BINS) for the drift figures; null when not HU. Absent in outputs stored before it. */
+  huHistogram?: number[] | null;
 }
 
 export type WorkerResponse =

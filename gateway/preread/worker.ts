@@ -8,6 +8,7 @@
 import { parentPort } from 'node:worker_threads';
 import { loadModel, runModelOnSlices, type NodeSlice } from '../ai/runtime.js';
 import { sliceStats } from '../../src/core/ai/domain.js';
+import { sliceIntensityHistogram } from '../../src/core/governance/drift.js';
 import { fetchInstanceSlice } from './slices.js';
 import type { WorkerRequest, WorkerResponse } from './pool.js';
 
@@ -40,6 +41,7 @@ async function handle(req: WorkerRequest): Promise<WorkerResponse> {
         rows: s.rows,
         detections: results[0].detections,
         stats: guard ? sliceStats(s.pixels, guard) : null,
+        huHistogram: sliceIntensityHistogram(model.manifest.indication.modalities, s.rescaleType, s.pixels), // governance drift (kept with the slice's output)
         values: { rescaleType: s.rescaleType, units: s.units },
         instanceNumber: s.instanceNumber,
         imagePositionPatient: s.imagePositionPatient,

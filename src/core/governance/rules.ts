@@ -44,7 +44,7 @@ export const DEFAULT_ALERT_RULES: AlertRules = {
   driftMaxDistance: 0.3,
 };
 
-export type RuleMetric = 'falsePositiveRate' | 'criticalSensitivity' | 'uptime' | 'utilisation' | 'outputDrift' | 'scannerDrift' | 'sliceThicknessDrift';
+export type RuleMetric = 'falsePositiveRate' | 'criticalSensitivity' | 'uptime' | 'utilisation' | 'outputDrift' | 'scannerDrift' | 'sliceThicknessDrift' | 'intensityDrift';
 export type BreachKind = 'below' | 'above' | 'retrain';
 
 export interface Breach {
@@ -109,10 +109,10 @@ export function checkRules(rules: AlertRules, rows: readonly FigureRow[]): Breac
 export function checkDrift(rules: AlertRules, rows: readonly DriftRow[]): Breach[] {
   const max = rules.driftMaxDistance ?? DEFAULT_ALERT_RULES.driftMaxDistance!;
   const out: Breach[] = [];
-  const names = { outputDrift: 'output score distribution', scannerDrift: 'scanner models', sliceThicknessDrift: 'slice thicknesses' } as const;
+  const names = { outputDrift: 'output score distribution', scannerDrift: 'scanner models', sliceThicknessDrift: 'slice thicknesses', intensityDrift: 'input intensity histogram' } as const;
   for (const r of rows) {
-    for (const [metric, f] of [['outputDrift', r.outputs], ['scannerDrift', r.scanner], ['sliceThicknessDrift', r.sliceThickness]] as const) {
-      if (f.distance === null || f.n < rules.minSample || f.distance <= max) continue;
+    for (const [metric, f] of [['outputDrift', r.outputs], ['scannerDrift', r.scanner], ['sliceThicknessDrift', r.sliceThickness], ['intensityDrift', r.intensity]] as const) {
+      if (!f || f.distance === null || f.n < rules.minSample || f.distance <= max) continue;
       out.push({
         key: [r.model, r.version, 'any', 'all', r.week, metric, 'above'].join('|'),
         model: r.model,
