@@ -8,6 +8,7 @@ import type { Dataset } from '../sr/dicom.js';
 import { items } from '../sr/reader.js';
 import { str } from './summary.js';
 import type { Vec2 } from './geometry.js';
+import { dicomLabToRgb } from './seg.js';
 
 const nums = (v: unknown): number[] => (Array.isArray(v) ? v : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v === undefined || v === null || v === '' ? [] : String(v).split('\\')).map(Number);
 
@@ -126,8 +127,10 @@ export function parsePr(ds: Dataset): ParsedPr {
   for (const l of items(ds.GraphicLayerSequence)) {
     const name = str(l.GraphicLayer);
     if (!name) continue;
+    const lab = nums(l.GraphicLayerRecommendedDisplayCIELabValue);
     const grey = nums(l.GraphicLayerRecommendedDisplayGrayscaleValue)[0];
-    if (Number.isFinite(grey)) {
+    if (lab.length === 3 && lab.every(Number.isFinite)) layerColours[name] = `rgb(${dicomLabToRgb(lab).join(',')})`;
+    else if (Number.isFinite(grey)) {
       const g = Math.round((grey / 65535) * 255);
       layerColours[name] = `rgb(${g},${g},${g})`;
     }
