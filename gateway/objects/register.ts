@@ -59,7 +59,18 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
     const wanted = instances
       .map((j) => ({ cls: first(j, '00080016'), series: first(j, '0020000E'), sop: first(j, '00080018') }))
       .filter((x): x is { cls: string; series: string; sop: string } => !!x.series && !!x.sop && objectKindOf(x.cls) !== null);
-    const summaries = (await Promise.all(wanted.map((w) => summaryOf(study, w.series, w.sop)))).filter((x): x is ObjectSummary => !!x && x.studyInstanceUID === study);
+    // One object the PACS cannot give (deleted meanwhile, unreadable) is left out, not the whole list;
+    // it is not cached, so the next listing tries it again.
+    const summaries = (
+      await Promise.all(
+        wanted.map((w) =>
+          summaryOf(study, w.series, w.sop).catch((e: Error) => {
+            req.log.warn({ err: e.message }, 'objects: an object could not be read');
+            return null;
+          }),
+        ),
+      )
+    ).filter((x): x is ObjectSummary => !!x && x.studyInstanceUID === study);
 
     // SRs the server already read into findings (gateway/findings/sr-arrivals.ts) are shown as findings.
     const srRows = summaries.some((o) => o.kind === 'sr')
