@@ -4,6 +4,7 @@
  * their states. Chart.js only paints these.
  */
 import { VISIBILITIES, type FigureRow, type Figures, type Visibility } from '../core/governance/figures';
+import type { DriftFeature, DriftRow } from '../core/governance/drift';
 
 export const PALETTE = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
 
@@ -60,4 +61,52 @@ export function sideBySide(summary: readonly FigureRow[]): { model: string; vers
     const mine = summary.filter((r) => r.model === model && r.version === version);
     return { model, version, assistive: mine.filter((r) => r.mode === 'assistive'), silent: mine.filter((r) => r.mode === 'silent') };
   });
+}
+
+// ---- drift (GET /api/governance/drift): distances per week and "this week against the earlier weeks"
+
+export const DRIFT_FEATURES = [
+  { key: 'outputs', label: 'Output scores' },
+  { key: 'scanner', label: 'Scanners' },
+  { key: 'sliceThickness', label: 'Slice thickness' },
+  { key: 'intensity', label: 'Intensity histogram' },
+] as const;
+export type DriftFeatureKey = (typeof DRIFT_FEATURES)[number]['key'];
+
+export const driftGroup = (r: Pick<DriftRow, 'model' | 'version'>) => `${r.model} ${r.version}`;
+
+/** One model version's distance from its earlier weeks, per feature over its weeks (null: nothing to compare). */
+export function driftTrend(rows: readonly DriftRow[], group: string): { labels: string[]; series: Series[] } {
+  const mine = rows.filter((r) => driftGroup(r) === group);
+  return {
+    labels: mine.map((r) => r.week),
+    series: DRIFT_FEATURES.map((f, i) => ({ label: f.label, color: PALETTE[i], data: mine.map((r) => (r[f.key]?.distance === null || r[f.key] === undefined ? null : Math.round(r[f.key]!.distance! * 1000) / 1000)) })),
+  };
+}
+
+/**
+ * A feature's distribution in the model version's latest week that has values, beside the pooled earlier
+ * weeks (each week's histogram normalised and weighted by its sample: counts for scores, studies for the
+ * intensity), in % per bin. null when no week has values.
+ */
+export function driftBars(rows: readonly DriftRow[], group: string, feature: DriftFeatureKey, bins?: readonly string[]): { week: string; labels: string[]; series: Series[] } | null {
+  const mine = rows.filter((r) => driftGroup(r) === group && (r[feature]?.n ?? 0) > 0);
+  const last = mine.at(-1);
+  if (!last) return null;
+  const norm = (f: DriftFeature) => {
+    const t = Object.values(f.histogram).reduce((a, b) => a + b, 0);
+    return (k: string) => (t > 0 ? (f.histogram[k] ?? 0) / t : 0);
+  };
+  const earlier = mine.filter((r) => r.week < last.week).map((r) => r[feature]!);
+  const refN = earlier.reduce((a, f) => a + f.n, 0);
+  const labels = bins ? [...bins] : [...new Set(mine.flatMap((r) => Object.keys(r[feature]!.histogram)))].sort();
+  const pct = (x: number) => Math.round(x * 1000) / 10;
+  return {
+    week: last.week,
+    labels,
+    series: [
+      { label: `${last.week} (${last[feature]!.n})`, color: PALETTE[2], data: labels.map((k) => pct(norm(last[feature]!)(k))) },
+      ...(refN > 0 ? [{ label: `Earlier weeks (${refN})`, color: PALETTE[3], data: labels.map((k) => pct(earlier.reduce((a, f) => a + norm(f)(k) * f.n, 0) / refN)) }] : []),
+    ],
+  };
 }
