@@ -247,3 +247,60 @@ def load_weights_from_onnx(model, path):
     g = onnx.load(path).graph
     state = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy()) for i in g.initializer}
     model.load_state_dict(state)
+
+
+# ---- calibration: is a finding's score the chance that it is real? --------------------------
+
+def candidate_outcomes(per_case, manifest, columns, rows, threshold=0.05):
+    """Every component above a low threshold (minimum component size as the manifest says), with its
+    peak probability and whether it hits a true lesion: the units a displayed score is about.
+    per_case: list of (probability map, true boxes)."""
+    m = json.loads(json.dumps(manifest))
+    m['output']['classes'][0]['threshold'] = threshold
+    scores, hits = [], []
+    for prob, truth in per_case:
+        for b in decode(prob, m, columns, rows):
+            scores.append(b['score'])
+            hits.append(1.0 if any(iou(b, t) >= HIT_IOU for t in truth) else 0.0)
+    return np.array(scores, dtype=np.float64), np.array(hits, dtype=np.float64)
+
+
+def reliability(scores, hits, n_bins=10):
+    """Reliability curve (equal-width score bins) and expected calibration error
+    (sum over bins of |observed - mean score| weighted by the bin's share of candidates)."""
+    bins, ece, n = [], 0.0, len(scores)
+    for k in range(n_bins):
+        lo, hi = k / n_bins, (k + 1) / n_bins
+        sel = (scores >= lo) & ((scores < hi) if k < n_bins - 1 else (scores <= hi))
+        c = int(sel.sum())
+        if c == 0:
+            continue
+        conf, obs = float(scores[sel].mean()), float(hits[sel].mean())
+        ece += c / n * abs(obs - conf)
+        bins.append({'from': round(lo, 2), 'to': round(hi, 2), 'count': c, 'meanScore': round(conf, 3), 'observed': round(obs, 3)})
+    return bins, round(ece, 4)
+
+
+def fit_platt(scores, hits):
+    """Logistic (Platt) recalibration of peak probabilities: p' = sigmoid(a * logit(p) + b), a > 0 so
+    that the ranking, and therefore every component, is unchanged. Fitted by maximum likelihood."""
+    p = np.clip(scores, 1e-6, 1 - 1e-6)
+    z = torch.from_numpy(np.log(p / (1 - p)))
+    y = torch.from_numpy(hits)
+    la = torch.zeros((), dtype=torch.float64, requires_grad=True)  # a = exp(la) > 0
+    b = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([la, b], max_iter=200, line_search_fn='strong_wolfe')
+
+    def closure():
+        opt.zero_grad()
+        loss = F.binary_cross_entropy_with_logits(torch.exp(la) * z + b, y)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return float(torch.exp(la)), float(b)
+
+
+def platt_apply(prob, a, b):
+    p = np.clip(prob.astype(np.float64), 1e-7, 1 - 1e-7)
+    return (1 / (1 + np.exp(-(a * np.log(p / (1 - p)) + b)))).astype(np.float32)

@@ -9,6 +9,8 @@ import { inferStudy } from './runtime.js';
 import type { Finding } from '../../src/core/findings/finding.js';
 
 const HEAD = path.join(REPO_ROOT, 'models', 'head-ct-hyperdensity');
+/** The registered version: results for any other are refused. */
+const VERSION = (JSON.parse(fs.readFileSync(path.join(HEAD, 'manifest.json'), 'utf8')) as { version: string }).version;
 let stack: Stack;
 let rita: Client;
 let found: Finding[];
@@ -33,7 +35,7 @@ afterAll(async () => {
 });
 
 const results = (findings: unknown[], over: Record<string, unknown> = {}) => ({
-  model: { name: 'head-ct-hyperdensity', version: '1.0.0' },
+  model: { name: 'head-ct-hyperdensity', version: VERSION },
   provider: 'wasm',
   timingsMs: { sessionMs: 40, inferenceMs: 25.5 },
   findings,
@@ -80,7 +82,7 @@ describe('client AI results', () => {
     const rows = await stack.gateway.store.db.selectFrom('findings').select(['id', 'body']).where('study_uid', '=', study).execute();
     expect(rows.map((x) => x.id).sort()).toEqual(found.map((f) => f.id).sort());
     const body = JSON.parse(rows[0].body) as Finding;
-    expect(body.model).toMatchObject({ name: 'head-ct-hyperdensity', version: '1.0.0', executionProvider: 'wasm' });
+    expect(body.model).toMatchObject({ name: 'head-ct-hyperdensity', version: VERSION, executionProvider: 'wasm' });
     expect(body.model.timingsMs?.inferenceMs).toBeGreaterThan(0);
     const audit = await stack.gateway.store.db.selectFrom('audit').selectAll().where('action', '=', 'ai-results-received').execute();
     expect(audit).toHaveLength(1);

@@ -32,6 +32,8 @@ import type { RoutingDecision } from '../preread/models.js';
 const PERFUSION = 'DERIVED\\SECONDARY\\PERFUSION';
 const PERFUSION_REASON = 'outside input domain: image type DERIVED\\SECONDARY\\PERFUSION is not ORIGINAL\\PRIMARY';
 const HEAD = 'head-ct-hyperdensity';
+/** The registered version: results for any other are refused. */
+const VERSION = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'models', HEAD, 'manifest.json'), 'utf8')) as { version: string }).version;
 
 let stack: Stack;
 let rita: Client, ada: Client;
@@ -170,9 +172,9 @@ describe('a DERIVED perfusion map', () => {
     expect(st.models.find((m) => m.name === HEAD)).toMatchObject({ eligible: false, eligibilityReason: PERFUSION_REASON, state: 'outside-indication', reason: PERFUSION_REASON });
     const [series] = await seriesOf(uid);
     const r = await rita.post(`/api/studies/${uid}/ai-results`, {
-      model: { name: HEAD, version: '1.0.0' },
+      model: { name: HEAD, version: VERSION },
       provider: 'wasm',
-      findings: [testFinding(uid, { source: 'client', model: { name: HEAD, version: '1.0.0' }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] })],
+      findings: [testFinding(uid, { source: 'client', model: { name: HEAD, version: VERSION }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] })],
     });
     expect(r.status).toBe(409);
     expect(((await r.json()) as { error: string }).error).toBe(PERFUSION_REASON);
@@ -192,9 +194,9 @@ describe('a DERIVED perfusion map', () => {
     // Results computed in a browser on the map are refused, though the study has an eligible series.
     const post = (series: string) =>
       rita.post(`/api/studies/${uid}/ai-results`, {
-        model: { name: HEAD, version: '1.0.0' },
+        model: { name: HEAD, version: VERSION },
         provider: 'wasm',
-        findings: [testFinding(uid, { source: 'client', model: { name: HEAD, version: '1.0.0' }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] })],
+        findings: [testFinding(uid, { source: 'client', model: { name: HEAD, version: VERSION }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] })],
       });
     const bad = await post(mixedMap);
     expect(bad.status).toBe(409);
@@ -210,7 +212,7 @@ describe('the reader filter applies the same rule per finding', () => {
     const db = stack.gateway.store.db;
     // As if they had come in before the guard existed (an old import, another vendor's SR): straight into the table.
     const mark = (series: string) =>
-      FindingSchema.parse({ ...testFinding(uid, { model: { name: HEAD, version: '1.0.0' }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] }), status: 'ai-unverified' });
+      FindingSchema.parse({ ...testFinding(uid, { model: { name: HEAD, version: VERSION }, regions: [{ image: { seriesInstanceUID: series, sopInstanceUID: `${series}.1` }, box: { x: 10, y: 10, width: 8, height: 8 } }] }), status: 'ai-unverified' });
     const onMap = mark(mixedMap);
     const onOriginal = mark(mixedOriginal);
     await upsertFinding(db, onMap);

@@ -55,3 +55,27 @@ export function score(perCase: { predicted: Rect[]; truth: Rect[] }[]): { sensit
   }
   return { sensitivity: lesions ? hits / lesions : 1, falsePositivesPerSlice: fps / Math.max(1, perCase.length), lesions };
 }
+
+/**
+ * Reliability curve and expected calibration error, binned exactly as models/common.py reliability()
+ * does: equal-width score bins; ECE = sum over bins of |observed - mean score| × the bin's share.
+ */
+export function reliability(outcomes: { score: number; hit: boolean }[], nBins = 10): { bins: { from: number; to: number; count: number; meanScore: number; observed: number }[]; ece: number } {
+  const bins: { from: number; to: number; count: number; meanScore: number; observed: number }[] = [];
+  let ece = 0;
+  for (let k = 0; k < nBins; k++) {
+    const lo = k / nBins, hi = (k + 1) / nBins;
+    const sel = outcomes.filter((o) => o.score >= lo && (k < nBins - 1 ? o.score < hi : o.score <= hi));
+    if (!sel.length) continue;
+    const conf = sel.reduce((s, o) => s + o.score, 0) / sel.length;
+    const obs = sel.filter((o) => o.hit).length / sel.length;
+    ece += (sel.length / outcomes.length) * Math.abs(obs - conf);
+    bins.push({ from: lo, to: hi, count: sel.length, meanScore: conf, observed: obs });
+  }
+  return { bins, ece };
+}
+
+/** Each predicted box with its score and whether it hits a true lesion (the unit calibration is measured on). */
+export function outcomes(perCase: { predicted: (Rect & { score: number })[]; truth: Rect[] }[]): { score: number; hit: boolean }[] {
+  return perCase.flatMap(({ predicted, truth }) => predicted.map((p) => ({ score: p.score, hit: truth.some((t) => iou(p, t) >= MATCH_IOU) })));
+}
