@@ -34,7 +34,7 @@ export function loadRegistry(): Promise<RegistryEntry[]> {
     .then((r) =>
       r.models.flatMap((m) => {
         const p = parseManifest(stripUrl(m));
-        return p.ok ? [{ ...p.value, modelUrl: (m as { modelUrl: string }).modelUrl }] : [];
+        return p.ok && p.value.runtime?.kind !== 'remote' ? [{ ...p.value, modelUrl: (m as { modelUrl: string }).modelUrl }] : []; // a remote model runs at its service (gateway), never in the browser
       }),
     )
     .then((models) => {
