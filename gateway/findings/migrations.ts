@@ -26,6 +26,8 @@ export interface StudyOpensTable {
   role: string;
   first_opened_at: string;
   last_opened_at: string;
+  /** The AI finding ids this reader was last given (sorted JSON): an open is audited again only when they change. */
+  ai_finding_ids: Generated<string>;
 }
 
 /** Reports the RIS sent (ORU^R01 on the MLLP listener) for studies read elsewhere: shown as the prior's report. */
@@ -261,6 +263,13 @@ export const migrations: Migration[] = [
         .addColumn('last_opened_at', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('study_opens_pk', ['study_uid', 'username'])
         .execute();
+    },
+  },
+  {
+    version: 105,
+    name: 'studies opened: the AI findings last given (issue 16/17: one study-opened record per change)',
+    async up(db) {
+      await db.schema.alterTable('study_opens').addColumn('ai_finding_ids', 'text', (c) => c.notNull().defaultTo('[]')).execute();
     },
   },
 ];

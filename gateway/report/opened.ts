@@ -2,8 +2,9 @@
  * "In progress" as the server knows it: a reader opening a study to read it is recorded here, by the
  * server, when the study's findings are fetched for the viewer (GET /api/studies/:s/findings), never
  * from a client event. Who and when are the server's; the first open per reader is audited, and so is
- * every open that gave the reader AI findings (the record governance counts for utilisation:
- * src/core/governance/figures.ts, "studies where a radiologist opened the AI findings").
+ * every open that gave the reader a different set of AI findings than the last one audited (the record
+ * governance counts for utilisation: src/core/governance/figures.ts, "studies where a radiologist opened
+ * the AI findings"). Re-reads of the same findings (the viewer refreshing) update the row, not the audit.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
@@ -23,14 +24,18 @@ export const opensAsReader = (role: string | null | undefined): boolean => can(r
 export async function recordStudyOpened(db: Kysely<DB>, user: Pick<SessionUser, 'username' | 'role'>, studyUID: string, aiFindingIds: readonly string[]): Promise<{ first: boolean } | null> {
   if (!opensAsReader(user.role)) return null;
   const at = new Date().toISOString();
-  const inserted = await db
-    .insertInto('study_opens')
-    .values({ study_uid: studyUID, username: user.username, role: user.role, first_opened_at: at, last_opened_at: at })
-    .onConflict((oc) => oc.columns(['study_uid', 'username']).doNothing())
-    .executeTakeFirst();
-  const first = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
-  if (!first) await db.updateTable('study_opens').set({ last_opened_at: at, role: user.role }).where('study_uid', '=', studyUID).where('username', '=', user.username).execute();
-  if (first || aiFindingIds.length) {
+  const ids = JSON.stringify([...new Set(aiFindingIds)].sort());
+  const before = await db.selectFrom('study_opens').select('ai_finding_ids').where('study_uid', '=', studyUID).where('username', '=', user.username).executeTakeFirst();
+  const inserted = before
+    ? null
+    : await db
+        .insertInto('study_opens')
+        .values({ study_uid: studyUID, username: user.username, role: user.role, first_opened_at: at, last_opened_at: at, ai_finding_ids: ids })
+        .onConflict((oc) => oc.columns(['study_uid', 'username']).doNothing())
+        .executeTakeFirst();
+  const first = Number(inserted?.numInsertedOrUpdatedRows ?? 0n) > 0;
+  if (!first) await db.updateTable('study_opens').set({ last_opened_at: at, role: user.role, ai_finding_ids: ids }).where('study_uid', '=', studyUID).where('username', '=', user.username).execute();
+  if (first || (aiFindingIds.length > 0 && ids !== before?.ai_finding_ids)) {
     await appendAudit(db, { actor: user.username, role: user.role, action: 'study-opened', studyUID, detail: { first, aiFindingIds: [...aiFindingIds] } });
   }
   return { first };
