@@ -52,20 +52,26 @@ async function comparisonFor(studyUID: string) {
   return c ? { studyUID: c.studyUID, date: c.date, report: c.report } : null;
 }
 
+/** Runs a command's action and says it was handled. */
+const done = (action: () => unknown): true => {
+  void action();
+  return true;
+};
+
 const LAYOUT_COMMANDS: Record<string, Layout> = { 'viewer.layout.1x1': '1x1', 'viewer.layout.1x2': '1x2', 'viewer.layout.2x2': '2x2' };
 
 function runViewerCommand(c: ViewerController, command: string, ctx: ViewerContext, vps?: Viewports): boolean {
   const s = useViewerStore.getState();
   if (vps) {
     const layout = LAYOUT_COMMANDS[command];
-    if (layout) return vps.setLayout(layout), true;
-    if (command === 'viewer.nextViewport') return vps.nextViewport(), true;
+    if (layout) return done(() => vps.setLayout(layout));
+    if (command === 'viewer.nextViewport') return done(() => vps.nextViewport());
     if (command === 'viewer.comparePrior') {
       if (vps.store.getState().comparing) vps.setLayout('1x1');
       else void comparisonFor(c.studyUID).then((cmp) => vps.comparePrior(cmp));
       return true;
     }
-    if (command === 'viewer.linkVoi') return vps.toggleLinkVoi(), true;
+    if (command === 'viewer.linkVoi') return done(() => vps.toggleLinkVoi());
     // A side viewport is active: the image commands go to it (the keyboard follows the outline).
     const side = vps.activePane();
     if (side !== c) {
@@ -74,24 +80,24 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
       const idx = s.series.findIndex((x) => x.seriesInstanceUID === st.seriesUID);
       const own = st.studyUID === c.studyUID;
       const preset = command.startsWith('viewer.preset.') ? (Object.keys(WINDOW_PRESETS) as PresetId[]).indexOf(command.slice('viewer.preset.'.length) as PresetId) : -1;
-      if (preset >= 0) return side.setPresetSlot(preset), true;
+      if (preset >= 0) return done(() => side.setPresetSlot(preset));
       switch (command) {
-        case 'viewer.nextImage': return void side.scrollBy(1), true;
-        case 'viewer.prevImage': return void side.scrollBy(-1), true;
-        case 'viewer.pageDown': return void side.scrollBy(page), true;
-        case 'viewer.pageUp': return void side.scrollBy(-page), true;
-        case 'viewer.firstImage': return void side.scrollTo(0), true;
-        case 'viewer.lastImage': return void side.scrollTo(st.imageIds.length - 1), true;
+        case 'viewer.nextImage': return done(() => side.scrollBy(1));
+        case 'viewer.prevImage': return done(() => side.scrollBy(-1));
+        case 'viewer.pageDown': return done(() => side.scrollBy(page));
+        case 'viewer.pageUp': return done(() => side.scrollBy(-page));
+        case 'viewer.firstImage': return done(() => side.scrollTo(0));
+        case 'viewer.lastImage': return done(() => side.scrollTo(st.imageIds.length - 1));
         case 'viewer.nextSeries':
           if (s.series[idx + 1] || (!own && s.series[0])) vps.assign(vps.store.getState().active, s.series[own ? idx + 1 : 0].seriesInstanceUID);
           return true;
         case 'viewer.prevSeries':
           if (own && idx > 0) vps.assign(vps.store.getState().active, s.series[idx - 1].seriesInstanceUID);
           return true;
-        case 'viewer.invert': return side.toggleInvert(), true;
-        case 'viewer.reset': return side.reset(), true;
-        case 'viewer.zoomIn': return side.zoomBy(1.25), true;
-        case 'viewer.zoomOut': return side.zoomBy(0.8), true;
+        case 'viewer.invert': return done(() => side.toggleInvert());
+        case 'viewer.reset': return done(() => side.reset());
+        case 'viewer.zoomIn': return done(() => side.zoomBy(1.25));
+        case 'viewer.zoomOut': return done(() => side.zoomBy(0.8));
       }
     }
   }

@@ -301,7 +301,7 @@ export class Viewports {
   setLayout(layout: Layout): void {
     const cells = LAYOUT_CELLS[layout];
     const st = this.store.getState();
-    this.store.setState({ layout, active: st.active < cells ? st.active : 0, comparing: st.comparing && cells >= 2 });
+    this.store.setState({ layout, active: st.active < cells ? st.active : 0, comparing: st.comparing && cells >= 2, message: null });
     if (cells < 2) this.prior = null;
   }
 
