@@ -49,12 +49,18 @@ export interface Pane {
   zoomBy(factor: number): void;
 }
 
-/** The slice geometry of a stack, for matching slices across viewports. */
+/** The slice geometry of a stack, for matching slices across viewports (built once per stack, read at every synchronised step). */
+const refsCache = new WeakMap<LoadedSeries, SliceRef[]>();
 export function sliceRefsOf(st: LoadedSeries): SliceRef[] {
-  return st.entries.map((e) => {
-    const inst = st.instances[e.instanceIndex];
-    return { frameOfReferenceUID: str(inst, '00200052'), ipp: e.geometry.ipp, iop: e.geometry.iop, sliceLocation: e.sliceLocation };
-  });
+  let refs = refsCache.get(st);
+  if (!refs || refs.length !== st.entries.length) {
+    refs = st.entries.map((e) => {
+      const inst = st.instances[e.instanceIndex];
+      return { frameOfReferenceUID: str(inst, '00200052'), ipp: e.geometry.ipp, iop: e.geometry.iop, sliceLocation: e.sliceLocation };
+    });
+    refsCache.set(st, refs);
+  }
+  return refs;
 }
 
 /** A viewport of a 1×2 or 2×2 layout beside viewport 0: any series of the study, or of a prior. */
