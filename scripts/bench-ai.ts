@@ -6,7 +6,8 @@
  * Node: gateway/ai/runtime.ts on the real shared DICOM (28-slice head CT; the one-image chest CR).
  * Chromium: the production build behind the real gateway; per-slice figures from the AI worker on
  * the same preprocessed tensors, per-study figures from the viewer's own run. The clocks are
- * printed with the table (CLOCKS below). Options: --runs N (default 5), --json FILE, --skip-browser.
+ * printed with the table (CLOCKS below). Options: --runs N (default 5), --json FILE, --skip-browser,
+ * --model NAME and --threads N (one model, one WASM configuration: for quick A/B runs).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,11 +23,14 @@ const opt = (k: string) => {
 const RUNS = Number(opt('--runs') ?? 5);
 const JSON_OUT = opt('--json');
 const SKIP_BROWSER = args.includes('--skip-browser');
+/** --model NAME: one model only; --threads N: one WASM configuration only (quicker A/B runs). */
+const ONLY_MODEL = opt('--model');
+const ONLY_THREADS = opt('--threads') === undefined ? undefined : Number(opt('--threads'));
 
 const MODELS: { name: string; files: () => string[] }[] = [
   { name: 'head-ct-hyperdensity', files: headCtFiles },
   { name: 'chest-cr-nodule', files: () => [CHEST_CR] },
-];
+].filter((m) => !ONLY_MODEL || m.name === ONLY_MODEL);
 
 const quantile = (xs: number[], q: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -134,7 +138,7 @@ async function benchBrowser(): Promise<Row[]> {
       { provider: 'wasm', threads: 2 },
       { provider: 'wasm', threads: 1 },
       ...(webgpu.provider === 'webgpu' ? [{ provider: 'webgpu' as const, threads: 1 }] : []),
-    ];
+    ].filter((c) => ONLY_THREADS === undefined || (c.provider === 'wasm' && c.threads === ONLY_THREADS));
     for (const m of MODELS) {
       const model = await loadModel(path.join(REPO_ROOT, 'models', m.name));
       const slices = m.files().map((f) => readDicomSlice(fs.readFileSync(f)));

@@ -2,6 +2,8 @@
  * Reading the DICOM JSON model (PS3.18 F.2) that QIDO-RS and WADO-RS metadata return:
  * `{ "00200032": { "vr": "DS", "Value": [..] } }`. Values may be numbers or numeric strings.
  */
+import { formatDate } from '../format/dates.js';
+
 export interface DicomJsonAttribute {
   vr: string;
   Value?: unknown[];
@@ -92,9 +94,8 @@ export function formatPersonName(pn: string | undefined): string {
   return family && rest ? `${family}, ${rest}` : family || rest;
 }
 
-/** DA "YYYYMMDD" -> "YYYY-MM-DD" (left as is when not a DA). */
+/** DA "YYYYMMDD" -> "YYYY-MM-DD" through THE date format (src/core/format/dates.ts); left as is when not a date. */
 export function formatDicomDate(da: string | undefined): string {
   if (!da) return '';
-  const m = /^(\d{4})(\d{2})(\d{2})$/.exec(da.trim());
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : da;
+  return formatDate(da) || da;
 }
