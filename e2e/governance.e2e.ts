@@ -14,7 +14,9 @@ import { headCtFiles } from '../scripts/lib/demo-data.js';
 import { upsertFinding } from '../gateway/findings/repository.js';
 import { FindingSchema } from '../src/core/findings/finding.js';
 import type { Figures } from '../src/core/governance/figures.js';
-import { PALETTE, groupKey, trend } from '../src/governance/chartData.js';
+import { PALETTE, groupKey, trend, driftGroup as driftKey } from '../src/governance/chartData.js';
+import type { DriftRow } from '../src/core/governance/drift.js';
+import fs from 'node:fs';
 
 const CT = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 const MODEL = { name: 'gov-e2e', version: '1.0' };
@@ -225,6 +227,134 @@ describe('governance page', () => {
     await page.goto(`${stack.baseUrl}/governance`);
     await page.getByText('Your role may not view the governance figures.').waitFor({ timeout: 30_000 });
     expect((await rita.fetch('/api/governance/figures')).status).toBe(403);
+    await page.close();
+  });
+});
+
+/** The entries of a ustar archive (what the feedback export hands over): name → bytes. */
+function untar(buf: Buffer): Map<string, Buffer> {
+  const out = new Map<string, Buffer>();
+  for (let off = 0; off + 512 <= buf.length; ) {
+    const name = buf.subarray(off, off + 100).toString('latin1').replace(/\0.*$/s, '');
+    if (!name) break;
+    const size = parseInt(buf.subarray(off + 124, off + 136).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+    out.set(name, buf.subarray(off + 512, off + 512 + size));
+    off += 512 + Math.ceil(size / 512) * 512;
+  }
+  return out;
+}
+
+describe('governance page: de-identified exports and drift charts', () => {
+  it('the feedback export downloads a tar whose manifest and findings list the seeded study and its verdicts, de-identified; the de-identified assessment SRs are listed by role and a refused one is explained', async () => {
+    const page = await browser.newPage();
+    await loginInBrowser(page, stack.baseUrl, 'gus');
+    await page.goto(`${stack.baseUrl}/governance`);
+    await page.locator('[data-testid=governance-feedback-export]').waitFor({ timeout: 30_000 });
+    await page.getByLabel('Export model').selectOption('gov-e2e');
+    const day = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+    await page.getByLabel('Export from').fill(day(new Date(Date.now() - 30 * 86_400_000)));
+    await page.getByLabel('Export to').fill(day(new Date(Date.now() + 86_400_000)));
+    const [download] = await Promise.all([page.waitForEvent('download', { timeout: 60_000 }), page.locator('[data-testid=feedback-export-run]').click()]);
+    expect(download.suggestedFilename()).toMatch(/^feedback-gov-e2e-[0-9a-f]{8}\.tar$/);
+    const tar = fs.readFileSync((await download.path())!);
+    const files = untar(tar);
+    const manifest = JSON.parse(files.get('manifest.json')!.toString('utf8')) as {
+      model: string;
+      period: { from: string | null; to: string | null };
+      deidentification: { code: { value: string } };
+      studies: { dir: string; studyInstanceUID: string; images: string[]; findings: string; verdicts: number }[];
+      refused: Record<string, number>;
+    };
+    expect(manifest.model).toBe('gov-e2e');
+    expect(manifest.period.from).not.toBeNull();
+    expect(manifest.deidentification.code.value).toBe('113100');
+    // The seeded study, once: its three verdicts given through the API (the two-weeks-old ones were written straight to the store, no verdict record).
+    expect(manifest.studies.length).toBe(1);
+    const st = manifest.studies[0];
+    expect(st.verdicts).toBe(3);
+    expect(st.studyInstanceUID).toMatch(/^2\.25\.\d+$/);
+    expect(st.images.length).toBe(3);
+    for (const img of st.images) expect(files.get(`${st.dir}/${img}`)?.subarray(128, 132).toString('latin1')).toBe('DICM');
+    expect(Object.values(manifest.refused).every((n) => n === 0)).toBe(true);
+    const body = JSON.parse(files.get(`${st.dir}/${st.findings}`)!.toString('utf8')) as { studyInstanceUID: string; findings: { status: string; verdict?: { role: string | null; reason?: string }; model: { name: string } }[] };
+    expect(body.studyInstanceUID).toBe(st.studyInstanceUID);
+    // The model's 7 findings as the lifecycle left them: 2 accepted, 3 false positives, 1 artefact, 1 unverified.
+    expect(body.findings.length).toBe(7);
+    expect(body.findings.every((f) => f.model.name === 'gov-e2e')).toBe(true);
+    const tally = body.findings.map((f) => `${f.status}${f.verdict?.reason ? `:${f.verdict.reason}` : ''}`).sort();
+    expect(tally).toEqual(['accepted', 'accepted', 'ai-unverified', 'rejected:artefact', 'rejected:false-positive', 'rejected:false-positive', 'rejected:false-positive']);
+    expect(body.findings.filter((f) => f.verdict).every((f) => f.verdict!.role === 'radiologist')).toBe(true);
+    // No original study UID and no assessor's name anywhere in the archive.
+    const text = tar.toString('latin1');
+    expect(text.includes(CT)).toBe(false);
+    expect(text.includes('rita')).toBe(false);
+
+    // The de-identified assessment SRs: the three verdicts listed by role, never by name. The seeded findings mark a
+    // made-up image, so the gateway refuses to build their SR (it reads the marked image's SOP class from the PACS) and
+    // the page says why instead of saving anything; the SR bytes themselves are checked in gateway/deid/export.int.test.ts.
+    const rows = page.locator('[data-testid=governance-deid-assessments] tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 20_000 }).toBeGreaterThanOrEqual(3);
+    const listed = await gus.json<{ assessments: { seq: number; role: string; action: string }[] }>('/api/governance/deid/assessments');
+    expect(await rows.count()).toBe(listed.assessments.length);
+    expect(listed.assessments.filter((a) => a.role === 'radiologist').length).toBeGreaterThanOrEqual(3);
+    expect((await rows.allTextContents()).join(' ')).not.toContain('rita');
+    let downloads = 0;
+    page.on('download', () => downloads++);
+    await rows.first().locator('button', { hasText: 'Download SR' }).click();
+    await expect.poll(() => page.locator('[data-testid=governance-deid-error]').textContent(), { timeout: 20_000 }).toContain('not in the PACS');
+    expect(downloads).toBe(0);
+    await page.close();
+  });
+
+  it('drift charts paint: score bars for the seeded model, HU-intensity bars for the model the pre-read ran; the drift CSV carries the intensity histogram', async () => {
+    // The pre-read of the head CT (a CT model, real pixels) leaves a per-study HU histogram behind.
+    let withIntensity: DriftRow | undefined;
+    await expect
+      .poll(
+        async () => {
+          withIntensity = (await gus.json<{ rows: DriftRow[] }>('/api/governance/drift')).rows.find((r) => (r.intensity?.n ?? 0) > 0);
+          return withIntensity !== undefined;
+        },
+        { timeout: 90_000, interval: 2000 },
+      )
+      .toBe(true);
+    const hist = withIntensity!.intensity!.histogram;
+    expect(Object.values(hist).reduce((a, b) => a + b, 0)).toBeCloseTo(1, 6);
+    expect(hist['<-900'] ?? 0, JSON.stringify(hist)).toBeGreaterThan(0.1); // air around the head
+    expect((hist['20..50'] ?? 0) + (hist['-20..20'] ?? 0), JSON.stringify(hist)).toBeGreaterThan(0.1); // brain and CSF
+
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => pageErrors.push(e.message));
+    await loginInBrowser(page, stack.baseUrl, 'gus');
+    await page.goto(`${stack.baseUrl}/governance`);
+    const select = page.getByLabel('Drift model');
+    await select.waitFor({ timeout: 30_000 });
+    // The seeded model: all its scores in 0.9–1.0 both weeks, so both bars stand in that bin.
+    await select.selectOption('gov-e2e 1.0');
+    await expect.poll(() => page.locator('[data-testid=governance-chart-drift-scores]').getAttribute('data-drawn'), { timeout: 20_000 }).toBe('2');
+    for (const colour of [PALETTE[2], PALETTE[3]]) {
+      const bars = await colourPixels(page, 'governance-chart-drift-scores', colour);
+      expect(bars.count, `${colour} ${JSON.stringify(bars)}`).toBeGreaterThan(200);
+      expect(bars.minX, JSON.stringify(bars)).toBeGreaterThan(0.85); // the last bin (0.9–1.0) only
+    }
+    // The trend of distances is drawn (its axes and the week's point at 0).
+    expect((await colourPixels(page, 'governance-chart-drift', PALETTE[0])).count).toBeGreaterThan(5);
+    // The pre-read model: its intensity bars, the air bin among them (left end of the axis).
+    await select.selectOption(driftKey(withIntensity!));
+    await expect.poll(() => page.locator('[data-testid=governance-chart-drift-intensity]').getAttribute('data-drawn'), { timeout: 20_000 }).not.toBeNull();
+    const hu = await colourPixels(page, 'governance-chart-drift-intensity', PALETTE[2]);
+    expect(hu.count, JSON.stringify(hu)).toBeGreaterThan(200);
+    expect(hu.minX, JSON.stringify(hu)).toBeLessThan(0.1);
+    const row = page.locator(`[data-testid=governance-drift] tr[data-group="${driftKey(withIntensity!)}"] td[data-field=intensity-top]`).first();
+    expect(await row.textContent()).toContain('HU');
+
+    const csv = await page.evaluate(async () => (await fetch('/api/governance/drift.csv')).text());
+    const [head, ...lines] = csv.trim().split('\n');
+    const cols = head.split(',');
+    const line = lines.map((l) => Object.fromEntries(l.split(',').map((v, i) => [cols[i], v]))).find((r) => r.model === withIntensity!.model && r.week === withIntensity!.week)!;
+    expect(Number(line.intensity_n)).toBe(withIntensity!.intensity!.n);
+    expect(Number(line['intensity_hu_<-900'])).toBeCloseTo(hist['<-900'] ?? 0, 3);
+    expect(pageErrors).toEqual([]);
     await page.close();
   });
 });

@@ -6,7 +6,8 @@
  * that matrix, it does not recompute anything.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { apiJson } from '../auth/api';
+import { apiJson, useSession } from '../auth/api';
+import { can } from '../core/auth/permissions';
 import { formatDateTime } from '../core/format/dates';
 import { VISIBILITIES, type FigureRow, type Figures } from '../core/governance/figures';
 import { GovernanceChart } from './Chart';
@@ -14,6 +15,7 @@ import { VISIBILITY_LABELS, distribution, groupKey, sideBySide, trend, type Tren
 import { Notices, RulesEditor } from './Alerts';
 import { EvaluationSection } from './Evaluation';
 import { DriftSection } from './Drift';
+import { DeidAssessments, FeedbackExport } from './Exports';
 import './governance.css';
 
 const pct = (x: number | null) => (x === null ? '–' : `${(x * 100).toFixed(1)}%`);
@@ -101,6 +103,7 @@ export default function GovernancePage() {
   const [error, setError] = useState<string | null>(null);
   const [model, setModel] = useState<string>('');
   const [rulesSaved, setRulesSaved] = useState(0);
+  const { user } = useSession();
   useEffect(() => {
     apiJson<Figures>('/api/governance/figures').then(setFigs, (e: Error) => setError(e.message));
   }, []);
@@ -170,9 +173,21 @@ export default function GovernancePage() {
             <FigureTable rows={view.rows} testId="governance-weekly" showWeek />
           </section>
           <section className="gov-section">
-            <h2>Drift (output scores and inputs per week)</h2>
+            <h2>Drift (output scores and inputs, intensity included, per week)</h2>
             <DriftSection />
           </section>
+          {can(user?.role, 'governance.deid-export') && (
+            <>
+              <section className="gov-section">
+                <h2>Feedback export for retraining (de-identified)</h2>
+                <FeedbackExport models={models} />
+              </section>
+              <section className="gov-section">
+                <h2>Assessment records (DICOM SR, de-identified)</h2>
+                <DeidAssessments />
+              </section>
+            </>
+          )}
           <section className="gov-section">
             <h2>Alert rules</h2>
             <p className="muted">Each week of each model is held to these ranges; a model leaving one notifies admin and governance (a notice here and an audit record).</p>
