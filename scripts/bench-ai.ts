@@ -134,11 +134,12 @@ async function benchBrowser(): Promise<Row[]> {
     await page.goto(`${stack.baseUrl}/viewer/${headStudy}?ai=0`);
     await page.waitForFunction(() => !!(window as unknown as { __rsAi?: unknown }).__rsAi, null, { timeout: 60_000 });
     const webgpu = await page.evaluate(() => (window as unknown as { __rsAi: { chooseProvider(o: object): Promise<{ provider: string; why: string }> } }).__rsAi.chooseProvider({}));
-    const configs: { provider: 'wasm' | 'webgpu'; threads: number }[] = [
+    const all: { provider: 'wasm' | 'webgpu'; threads: number }[] = [
       { provider: 'wasm', threads: 2 },
       { provider: 'wasm', threads: 1 },
       ...(webgpu.provider === 'webgpu' ? [{ provider: 'webgpu' as const, threads: 1 }] : []),
-    ].filter((c) => ONLY_THREADS === undefined || (c.provider === 'wasm' && c.threads === ONLY_THREADS));
+    ];
+    const configs = all.filter((c) => ONLY_THREADS === undefined || (c.provider === 'wasm' && c.threads === ONLY_THREADS));
     for (const m of MODELS) {
       const model = await loadModel(path.join(REPO_ROOT, 'models', m.name));
       const slices = m.files().map((f) => readDicomSlice(fs.readFileSync(f)));
