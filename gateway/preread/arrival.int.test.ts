@@ -93,9 +93,10 @@ describe('pre-read while the study arrives', () => {
       await Promise.race([watch, new Promise((r) => setTimeout(r, 20_000))]);
       expect(flaggedWhileSending, 'no critical flag within 20 s of the last slice').not.toBeNull();
       const flagged = flaggedWhileSending! as { sent: number; stable: boolean };
-      // Raised while slices were still being sent (the study cannot have been stable then).
+      // Raised while slices were still being sent: before the complete study could be stable (on a
+      // loaded machine a pause between two sends can exceed StableAge, so Orthanc's IsStable of the
+      // partial study is not asserted).
       expect(flagged.sent).toBeLessThan(order.length);
-      expect(flagged.stable).toBe(false);
       const early = await db.selectFrom('audit').select('detail').where('study_uid', '=', study.studyInstanceUID).where('action', '=', 'preread-early-flag').execute();
       expect(early.length).toBeGreaterThan(0);
 
@@ -132,6 +133,8 @@ describe('pre-read while the study arrives', () => {
         const s = await state(study.studyInstanceUID);
         return s && s.jobs.length === 2 && s.jobs.every((j) => j.state === 'done') ? s : null;
       }, 60_000, 200);
+      // The added series is read as it arrives, apart from the job (which reads the largest series).
+      await waitFor('the added series read', async () => (await db.selectFrom('preread_slices').select('state').where('series_uid', '=', extra.seriesInstanceUID).execute()).filter((r) => r.state === 'done').length === 4, 60_000, 200);
       const after = await db.selectFrom('preread_slices').select(['sop_uid', 'series_uid', 'reads', 'state']).where('study_uid', '=', study.studyInstanceUID).execute();
       expect(after).toHaveLength(32);
       expect(after.filter((r) => r.series_uid === extra.seriesInstanceUID)).toHaveLength(4);

@@ -106,6 +106,10 @@ async function criticalStudy(): Promise<string> {
     const v = r.ok ? ((await r.json()) as View) : null;
     return v?.aiState === 'done' && v.priority === 'critical';
   });
+  // The study was flagged while it arrived, then got its whole result: let the recomputes and live
+  // events that follows (findings superseded, the alert's reason updated) finish before a test acts.
+  await stack.gateway.preread.triage.settled();
+  await new Promise((r) => setTimeout(r, 500));
   return study.studyInstanceUID;
 }
 
