@@ -28,7 +28,7 @@ export const AlertRulesSchema = z
     utilisation: range,
     /** Smallest denominator judged (findings shown, critical positives, studies with results, values of a drift week). */
     minSample: z.number().int().min(1).max(100_000),
-    /** Drift: a week's distribution (output scores, scanner models, slice thicknesses) further than this from the earlier weeks (Jensen–Shannon distance, 0–1). */
+    /** Drift: a week's distribution (output scores, scanner models, slice thicknesses, input intensity histogram) further than this from the earlier weeks (Jensen–Shannon distance, 0–1). */
     driftMaxDistance: rate.optional(),
   })
   .strict();
