@@ -93,7 +93,7 @@ async function until<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolea
 }
 
 /** Pixels of a page region that look like a colour (AI marks and heatmaps; the CT itself is grey). */
-async function colourPixels(rect: { x: number; y: number; width: number; height: number }, pad = 3): Promise<{ amber: number; coloured: number; total: number }> {
+async function colourPixels(rect: { x: number; y: number; width: number; height: number }, pad = 3): Promise<{ amber: number; coloured: number; chroma: number; total: number }> {
   const clip = { x: Math.max(0, rect.x - pad), y: Math.max(0, rect.y - pad), width: rect.width + 2 * pad, height: rect.height + 2 * pad };
   const png = await page.screenshot({ clip, type: 'png' });
   return page.evaluate(async (b64) => {
@@ -106,13 +106,14 @@ async function colourPixels(rect: { x: number; y: number; width: number; height:
     const g = c.getContext('2d')!;
     g.drawImage(img, 0, 0);
     const d = g.getImageData(0, 0, c.width, c.height).data;
-    let amber = 0, coloured = 0;
+    let amber = 0, coloured = 0, chroma = 0;
     for (let i = 0; i < d.length; i += 4) {
       const [r, gg, b] = [d[i], d[i + 1], d[i + 2]];
       if (r > 200 && gg > 130 && gg < 210 && b < 80) amber++;
       if (Math.max(r, gg, b) - Math.min(r, gg, b) > 60) coloured++;
+      chroma += Math.max(r, gg, b) - Math.min(r, gg, b);
     }
-    return { amber, coloured, total: d.length / 4 };
+    return { amber, coloured, chroma: chroma / (d.length / 4), total: d.length / 4 };
   }, png.toString('base64'));
 }
 
@@ -229,15 +230,47 @@ describe('AI findings on the image', () => {
     expect(s.heatmapsDrawn).toBe(1);
     const inner = { x: mark.rect.x + mark.rect.width * 0.3, y: mark.rect.y + mark.rect.height * 0.3, width: mark.rect.width * 0.4, height: mark.rect.height * 0.4 };
     const withHeat = await colourPixels(inner, 0);
-    expect(withHeat.coloured / withHeat.total).toBeGreaterThan(0.5);
+    // The box outline (a strip along its top edge) with the heatmap on.
+    const edge = { x: mark.rect.x + 4, y: mark.rect.y - 2, width: mark.rect.width - 8, height: 4 };
+    const edgeHeat = await colourPixels(edge, 0);
     await expect.poll(() => page.getByTestId('findings-colourbar').count()).toBe(1);
+    // The colour bar keeps clear of the four corner text blocks.
+    const bar = (await page.getByTestId('findings-colourbar').boundingBox())!;
+    const corners = await page.evaluate(() =>
+      [...document.querySelectorAll('.overlay-text > .tl, .overlay-text > .tr, .overlay-text > .bl, .overlay-text > .br')].map((e) => {
+        const r = e.getBoundingClientRect();
+        return { cls: e.className, x: r.x, y: r.y, width: r.width, height: r.height };
+      }),
+    );
+    expect(corners.length).toBe(4);
+    for (const c of corners) {
+      const overlap = bar.x < c.x + c.width && c.x < bar.x + bar.width && bar.y < c.y + c.height && c.y < bar.y + bar.height;
+      expect(overlap, `colour bar ${JSON.stringify(bar)} over corner ${JSON.stringify(c)}`).toBe(false);
+    }
     await page.keyboard.press('h');
     await until('heatmap hidden', fstate, (x) => !x.heatmapsVisible && x.heatmapsDrawn === 0);
     const noHeat = await colourPixels(inner, 0);
     expect(noHeat.coloured / noHeat.total).toBeLessThan(0.05);
+    // Inside the selected box the heatmap is faded, not removed: still tinted, the grey values still read.
+    expect(withHeat.chroma).toBeGreaterThan(noHeat.chroma + 8);
+    // The outline keeps its colour with the heatmap under it (the heatmap never paints over the box).
+    const edgeNoHeat = await colourPixels(edge, 0);
+    expect(edgeNoHeat.amber).toBeGreaterThan(10);
+    expect(edgeHeat.amber).toBeGreaterThanOrEqual(edgeNoHeat.amber * 0.9);
     expect((await fstate()).marks.some((m) => m.id === f.id)).toBe(true); // boxes stay
     await page.keyboard.press('h');
     await until('heatmap back', fstate, (x) => x.heatmapsVisible && x.heatmapsDrawn === 1);
+  });
+
+  it('findings panel text is at least 12 px everywhere (readable at arm’s length)', async () => {
+    const small = await page.evaluate(() =>
+      [...document.querySelectorAll('[data-testid=findings-panel] *')]
+        .filter((e) => [...e.childNodes].some((n) => n.nodeType === Node.TEXT_NODE && n.textContent!.trim()))
+        .map((e) => ({ text: e.textContent!.trim().slice(0, 40), size: parseFloat(getComputedStyle(e).fontSize) }))
+        .filter((x) => x.size < 12),
+    );
+    expect(small).toEqual([]);
+    expect(await page.locator('[data-testid=findings-panel] li').count()).toBeGreaterThan(0);
   });
 
   it('marks follow a zoom change in the same render (pan: see the centring test above)', async () => {

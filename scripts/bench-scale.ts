@@ -1,5 +1,5 @@
 /**
- * npm run bench:scale [-- --readers 50 --seconds 40 --signoffs 300 --arrival-ms 3000 --only sqlite|postgres]
+ * npm run bench:scale [-- --readers 50 --seconds 30 --signoffs 150 --studies 20 --arrival-ms 3000 --only sqlite|postgres]
  *
  * One gateway on SQLite vs two gateways on PostgreSQL, each behind nginx (TLS) as the scale profile
  * starts them (scripts/scale.ts: real processes, Orthanc, the demo RIS over MLLP). Per configuration:
@@ -35,11 +35,11 @@ const arg = (name: string, d: number) => {
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
 const READERS = arg('--readers', 50);
-const SECONDS = arg('--seconds', 40);
-const SIGNOFFS = arg('--signoffs', 300);
+const SECONDS = arg('--seconds', 30);
+const SIGNOFFS = arg('--signoffs', 150);
 const ARRIVAL_MS = arg('--arrival-ms', 3000);
 /** Studies the sign-offs spread over: messages of one study and kind go out in order, so this bounds the outbox's parallelism. */
-const SIGNOFF_STUDIES = arg('--studies', 30);
+const SIGNOFF_STUDIES = arg('--studies', 20);
 const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i >= 0 ? process.argv[i + 1] : '';

@@ -4,7 +4,7 @@
  * renders), recomputed synchronously on every Cornerstone render, camera change and new image, so the
  * marks follow zoom, pan and scroll in the same frame as the pixels.
  */
-import { useEffect, useLayoutEffect, useReducer, useRef, useState, type PointerEvent as ReactPointerEvent } from 'react';
+import { useEffect, useLayoutEffect, useReducer, useRef, useState, type PointerEvent as ReactPointerEvent, type Ref } from 'react';
 import { flushSync } from 'react-dom';
 import { Enums } from '@cornerstonejs/core';
 import type { ViewerContext } from '../viewer/extensions';
@@ -113,6 +113,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
   const rootRef = useRef<HTMLDivElement>(null);
   const heatRef = useRef<HTMLCanvasElement>(null);
   const heatDirty = useRef(false);
+  const colourBarRef = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<{ id: string; regionIndex: number; handle: Handle; start: Vec2; box: Box; draft: Box } | null>(null);
 
   // What the marks were last placed for; a render that changes none of it (window/level drags,
@@ -211,7 +212,24 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
       g.globalAlpha = s.heatmapOpacity;
       g.drawImage(heatmapCanvas(hm), 0, 0);
     }
+    // The selected finding must stay readable under its own heatmap: inside its outline the heatmap
+    // keeps only part of its alpha (the reader sees the lesion's grey values; the colour around it
+    // still says where the AI looked). The outline itself is SVG above this canvas, with a dark halo.
+    const sel = heatmaps.length ? marks.filter((m) => m.finding.id === s.selectedId) : [];
+    if (sel.length) {
+      g.setTransform(dpr, 0, 0, dpr, 0, 0);
+      g.globalCompositeOperation = 'destination-out';
+      g.globalAlpha = SELECTED_HEAT_CUT;
+      for (const m of sel) {
+        g.beginPath();
+        m.points.forEach(([x, y], i) => (i ? g.lineTo(x, y) : g.moveTo(x, y)));
+        g.closePath();
+        g.fill();
+      }
+      g.globalCompositeOperation = 'source-over';
+    }
     g.globalAlpha = 1;
+    placeColourBar(rootRef.current, colourBarRef.current);
   });
 
   const editable = (_f: Finding) => !s.signoff;
@@ -299,7 +317,7 @@ export function FindingsOverlay({ ctx }: { ctx: ViewerContext }) {
           );
         })}
       </svg>
-      {shownHeat && <ColourBar heatmap={shownHeat} opacity={s.heatmapOpacity} />}
+      {shownHeat && <ColourBar ref={colourBarRef} heatmap={shownHeat} opacity={s.heatmapOpacity} />}
     </div>
   );
 }
@@ -325,13 +343,37 @@ function viewKey(vp: NonNullable<ReturnType<typeof stackViewport>>): string {
   return [vp.getCurrentImageId(), vp.getCurrentImageIdIndex(), c.focalPoint, c.position, c.viewUp, c.parallelScale, c.flipHorizontal, c.flipVertical, canvas?.clientWidth, canvas?.clientHeight].join('|');
 }
 
-function ColourBar({ heatmap, opacity }: { heatmap: Heatmap; opacity: number }) {
+/** How much of the heatmap's alpha is taken away inside the selected finding's outline. */
+const SELECTED_HEAT_CUT = 0.6;
+
+/**
+ * Puts the colour bar at the right edge, clear of the corner text: just above the bottom-right
+ * block, or just below the top-right one when the space above the bottom block is too short. The
+ * corner blocks' heights change with the study's text and the theme's font, so they are measured
+ * (only on slices that show a heatmap; nothing is read on other scroll steps).
+ */
+function placeColourBar(root: HTMLElement | null, bar: HTMLElement | null): void {
+  if (!root || !bar) return;
+  let host: HTMLElement | null = root.parentElement;
+  while (host && !host.querySelector('.overlay-text')) host = host.parentElement;
+  const tr = host?.querySelector<HTMLElement>('.overlay-text .tr')?.getBoundingClientRect();
+  const br = host?.querySelector<HTMLElement>('.overlay-text .br')?.getBoundingClientRect();
+  const r = root.getBoundingClientRect();
+  const h = bar.offsetHeight;
+  const gap = 6;
+  const belowTop = tr ? Math.max(0, tr.bottom - r.top) + gap : gap;
+  const aboveBottom = br ? Math.min(r.height, br.top - r.top) - gap : r.height - gap;
+  bar.style.bottom = '';
+  bar.style.top = `${Math.round(aboveBottom - h >= belowTop ? aboveBottom - h : belowTop)}px`;
+}
+
+function ColourBar({ heatmap, opacity, ref }: { heatmap: Heatmap; opacity: number; ref: Ref<HTMLDivElement> }) {
   const stops = Array.from({ length: 9 }, (_, i) => {
     const [r, g, b] = colourMap(1 - i / 8);
     return `rgb(${r},${g},${b}) ${(i / 8) * 100}%`;
   }).join(', ');
   return (
-    <div data-testid="findings-colourbar" style={{ position: 'absolute', right: 10, bottom: 24, display: 'flex', gap: 4, alignItems: 'stretch', font: '11px system-ui, sans-serif', color: '#ddd', background: 'rgba(0,0,0,0.5)', padding: 4, borderRadius: 3 }}>
+    <div ref={ref} data-testid="findings-colourbar" style={{ position: 'absolute', right: 10, bottom: 24, display: 'flex', gap: 4, alignItems: 'stretch', font: '12px system-ui, sans-serif', color: '#ddd', background: 'rgba(0,0,0,0.5)', padding: 4, borderRadius: 3 }}>
       <div style={{ width: 10, height: 120, background: `linear-gradient(${stops})`, opacity: Math.max(0.35, opacity) }} />
       <div style={{ display: 'flex', flexDirection: 'column', justifyContent: 'space-between' }}>
         <span>{heatmap.scale.max}</span>

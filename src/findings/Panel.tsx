@@ -113,12 +113,12 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
             >
               <div style={{ display: 'flex', justifyContent: 'space-between', gap: 6 }}>
                 <span>
-                  <span style={{ fontSize: 10, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : f.source === 'radiologist' ? 'Radiologist' : 'AI'}</span>
+                  <span style={{ fontSize: 12, padding: '0 3px', border: `1px solid ${st.stroke}`, color: st.stroke, borderRadius: 2, marginRight: 4 }}>{f.source === 'sr' ? 'SR' : f.source === 'radiologist' ? 'Radiologist' : 'AI'}</span>
                   <strong>{f.label}</strong>
                 </span>
                 <span data-testid="finding-confidence">{f.source === 'radiologist' ? 'your finding' : f.confidenceStated === false ? 'confidence not given' : `${Math.round(f.confidence * 100)}%`}</span>
               </div>
-              <div style={{ fontSize: 11, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
+              <div style={{ fontSize: 12, opacity: 0.85, display: 'flex', flexWrap: 'wrap', gap: 8 }}>
                 <span data-testid="finding-severity">
                   <span aria-hidden="true">{severityShape(f.severity)}</span> {severityWord(f.severity)}
                 </span>
@@ -178,7 +178,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
         })}
       </ul>
       {s.srWarnings.length > 0 && (
-        <details data-testid="findings-sr-warnings" style={{ fontSize: 11, color: '#ffcc80' }}>
+        <details data-testid="findings-sr-warnings" style={{ fontSize: 12, color: '#ffcc80' }}>
           <summary>{s.srWarnings.length} SR conformance warning(s): the SR was read tolerantly</summary>
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {s.srWarnings.slice(0, 50).map((w, i) => (
@@ -188,7 +188,7 @@ export function FindingsPanel({ ctx }: { ctx: ViewerContext }) {
         </details>
       )}
       {s.superseded.length > 0 && (
-        <details data-testid="findings-superseded" style={{ fontSize: 11, opacity: 0.8 }}>
+        <details data-testid="findings-superseded" style={{ fontSize: 12, opacity: 0.8 }}>
           <summary>{s.superseded.length} earlier unverified result(s) replaced by a re-read</summary>
           <ul style={{ margin: 0, paddingLeft: 16 }}>
             {s.superseded.slice(0, 50).map((x, i) => (
@@ -283,7 +283,7 @@ function SignoffSummary({ signoff }: { signoff: SignoffView }) {
       <div>
         Final: signed off by {signoff.signedBy} at {formatDateTime(signoff.signedAt)}: verdicts are locked.
       </div>
-      <div style={{ fontSize: 11, display: 'flex', gap: 8, flexWrap: 'wrap' }}>
+      <div style={{ fontSize: 12, display: 'flex', gap: 8, flexWrap: 'wrap' }}>
         <span data-testid="signoff-sr" data-state={signoff.srState ?? 'none'}>
           SR: {signoff.srState === 'acknowledged' ? 'stored' : STATE_TEXT[signoff.srState ?? 'none']}
         </span>
