@@ -58,8 +58,8 @@ describe('eligibility (committed manifests, real headers)', () => {
   });
 
   it('slice thickness and pixel spacing outside the declared range, or unknown, are outside', () => {
-    expect(eligibility(HEAD, thick)).toEqual({ ok: false, stage: 'domain', reason: 'outside input domain: slice thickness 10 mm not in 2.5-5 mm' });
-    expect(eligibility(HEAD, { ...adultHead, sliceThickness: null })).toMatchObject({ ok: false, reason: 'outside input domain: slice thickness unknown (the model takes 2.5-5 mm)' });
+    expect(eligibility(HEAD, thick)).toEqual({ ok: false, stage: 'domain', reason: 'outside input domain: slice thickness 10 mm not in 2.5-7 mm' });
+    expect(eligibility(HEAD, { ...adultHead, sliceThickness: null })).toMatchObject({ ok: false, reason: 'outside input domain: slice thickness unknown (the model takes 2.5-7 mm)' });
     expect(eligibility(HEAD, { ...adultHead, pixelSpacing: [0.9, 0.9] })).toMatchObject({ ok: false, reason: 'outside input domain: pixel spacing 0.9 mm not in 0.4-0.6 mm' });
     expect(eligibility(HEAD, noImageType)).toMatchObject({ ok: false, stage: 'domain', reason: 'outside input domain: image type unknown (the model takes ORIGINAL\\PRIMARY images)' });
   });
@@ -107,7 +107,7 @@ describe("decideRun (the browser's decision: its own eligibility and the server'
     const silent = srv.map((v) => (v.name === HEAD.name ? { ...v, state: 'silent', reason: 'model head-ct-hyperdensity runs in silent mode' } : v));
     expect(decideRun(MODELS, adultHead, silent)).toMatchObject({ run: null, reason: 'model head-ct-hyperdensity runs in silent mode' });
     expect(decideRun(MODELS, adultHead, [])).toMatchObject({ run: null, reason: 'model head-ct-hyperdensity is not installed on the server' });
-    expect(decideRun(MODELS, adultHead, srv.map((v) => ({ ...v, version: '0.9' })))).toMatchObject({ run: null, reason: 'model head-ct-hyperdensity 1.0.0 is not the server\'s version 0.9' });
+    expect(decideRun(MODELS, adultHead, srv.map((v) => ({ ...v, version: '0.9' })))).toMatchObject({ run: null, reason: `model head-ct-hyperdensity ${HEAD.version} is not the server's version 0.9` });
   });
   it('the local refusal stands even if a server said yes', () => {
     const yes = MODELS.map((m) => ({ name: m.name, version: m.version, eligible: true, state: 'shown' }));
