@@ -19,6 +19,7 @@ import type { GatewayConfig } from '../config.js';
 import type { GatewayContext } from '../context.js';
 import { registerOpening } from './opening.js';
 import { createPhiReadAudit, type PhiReadAudit } from './phi-audit.js';
+import { createProxyGuard, filterDicomJson } from '../objects/proxy-guard.js';
 
 /** studies[/S[/series[/R[/instances[/I[/frames/N | /rendered | /metadata | /bulk/...]]]]]] and friends. */
 const DICOMWEB_PATH = /^\/(studies|series|instances)(\/[0-9.]+(\/(series|instances|metadata|rendered|thumbnail|frames|bulk)(\/[0-9A-Za-z.,/]*)?)?)?$/;
@@ -93,7 +94,10 @@ export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayCo
 
   registerOpening(app, ctx, audit);
 
-  async function forward(req: FastifyRequest, reply: FastifyReply, path: string, query: string) {
+  // THE reader policy for result objects on this way out too (gateway/objects/proxy-guard.ts).
+  const guard = createProxyGuard(ctx);
+
+  async function forward(req: FastifyRequest, reply: FastifyReply, path: string, query: string, drop?: { sops: Set<string>; series: Set<string> }) {
     const target = config.orthancUrl + config.orthancDicomWebRoot + path + query;
     // Orthanc's credentials: the gateway's one Orthanc client holds the header (gateway/orthanc/client.ts).
     const headers: Record<string, string> = ctx.orthanc.auth ? { authorization: ctx.orthanc.auth } : {};
@@ -130,6 +134,20 @@ export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayCo
       return reply.code(502).send({ error: 'PACS unreachable' });
     }
     reply.code(res.status);
+    if (drop && res.ok && req.method === 'GET' && /json/i.test(res.headers.get('content-type') ?? '')) {
+      // Answered without the hidden objects: the (small) JSON is read whole, filtered, re-sent.
+      const text = filterDicomJson(await res.text(), drop);
+      reply.header('content-type', res.headers.get('content-type')!);
+      reply.header('cache-control', 'private, no-store');
+      const { studyUID, kind } = phiReadOf(path);
+      await audit.record(req.session!, studyUID, kind, kind.startsWith('qido') ? query : '');
+      return reply.send(text);
+    }
+    if (drop && res.ok) {
+      // Not JSON (a multipart answer to metadata asked as XML): the hidden objects could not be taken out.
+      res.body?.cancel().catch(() => undefined);
+      return reply.code(406).send({ error: 'this answer would carry result objects hidden from you; ask for application/dicom+json' });
+    }
     for (const h of PASS_RESPONSE_HEADERS) {
       const v = res.headers.get(h);
       if (v) reply.header(h, v);
@@ -156,7 +174,15 @@ export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayCo
     handler: async (req, reply) => {
       const { path, query } = pathOf(req);
       if (!isAllowedDicomWebPath(path)) return reply.code(400).send({ error: 'not a DICOMweb resource path' });
-      return forward(req, reply, path, query);
+      let decision;
+      try {
+        decision = await guard(path, req.session!.user.role, (m) => req.log.warn(m));
+      } catch (e) {
+        req.log.warn({ err: (e as Error).message }, 'PACS unreachable (result-object guard)');
+        return reply.code(502).send({ error: 'PACS unreachable' });
+      }
+      if (decision.kind === 'refuse') return reply.code(403).send({ error: decision.error });
+      return forward(req, reply, path, query, decision.kind === 'filter' ? decision : undefined);
     },
   });
 

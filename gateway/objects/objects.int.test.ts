@@ -49,7 +49,7 @@ function scoord3dSr(): Uint8Array {
   });
 }
 
-interface Listed { kind: string; sopInstanceUID: string; creator: { creator: string; name?: string; basis: string }; referencedSeries: { seriesInstanceUID: string; sopInstanceUIDs: string[] }[] }
+interface Listed { kind: string; sopInstanceUID: string; seriesInstanceUID: string; creator: { creator: string; name?: string; basis: string }; referencedSeries: { seriesInstanceUID: string; sopInstanceUIDs: string[] }[] }
 
 let stack: Stack;
 let rita: Client, remy: Client, ada: Client;
@@ -98,6 +98,36 @@ describe('result objects of a study', () => {
     expect(await list(rita, SEG_STUDY)).toEqual([]);
     expect((await rita.fetch(`/api/studies/${SEG_STUDY}/ai-disabled`, { method: 'DELETE' })).status).toBeLessThan(300);
     expect((await list(rita, SEG_STUDY)).map((o) => o.kind)).toEqual(['seg']);
+  });
+
+  it('the same policy on the DICOMweb proxy: a hidden SEG cannot be fetched by its UIDs; metadata and searches come without it; images still do', async () => {
+    type J = Record<string, { Value?: unknown[] }>;
+    const [seg] = await list(rita, SEG_STUDY);
+    const inst = `/dicom-web/studies/${SEG_STUDY}/series/${seg.seriesInstanceUID}/instances/${SEG_SOP}`;
+    const sops = async (c: Client, p: string) => (await c.json<J[]>(p)).map((j) => j['00080018']?.Value?.[0]);
+    const seriesOf = async (c: Client) => (await c.json<J[]>(`/dicom-web/studies/${SEG_STUDY}/series`)).map((j) => j['0020000E']?.Value?.[0]);
+    const ctFrame = `/dicom-web/studies/${SEG_STUDY}/series/${CT_SERIES}/instances/${CT_SOP(1)}/frames/1`;
+    // Visible: the proxy hands it out as before.
+    expect((await rita.fetch(`${inst}/metadata`)).status).toBe(200);
+    expect(await sops(rita, `/dicom-web/studies/${SEG_STUDY}/metadata`)).toContain(SEG_SOP);
+    // A resident's policy hides AI objects: not listed, and not fetchable either.
+    expect((await remy.fetch(`${inst}/metadata`)).status).toBe(403);
+    expect(await sops(remy, `/dicom-web/studies/${SEG_STUDY}/metadata`)).not.toContain(SEG_SOP);
+    // AI disabled for the study: hidden from the radiologist on every DICOMweb path that names it.
+    expect((await rita.post(`/api/studies/${SEG_STUDY}/ai-disabled`, { reason: 'patient-declined' })).status).toBeLessThan(300);
+    for (const p of [`${inst}/metadata`, inst, `${inst}/frames/1`, `/dicom-web/studies/${SEG_STUDY}/series/${seg.seriesInstanceUID}`, `/dicom-web/studies/${SEG_STUDY}`]) {
+      expect((await rita.fetch(p, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } })).status, p).toBe(403);
+    }
+    const meta = await sops(rita, `/dicom-web/studies/${SEG_STUDY}/metadata`);
+    expect(meta).not.toContain(SEG_SOP);
+    expect(meta).toContain(CT_SOP(1));
+    expect(await sops(rita, `/dicom-web/studies/${SEG_STUDY}/instances`)).not.toContain(SEG_SOP);
+    expect(await seriesOf(rita)).toEqual([CT_SERIES]);
+    expect((await rita.fetch(ctFrame, { headers: { accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } })).status).toBe(200);
+    // Re-enabled: back at once.
+    expect((await rita.fetch(`/api/studies/${SEG_STUDY}/ai-disabled`, { method: 'DELETE' })).status).toBeLessThan(300);
+    expect((await rita.fetch(`${inst}/metadata`)).status).toBe(200);
+    expect((await seriesOf(rita)).sort()).toEqual([CT_SERIES, seg.seriesInstanceUID].sort());
   });
 
   it("the algorithm's rollout switched off: its objects are not listed, other studies' objects still are", async () => {
