@@ -3,7 +3,7 @@
  * anchor harness (../shared/bench/ohif-anchor): same Orthanc, same study, same Chromium, same probe
  * (first non-blank pixels of the largest canvas, network quiet, scroll), ratios of the medians.
  *
- *   npm run bench:viewer:ohif -- [--runs 5] [--only-ours] [--requests] [-- <more bench.mjs flags, e.g. --scroll keys>]
+ *   npm run bench:viewer:ohif -- [--runs 5] [--only-ours] [--requests] [--build-slices 280] [-- <more bench.mjs flags, e.g. --scroll keys>]
  *
  * --only-ours skips OHIF (for iterating on our side; ratios need both). --requests prints every request
  * our gateway answered during each run, with its time, so that "network quiet" can be explained.
@@ -22,10 +22,18 @@ import { buildGateway } from '../gateway/app.js';
 import { configFromEnv } from '../gateway/config.js';
 import { ensureBuilt, DIST } from '../e2e/lib/stack.js';
 import { login } from '../test/harness.js';
-import { SHARED, REPO_ROOT } from './lib/demo-data.js';
+import { SHARED, REPO_ROOT, headCtFiles } from './lib/demo-data.js';
+import { buildLongSeries } from './lib/long-series.js';
 
 const ANCHOR = path.join(SHARED, 'bench', 'ohif-anchor');
-const WORK = process.env.WORK ?? '/tmp/ohif-anchor';
+// --build-slices N: a series of N slices built from the shared head CT (new UIDs, positions shifted
+// along the normal; scripts/lib/long-series.ts) is what the harness loads (its DICOM_DIR), in a work
+// dir of its own so that the harness's study-uid.txt names it.
+const buildArg = process.argv.indexOf('--build-slices');
+const buildSlices = buildArg > 0 ? Number(process.argv[buildArg + 1]) : 0;
+const built = buildSlices > 0 ? buildLongSeries(headCtFiles(), buildSlices) : null;
+if (built) process.env.DICOM_DIR = built.dir;
+const WORK = process.env.WORK ?? (built ? `/tmp/ohif-anchor-${buildSlices}` : '/tmp/ohif-anchor');
 const ORTHANC_PORT = Number(process.env.ORTHANC_PORT ?? 8042);
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? process.argv[runsArg + 1] : '5';
@@ -126,6 +134,7 @@ async function main(): Promise<void> {
     await gw.close().catch(() => {});
     sh(['stop']);
     fs.rmSync(tmp, { recursive: true, force: true });
+    built?.remove();
   }
 }
 

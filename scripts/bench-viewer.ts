@@ -4,6 +4,9 @@
  * proxy) in front of a real Orthanc with the 28-slice head CT, a fresh Chromium profile per run.
  *
  *   npm run bench:viewer -- [--runs 5] [--cpu] [--json out.json] [--timeline]
+ *   [DICOM_DIR=dir] npm run bench:viewer -- --slices 28,280,560 [--runs 3] [--no-extras]
+ *     growth with the series length (built series, see growthMain), time to interactive, 2×2 and
+ *     step latency with 10 measurements per slice
  *
  * Metrics (median over runs, with p95 across scroll frames):
  *   firstImageMs   navigation start -> performance.mark('viewer:first-image') (pixels on the canvas)
@@ -20,6 +23,7 @@ import { launchBrowser } from '../e2e/lib/browser.js';
 import { startE2EStack, DIST } from '../e2e/lib/stack.js';
 import { login } from '../test/harness.js';
 import { headCtFiles } from './lib/demo-data.js';
+import { buildLongSeries, type LongSeries } from './lib/long-series.js';
 
 const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
 
@@ -70,7 +74,7 @@ const INIT = `
   window.addEventListener('keydown', (e) => window.__bench.keys.push(e.timeStamp), true);
 `;
 
-async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
+async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): Promise<RunResult> {
   const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
   try {
     const [name, value] = cookie.split('=');
@@ -79,7 +83,7 @@ async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
     const page = b.page;
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
-    await page.goto(`${baseUrl}/viewer/${HEAD_CT_STUDY}${cpu ? '?cpu=1' : ''}`);
+    await page.goto(`${baseUrl}/viewer/${study}${cpu ? '?cpu=1' : ''}`);
     await page.waitForFunction(() => performance.getEntriesByName('viewer:first-image').length > 0, null, { timeout: 60_000 });
     const first = await page.evaluate(() => {
       const mark = performance.getEntriesByName('viewer:first-image')[0].startTime;
@@ -154,7 +158,9 @@ async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
       w.__bench.keys = [];
     });
     const latencies: number[] = [];
-    for (let i = 1; i < 28; i++) {
+    // 27 steps whatever the series length (the first 28 slices), so the lengths compare like for like.
+    const steps = Math.min(28, await page.evaluate(() => window.__viewer!.getState().imageCount));
+    for (let i = 1; i < steps; i++) {
       await page.keyboard.press('ArrowDown');
       await page.waitForFunction(
         (n) => {
@@ -181,8 +187,8 @@ async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
       w.__bench.renders = [];
       w.__bench.keys = [];
     });
-    for (let i = 1; i < 28; i++) await page.keyboard.press('ArrowDown');
-    await page.waitForFunction(() => window.__viewer!.getState().imageIndex === 27);
+    for (let i = 1; i < steps; i++) await page.keyboard.press('ArrowDown');
+    await page.waitForFunction((n) => window.__viewer!.getState().imageIndex === n, steps - 1);
     await page.waitForTimeout(300);
     const burst = await page.evaluate(() => {
       const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
@@ -213,7 +219,160 @@ async function oneRun(baseUrl: string, cookie: string): Promise<RunResult> {
   }
 }
 
+/**
+ * Time to interactive, cold: ArrowDown / ArrowUp pressed every 40 ms from the navigation on; the
+ * first key the viewer handled itself (the slice changed before the next task, so not a key the
+ * early-key queue kept and replayed later) gives the time, from navigation start (±40 ms).
+ */
+async function ttiRun(baseUrl: string, cookie: string, study: string): Promise<{ ttiMs: number; firstImageMs: number }> {
+  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  try {
+    const [name, value] = cookie.split('=');
+    await b.context.addCookies([{ name, value, url: baseUrl }]);
+    await b.context.addInitScript(`
+      window.__tti = null;
+      window.addEventListener('keydown', (e) => {
+        if (window.__tti != null || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
+        const before = window.__viewer ? window.__viewer.getState().imageIndex : null;
+        const t = e.timeStamp;
+        // Registered before the viewer's own listener: look after this key's task has run.
+        setTimeout(() => {
+          const after = window.__viewer ? window.__viewer.getState().imageIndex : null;
+          if (window.__tti == null && before != null && after != null && after !== before) window.__tti = t;
+        }, 0);
+      }, true);
+    `);
+    const page = b.page;
+    await page.goto(`${baseUrl}/viewer/${study}${cpu ? '?cpu=1' : ''}`, { waitUntil: 'commit' });
+    const t0 = Date.now();
+    for (let k = 0; Date.now() - t0 < 30_000; k++) {
+      await page.keyboard.press(k % 2 ? 'ArrowUp' : 'ArrowDown').catch(() => undefined);
+      const tti = await page.evaluate(() => (window as unknown as { __tti: number | null }).__tti).catch(() => null);
+      if (tti != null) {
+        const fi = await page.evaluate(() => performance.getEntriesByName('viewer:first-image')[0]?.startTime ?? NaN);
+        return { ttiMs: tti, firstImageMs: fi };
+      }
+      await page.waitForTimeout(40);
+    }
+    return { ttiMs: NaN, firstImageMs: NaN };
+  } finally {
+    await b.close();
+  }
+}
+
+/** 2×2 on a study of four series: the viewer opened, then key 9 -> all four viewport canvases painted. */
+async function layoutRun(baseUrl: string, cookie: string, study: string): Promise<number> {
+  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  try {
+    const [name, value] = cookie.split('=');
+    await b.context.addCookies([{ name, value, url: baseUrl }]);
+    const page = b.page;
+    await page.goto(`${baseUrl}/viewer/${study}${cpu ? '?cpu=1' : ''}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    await page.waitForTimeout(300);
+    const t0 = await page.evaluate(() => performance.now());
+    await page.keyboard.press('9');
+    const done = (await (
+      await page.waitForFunction(
+        () => {
+          const cells = [0, 1, 2, 3].map((i) => document.querySelector(`[data-viewport-index="${i}"] .viewport-element canvas`) as HTMLCanvasElement | null);
+          if (cells.some((c) => !c || !c.width)) return false;
+          const lit = cells.map((c) => {
+            const d = c!.getContext('2d')!.getImageData(0, 0, c!.width, c!.height).data;
+            let n = 0;
+            for (let k = 0; k < d.length; k += 16) if ((d[k] + d[k + 1] + d[k + 2]) / 3 > 8) n++;
+            return n / (d.length / 16);
+          });
+          return lit.every((x) => x > 0.1) ? performance.now() : false;
+        },
+        null,
+        { timeout: 30_000, polling: 'raf' },
+      )
+    ).jsonValue()) as number;
+    return done - t0;
+  } finally {
+    await b.close();
+  }
+}
+
+/** Ten length measurements on every slice of a built series, stored through the gateway as a reader's. */
+async function seedMeasurements(client: Awaited<ReturnType<typeof login>>, s: LongSeries): Promise<number> {
+  let n = 0;
+  for (const [i, sl] of s.slices.entries()) {
+    for (let k = 0; k < 10; k++) {
+      const at = (u: number, v: number) => sl.ipp.map((p, j) => p + sl.row[j] * u + sl.col[j] * v);
+      const len = 20 + 5 * k;
+      const body = { tool: 'length', seriesInstanceUID: s.seriesInstanceUID, sopInstanceUID: sl.sop, frameNumber: 1, points: [at(120, 60 + 35 * k), at(120 + len, 60 + 35 * k)], stats: { length: len, unit: 'mm' } };
+      const r = await client.fetch(`/api/studies/${s.studyInstanceUID}/measurements/bench-${i}-${k}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      if (!r.ok) throw new Error(`measurement not stored: ${r.status} ${await r.text()}`);
+      n++;
+    }
+  }
+  return n;
+}
+
+/**
+ * How cost grows with the study (--slices 28,280,560, from DICOM_DIR or the shared head CT): each
+ * length a series of its own (new UIDs, positions shifted along the normal), all runs interleaved so
+ * that every length sees the same machine load; plus TTI, 2×2 and 10 measurements per slice.
+ */
+async function growthMain(): Promise<void> {
+  const dir = process.env.DICOM_DIR;
+  const source = dir ? fs.readdirSync(dir).filter((f) => !f.startsWith('.')).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isFile()) : headCtFiles();
+  const sizes = String(arg('slices', '28')).split(',').map(Number).filter((n) => n > 0);
+  const extras = arg('no-extras') !== 'true';
+  // No pre-read: none of the built series should have the model's inference competing for the cores.
+  process.env.PREREAD = '0';
+  const t0 = Date.now();
+  const series = sizes.map((n) => buildLongSeries(source, n));
+  const withMeas = extras ? buildLongSeries(source, sizes[0]) : null;
+  const four = extras ? [1, 2, 3, 4].reduce<LongSeries[]>((acc, k) => [...acc, buildLongSeries(source, sizes[0], { studyInstanceUID: acc[0]?.studyInstanceUID, seriesNumber: k })], []) : [];
+  const all = [...series, ...(withMeas ? [withMeas] : []), ...four];
+  console.log(`[bench:viewer] built ${all.reduce((n, x) => n + x.files.length, 0)} files from ${source.length} source slices in ${Date.now() - t0} ms`);
+  const stack = await startE2EStack({ files: all.flatMap((x) => x.files) });
+  try {
+    const client = await login(stack.baseUrl, 'rita');
+    if (withMeas) console.log(`  seeded ${await seedMeasurements(client, withMeas)} length measurements (10 per slice) on the "measurements" series`);
+    console.log(`[bench:viewer] growth: slices=${sizes.join(',')} runs=${runs} source=${dir ?? 'shared head CT'} cpus=${os.cpus().length} load=${os.loadavg()[0].toFixed(2)} (the box is shared with other sessions' tests)`);
+    const res: Record<string, RunResult[]> = {};
+    const tti: number[] = [], ttiFirst: number[] = [], grid: number[] = [];
+    const push = (k: string, r: RunResult) => (res[k] ??= []).push(r);
+    for (let i = 0; i < runs; i++) {
+      for (const [j, s] of series.entries()) {
+        const r = await oneRun(stack.baseUrl, client.cookie, s.studyInstanceUID);
+        push(String(sizes[j]), r);
+        console.log(`  run ${i + 1} ${sizes[j]} slices: first image ${r.firstImageMs.toFixed(0)} ms (${r.reqsToFirst} req, ${(r.bytesToFirst / 1e6).toFixed(2)} MB before it), all fetched ${r.allFetchedMs.toFixed(0)} ms, step ${r.stepLatencyMedMs.toFixed(1)} ms`);
+        if (r.canvasNonBlack < 0.02) throw new Error(`blank canvas at the first-image mark (${r.canvasInfo})`);
+      }
+      if (!extras) continue;
+      const rm = await oneRun(stack.baseUrl, client.cookie, withMeas!.studyInstanceUID);
+      push('meas', rm);
+      const t = await ttiRun(stack.baseUrl, client.cookie, series[0].studyInstanceUID);
+      tti.push(t.ttiMs);
+      ttiFirst.push(t.firstImageMs);
+      grid.push(await layoutRun(stack.baseUrl, client.cookie, four[0].studyInstanceUID));
+      console.log(`  run ${i + 1} extras: 10 measurements/slice step ${rm.stepLatencyMedMs.toFixed(1)} ms; TTI ${t.ttiMs.toFixed(0)} ms (first image ${t.firstImageMs.toFixed(0)} ms); 2×2 key 9 -> four painted ${grid[grid.length - 1].toFixed(0)} ms`);
+    }
+    const med = (k: string, f: keyof RunResult) => median(res[k].map((r) => r[f] as number));
+    const base = String(sizes[0]);
+    console.log(`[bench:viewer] medians over ${runs} runs`);
+    for (const n of sizes.map(String))
+      console.log(`  ${n.padStart(4)} slices: first image ${med(n, 'firstImageMs').toFixed(0)} ms (x${(med(n, 'firstImageMs') / med(base, 'firstImageMs')).toFixed(2)} of ${base}; target <= 1.1), ${(med(n, 'bytesToFirst') / 1e6).toFixed(2)} MB before it, all fetched ${med(n, 'allFetchedMs').toFixed(0)} ms, step ${med(n, 'stepLatencyMedMs').toFixed(1)} ms (p95 ${med(n, 'stepLatencyP95Ms').toFixed(1)}; target <= 5)`);
+    if (extras) {
+      console.log(`  step with 10 measurements per slice: ${med('meas', 'stepLatencyMedMs').toFixed(1)} ms vs ${med(base, 'stepLatencyMedMs').toFixed(1)} ms none (x${(med('meas', 'stepLatencyMedMs') / med(base, 'stepLatencyMedMs')).toFixed(2)})`);
+      console.log(`  time to interactive (first key handled by the viewer, cold, ${base} slices): ${median(tti).toFixed(0)} ms (first image in those runs ${median(ttiFirst).toFixed(0)} ms; target <= 1000)`);
+      console.log(`  2×2 (four series of ${base}): key 9 -> all four painted ${median(grid).toFixed(0)} ms`);
+      console.log('  step with a SEG overlay: not measured by this harness yet');
+    }
+    if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ sizes, res, tti, ttiFirst, grid }, null, 2));
+  } finally {
+    await stack.stop();
+    for (const x of all) x.remove();
+  }
+}
+
 async function main(): Promise<void> {
+  if (arg('slices') || process.env.DICOM_DIR) return growthMain();
   const stack = await startE2EStack({ files: headCtFiles() });
   try {
     const client = await login(stack.baseUrl, 'rita');
