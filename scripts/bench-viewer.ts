@@ -64,6 +64,7 @@ interface RunResult {
   burstFps: number;
   canvasNonBlack: number;
   canvasInfo: string;
+  annotationsShown: number;
 }
 
 // tsx (esbuild keepNames) wraps named functions inside page.evaluate callbacks with __name().
@@ -194,6 +195,9 @@ async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): P
       const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
       return { renders: w.__bench.renders, firstKey: w.__bench.keys[0] };
     });
+    // Annotations drawn on the last slice (Cornerstone's text boxes carry their annotation's UID):
+    // proves that a run meant to scroll with measurements shown had them on screen.
+    const annotationsShown = await page.evaluate(() => new Set([...document.querySelectorAll('[data-annotation-uid]')].map((e) => e.getAttribute('data-annotation-uid'))).size);
     const frames = burst.renders.slice(1).map((t, i) => t - burst.renders[i]);
     const span = burst.renders[burst.renders.length - 1] - burst.firstKey;
     if (errors.length) console.warn(`[bench] page errors: ${errors.join(' | ')}`);
@@ -213,6 +217,7 @@ async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): P
       burstFps: (burst.renders.length / span) * 1000,
       canvasNonBlack: first.nonBlack,
       canvasInfo: first.canvasInfo,
+      annotationsShown,
     };
   } finally {
     await b.close();
@@ -351,7 +356,7 @@ async function growthMain(): Promise<void> {
       tti.push(t.ttiMs);
       ttiFirst.push(t.firstImageMs);
       grid.push(await layoutRun(stack.baseUrl, client.cookie, four[0].studyInstanceUID));
-      console.log(`  run ${i + 1} extras: 10 measurements/slice step ${rm.stepLatencyMedMs.toFixed(1)} ms; TTI ${t.ttiMs.toFixed(0)} ms (first image ${t.firstImageMs.toFixed(0)} ms); 2×2 key 9 -> four painted ${grid[grid.length - 1].toFixed(0)} ms`);
+      console.log(`  run ${i + 1} extras: 10 measurements/slice step ${rm.stepLatencyMedMs.toFixed(1)} ms (${rm.annotationsShown} drawn on the last slice); TTI ${t.ttiMs.toFixed(0)} ms (first image ${t.firstImageMs.toFixed(0)} ms); 2×2 key 9 -> four painted ${grid[grid.length - 1].toFixed(0)} ms`);
     }
     const med = (k: string, f: keyof RunResult) => median(res[k].map((r) => r[f] as number));
     const base = String(sizes[0]);
@@ -406,7 +411,7 @@ async function main(): Promise<void> {
       );
       if (r.canvasNonBlack < 0.02) throw new Error(`run ${i + 1}: canvas is blank at the first-image mark (${r.canvasInfo})`);
     }
-    const m = (k: Exclude<keyof RunResult, 'firstBy' | 'canvasInfo'>) => median(results.map((r) => r[k]));
+    const m = (k: Exclude<keyof RunResult, 'firstBy' | 'canvasInfo' | 'annotationsShown'>) => median(results.map((r) => r[k]));
     const summary = {
       runs,
       cpuRendering: cpu,
