@@ -7,13 +7,15 @@
  * metadata. The choice of series and slice order is made here, next to the PACS (the viewer's own
  * rules, src/core/imaging/stack.ts), so the first image does not wait for the page to parse the
  * metadata, and one stream fed by parallel PACS requests is not held to the browser's six
- * connections per host. The viewer then takes these frames from memory instead of asking again.
+ * connections per host. The order comes from Orthanc's index where it can (opening-index.ts), so
+ * the first frame does not wait for every file of a long series to be parsed. The viewer then takes these frames from memory instead of asking again.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import type { GatewayContext } from '../context.js';
 import type { PhiReadAudit } from './phi-audit.js';
-import { firstImageOf, framePath } from '../../src/core/imaging/stack.js';
+import { firstImageOf, framePath, type StackEntry } from '../../src/core/imaging/stack.js';
+import { openingFromIndex } from './opening-index.js';
 import { previewInfo } from '../../src/core/imaging/preview.js';
 import { singlePart, transferSyntaxOf } from '../../src/core/dicomweb/multipart.js';
 import { PART_END, closing, partHead } from '../../src/core/dicomweb/partStream.js';
@@ -29,6 +31,8 @@ const MAX_FRAMES = 400;
 export interface OpeningManifest {
   frames: string[];
   preview: ReturnType<typeof previewInfo>;
+  /** Where the order came from: Orthanc's index (opening-index.ts) or the study's whole metadata. */
+  source: 'index' | 'metadata';
 }
 
 export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit: PhiReadAudit): void {
@@ -39,20 +43,25 @@ export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit
     if (!UID.test(studyUID)) return reply.code(400).send({ error: 'studyUID must be a DICOM UID (digits and dots, at most 64)' });
     const base = orthanc.url + orthanc.dicomWebRoot;
     const auth: Record<string, string> = orthanc.auth ? { authorization: orthanc.auth } : {};
-    let meta: Response;
-    try {
-      meta = await fetch(`${base}/studies/${studyUID}/metadata`, { headers: { ...auth, accept: 'application/dicom+json' } });
-    } catch {
-      return reply.code(502).send({ error: 'PACS unreachable' });
+    // The index first (cheap: no file is parsed); the study's whole metadata where it cannot decide.
+    let first: { entries: StackEntry[]; instance: DicomJson } | null = await openingFromIndex(orthanc, studyUID).catch(() => null);
+    const source: OpeningManifest['source'] = first ? 'index' : 'metadata';
+    if (!first) {
+      let meta: Response;
+      try {
+        meta = await fetch(`${base}/studies/${studyUID}/metadata`, { headers: { ...auth, accept: 'application/dicom+json' } });
+      } catch {
+        return reply.code(502).send({ error: 'PACS unreachable' });
+      }
+      if (!meta.ok) return reply.code(meta.status === 404 ? 404 : 502).send({ error: meta.status === 404 ? 'study not found on the PACS' : `PACS answered ${meta.status}` });
+      const instances = (await meta.json()) as DicomJson[];
+      first = Array.isArray(instances) ? firstImageOf(studyUID, instances) : null;
     }
-    if (!meta.ok) return reply.code(meta.status === 404 ? 404 : 502).send({ error: meta.status === 404 ? 'study not found on the PACS' : `PACS answered ${meta.status}` });
-    const instances = (await meta.json()) as DicomJson[];
-    const first = Array.isArray(instances) ? firstImageOf(studyUID, instances) : null;
     if (!first) return reply.code(404).send({ error: 'this study has no image series' });
     const paths = first.entries.slice(0, MAX_FRAMES).map((e) => framePath(studyUID, e));
     // A PHI read (metadata and pixels of the study): audited, once per session and study in the window.
     await audit.record(req.session!, studyUID, 'opening');
-    const manifest: OpeningManifest = { frames: paths, preview: previewInfo(first.instance) };
+    const manifest: OpeningManifest = { frames: paths, preview: previewInfo(first.instance), source };
 
     const aborted = new AbortController();
     // The client went away before the stream was written out (not the request's 'close': see proxy.ts).
