@@ -13,6 +13,7 @@ import { startStack, login, type Stack, type Client } from '../../test/harness.j
 import { waitFor } from '../../test/harness.js';
 import { buildHeadCtStudy, cStore } from './study-builder.js';
 import { findingsForStudy } from '../findings/repository.js';
+import { handleInbound } from '../mllp/listener.js';
 import { inferStudy, readDicomSlice } from '../ai/runtime.js';
 import { REPO_ROOT } from '../../scripts/lib/demo-data.js';
 import { sortSlices } from './slices.js';
@@ -143,6 +144,54 @@ describe('pre-read while the study arrives', () => {
     } finally {
       study.remove();
       extra.remove();
+    }
+  }, 180_000);
+
+  it('a study refused at stability (the order names a contraindication after a slice flagged it): the early flag is withdrawn, kept as superseded, the study unflagged', async () => {
+    const accession = `ACCW${Date.now()}`;
+    const study = await buildHeadCtStudy({ patientAge: '061Y', lesions: true, accessionNumber: accession });
+    const db = stack.gateway.store.db;
+    const peer = { port: stack.orthanc.dicomPort, aet: stack.orthanc.aet };
+    const state = (uid: string) => rita.fetch(`/api/studies/${uid}/preread`).then(async (r) => (r.ok ? ((await r.json()) as StudyPreread) : null));
+    try {
+      const lesion = study.files.find((f) => f.endsWith('09.dcm'))!;
+      const rest = study.files.filter((f) => f !== lesion);
+      await cStore([lesion, ...rest.slice(0, 2)], peer);
+      await waitFor('early flag', async () => (await db.selectFrom('audit').select('action').where('study_uid', '=', study.studyInstanceUID).where('action', '=', 'preread-early-flag').execute()).length > 0, 60_000, 100);
+      const early = (await findingsForStudy(db, study.studyInstanceUID)).filter((f) => f.source === 'preread');
+      expect(early.length).toBeGreaterThan(0);
+      expect((await rita.json<{ studies: Record<string, { priority: string }> }>('/api/triage')).studies[study.studyInstanceUID]?.priority).toBe('critical');
+
+      // The RIS's order arrives while the rest of the study is still being sent: post-operative head.
+      const obr = Array.from({ length: 32 }, () => '');
+      Object.assign(obr, { 0: 'OBR', 1: '1', 2: 'PLW1', 4: 'CTHEAD^CT head without contrast^L', 18: accession, 31: '^Post-operative head, drain check' });
+      const orm = ['MSH|^~\\&|RIS|HOSP|RS|RS|20261207103000||ORM^O01|MSG' + accession + '|P|2.5.1', 'PID|1||PIDW^^^HOSP||Doe^Jane', 'ORC|NW|PLW1|||||||20261207103000', obr.join('|')].join('\r');
+      expect((await handleInbound(db, orm, null)).code).toBe('AA');
+      await cStore(rest.slice(2), peer);
+
+      const s = await waitFor('judged at stability', async () => {
+        const x = await state(study.studyInstanceUID);
+        return x && x.routing.find((r) => r.model === 'head-ct-hyperdensity')?.decision === 'skip' && x.priority === 'none' ? x : null;
+      }, 90_000, 200);
+      expect(s.routing.find((r) => r.model === 'head-ct-hyperdensity')?.reason).toBe('contraindicated by order: post-operative head');
+      expect(s.jobs).toHaveLength(0);
+      // No finding stands that the study's own judgement would not give; the early ones are kept, visible as superseded.
+      expect((await findingsForStudy(db, study.studyInstanceUID)).filter((f) => f.source === 'preread')).toEqual([]);
+      // (Kept in the superseded record; the findings API shows readers none of it: the model is outside this study's indication.)
+      const sup = await db.selectFrom('findings_superseded').select(['finding_id', 'superseded_by']).where('study_uid', '=', study.studyInstanceUID).execute();
+      // Every early flag (those seen above and any a later slice raised before stability), none lost.
+      expect(sup.map((x) => x.finding_id)).toEqual(expect.arrayContaining(early.map((f) => f.id)));
+      expect(sup.every((x) => x.superseded_by === 'preread')).toBe(true);
+      expect((await rita.json<{ studies: Record<string, { priority: string }> }>('/api/triage')).studies[study.studyInstanceUID]?.priority ?? 'none').toBe('none');
+      const withdrawn = await db.selectFrom('audit').select('detail').where('study_uid', '=', study.studyInstanceUID).where('action', '=', 'preread-early-withdrawn').execute();
+      expect(withdrawn).toHaveLength(1);
+      expect(JSON.parse(withdrawn[0].detail!)).toMatchObject({ model: 'head-ct-hyperdensity', reason: 'contraindicated by order: post-operative head' });
+      expect([...(JSON.parse(withdrawn[0].detail!) as { findings: string[] }).findings].sort()).toEqual(sup.map((x) => x.finding_id).sort());
+      // Slices read after the judgement flag nothing more.
+      await new Promise((r) => setTimeout(r, 1500));
+      expect((await findingsForStudy(db, study.studyInstanceUID)).filter((f) => f.source === 'preread')).toEqual([]);
+    } finally {
+      study.remove();
     }
   }, 180_000);
 });

@@ -40,6 +40,11 @@ export interface AdmitDeps {
   /** The queue: a study's AI state changed (tell live views), and new jobs may be due. */
   changed: (studyUID: string) => Promise<void>;
   tick: () => void;
+  /**
+   * Models judged at stability not to run on a study: findings their reads raised while it arrived are
+   * withdrawn (ingest.ts withdrawEarlyFlags). Optional so admission can be exercised without triage.
+   */
+  withdrawEarly?: (studyUID: string, skipped: { model: string; version: string; reason: string }[]) => Promise<unknown>;
   /** Orthanc series id → what the arrival needs of it (UIDs never change; kept for the process's life, bounded). */
   seriesCache?: Map<string, Promise<ArrivingSeries | null>>;
 }
@@ -142,6 +147,8 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
     studyUID: uid,
     detail: { fingerprint: study.fingerprint, routing: routing.map((r) => ({ model: r.model, decision: r.decision, reason: r.reason })), queued: created },
   });
+  const skipped = routing.filter((r) => r.decision !== 'run');
+  if (skipped.length && deps.withdrawEarly) await deps.withdrawEarly(uid, skipped.map((r) => ({ model: r.model, version: r.version, reason: r.reason })));
   await deps.changed(uid);
   deps.tick();
   return created;

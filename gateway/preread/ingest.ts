@@ -143,6 +143,7 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
   let ingested: IngestOutcome | null = null;
   let outcome: TriageOutcome | null = null;
   let arriving = false;
+  let refused = false;
   await db.transaction().execute(async (trx) => {
     // The study's triage row, from its first flag on when its images are still arriving (admitStudy fills it in at stability).
     const now = new Date().toISOString();
@@ -152,13 +153,63 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
       .onConflict((oc) => oc.column('study_uid').doNothing())
       .executeTakeFirst();
     arriving = Number(made.numInsertedOrUpdatedRows ?? 0n) > 0;
+    // Judged at stability meanwhile, and this model is not to run on the study: a slice still in the
+    // queue then must not flag it again (withdrawEarlyFlags took back what came before). The no-op
+    // update takes the row's lock on PostgreSQL, so this and the admission's update are serialised.
+    const judged = await trx
+      .updateTable('preread_studies')
+      .set((eb) => ({ updated_at: eb.ref('updated_at') }))
+      .where('study_uid', '=', read.studyUID)
+      .returning(['fingerprint', 'routing'])
+      .executeTakeFirst();
+    if (judged && judged.fingerprint !== ARRIVING && (JSON.parse(judged.routing) as { model: string; decision: string }[]).some((r) => r.model === m.name && r.decision !== 'run')) {
+      refused = true;
+      return;
+    }
     ingested = await ingestFindings(trx, { studyUID: read.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: parsed.findings, detail: { early: true, sopInstanceUID: read.slice.image.sopInstanceUID } });
     outcome = await triage.applyInTx(trx, read.studyUID, prep, { cause: 'ingest', actor: ACTOR, fingerprint: arrivalKey(read.seriesUID) });
   });
+  if (refused) return false;
   if (arriving) await appendAudit(db, { actor: ACTOR, action: 'preread-study-arriving', studyUID: read.studyUID, detail: { series: read.seriesUID, model: m.name } });
   if (ingested) await commitIngest({ db, events: deps.events }, ingested);
   const t = outcome as TriageOutcome | null;
   await appendAudit(db, { actor: ACTOR, action: 'preread-early-flag', studyUID: read.studyUID, detail: { model: m.name, series: read.seriesUID, sopInstanceUID: read.slice.image.sopInstanceUID, findings: parsed.findings.length, priority: t?.to.priority ?? 'none' } });
   if (t) await triage.publish(t);
   return true;
+}
+
+/**
+ * The study was judged at stability and a model that flagged slices while they arrived is not to run
+ * on it after all (the order named a contraindication meanwhile, a control switched it off, the study's
+ * facts refuse it): the findings its early reads stored are withdrawn through the one ingestion path
+ * (an empty complete result set of that model: superseded, kept visible as such, never deleted) and the
+ * study's triage recomputed, so no flag stands that the study's own result would not give. Only a model
+ * with no finished job on the study: a full read's result is never withdrawn here. Returns the models
+ * whose findings were withdrawn.
+ */
+export async function withdrawEarlyFlags(deps: SliceReadDeps, studyUID: string, skipped: readonly { model: string; version: string; reason: string }[]): Promise<string[]> {
+  const { db, triage } = deps;
+  const withdrawn: string[] = [];
+  for (const s of skipped) {
+    const ran = await db.selectFrom('preread_jobs').select('id').where('study_uid', '=', studyUID).where('model', '=', s.model).where('state', '=', 'done').executeTakeFirst();
+    if (ran) continue;
+    // Without a finished job, this model's unverified pre-read findings on the study can only be early flags.
+    const model = { name: s.model, version: s.version, manufacturer: deps.manufacturerOf(s.model) ?? 'Reading Station Demo' };
+    const prep = await triage.prepare(studyUID);
+    let ingested: IngestOutcome | null = null;
+    let outcome: TriageOutcome | null = null;
+    await db.transaction().execute(async (trx) => {
+      ingested = await ingestFindings(trx, { studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: [], completeResultSet: true, detail: { withdrawn: s.reason } });
+      if (!(ingested as IngestOutcome).superseded.length) return;
+      outcome = await triage.applyInTx(trx, studyUID, prep, { cause: 'ingest', actor: ACTOR });
+    });
+    const out = ingested as IngestOutcome | null;
+    if (!out || !out.superseded.length) continue;
+    await commitIngest({ db, events: deps.events }, out);
+    await appendAudit(db, { actor: ACTOR, action: 'preread-early-withdrawn', studyUID, detail: { model: s.model, reason: s.reason, findings: out.superseded.map((f) => f.id) } });
+    withdrawn.push(s.model);
+    const t = outcome as TriageOutcome | null;
+    if (t) await triage.publish(t);
+  }
+  return withdrawn;
 }

@@ -23,7 +23,7 @@ import { tryLeadership, type Leadership } from '../db/dialect.js';
 import { PrereadQueue, type JobView } from './queue.js';
 import os from 'node:os';
 import { admitInstances, admitStudy, readmitHeldBack, type AdmitDeps } from './arrival.js';
-import { ingestEarlyFlag, ingestJobResult } from './ingest.js';
+import { ingestEarlyFlag, ingestJobResult, withdrawEarlyFlags } from './ingest.js';
 import { TriageService, type TriageView } from './triage.js';
 import type { ModelCatalog, RoutingDecision } from './models.js';
 
@@ -116,7 +116,14 @@ export class PrereadService {
       },
       opts,
     );
-    this.admit = { db, orthanc, models: () => this.catalog.list(), changed: (uid) => this.queue.changed(uid), tick: () => this.queue.tick() };
+    this.admit = {
+      db,
+      orthanc,
+      models: () => this.catalog.list(),
+      changed: (uid) => this.queue.changed(uid),
+      tick: () => this.queue.tick(),
+      withdrawEarly: (uid, skipped) => withdrawEarlyFlags({ db, events, triage: this.triage, manufacturerOf }, uid, skipped),
+    };
     this.feed = new ChangeFeed(
       { db, orthanc, pollMs: opts.pollMs, log: opts.log, leadership: async () => (this.leadership ? this.leadership.check() : false) },
       {
