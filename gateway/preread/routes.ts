@@ -98,14 +98,14 @@ export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayCo
     // The stream outlives the request that was authorised: before sending, the session must still be
     // there (not logged out, expired or idle) with the same role (a role change ends the user's
     // sessions). Otherwise the stream ends, and the browser's reconnect meets the auth hook again.
-    // Read without sliding the idle deadline: an open stream is not activity. Checked at most every 2 s.
-    let checkedAt = 0;
+    // Read without sliding the idle deadline: an open stream is not activity. Checked before every
+    // event, not from a cache: a session ended a moment ago must not see one more event (one indexed
+    // read per event and stream; events are study-level changes, not a firehose).
     let cleanup = () => {
       open = false;
     };
     const stillAllowed = async (): Promise<boolean> => {
       if (!open) return false;
-      if (Date.now() - checkedAt < 2000) return true;
       const row = await db
         .selectFrom('sessions')
         .innerJoin('users', 'users.id', 'sessions.user_id')
@@ -119,7 +119,6 @@ export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayCo
         reply.raw.end();
         return false;
       }
-      checkedAt = now;
       return true;
     };
     // Events for one stream go out in the order they happened, each computed for this user's role.
@@ -161,11 +160,13 @@ export async function registerPrereadRoutes(app: FastifyInstance, ctx: GatewayCo
     // A closed or acknowledged alert names no finding: the id, who/why, so every open panel drops it.
     const onClosed = (a: AlertEntry) =>
       later(async () => {
+        if (!(await stillAllowed())) return;
         shown.delete(a.id);
         send('alert-closed', { id: a.id, studyUID: a.studyUID, closedAt: a.closedAt, closedReason: a.closedReason });
       });
     const onAck = (a: AlertEntry) =>
       later(async () => {
+        if (!(await stillAllowed())) return;
         shown.delete(a.id);
         send('alert-ack', { id: a.id, studyUID: a.studyUID, ackedBy: a.ackedBy, ackedAt: a.ackedAt });
       });

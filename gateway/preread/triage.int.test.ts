@@ -396,7 +396,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       // An admin makes the resident a technologist: the user's sessions end.
       expect((await put(c.ada, '/api/admin/users/remy/role', { role: 'technologist' })).status).toBe(200);
       const t0 = Date.now();
-      await new Promise((r) => setTimeout(r, 2100)); // past the stream's 2 s session re-check
+      // No grace period: the session is checked before every event, so the very next one is refused.
       expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'reject' })).status).toBe(200);
       expect((await c.rita.post(`/api/findings/${findingId}/verdict`, { action: 'undo' })).status).toBe(200);
       await waitFor('the stream ended', async () => remy.ended(), 20_000);

@@ -265,6 +265,14 @@ export class TriageService {
   async applyInTx(trx: Transaction<DB> | Kysely<DB>, studyUID: string, prep: TriagePrep, how: { cause: TriageCause; actor: string; fingerprint?: string }): Promise<TriageOutcome | null> {
     const row = await trx.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     if (!row) return null;
+    // The snapshot was taken before this transaction; whether AI is off for THIS study is read again
+    // inside it, so a result committed just after a reader switched AI off cannot restore a flag or
+    // overwrite the "AI disabled" reason with a stale one.
+    const off = await trx.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+    const disabledStudies = new Map(prep.snap.disabledStudies);
+    if (off) disabledStudies.set(studyUID, { reason: off.reason, by: off.disabled_by, at: off.disabled_at });
+    else disabledStudies.delete(studyUID);
+    prep = { ...prep, snap: { ...prep.snap, disabledStudies } };
     const now = new Date().toISOString();
     const all = await findingsForStudy(trx, studyUID);
     const visible = readerVisible(prep.snap, { studyUID, facts: prep.facts }, all, null);
