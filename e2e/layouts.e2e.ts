@@ -131,7 +131,7 @@ describe('viewport layouts', () => {
     expect(pageErrors).toEqual([]);
   }, 120_000);
 
-  it('at 1280×800 the toolbar, the header alert and the AI panel are inside the window, none clipped', async () => {
+  it('at 1280×800 the toolbar, the header alert and the AI panel are inside the window, none clipped, and the panel\'s text is at least 12 px', async () => {
     // A critical AI finding, listed in the AI panel (a header alert, where one is raised, is checked too).
     const rita = await login(stack.baseUrl, 'rita');
     const ds = parseDicomPart10(fs.readFileSync(a.files[2]));
@@ -170,6 +170,16 @@ describe('viewport layouts', () => {
       inside(side, 'AI panel');
       const sb = side.getBoundingClientRect();
       side.querySelectorAll('.side-toolbar > *, .side-toolbar button').forEach((el) => inside(el, `AI panel control "${el.textContent?.slice(0, 30)}"`, sb));
+      // Readable at arm's length: every piece of text in the side panel (findings, report, objects) at 12 px or more.
+      const walker = document.createTreeWalker(side, NodeFilter.SHOW_TEXT);
+      const small = new Set<string>();
+      for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+        const el = n.parentElement;
+        if (!el || !n.textContent?.trim() || el.getClientRects().length === 0) continue;
+        const px = parseFloat(getComputedStyle(el).fontSize);
+        if (px < 12) small.add(`${px}px: "${n.textContent.trim().slice(0, 30)}"`);
+      }
+      out.push(...small);
       return out;
     });
     expect(report).toEqual([]);

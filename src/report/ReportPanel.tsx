@@ -21,8 +21,8 @@ const SAVE_DELAY_MS = 600;
 
 const aiStyle: CSSProperties = { border: '1px dashed #ffb74d', background: '#2a2110' };
 const ownStyle: CSSProperties = { border: '1px solid #3a4350', background: '#11161c' };
-const badge: CSSProperties = { fontSize: 10, fontWeight: 700, color: '#ffcc80', border: '1px solid #ffb74d', borderRadius: 3, padding: '0 3px', marginRight: 4 };
-const small: CSSProperties = { fontSize: 11, padding: '1px 6px' };
+const badge: CSSProperties = { fontSize: 12, fontWeight: 700, color: '#ffcc80', border: '1px solid #ffb74d', borderRadius: 3, padding: '0 3px', marginRight: 4 };
+const small: CSSProperties = { fontSize: 12, padding: '1px 6px' };
 
 let saveTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -61,13 +61,13 @@ function Line({ line, studyUID, draft, readOnly, label }: { line: DraftLine; stu
   };
   return (
     <div data-testid="report-line" data-line-id={line.id} data-origin={line.origin} data-ai-suggested={ai ? 'true' : 'false'} style={{ marginBottom: 4 }}>
-      <div style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 11 }}>
+      <div style={{ display: 'flex', alignItems: 'center', gap: 4, fontSize: 12 }}>
         {ai && (
           <span style={badge} title="Worded from AI output: accept (Ctrl+Enter) or edit it before signing">
             AI-suggested
           </span>
         )}
-        {!ai && line.origin === 'ai' && <span style={{ fontSize: 10, opacity: 0.7 }}>AI wording, accepted</span>}
+        {!ai && line.origin === 'ai' && <span style={{ fontSize: 12, opacity: 0.7 }}>AI wording, accepted</span>}
         <span style={{ flex: 1 }} />
         {!readOnly && ai && (
           <button type="button" style={small} data-action="report-accept-line" onClick={() => change(studyUID, acceptLine(draft, line.id))}>
@@ -190,7 +190,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
             aria-label="Report template"
             value={d.templateId}
             onChange={(e) => change(studyUID, refreshDraft({ ...d, templateId: e.target.value, findings: d.findings.filter((l) => l.origin === 'radiologist' || (l.origin === 'ai' && l.accepted)) }, findings, measurements))}
-            style={{ fontSize: 11, background: '#1b2027', color: 'inherit', border: '1px solid #2a313a' }}
+            style={{ fontSize: 12, background: '#1b2027', color: 'inherit', border: '1px solid #2a313a' }}
           >
             {REPORT_TEMPLATES.map((t) => (
               <option key={t.id} value={t.id}>
@@ -201,7 +201,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
         )}
       </div>
       {r.error && (
-        <div role="alert" style={{ color: '#ff7875', fontSize: 11 }}>
+        <div role="alert" style={{ color: '#ff7875', fontSize: 12 }}>
           {r.error}
         </div>
       )}
@@ -209,14 +209,14 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       {d && (
         <>
           {!readOnly && pending > 0 && (
-            <div data-testid="report-pending" style={{ color: '#ffcc80', fontSize: 11, marginBottom: 4, display: 'flex', gap: 6, alignItems: 'center' }}>
+            <div data-testid="report-pending" style={{ color: '#ffcc80', fontSize: 12, marginBottom: 4, display: 'flex', gap: 6, alignItems: 'center' }}>
               {pending} AI-suggested line{pending > 1 ? 's' : ''} to accept or edit before sign-off
               <button type="button" style={small} data-action="report-accept-all" onClick={() => change(studyUID, acceptAll(d))}>
                 Accept all
               </button>
             </div>
           )}
-          <h4 style={{ margin: '4px 0', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>Findings</h4>
+          <h4 style={{ margin: '4px 0', fontSize: 12, textTransform: 'uppercase', opacity: 0.8 }}>Findings</h4>
           {d.findings.map((l, i) => (
             <Line key={l.id} line={l} studyUID={studyUID} draft={d} readOnly={readOnly} label={`Findings sentence ${i + 1}`} />
           ))}
@@ -231,8 +231,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
           )}
           {d.measurements.length > 0 && (
             <>
-              <h4 style={{ margin: '8px 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>Measurements</h4>
-              <table data-testid="report-measurements" style={{ width: '100%', fontSize: 11, borderCollapse: 'collapse' }}>
+              <h4 style={{ margin: '8px 0 4px', fontSize: 12, textTransform: 'uppercase', opacity: 0.8 }}>Measurements</h4>
+              <table data-testid="report-measurements" style={{ width: '100%', fontSize: 12, borderCollapse: 'collapse' }}>
                 <thead>
                   <tr style={{ textAlign: 'left', opacity: 0.8 }}>
                     <th>Finding</th>
@@ -256,9 +256,9 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
               </table>
             </>
           )}
-          <h4 style={{ margin: '8px 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>Impression</h4>
+          <h4 style={{ margin: '8px 0 4px', fontSize: 12, textTransform: 'uppercase', opacity: 0.8 }}>Impression</h4>
           <Line line={d.impression} studyUID={studyUID} draft={d} readOnly={readOnly} label="Impression" />
-          <h4 style={{ margin: '8px 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>Comments</h4>
+          <h4 style={{ margin: '8px 0 4px', fontSize: 12, textTransform: 'uppercase', opacity: 0.8 }}>Comments</h4>
           <textarea
             aria-label="Comments (free text)"
             data-report-line="comments"
@@ -274,7 +274,7 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       )}
       {r.comparison && (
         <div data-testid="report-comparison" data-prior={r.comparison.studyUID} style={{ marginTop: 8, borderTop: '1px solid #2a313a', paddingTop: 6 }}>
-          <h4 style={{ margin: '0 0 4px', fontSize: 11, textTransform: 'uppercase', opacity: 0.8 }}>
+          <h4 style={{ margin: '0 0 4px', fontSize: 12, textTransform: 'uppercase', opacity: 0.8 }}>
             Comparison: prior {formatDate(r.comparison.date) || '(undated)'} {r.comparison.description ? `· ${r.comparison.description}` : ''}
           </h4>
           <ul style={{ margin: 0, paddingLeft: 16 }}>
@@ -286,8 +286,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
             {r.comparison.changes.length === 0 && <li style={{ opacity: 0.7 }}>No findings to compare.</li>}
           </ul>
           <details>
-            <summary style={{ fontSize: 11 }}>Prior report{r.comparison.reportSource === 'ris' ? ' (from the RIS)' : r.comparison.signedAt ? '' : ' (none)'}</summary>
-            <pre data-testid="prior-report" style={{ whiteSpace: 'pre-wrap', fontSize: 11 }}>{r.comparison.report ?? 'No signed report for the prior.'}</pre>
+            <summary style={{ fontSize: 12 }}>Prior report{r.comparison.reportSource === 'ris' ? ' (from the RIS)' : r.comparison.signedAt ? '' : ' (none)'}</summary>
+            <pre data-testid="prior-report" style={{ whiteSpace: 'pre-wrap', fontSize: 12 }}>{r.comparison.report ?? 'No signed report for the prior.'}</pre>
           </details>
           <button type="button" style={small} data-action="open-prior" onClick={() => window.dispatchEvent(new CustomEvent('rs:viewer-command', { detail: 'viewer.comparePrior' }))}>
             Compare side by side (C)
@@ -296,8 +296,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
       )}
       {signed && d && (
         <details style={{ marginTop: 6 }}>
-          <summary style={{ fontSize: 11 }}>As sent (SR text, ORU lines)</summary>
-          <pre data-testid="report-signed-text" style={{ whiteSpace: 'pre-wrap', fontSize: 11 }}>{reportPlainText(d)}</pre>
+          <summary style={{ fontSize: 12 }}>As sent (SR text, ORU lines)</summary>
+          <pre data-testid="report-signed-text" style={{ whiteSpace: 'pre-wrap', fontSize: 12 }}>{reportPlainText(d)}</pre>
         </details>
       )}
       {signed && (
