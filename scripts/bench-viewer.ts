@@ -22,7 +22,7 @@ import path from 'node:path';
 import { launchBrowser } from '../e2e/lib/browser.js';
 import { startE2EStack, DIST } from '../e2e/lib/stack.js';
 import { login } from '../test/harness.js';
-import { headCtFiles } from './lib/demo-data.js';
+import { DICOM, headCtFiles } from './lib/demo-data.js';
 import { buildLongSeries, type LongSeries } from './lib/long-series.js';
 
 const HEAD_CT_STUDY = '1.2.826.0.1.3680043.9.4245.1760717064491086528325869788156915668';
@@ -300,6 +300,74 @@ async function layoutRun(baseUrl: string, cookie: string, study: string): Promis
   }
 }
 
+/** The shared SEG (pydicom-data liver.dcm) and the 3 CT slices it segments (dcmqi ct-3slice). */
+const SEG_STUDY = '1.2.392.200103.20080913.113635.0.2009.6.22.21.43.10.22941.1';
+const segStudyFiles = () => [
+  path.join(DICOM, 'pydicom-data', 'data_store', 'data', 'liver.dcm'),
+  ...['01.dcm', '02.dcm', '03.dcm'].map((f) => path.join(DICOM, 'dcmqi', 'data', 'segmentations', 'ct-3slice', f)),
+];
+
+/** key -> Cornerstone's render, one key at a time (the page has the INIT script). */
+async function stepLatencies(page: import('playwright-core').Page, keys: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const key of keys) {
+    await page.evaluate(() => {
+      const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+      w.__bench.renders = [];
+      w.__bench.keys = [];
+    });
+    const before = await page.evaluate(() => window.__viewer!.getState().imageIndex);
+    await page.keyboard.press(key);
+    out.push(
+      (await (
+        await page.waitForFunction(
+          (b) => {
+            const w = window as unknown as { __bench: { renders: number[]; keys: number[] } };
+            const k = w.__bench.keys[w.__bench.keys.length - 1];
+            const r = k == null ? undefined : w.__bench.renders.find((t) => t >= k);
+            return window.__viewer!.getState().imageIndex !== b && r != null ? r - k : false;
+          },
+          before,
+          { polling: 'raf', timeout: 10_000 },
+        )
+      ).jsonValue()) as number,
+    );
+    await page.waitForTimeout(50);
+  }
+  return out;
+}
+
+/**
+ * Step latency on the SEG's own 3-slice CT with the segment shown vs its toggle off, in the same page
+ * (20 steps each, down and up): the SEG labelmap overlay's cost per step.
+ */
+async function segRun(baseUrl: string, cookie: string): Promise<{ shown: number; hidden: number }> {
+  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  try {
+    const [name, value] = cookie.split('=');
+    await b.context.addCookies([{ name, value, url: baseUrl }]);
+    await b.context.addInitScript(INIT);
+    const page = b.page;
+    await page.goto(`${baseUrl}/viewer/${SEG_STUDY}${cpu ? '?cpu=1' : ''}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    await page.waitForFunction(() => ((window as unknown as { __objects?: { getState(): { drawn: { segFrames?: number } | null } } }).__objects?.getState().drawn?.segFrames ?? 0) >= 1, null, { timeout: 30_000 });
+    const keys = Array.from({ length: 20 }, (_, i) => (Math.floor(i / 2) % 2 ? 'ArrowUp' : 'ArrowDown'));
+    await page.keyboard.press('Home');
+    await page.waitForTimeout(300);
+    const shown = await stepLatencies(page, keys);
+    await page.getByTestId('seg-toggle-1').uncheck();
+    // The checkbox took the focus: arrow keys would go to it, not to the viewer.
+    await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+    await page.waitForFunction(() => ((window as unknown as { __objects?: { getState(): { drawn: { segFrames?: number } | null } } }).__objects?.getState().drawn?.segFrames ?? 0) === 0, null, { timeout: 10_000 });
+    await page.keyboard.press('Home');
+    await page.waitForTimeout(300);
+    const hidden = await stepLatencies(page, keys);
+    return { shown: median(shown), hidden: median(hidden) };
+  } finally {
+    await b.close();
+  }
+}
+
 /** Ten length measurements on every slice of a built series, stored through the gateway as a reader's. */
 async function seedMeasurements(client: Awaited<ReturnType<typeof login>>, s: LongSeries): Promise<number> {
   let n = 0;
@@ -334,13 +402,13 @@ async function growthMain(): Promise<void> {
   const four = extras ? [1, 2, 3, 4].reduce<LongSeries[]>((acc, k) => [...acc, buildLongSeries(source, sizes[0], { studyInstanceUID: acc[0]?.studyInstanceUID, seriesNumber: k })], []) : [];
   const all = [...series, ...(withMeas ? [withMeas] : []), ...four];
   console.log(`[bench:viewer] built ${all.reduce((n, x) => n + x.files.length, 0)} files from ${source.length} source slices in ${Date.now() - t0} ms`);
-  const stack = await startE2EStack({ files: all.flatMap((x) => x.files) });
+  const stack = await startE2EStack({ files: [...all.flatMap((x) => x.files), ...(extras ? segStudyFiles() : [])] });
   try {
     const client = await login(stack.baseUrl, 'rita');
     if (withMeas) console.log(`  seeded ${await seedMeasurements(client, withMeas)} length measurements (10 per slice) on the "measurements" series`);
     console.log(`[bench:viewer] growth: slices=${sizes.join(',')} runs=${runs} source=${dir ?? 'shared head CT'} cpus=${os.cpus().length} load=${os.loadavg()[0].toFixed(2)} (the box is shared with other sessions' tests)`);
     const res: Record<string, RunResult[]> = {};
-    const tti: number[] = [], ttiFirst: number[] = [], grid: number[] = [];
+    const tti: number[] = [], ttiFirst: number[] = [], grid: number[] = [], segShown: number[] = [], segHidden: number[] = [];
     const push = (k: string, r: RunResult) => (res[k] ??= []).push(r);
     for (let i = 0; i < runs; i++) {
       for (const [j, s] of series.entries()) {
@@ -356,7 +424,10 @@ async function growthMain(): Promise<void> {
       tti.push(t.ttiMs);
       ttiFirst.push(t.firstImageMs);
       grid.push(await layoutRun(stack.baseUrl, client.cookie, four[0].studyInstanceUID));
-      console.log(`  run ${i + 1} extras: 10 measurements/slice step ${rm.stepLatencyMedMs.toFixed(1)} ms (${rm.annotationsShown} drawn on the last slice); TTI ${t.ttiMs.toFixed(0)} ms (first image ${t.firstImageMs.toFixed(0)} ms); 2×2 key 9 -> four painted ${grid[grid.length - 1].toFixed(0)} ms`);
+      const sg = await segRun(stack.baseUrl, client.cookie);
+      segShown.push(sg.shown);
+      segHidden.push(sg.hidden);
+      console.log(`  run ${i + 1} extras: 10 measurements/slice step ${rm.stepLatencyMedMs.toFixed(1)} ms (${rm.annotationsShown} drawn on the last slice); TTI ${t.ttiMs.toFixed(0)} ms (first image ${t.firstImageMs.toFixed(0)} ms); 2×2 key 9 -> four painted ${grid[grid.length - 1].toFixed(0)} ms; SEG step ${sg.shown.toFixed(1)} ms shown vs ${sg.hidden.toFixed(1)} ms hidden`);
     }
     const med = (k: string, f: keyof RunResult) => median(res[k].map((r) => r[f] as number));
     const base = String(sizes[0]);
@@ -367,9 +438,9 @@ async function growthMain(): Promise<void> {
       console.log(`  step with 10 measurements per slice: ${med('meas', 'stepLatencyMedMs').toFixed(1)} ms vs ${med(base, 'stepLatencyMedMs').toFixed(1)} ms none (x${(med('meas', 'stepLatencyMedMs') / med(base, 'stepLatencyMedMs')).toFixed(2)})`);
       console.log(`  time to interactive (first key handled by the viewer, cold, ${base} slices): ${median(tti).toFixed(0)} ms (first image in those runs ${median(ttiFirst).toFixed(0)} ms; target <= 1000)`);
       console.log(`  2×2 (four series of ${base}): key 9 -> all four painted ${median(grid).toFixed(0)} ms`);
-      console.log('  step with a SEG overlay: not measured by this harness yet');
+      console.log(`  step with the shared SEG shown vs its toggle off (its 3-slice CT, 20 steps each): ${median(segShown).toFixed(1)} vs ${median(segHidden).toFixed(1)} ms (x${(median(segShown) / median(segHidden)).toFixed(2)})`);
     }
-    if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ sizes, res, tti, ttiFirst, grid }, null, 2));
+    if (jsonOut) fs.writeFileSync(jsonOut, JSON.stringify({ sizes, res, tti, ttiFirst, grid, segShown, segHidden }, null, 2));
   } finally {
     await stack.stop();
     for (const x of all) x.remove();
@@ -443,6 +514,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e) => {
-  console.error(`[bench:viewer] ${(e as Error).message}`);
+  console.error(`[bench:viewer] ${(e as Error).stack ?? (e as Error).message}`);
   process.exit(1);
 });
