@@ -26,7 +26,7 @@ import { ARRIVING } from './arriving.js';
 import { dicomWebPath, OrthancError, orthancGet, orthancJson, type OrthancClient } from '../orthanc/client.js';
 import crypto from 'node:crypto';
 import { eligibility } from '../../src/core/ai/eligibility.js';
-import { valuesDomain, type ValueFacts } from '../../src/core/ai/domain.js';
+import { valueFactsOf, valuesDomain, type ValueFacts } from '../../src/core/ai/domain.js';
 import { studyFacts } from '../../src/core/study/facts.js';
 import { isIgnoredSeries } from '../../src/core/triage/arrival.js';
 import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
@@ -226,10 +226,6 @@ async function mapLimit<T, R>(items: readonly T[], n: number, fn: (t: T) => Prom
   return out;
 }
 
-const tagStr = (m: DicomJson, tag: string): string | null => {
-  const v = (m as Record<string, { Value?: unknown[] }>)[tag]?.Value?.[0];
-  return typeof v === 'string' && v.trim() ? v.trim() : null;
-};
 
 /**
  * Each model's decision for a series, on its first instance's header: THE eligibility rule, the
@@ -247,7 +243,7 @@ async function seriesDecisions(deps: AdmitDeps, series: ArrivingSeries, sopUID: 
   const head = studyFacts(meta, {});
   const order = await orderFacts(db, series.studyUID, head.accessionNumber);
   const facts = { ...head, clinicalIndication: order.clinicalIndication?.trim() || null };
-  const values: ValueFacts = { rescaleType: tagStr(meta[0], '00281054'), units: tagStr(meta[0], '00541001') };
+  const values: ValueFacts = valueFactsOf(meta[0]);
   const routing: RoutingDecision[] = models.map(({ manifest }) => {
     const base = { model: manifest.name, version: manifest.version };
     const e = eligibility(manifest, facts);

@@ -19,6 +19,7 @@ import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
 import { guardedPixelPipeline } from './pipeline';
+import { valueFactsOf } from '../core/ai/domain';
 
 export interface RunTarget {
   studyInstanceUID: string;
@@ -208,7 +209,7 @@ export class StudyRun {
       if (this.cancelled) return;
       this.update({ state: 'loading', model: { name: chosen.name, version: chosen.version } });
       // Start loading pixels now: it runs while the session is being created.
-      const pixels = guardedPixelPipeline<SlicePixels>(chosen.domain, {}, imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD); // THE domain guard (issue 18) sees every slice
+      const pixels = guardedPixelPipeline<SlicePixels>(chosen.domain, valueFactsOf(wadors.metaDataManager.get(imageIds[0]) as DicomJson | undefined), imageIds.length, (i) => slicePixels(imageIds[i]), PIXELS_AHEAD); // THE domain guard (issue 18) sees every slice
       pixels.prime();
       const { provider } = await providerChoice;
       let engine: AiEngine;

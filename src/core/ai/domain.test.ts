@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
-import { addStats, domainGuard, emptyStats, intensityDomain, sliceStats, valuesDomain, OUTSIDE_DOMAIN, type IntensityGuard } from './domain';
+import { addStats, domainGuard, emptyStats, intensityDomain, sliceStats, valueFactsOf, valuesDomain, OUTSIDE_DOMAIN, type IntensityGuard } from './domain';
 import { parseManifest } from './manifest';
 
 const manifest = (() => {
@@ -77,5 +77,16 @@ describe('the intensity domain guard (synthetic arrays)', () => {
     expect(domainGuard(manifest.domain, { units: 'PROPCNT' }, sliceStats(headSlice(), guard)).ok).toBe(false);
     // A model without the guard declared takes any values.
     expect(domainGuard({}, { rescaleType: 'US' }, null)).toEqual({ ok: true });
+  });
+});
+
+describe('valueFactsOf: the header facts the guard reads, one reading for browser and server', () => {
+  it('reads Rescale Type and Units from DICOM JSON; absent or blank is null; a perfusion map is refused by them', () => {
+    const map = { '00281054': { vr: 'LO', Value: ['ML/100G/MIN '] }, '00541001': { vr: 'CS', Value: ['ML/100G/MIN'] } };
+    expect(valueFactsOf(map)).toEqual({ rescaleType: 'ML/100G/MIN', units: 'ML/100G/MIN' });
+    expect(valueFactsOf({ '00281054': { vr: 'LO', Value: ['  '] } })).toEqual({ rescaleType: null, units: null });
+    expect(valueFactsOf(undefined)).toEqual({ rescaleType: null, units: null });
+    expect(valuesDomain(guard, valueFactsOf(map))).toMatchObject({ ok: false, reason: expect.stringMatching(/ML\/100G\/MIN/) });
+    expect(valuesDomain(guard, valueFactsOf({}))).toEqual({ ok: true });
   });
 });

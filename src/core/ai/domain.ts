@@ -11,6 +11,7 @@
  * a slice twice.
  */
 import type { ModelManifest } from './manifest.js';
+import { str, type DicomJson } from '../imaging/dicomJson.js';
 
 export type IntensityGuard = NonNullable<ModelManifest['domain']['intensity']>;
 
@@ -87,6 +88,12 @@ export interface ValueFacts {
   rescaleType?: string | null;
   /** Units (0054,1001), when present (PET, parametric maps). */
   units?: string | null;
+}
+
+/** THE value facts of an instance's DICOM JSON (WADO-RS metadata): one reading for browser and server. */
+export function valueFactsOf(inst: DicomJson | undefined): ValueFacts {
+  const get = (tag: string) => (inst ? str(inst, tag)?.trim() || null : null);
+  return { rescaleType: get('00281054'), units: get('00541001') };
 }
 
 /**
