@@ -239,8 +239,20 @@ describe('result objects (Chromium, real gateway + Orthanc)', () => {
     expect(Math.abs(near - referencedNear) / referencedNear).toBeLessThan(0.01);
   }, 60_000);
 
-  it('parametric map: coloured on its CT, with a colour bar clear of the corner text', async () => {
-    await open(page, stack.baseUrl, PM_STUDY, true);
+  it('parametric map: coloured on its CT, with a colour bar clear of the corner text; its own series is no greyscale stack', async () => {
+    // The study opens on the CT (a first image, not "Image unreadable" of the float map), and once the
+    // instances are known the map's own series (modality OT) leaves the series panel: it is a result object.
+    await open(page, stack.baseUrl, PM_STUDY);
+    const PM_SERIES = '1.2.826.0.1.3680043.10.511.3.22286884760418799419462960596442118';
+    const CT_SERIES = '1.3.6.1.4.1.5962.1.3.1.1.20040119072730.12322';
+    expect(await page.evaluate(() => window.__viewer!.getState().seriesUID)).toBe(CT_SERIES);
+    expect(await page.evaluate(() => window.__viewer!.getState().imageError)).toBeNull();
+    // Thumbnails known (the instance query answered): the map's series is gone from the panel, the CT stays.
+    await page.waitForFunction(
+      ([pm, ct]) => !!document.querySelector(`.series-item[data-series-uid="${ct}"] .thumb img`) && !document.querySelector(`.series-item[data-series-uid="${pm}"]`),
+      [PM_SERIES, CT_SERIES],
+      { timeout: 30_000 },
+    );
     await page.waitForFunction(() => !!(window.__objects?.getState().loaded as Record<string, string>)?.['1.2.826.0.1.3680043.10.511.3.71040587180733182327492180132130832'], null, { timeout: 30_000 });
     await page.getByTestId('object-goto').click();
     await page.waitForFunction(() => ((window.__objects?.getState().drawn as { pmapFrames?: number } | null)?.pmapFrames ?? 0) > 0, null, { timeout: 30_000 });

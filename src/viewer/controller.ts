@@ -339,7 +339,21 @@ export class ViewerController {
       return;
     }
     set({ series });
-    await this.showSeries(series[0].seriesInstanceUID);
+    // The first series that has images: one holding result objects only (a parametric map the PACS
+    // lists under modality OT) has no stack of its own and is passed over. Its metadata stays cached.
+    let first = series[0].seriesInstanceUID;
+    for (const s of series) {
+      try {
+        if ((await this.loadSeries(s.seriesInstanceUID)).imageIds.length) {
+          first = s.seriesInstanceUID;
+          break;
+        }
+      } catch {
+        break; // showSeries says why
+      }
+      if (this.disposed) return;
+    }
+    await this.showSeries(first);
     set({ loading: false });
   }
 
@@ -553,12 +567,19 @@ export class ViewerController {
     }
     if (this.disposed) return;
     const bySeries = new Map<string, DicomJson[]>();
+    const resultOnly = new Map<string, boolean>();
     for (const i of inst) {
       const s = str(i, TAG.SeriesInstanceUID) ?? '';
       const cls = str(i, TAG.SOPClassUID);
-      if (cls && !isImageSopClass(cls)) continue; // a thumbnail of an SR in the series would not draw
+      const image = !cls || isImageSopClass(cls);
+      resultOnly.set(s, (resultOnly.get(s) ?? true) && !image);
+      if (!image) continue; // a thumbnail of an SR in the series would not draw
       bySeries.set(s, [...(bySeries.get(s) ?? []), i]);
     }
+    // A series of result objects only (a parametric map under modality OT, an SR the PACS calls OT) is
+    // not an image series: the result objects panel shows it, over the series it refers to.
+    const isResultSeries = (uid: string) => resultOnly.get(uid) === true && uid !== get().activeSeriesUID;
+    if ([...resultOnly.keys()].some(isResultSeries)) set((s) => ({ series: s.series.filter((x) => !isResultSeries(x.seriesInstanceUID)) }));
     const counts = framesPerSeries(inst);
     const known = new Set(get().series.map((x) => x.seriesInstanceUID));
     const hidden = imageSeriesHiddenByModality(this.seriesJson, inst).filter((x) => !known.has(x.seriesInstanceUID));

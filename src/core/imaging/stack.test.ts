@@ -28,6 +28,7 @@ const NON_IMAGES: [string, string, string][] = [
   ['seg', '1.2.840.10008.5.1.4.1.1.66.4', 'SEG'],
   ['pdf', '1.2.840.10008.5.1.4.1.1.104.1', 'DOC'],
   ['rtss', '1.2.840.10008.5.1.4.1.1.481.3', 'RTSTRUCT'],
+  ['pmap', '1.2.840.10008.5.1.4.1.1.30', 'OT'], // Parametric Map: shown as a colour map by its own handler
 ];
 
 describe('stacks from image SOP classes only', () => {
@@ -39,7 +40,7 @@ describe('stacks from image SOP classes only', () => {
     expect(r.entries.map((e) => e.sopInstanceUID)).toEqual(['a', 'b', 'c']);
     expect(r.method).toBe('position');
     // instanceIndex still points into the input as given.
-    expect(r.entries.map((e) => e.instanceIndex)).toEqual([9, 7, 10]);
+    expect(r.entries.map((e) => e.instanceIndex)).toEqual([NON_IMAGES.length + 2, NON_IMAGES.length, NON_IMAGES.length + 3]);
   });
 
   it('keeps images of any image class (RT Image, enhanced MR), drops an unknown class without pixels', () => {

@@ -41,9 +41,12 @@ function frameGeometry(inst: DicomJson, frameIndex: number): Pick<SliceGeometry,
  * SOP classes that share image series in the wild but are not slices: structured reports (SR, KO,
  * and the rest of 1.2.840.10008.5.1.4.1.1.88), presentation states (11.x), segmentations (66.4) and
  * their kin (raw data, registrations, fiducials, surfaces: 66.x), RT structure sets and plans
- * (481.x other than RT Image 481.1), encapsulated documents (104.x), waveforms (9.x).
+ * (481.x other than RT Image 481.1), encapsulated documents (104.x), waveforms (9.x), and parametric
+ * maps (30): float values an algorithm computed, shown by their own handler as a colour map over the
+ * series they were computed from (src/objects), never as a greyscale stack of their own.
  */
 const NON_IMAGE_SOP_CLASS_PREFIXES = [
+  '1.2.840.10008.5.1.4.1.1.30',
   '1.2.840.10008.5.1.4.1.1.88.',
   '1.2.840.10008.5.1.4.1.1.11.',
   '1.2.840.10008.5.1.4.1.1.66',
