@@ -75,12 +75,18 @@ const INIT = `
   window.addEventListener('keydown', (e) => window.__bench.keys.push(e.timeStamp), true);
 `;
 
-async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): Promise<RunResult> {
+/** A fresh 1280×800 browser signed in with the session cookie (cold profile), with an optional init script. */
+async function signedInBrowser(baseUrl: string, cookie: string, init?: string): Promise<Awaited<ReturnType<typeof launchBrowser>>> {
   const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  const [name, value] = cookie.split('=');
+  await b.context.addCookies([{ name, value, url: baseUrl }]);
+  if (init) await b.context.addInitScript(init);
+  return b;
+}
+
+async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): Promise<RunResult> {
+  const b = await signedInBrowser(baseUrl, cookie, INIT);
   try {
-    const [name, value] = cookie.split('=');
-    await b.context.addCookies([{ name, value, url: baseUrl }]);
-    await b.context.addInitScript(INIT);
     const page = b.page;
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
@@ -224,17 +230,8 @@ async function oneRun(baseUrl: string, cookie: string, study = HEAD_CT_STUDY): P
   }
 }
 
-/**
- * Time to interactive, cold: ArrowDown / ArrowUp pressed every 40 ms from the navigation on; the
- * first key the viewer handled itself (the slice changed before the next task, so not a key the
- * early-key queue kept and replayed later) gives the time, from navigation start (±40 ms).
- */
-async function ttiRun(baseUrl: string, cookie: string, study: string): Promise<{ ttiMs: number; firstImageMs: number }> {
-  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
-  try {
-    const [name, value] = cookie.split('=');
-    await b.context.addCookies([{ name, value, url: baseUrl }]);
-    await b.context.addInitScript(`
+/** Records the first arrow key the viewer handled itself (the slice changed in that key's task). */
+const TTI_INIT = `
       window.__tti = null;
       window.addEventListener('keydown', (e) => {
         if (window.__tti != null || (e.key !== 'ArrowDown' && e.key !== 'ArrowUp')) return;
@@ -246,7 +243,16 @@ async function ttiRun(baseUrl: string, cookie: string, study: string): Promise<{
           if (window.__tti == null && before != null && after != null && after !== before) window.__tti = t;
         }, 0);
       }, true);
-    `);
+`;
+
+/**
+ * Time to interactive, cold: ArrowDown / ArrowUp pressed every 40 ms from the navigation on; the
+ * first key the viewer handled itself (the slice changed before the next task, so not a key the
+ * early-key queue kept and replayed later) gives the time, from navigation start (±40 ms).
+ */
+async function ttiRun(baseUrl: string, cookie: string, study: string): Promise<{ ttiMs: number; firstImageMs: number }> {
+  const b = await signedInBrowser(baseUrl, cookie, TTI_INIT);
+  try {
     const page = b.page;
     await page.goto(`${baseUrl}/viewer/${study}${cpu ? '?cpu=1' : ''}`, { waitUntil: 'commit' });
     const t0 = Date.now();
@@ -267,10 +273,8 @@ async function ttiRun(baseUrl: string, cookie: string, study: string): Promise<{
 
 /** 2×2 on a study of four series: the viewer opened, then key 9 -> all four viewport canvases painted. */
 async function layoutRun(baseUrl: string, cookie: string, study: string): Promise<number> {
-  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  const b = await signedInBrowser(baseUrl, cookie);
   try {
-    const [name, value] = cookie.split('=');
-    await b.context.addCookies([{ name, value, url: baseUrl }]);
     const page = b.page;
     await page.goto(`${baseUrl}/viewer/${study}${cpu ? '?cpu=1' : ''}`);
     await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
@@ -342,11 +346,8 @@ async function stepLatencies(page: import('playwright-core').Page, keys: string[
  * (20 steps each, down and up): the SEG labelmap overlay's cost per step.
  */
 async function segRun(baseUrl: string, cookie: string): Promise<{ shown: number; hidden: number }> {
-  const b = await launchBrowser({ viewport: { width: 1280, height: 800 } });
+  const b = await signedInBrowser(baseUrl, cookie, INIT);
   try {
-    const [name, value] = cookie.split('=');
-    await b.context.addCookies([{ name, value, url: baseUrl }]);
-    await b.context.addInitScript(INIT);
     const page = b.page;
     await page.goto(`${baseUrl}/viewer/${SEG_STUDY}${cpu ? '?cpu=1' : ''}`);
     await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
