@@ -53,6 +53,12 @@ export interface IngestBatch {
    * model's older unverified findings that are not in it are superseded. Only with `model`.
    */
   completeResultSet?: boolean;
+  /**
+   * With completeResultSet: the set is complete for this series only (a pre-read job reads one series
+   * of the study). The model's findings on other series (flags a slice of another eligible series
+   * raised while it arrived) stand: no read of theirs said otherwise.
+   */
+  resultSeriesUID?: string;
   /** Where the finding came from, for the audit (job id, SR SOP instance, provider...). */
   detail?: Record<string, unknown>;
 }
@@ -199,6 +205,8 @@ export async function ingestFindings(db: Kysely<DB>, batch: IngestBatch): Promis
     const keep = new Set(incoming.flatMap((f) => [f.id, modifiedId(f.id)]));
     for (const ex of existing.values()) {
       if (keep.has(ex.id) || ex.status !== 'ai-unverified' || ex.source === 'radiologist' || ex.model.name !== name) continue;
+      const series = batch.resultSeriesUID;
+      if (series && ex.regions.length && !ex.regions.some((r) => r.image.seriesInstanceUID === series)) continue;
       // Only AI re-runs supersede: import, fixture and SR documents stand on their own.
       if (ex.source !== 'preread' && ex.source !== 'client') continue;
       await db.deleteFrom('findings').where('id', '=', ex.id).execute();

@@ -194,4 +194,35 @@ describe('pre-read while the study arrives', () => {
       study.remove();
     }
   }, 180_000);
+
+  it('two eligible series, the flag on the smaller one: the final job reads the larger series and the smaller series\' flags stand', async () => {
+    const large = await buildHeadCtStudy({ patientAge: '052Y' });
+    const small = await buildHeadCtStudy({ patientAge: '052Y', studyInstanceUID: large.studyInstanceUID, slices: 10, lesions: true });
+    const db = stack.gateway.store.db;
+    const peer = { port: stack.orthanc.dicomPort, aet: stack.orthanc.aet };
+    const uid = large.studyInstanceUID;
+    const state = () => rita.fetch(`/api/studies/${uid}/preread`).then(async (r) => (r.ok ? ((await r.json()) as StudyPreread) : null));
+    try {
+      await cStore([...large.files, ...small.files], peer);
+      const done = await waitFor('final result', async () => {
+        const s = await state();
+        return s && s.aiState === 'done' && s.jobs.length === 1 && s.jobs[0].state === 'done' ? s : null;
+      }, 90_000, 200);
+      // The job read the largest eligible series, where nothing was painted.
+      expect(done.routing.find((r) => r.model === 'head-ct-hyperdensity')?.seriesInstanceUID).toBe(large.seriesInstanceUID);
+      expect(done.jobs[0].findingsCount).toBe(0);
+      const early = await db.selectFrom('audit').select('detail').where('study_uid', '=', uid).where('action', '=', 'preread-early-flag').execute();
+      expect(early.length).toBeGreaterThan(0);
+      expect(early.every((e) => (JSON.parse(e.detail!) as { series: string }).series === small.seriesInstanceUID)).toBe(true);
+      // Its complete result is complete for the series it read: the other series' flags are not superseded by it.
+      const live = (await findingsForStudy(db, uid)).filter((f) => f.source === 'preread');
+      expect(live.length).toBeGreaterThan(0);
+      expect(live.every((f) => f.regions.every((r) => r.image.seriesInstanceUID === small.seriesInstanceUID))).toBe(true);
+      expect(await db.selectFrom('findings_superseded').select('finding_id').where('study_uid', '=', uid).execute()).toEqual([]);
+      expect(done.priority).toBe('critical');
+    } finally {
+      large.remove();
+      small.remove();
+    }
+  }, 180_000);
 });

@@ -83,7 +83,7 @@ export async function ingestJobResult(
   await db.transaction().execute(async (trx) => {
     if (!(await markDone(trx))) return;
     // The one ingestion path: stamps, keeps verdicts, supersedes this model's older unverified result, after sign-off a separate set.
-    ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model, findings, completeResultSet: true, detail: { job: job.id } });
+    ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model, findings, completeResultSet: true, ...(seriesUID ? { resultSeriesUID: seriesUID } : {}), detail: { job: job.id } });
     // The study's triage from its current findings through the reader policy, its alert and webhook: same transaction.
     outcome = await triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: alertKey });
     committed = true;
