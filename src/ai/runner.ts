@@ -5,7 +5,6 @@
  */
 import { imageLoader, metaData } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { parseManifest, type ModelManifest } from '../core/ai/manifest';
 import { decideRun, eligibility, type ServerModelVerdict } from '../core/ai/eligibility';
 import { studyFacts as factsFromDicomJson, type SeriesFacts } from '../core/study/facts';
 import type { DicomJson } from '../core/imaging/dicomJson';
@@ -19,6 +18,7 @@ import { aiConfig, type AiConfig } from './config';
 import { getAiStatus, setAiStatus } from './status';
 import type { Provider, SliceRequest } from './protocol';
 import { guardedPixelPipeline } from './pipeline';
+import { browserRunnable, type RegistryEntry } from './registry';
 import { valueFactsOf } from '../core/ai/domain';
 
 export interface RunTarget {
@@ -27,17 +27,11 @@ export interface RunTarget {
   imageRefs: { sopInstanceUID: string; frameNumber?: number; seriesInstanceUID: string }[];
 }
 
-type RegistryEntry = ModelManifest & { modelUrl: string };
 
 let registry: Promise<RegistryEntry[]> | null = null;
 export function loadRegistry(): Promise<RegistryEntry[]> {
   registry ??= apiJson<{ models: unknown[] }>('/api/models')
-    .then((r) =>
-      r.models.flatMap((m) => {
-        const p = parseManifest(stripUrl(m));
-        return p.ok && p.value.runtime?.kind !== 'remote' ? [{ ...p.value, modelUrl: (m as { modelUrl: string }).modelUrl }] : []; // a remote model runs at its service (gateway), never in the browser
-      }),
-    )
+    .then((r) => browserRunnable(r.models)) // a remote model runs at its service (gateway), never in the browser
     .then((models) => {
       try {
         localStorage.setItem(MODALITY_HINT, JSON.stringify([...new Set(models.flatMap((m) => m.indication.modalities.map((x) => x.toUpperCase())))]));
@@ -52,10 +46,6 @@ export function loadRegistry(): Promise<RegistryEntry[]> {
     });
   return registry;
 }
-const stripUrl = (m: unknown) => {
-  const { modelUrl: _u, ...rest } = m as Record<string, unknown>;
-  return rest;
-};
 
 /** Engines are kept per model and provider: the session survives from one study to the next. */
 const engines = new Map<string, Promise<AiEngine>>();
