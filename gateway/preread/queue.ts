@@ -466,21 +466,32 @@ export class PrereadQueue {
 
   /** All jobs of one study, oldest first. */
   async jobsOf(studyUID: string): Promise<JobView[]> {
+    return (await this.jobsWithImageSet(studyUID)).map((j) => j.view);
+  }
+
+  /**
+   * All jobs of one study with the image set each read, from ONE query: a study's AI state and its
+   * job list are derived from the same snapshot, so an answer never says "done" beside a running job.
+   */
+  async jobsWithImageSet(studyUID: string): Promise<{ view: JobView; fingerprint: string }[]> {
     const jobs = await this.deps.db.selectFrom('preread_jobs').selectAll().where('study_uid', '=', studyUID).orderBy('created_at').execute();
     return jobs.map((j) => ({
-      id: j.id,
-      model: j.model,
-      version: j.model_version,
-      state: j.state,
-      attempts: j.attempts,
-      lastError: j.last_error,
-      createdAt: j.created_at,
-      startedAt: j.started_at,
-      finishedAt: j.finished_at,
-      findingsCount: j.findings_count,
-      provider: j.provider,
-      durationMs: j.duration_ms,
-      outcome: j.outcome ?? null,
+      fingerprint: j.fingerprint,
+      view: {
+        id: j.id,
+        model: j.model,
+        version: j.model_version,
+        state: j.state,
+        attempts: j.attempts,
+        lastError: j.last_error,
+        createdAt: j.created_at,
+        startedAt: j.started_at,
+        finishedAt: j.finished_at,
+        findingsCount: j.findings_count,
+        provider: j.provider,
+        durationMs: j.duration_ms,
+        outcome: j.outcome ?? null,
+      },
     }));
   }
 

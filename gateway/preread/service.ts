@@ -196,8 +196,10 @@ export class PrereadService {
   async study(studyUID: string): Promise<(Omit<StudyPreread, keyof TriageView> & { studyUID: string; aiState: AiState; modality: string | null }) | null> {
     const row = await this.ctx.db.selectFrom('preread_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     if (!row) return null;
-    const jobs = await this.queue.jobsOf(studyUID);
-    const current = (await this.queue.jobsByStudy([studyUID])).get(studyUID) ?? [];
+    // One snapshot of the jobs for both the list and the state (the current image set's jobs decide it).
+    const all = await this.queue.jobsWithImageSet(studyUID);
+    const jobs = all.map((j) => j.view);
+    const current = all.filter((j) => j.fingerprint === row.fingerprint).map((j) => ({ state: j.view.state }));
     return {
       studyUID,
       aiState: this.queue.aiStateOf(row, current, Date.now()),
