@@ -91,6 +91,9 @@ afterAll(async () => {
   if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
 });
 
+/** The head CT model's critical class threshold (its manifest), for the heatmap check. */
+const THRESHOLD = (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'models', 'head-ct-hyperdensity', 'manifest.json'), 'utf8')) as { output: { classes: { threshold: number }[] } }).output.classes[0].threshold;
+
 type AiStatus = { state: string; provider?: string; numThreads?: number; done: number; total: number; message?: string; timings?: { perSliceMs: number; totalMs: number }; findings?: number; lateReady?: boolean };
 type VState = { imageIndex: number; imageCount: number; activeSopInstanceUID: string | null; firstImageShown: boolean };
 type FState = { findings: { id: string; source: string; regions: { image: { sopInstanceUID: string } }[] }[]; marks: { id: string }[] };
@@ -208,6 +211,21 @@ describe('client AI in the viewer', () => {
         await page.waitForTimeout(40);
       }
       await until(page, 'AI box drawn', () => fstate(page), (s) => !!s && s.marks.some((m) => onLesionSlices.some((x) => x.id === m.id)), 10_000);
+      // Each finding carries the model's own class map on its slices (its explanation), stored with it
+      // and drawn on the slice: peak on the finding's box, where the model saw it.
+      for (const x of stored) {
+        const body = JSON.parse(x.body) as { regions: { image: { sopInstanceUID: string }; box: { x: number; y: number; width: number; height: number } }[]; heatmaps?: { image: { sopInstanceUID: string }; width: number; height: number; values: number[] }[] };
+        expect(body.heatmaps?.map((h) => h.image.sopInstanceUID)).toEqual(body.regions.map((r) => r.image.sopInstanceUID));
+        // Inside the finding's box the map reaches the class's threshold: the model saw it there.
+        const h = body.heatmaps![0];
+        const b = body.regions[0].box;
+        const [sx, sy] = [512 / h.width, 512 / h.height];
+        let inBox = 0;
+        for (let y = Math.floor(b.y / sy); y <= Math.min(h.height - 1, Math.floor((b.y + b.height) / sy)); y++)
+          for (let x = Math.floor(b.x / sx); x <= Math.min(h.width - 1, Math.floor((b.x + b.width) / sx)); x++) inBox = Math.max(inBox, h.values[y * h.width + x]);
+        expect(inBox, `map inside ${JSON.stringify(b)}`).toBeGreaterThanOrEqual(THRESHOLD - 0.001);
+      }
+      await until(page, 'heatmap drawn', () => page.evaluate(() => (window as unknown as { __findings: { getState(): { heatmapsDrawn: number } } }).__findings.getState().heatmapsDrawn), (n) => n >= 1, 10_000);
       // And the gateway audited the results.
       const audit = await stack.gateway.store.db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'ai-results-received').execute();
       expect(audit.some((a) => a.actor === 'rita' && JSON.parse(a.detail!).provider === 'wasm')).toBe(true);

@@ -120,6 +120,8 @@ describe('pre-read while the study arrives', () => {
       const stored = (await findingsForStudy(db, study.studyInstanceUID)).filter((f) => f.source === 'preread');
       expect(stored.map(essence).sort((a, b) => a.id.localeCompare(b.id))).toEqual(whole.findings.map(essence).sort((a, b) => a.id.localeCompare(b.id)));
       expect(done.jobs[0].findingsCount).toBe(whole.findings.length);
+      // Each carries the model's class map on each of its slices: its explanation, as in the browser.
+      expect(stored.every((f) => JSON.stringify(f.heatmaps?.map((h) => h.image.sopInstanceUID)) === JSON.stringify(f.regions.map((r) => r.image.sopInstanceUID)))).toBe(true);
 
       // Each instance was given to a worker once; one job; one "finished".
       const reads = await db.selectFrom('preread_slices').select(['sop_uid', 'reads', 'state']).where('study_uid', '=', study.studyInstanceUID).execute();

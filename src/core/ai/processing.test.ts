@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  applyWindow, decodeSlice, gridBoxToImage, heatmapToBoxes, imageBoxToGrid, iou, minMax, modalityLut, nms, normalise, preprocess, resampleBilinear,
+  applyWindow, decodeSlice, gridBoxToImage, poolHeat, heatmapToBoxes, imageBoxToGrid, iou, minMax, modalityLut, nms, normalise, preprocess, resampleBilinear,
 } from './processing.js';
 import { parseManifest } from './manifest.js';
 import { sampleManifest } from './test-fixtures.js';
@@ -149,6 +149,20 @@ describe('toFindings', () => {
     expect(b.extent).toBeUndefined();
     // Stable ids: the same input gives the same findings (re-running a study updates, not duplicates).
     expect(toFindings({ manifest, studyInstanceUID: '1.2.3', slices, provider: 'webgpu', source: 'client' }).map((x) => x.id)).toEqual(f.map((x) => x.id));
+    // Its explanation: the model's own class map on each slice of the finding, on that slice's image.
+    expect(a.heatmaps!.map((h) => h.image.sopInstanceUID)).toEqual(['1.2.3.1', '1.2.3.2']);
+    expect(a.heatmaps![1]).toMatchObject({ width: 4, height: 4, scale: { min: 0, max: 1, unit: 'probability' } });
+    expect(a.heatmaps![1].values[1 * 4 + 1]).toBeCloseTo(0.95);
+    expect(a.heatmaps![1].values[1 * 4 + 2]).toBeCloseTo(0.8);
+  });
+  it('poolHeat keeps peaks (max, not mean) and at most 32 cells a side', () => {
+    const big = new Float32Array(128 * 128);
+    big[5 * 128 + 6] = 0.9; // one hot cell
+    const p = poolHeat(big, 128, 128);
+    expect([p.width, p.height, p.values.length]).toEqual([32, 32, 1024]);
+    expect(p.values[1 * 32 + 1]).toBe(0.9);
+    expect(p.values.filter((v) => v > 0)).toHaveLength(1);
+    expect(poolHeat(new Float32Array(16).fill(0.1234), 4, 4)).toEqual({ width: 4, height: 4, values: new Array(16).fill(0.123) });
   });
   it('rejects an output of the wrong shape with a clear message', () => {
     expect(() => decodeSlice(new Float32Array(15), manifest, { columns: 4, rows: 4 })).toThrow(/wrong output shape: 15 values, the manifest expects 1×4×4/);

@@ -277,12 +277,43 @@ export function outputToProbabilities(data: ArrayLike<number>, output: ModelMani
   return maps;
 }
 
+/** A class's probability map over the whole slice, pooled to at most HEAT_CELLS per side (row-major). */
+export interface SliceHeat {
+  width: number;
+  height: number;
+  values: number[];
+}
+
+/** Cells per side of the explanation heatmap kept with a detection: 32×32 is ~1,000 values per slice. */
+export const HEAT_CELLS = 32;
+
+/**
+ * Max-pools a probability map to at most `cells` per side (a peak is never averaged away), values
+ * rounded to 3 decimals: the model's own output, small enough to travel with its finding.
+ */
+export function poolHeat(map: ArrayLike<number>, width: number, height: number, cells = HEAT_CELLS): SliceHeat {
+  const f = Math.max(1, Math.ceil(Math.max(width, height) / cells));
+  const w = Math.ceil(width / f);
+  const h = Math.ceil(height / f);
+  const values = new Array<number>(w * h).fill(0);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = Math.floor(y / f) * w + Math.floor(x / f);
+      const v = map[y * width + x];
+      if (v > values[i]) values[i] = v;
+    }
+  }
+  return { width: w, height: h, values: values.map((v) => Math.round(v * 1000) / 1000) };
+}
+
 export interface SliceDetection {
   classIndex: number;
   score: number;
   /** In image pixel coordinates. */
   box: Rect;
   gridBox: GridBox;
+  /** The detection's class map on the whole slice (poolHeat): why the model said so, shown on demand. */
+  heat?: SliceHeat;
 }
 
 /** Decode one slice's output into boxes in image pixel coordinates, per class threshold, after NMS. */
@@ -295,8 +326,10 @@ export function decodeSlice(data: ArrayLike<number>, manifest: Pick<ModelManifes
       connectivity: out.decoding.connectivity,
       minAreaCells: out.decoding.minAreaCells,
     });
-    for (const gb of nms(boxes, out.decoding.nmsIou)) {
-      dets.push({ classIndex: cls.index, score: gb.score, gridBox: gb, box: gridBoxToImage(gb, out, image) });
+    const kept = nms(boxes, out.decoding.nmsIou);
+    const heat = kept.length ? poolHeat(maps[cls.index], out.width, out.height) : undefined;
+    for (const gb of kept) {
+      dets.push({ classIndex: cls.index, score: gb.score, gridBox: gb, box: gridBoxToImage(gb, out, image), ...(heat ? { heat } : {}) });
     }
   }
   return dets;

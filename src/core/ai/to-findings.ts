@@ -3,7 +3,7 @@
  * sink reads. Boxes on adjacent slices that overlap are one lesion, so a bleed seen on five
  * slices is one finding with five regions, not five findings.
  */
-import { FindingSchema, type Finding, type ImageRef } from '../findings/finding.js';
+import { FindingSchema, LIMITS, type Finding, type ImageRef } from '../findings/finding.js';
 import type { ModelManifest } from './manifest.js';
 import { iou, type SliceDetection } from './processing.js';
 
@@ -88,6 +88,8 @@ export function toFindings(input: ToFindingsInput): Finding[] {
         };
       }),
       extent: t.members.length > 1 ? { firstSopInstanceUID: first.image.sopInstanceUID, lastSopInstanceUID: last.image.sopInstanceUID } : undefined,
+      // The model's own map on each slice of the finding: its explanation, drawn when the reader asks (key h).
+      heatmaps: heatmapsOf(t, input.slices),
       model: {
         name: manifest.name,
         version: manifest.version,
@@ -101,4 +103,15 @@ export function toFindings(input: ToFindingsInput): Finding[] {
       createdAt: input.createdAt,
     });
   });
+}
+
+/** One heatmap per slice of the track that carried its class map (at most the schema's limit). */
+function heatmapsOf(t: Track, slices: readonly SliceResult[]): Finding['heatmaps'] {
+  const out: NonNullable<Finding['heatmaps']> = [];
+  for (const m of t.members) {
+    const h = m.det.heat;
+    if (!h || out.length >= LIMITS.heatmaps) continue;
+    out.push({ image: slices[m.slice].image, width: h.width, height: h.height, values: h.values, scale: { min: 0, max: 1, unit: 'probability' } });
+  }
+  return out.length ? out : undefined;
 }
