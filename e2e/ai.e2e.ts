@@ -225,6 +225,7 @@ describe('client AI in the viewer', () => {
           for (let x = Math.floor(b.x / sx); x <= Math.min(h.width - 1, Math.floor((b.x + b.width) / sx)); x++) inBox = Math.max(inBox, h.values[y * h.width + x]);
         expect(inBox, `map inside ${JSON.stringify(b)}`).toBeGreaterThanOrEqual(THRESHOLD - 0.001);
       }
+      await page.keyboard.press('h'); // explanations on demand
       await until(page, 'heatmap drawn', () => page.evaluate(() => (window as unknown as { __findings: { getState(): { heatmapsDrawn: number } } }).__findings.getState().heatmapsDrawn), (n) => n >= 1, 10_000);
       // And the gateway audited the results.
       const audit = await stack.gateway.store.db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'ai-results-received').execute();

@@ -226,8 +226,12 @@ describe('AI findings on the image', () => {
     expect(fill).toBeGreaterThan(0.28);
     expect(fill).toBeLessThan(0.4);
 
-    // The heatmap (32x32 grid on a 512x512 image) is drawn, registered to the box region; 'h' hides it alone.
-    expect(s.heatmapsDrawn).toBe(1);
+    // Heatmaps are explanations on demand: none drawn until asked; 'h' shows the heatmap (32x32 grid on
+    // a 512x512 image), registered to the box region, and hides it again alone.
+    expect(s.heatmapsVisible).toBe(false);
+    expect(s.heatmapsDrawn).toBe(0);
+    await page.keyboard.press('h');
+    await until('heatmap shown on demand', fstate, (x) => x.heatmapsVisible && x.heatmapsDrawn === 1);
     const inner = { x: mark.rect.x + mark.rect.width * 0.3, y: mark.rect.y + mark.rect.height * 0.3, width: mark.rect.width * 0.4, height: mark.rect.height * 0.4 };
     const withHeat = await colourPixels(inner, 0);
     // The box outline (a strip along its top edge) with the heatmap on.

@@ -56,7 +56,8 @@ export const initialFindingsState = (): FindingsState => ({
   confirmSignoff: null,
   selectedId: null,
   overlaysVisible: true,
-  heatmapsVisible: true,
+  // A heatmap is a finding's explanation, asked for (h, Heatmaps button): the image first, not a colour wash.
+  heatmapsVisible: false,
   heatmapOpacity: 0.45,
   loading: false,
   error: null,
