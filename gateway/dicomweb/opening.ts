@@ -8,8 +8,7 @@
  * rules, src/core/imaging/stack.ts), so the first image does not wait for the page to parse the
  * metadata, and one stream fed by parallel PACS requests is not held to the browser's six
  * connections per host. The order comes from Orthanc's index where it can (opening-index.ts), so
- * the first frame does not wait for every file of a long series to be parsed. The viewer then takes
- * these frames from memory instead of asking again.
+ * the first frame does not wait for every file of a long series to be parsed. The viewer then takes these frames from memory instead of asking again.
  */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';

@@ -193,11 +193,7 @@ export async function withdrawEarlyFlags(deps: SliceReadDeps, studyUID: string, 
   for (const s of skipped) {
     const ran = await db.selectFrom('preread_jobs').select('id').where('study_uid', '=', studyUID).where('model', '=', s.model).where('state', '=', 'done').executeTakeFirst();
     if (ran) continue;
-    // Without a finished job, this model's unverified pre-read findings on the study can only be early
-    // flags, and those need a slice it read: most skipped models (a chest model on every head CT) stop
-    // here on one indexed read, without the triage snapshot and the ingestion transaction.
-    const read = await db.selectFrom('preread_slices').select('id').where('study_uid', '=', studyUID).where('model', '=', s.model).where('state', '=', 'done').executeTakeFirst();
-    if (!read) continue;
+    // Without a finished job, this model's unverified pre-read findings on the study can only be early flags.
     const model = { name: s.model, version: s.version, manufacturer: deps.manufacturerOf(s.model) ?? 'Reading Station Demo' };
     const prep = await triage.prepare(studyUID);
     let ingested: IngestOutcome | null = null;
