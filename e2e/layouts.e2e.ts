@@ -123,7 +123,8 @@ describe('viewport layouts', () => {
     await page.keyboard.press('7');
     await page.waitForFunction(() => window.__viewer!.getViewports().layout === '1x1', null, { timeout: 5_000 });
     expect(await page.locator('[data-viewport-index]').count()).toBe(1);
-    expect((await cellStats(page, 0)).nonBlack).toBeGreaterThan(0.1);
+    // The canvas is resized to the whole area, which clears it until the next render frame: poll.
+    await expect.poll(async () => (await cellStats(page, 0)).nonBlack, { interval: 20, timeout: 10_000 }).toBeGreaterThan(0.1);
     // No earlier study of this patient: Compare with prior says so and stays 1×1.
     await page.keyboard.press('C');
     await expect.poll(() => page.getByTestId('layout-message').textContent().catch(() => ''), { timeout: 15_000 }).toMatch(/No relevant prior/);
