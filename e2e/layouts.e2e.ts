@@ -2,7 +2,10 @@
  * Viewport layouts (issue 15 item 4) in real Chromium on the production build: a study of two head CT
  * series (built from the shared slices). 2×2 shows four painted viewports; a series dragged from the
  * series panel lands in the viewport it is dropped on; keys choose the layout, the viewport and its
- * series; the active viewport is outlined. Pixels are read from each viewport's own canvas.
+ * series; the active viewport is outlined. A side viewport is a full viewport: its own corner text
+ * (painted, and in words), measurements drawn and stored by the same path as viewport 0's (and drawn
+ * again after a reload), and cine playing it when it is active. Pixels are read from each viewport's
+ * own canvas.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
@@ -21,7 +24,7 @@ let b: BuiltStudy;
 let prevPreread: string | undefined;
 const pageErrors: string[] = [];
 
-type Vp = { index: number; seriesUID: string | null; imageIndex: number; imageCount: number };
+type Vp = { index: number; seriesUID: string | null; imageIndex: number; imageCount: number; cineOn: boolean; sops: string[] };
 type Layouts = { layout: string; active: number; viewports: Vp[] };
 const layoutState = (p: Page) => p.evaluate(() => window.__viewer!.getViewports() as unknown as Layouts);
 
@@ -39,6 +42,52 @@ function cellStats(p: Page, i: number): Promise<{ width: number; nonBlack: numbe
     }
     return { width: c.width, nonBlack: lit / (d.length / 4), hash };
   }, i);
+}
+
+/** Viewport i's painted corner canvas (slice 'bl', window 'br', zoom 'tr'): lit pixels and a fingerprint. */
+function cellCorner(p: Page, i: number, corner: 'tr' | 'bl' | 'br'): Promise<{ lit: number; hash: number }> {
+  return p.evaluate(([i, corner]) => {
+    const c = document.querySelector(`[data-viewport-index="${i}"] .overlay-text .${corner} canvas`) as HTMLCanvasElement | null;
+    if (!c || !c.width) return { lit: 0, hash: 0 };
+    const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    let lit = 0;
+    let hash = 0;
+    for (let k = 0; k < d.length; k += 4) {
+      if (d[k + 3] > 128 && d[k] > 128) lit++;
+      hash = (hash * 31 + d[k] + 7 * d[k + 3]) | 0;
+    }
+    return { lit, hash };
+  }, [i, corner] as const);
+}
+
+/** Viewport i's annotation layer (Cornerstone's SVG) rasterised in the page: opaque pixels near a screen point, and its text. */
+function cellAnnotationPixels(p: Page, i: number, at: [number, number]): Promise<{ near: number; text: string }> {
+  return p.evaluate(async ([i, x, y]) => {
+    const svg = document.querySelector(`[data-viewport-index="${i}"] .viewport-element svg`) as SVGSVGElement | null;
+    if (!svg) return { near: 0, text: '' };
+    const r = svg.getBoundingClientRect();
+    const clone = svg.cloneNode(true) as SVGSVGElement;
+    clone.setAttribute('width', String(r.width));
+    clone.setAttribute('height', String(r.height));
+    const img = new Image();
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = r.width;
+    c.height = r.height;
+    const g = c.getContext('2d')!;
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
+    let near = 0;
+    for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 100) near++;
+    return { near, text: svg.textContent ?? '' };
+  }, [i, at[0], at[1]] as const);
+}
+
+/** The words a corner's live region holds (written once the viewport settles, a quarter of a second after a step). */
+async function spoken(p: Page, testId: string, want: RegExp): Promise<string> {
+  await expect.poll(async () => (await p.textContent(`[data-testid=${testId}]`).catch(() => '')) ?? '', { interval: 50, timeout: 10_000 }).toMatch(want);
+  return (await p.textContent(`[data-testid=${testId}]`)) ?? '';
 }
 
 beforeAll(async () => {
@@ -211,6 +260,107 @@ describe('viewport layouts', () => {
     expect(mark.y + mark.height).toBeLessThanOrEqual(cell.y + cell.height);
     expect(pageErrors).toEqual([]);
   }, 120_000);
+  it('a side viewport of 1×2 is a full viewport: its own corner text, measurements stored by the one path, cine when it is active', async () => {
+    await page.keyboard.press('8');
+    await page.waitForFunction(() => window.__viewer!.getViewports().layout === '1x2' && window.__viewer!.getViewports().viewports.filter((v) => v.imageCount > 0).length === 2, null, { timeout: 30_000 });
+    for (let n = 0; n < 3 && (await layoutState(page)).active !== 1; n++) await page.keyboard.press('j');
+    await page.waitForFunction(() => window.__viewer!.getViewports().active === 1, null, { timeout: 5_000 });
+    await page.keyboard.press('Home');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports[1].imageIndex === 0, null, { timeout: 10_000 });
+    let side = (await layoutState(page)).viewports[1];
+
+    // Corner text, in words: the same patient and study as viewport 0 (one study), its own series,
+    // slice, window and orientation.
+    const mainPatient = ((await page.textContent('[data-testid=patient-info]')) ?? '').trim();
+    const sidePatient = await spoken(page, 'patient-info-1', /\S/);
+    expect(mainPatient.length).toBeGreaterThan(0);
+    expect(sidePatient.slice(0, 20)).toBe(mainPatient.slice(0, 20));
+    expect(await spoken(page, 'slice-info-1', new RegExp(`Im 1 / ${side.imageCount}`))).toContain(`Im 1 / ${side.imageCount}`);
+    expect(await spoken(page, 'wl-info-1', /W \d+ L -?\d+/)).toMatch(/W \d+ L -?\d+/);
+    expect(await spoken(page, 'orientation-markers-1', /left R/)).toContain('right L');
+    // And painted: the side's slice and window corners have lit pixels, and the slice corner follows its own slice.
+    await expect.poll(async () => (await cellCorner(page, 1, 'bl')).lit, { timeout: 10_000 }).toBeGreaterThan(20);
+    expect((await cellCorner(page, 1, 'br')).lit).toBeGreaterThan(20);
+    const blBefore = (await cellCorner(page, 1, 'bl')).hash;
+    const main0 = (await layoutState(page)).viewports[0];
+    await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports[1].imageIndex === 1, null, { timeout: 10_000 });
+    await expect.poll(async () => (await cellCorner(page, 1, 'bl')).hash, { timeout: 10_000 }).not.toBe(blBefore);
+    expect(await spoken(page, 'slice-info-1', new RegExp(`Im 2 / ${side.imageCount}`))).toContain('Im 2');
+    // Viewport 0's own corner did not move.
+    expect((await page.textContent('[data-testid=slice-info]')) ?? '').toContain(`Im ${main0.imageIndex + 1} / ${main0.imageCount}`);
+
+    // A length drawn by mouse in the side viewport: stored with the study as viewport 0's are, on the
+    // side's own image, and drawn on that viewport's annotation layer.
+    const rita = await login(stack.baseUrl, 'rita');
+    const stored = () => rita.json<{ measurements: { id: string; tool: string; seriesInstanceUID: string; sopInstanceUID: string; stats: { length?: number; unit?: string } }[] }>(`/api/studies/${a.studyInstanceUID}/measurements`);
+    const idsBefore = new Set((await stored()).measurements.map((x) => x.id));
+    side = (await layoutState(page)).viewports[1];
+    const box = (await page.getByTestId('viewport-1').boundingBox())!;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    const r = Math.min(box.width, box.height) / 5;
+    const from: [number, number] = [cx - r, cy - r / 2];
+    const to: [number, number] = [cx + r, cy + r / 2];
+    await page.keyboard.press('l');
+    await page.mouse.move(from[0], from[1]);
+    await page.mouse.down();
+    await page.mouse.move(to[0], to[1], { steps: 10 });
+    await page.mouse.up();
+    const added = async () => (await stored()).measurements.filter((x) => !idsBefore.has(x.id));
+    await expect.poll(async () => (await added()).length, { interval: 200, timeout: 15_000 }).toBe(1);
+    const m = (await added())[0];
+    expect(m.tool).toBe('length');
+    expect(m.seriesInstanceUID).toBe(side.seriesUID);
+    expect(m.sopInstanceUID).toBe(side.sops[side.imageIndex]);
+    expect(m.stats.unit).toBe('mm');
+    expect(m.stats.length).toBeGreaterThan(10);
+    const mid: [number, number] = [(from[0] + to[0]) / 2, (from[1] + to[1]) / 2];
+    const drawn = await cellAnnotationPixels(page, 1, mid);
+    expect(drawn.near).toBeGreaterThan(4);
+    expect(drawn.text).toMatch(/\d+(\.\d+)? mm/);
+    await page.keyboard.press('w');
+
+    // Cine with the side viewport active plays the side viewport, not viewport 0.
+    const before0 = (await layoutState(page)).viewports[0].imageIndex;
+    await page.keyboard.press('v');
+    const seen = new Set<number>();
+    await expect
+      .poll(async () => {
+        const v = (await layoutState(page)).viewports;
+        seen.add(v[1].imageIndex);
+        return seen.size;
+      }, { interval: 30, timeout: 15_000 })
+      .toBeGreaterThanOrEqual(3);
+    let now = await layoutState(page);
+    expect(now.viewports[1].cineOn).toBe(true);
+    expect(now.viewports[0].cineOn).toBe(false);
+    expect(now.viewports[0].imageIndex).toBe(before0);
+    await page.keyboard.press('v');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports[1].cineOn === false, null, { timeout: 5_000 });
+    now = await layoutState(page);
+    expect(now.viewports[0].imageIndex).toBe(before0);
+
+    // After a reload the stored length is drawn again in a side viewport showing its image.
+    await page.reload();
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    await page.waitForFunction(() => !!(window as { __measurements?: unknown }).__measurements, null, { timeout: 10_000 });
+    await page.keyboard.press('8');
+    await page.waitForFunction(() => window.__viewer!.getViewports().viewports.filter((v) => v.imageCount > 0).length === 2, null, { timeout: 30_000 });
+    await page.keyboard.press('j');
+    await page.waitForFunction(() => window.__viewer!.getViewports().active === 1, null, { timeout: 5_000 });
+    if ((await layoutState(page)).viewports[1].seriesUID !== m.seriesInstanceUID) {
+      const order = await page.locator('.series-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-series-uid')));
+      await page.keyboard.press(order.indexOf(m.seriesInstanceUID) > order.indexOf((await layoutState(page)).viewports[1].seriesUID) ? ']' : '[');
+      await page.waitForFunction((u) => window.__viewer!.getViewports().viewports[1].seriesUID === u && window.__viewer!.getViewports().viewports[1].imageCount > 0, m.seriesInstanceUID, { timeout: 15_000 });
+    }
+    const target = (await layoutState(page)).viewports[1].sops.indexOf(m.sopInstanceUID);
+    await page.keyboard.press('Home');
+    for (let i = 0; i < target; i++) await page.keyboard.press('ArrowDown');
+    await page.waitForFunction(([t]) => window.__viewer!.getViewports().viewports[1].imageIndex === t, [target] as const, { timeout: 10_000 });
+    await expect.poll(async () => (await cellAnnotationPixels(page, 1, mid)).near, { interval: 100, timeout: 10_000 }).toBeGreaterThan(4);
+    expect(pageErrors).toEqual([]);
+  }, 180_000);
 });
 
 function window0(s: Layouts): Vp {

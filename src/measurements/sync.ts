@@ -9,6 +9,7 @@ import { eventTarget, utilities as csUtils } from '@cornerstonejs/core';
 import { annotation as csAnnotation, AnnotationTool, Enums as ToolEnums, LengthTool, AngleTool, RectangleROITool, EllipticalROITool, ProbeTool, utilities as toolUtils } from '@cornerstonejs/tools';
 import { apiFetch } from '../auth/api';
 import { MEASUREMENT_TOOLS, type Measurement, type MeasurementInput, type MeasurementStats, type MeasurementTool } from '../core/measurements/measurement';
+import { refOfImage, viewOfRef, type MeasurementView } from '../viewer/paneRules';
 
 type Annotation = ReturnType<typeof csAnnotation.state.getAllAnnotations>[number];
 type Ref = { seriesInstanceUID: string; sopInstanceUID: string; frameNumber?: number };
@@ -58,9 +59,11 @@ const keyOf = (m: Pick<MeasurementInput, 'tool' | 'sopInstanceUID' | 'frameNumbe
 
 export interface MeasurementSyncHost {
   studyUID: string;
-  viewportId: () => string;
-  /** Image ids and refs of the series on screen. */
-  active: () => { imageIds: string[]; imageRefs: Ref[] };
+  /**
+   * Every viewport showing images of the open study, viewport 0 first (a side viewport of a layout
+   * too: a measurement drawn there is stored, and stored ones are drawn there, by this one path).
+   */
+  views: () => MeasurementView[];
   /** Shown to the reader (null clears). */
   message: (text: string | null) => void;
 }
@@ -80,6 +83,7 @@ export class MeasurementSync {
   private chain: Promise<unknown> = Promise.resolve();
   readonly loaded: Promise<void>;
 
+  /** `element` holds every viewport (the layout's grid): a press in any of them is a drawing under way. */
   constructor(private readonly host: MeasurementSyncHost, element: HTMLElement) {
     const E = ToolEnums.Events;
     const on = (t: EventTarget, name: string, fn: (e: Event) => void) => {
@@ -124,18 +128,20 @@ export class MeasurementSync {
     this.hydrateActive();
   }
 
-  /** Draws the stored measurements of the series on screen (once per measurement). */
+  /**
+   * Draws the stored measurements of the series on screen, in any viewport (once per measurement:
+   * Cornerstone then shows it wherever its image is shown).
+   */
   hydrateActive(): void {
-    const { imageIds, imageRefs } = this.host.active();
-    const viewportId = this.host.viewportId();
-    if (!viewportId || !imageIds.length) return;
+    const views = this.host.views().filter((v) => v.viewportId && v.imageIds.length);
+    if (!views.length) return;
     this.hydrating = true;
     try {
       for (const m of this.stored.values()) {
         if (this.hydrated.has(m.id) || csAnnotation.state.getAnnotation(m.id)) continue;
-        const i = imageRefs.findIndex((x) => x.seriesInstanceUID === m.seriesInstanceUID && x.sopInstanceUID === m.sopInstanceUID && (x.frameNumber ?? 1) === m.frameNumber);
-        if (i < 0) continue;
-        CLASSES[m.tool].hydrate(viewportId, m.points, { referencedImageId: imageIds[i], annotationUID: m.id });
+        const at = viewOfRef(views, m);
+        if (!at) continue;
+        CLASSES[m.tool].hydrate(at.viewportId, m.points, { referencedImageId: at.imageId, annotationUID: m.id });
         this.hydrated.add(m.id);
         if (this.locked) csAnnotation.locking.setAnnotationLocked(m.id, true);
       }
@@ -152,9 +158,7 @@ export class MeasurementSync {
 
   private refOf(a: Annotation): Ref | undefined {
     const id = (a.metadata as { referencedImageId?: string }).referencedImageId;
-    const { imageIds, imageRefs } = this.host.active();
-    const i = id ? imageIds.indexOf(id) : -1;
-    return i >= 0 ? imageRefs[i] : this.refs.get(a.annotationUID ?? '');
+    return (id ? refOfImage(this.host.views(), id) : undefined) ?? this.refs.get(a.annotationUID ?? '');
   }
 
   /** Sends what differs from the record: new and changed measurements, deletions. */
@@ -272,10 +276,10 @@ export class MeasurementSync {
     this.schedule();
   }
 
-  /** Removing an annotation does not redraw the annotation layer by itself. */
+  /** Removing an annotation does not redraw the annotation layer by itself (of every viewport it may be in). */
   private redraw(): void {
-    const id = this.host.viewportId();
-    if (id) toolUtils.triggerAnnotationRenderForViewportIds([id]);
+    const ids = this.host.views().map((v) => v.viewportId).filter(Boolean);
+    if (ids.length) toolUtils.triggerAnnotationRenderForViewportIds(ids);
   }
 
   dispose(): void {

@@ -7,11 +7,14 @@
  * The same words stay in the DOM for screen readers and tests, in a visually hidden live region
  * that is written once the reader stops scrolling or dragging: a polite live region updated on
  * every step would queue one announcement per slice.
+ *
+ * Viewport 0 and the side viewports of a layout share this: CornerOverlay paints from an
+ * OverlaySource (the viewer store for viewport 0, a side viewport's own store for the others).
  */
 import { useEffect, useRef } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useViewerStore, type SeriesInfo } from './store';
-import { cornerText, patientLines, type CornerText } from './overlayText';
+import { cornerText, patientLines, type CornerText, type OverlaySource } from './overlayText';
 import { scaleBar } from '../core/imaging/orientation';
 
 /** Quiet time after the last change before the accessible text follows. */
@@ -35,8 +38,24 @@ const MARKERS: { id: MarkerId; style: React.CSSProperties; align: CanvasTextAlig
 const MARKER_CANVAS: React.CSSProperties = { display: 'block', width: '3.2em', height: '1.6em' };
 const SCALE_CANVAS: React.CSSProperties = { display: 'block', width: '14rem', height: '2.6em' };
 
+/** Viewport 0's overlay: the viewer store. */
+const MAIN_SOURCE: OverlaySource = { get: () => useViewerStore.getState(), subscribe: (onChange) => useViewerStore.subscribe(onChange) };
+
+/** Viewport 0's corner text. */
 export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
   const fixed = useViewerStore(useShallow((st) => ({ patientName: st.patientName, patientId: st.patientId, patientAgeSex: st.patientAgeSex, studyDate: st.studyDate, accession: st.accession })));
+  return <CornerOverlay source={MAIN_SOURCE} patient={patientLines(fixed, active)} />;
+}
+
+/**
+ * One viewport's corner text. `patient` is the fixed corner (React text: it changes with the series,
+ * not with a step); the rest is painted from `source`. `viewportIndex` above 0 suffixes the test ids
+ * and names the viewport in the accessible labels, so two viewports' texts stay apart; `children`
+ * go under the fixed corner (a side viewport's "Prior …" label).
+ */
+export function CornerOverlay({ source, patient, viewportIndex = 0, children }: { source: OverlaySource; patient: string[]; viewportIndex?: number; children?: React.ReactNode }) {
+  const tid = (id: string) => (viewportIndex ? `${id}-${viewportIndex}` : id);
+  const label = (text: string) => (viewportIndex ? `Viewport ${viewportIndex + 1}: ${text}` : text);
   const canvases = useRef<Partial<Record<PaintedCornerId, HTMLCanvasElement | null>>>({});
   const spoken = useRef<Partial<Record<PaintedCornerId, HTMLSpanElement | null>>>({});
   const markerCanvases = useRef<Partial<Record<MarkerId, HTMLCanvasElement | null>>>({});
@@ -56,8 +75,7 @@ export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
       }
     };
     let paintedGeometry = '';
-    const updateGeometry = () => {
-      const st = useViewerStore.getState();
+    const updateGeometry = (st: ReturnType<OverlaySource['get']>) => {
       const o = st.orientation;
       const scale = scaleCanvas.current;
       const maxPx = scale ? cornerStyle(scale).cssW - 12 : 0;
@@ -74,8 +92,9 @@ export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
       if (scaleSpoken.current) scaleSpoken.current.textContent = bar ? `${bar.label} = ${bar.px.toFixed(1)} px` : '';
     };
     const update = () => {
-      updateGeometry();
-      const text = cornerText(useViewerStore.getState(), undefined);
+      const st = source.get();
+      updateGeometry(st);
+      const text = cornerText(st, undefined);
       let changed = false;
       for (const { id } of CORNERS) {
         const lines = text[id];
@@ -94,34 +113,37 @@ export function OverlayText({ active }: { active: SeriesInfo | undefined }) {
     };
     update();
     speak();
-    const unsubscribe = useViewerStore.subscribe(update);
+    const unsubscribe = source.subscribe(update);
     return () => {
       unsubscribe();
       clearTimeout(settle);
     };
-  }, []);
+  }, [source]);
 
   return (
     <div className="overlay-text">
-      <div className="tl" data-testid="patient-info">
-        {patientLines(fixed, active).map((line, i) => (
-          <div key={i}>{line}</div>
-        ))}
+      <div className="tl">
+        <div data-testid={tid('patient-info')}>
+          {patient.map((line, i) => (
+            <div key={i}>{line}</div>
+          ))}
+        </div>
+        {children}
       </div>
       {MARKERS.map(({ id, style }) => (
         <div key={id} className={`marker-${id}`} style={{ ...style, padding: '0.3rem 0.5rem' }}>
           <canvas ref={(el) => void (markerCanvases.current[id] = el)} className="painted-text" style={MARKER_CANVAS} aria-hidden="true" data-marker={id} />
         </div>
       ))}
-      <span className="visually-hidden" aria-label="Orientation" data-testid="orientation-markers" ref={geometrySpoken} />
+      <span className="visually-hidden" aria-label={label('Orientation')} data-testid={tid('orientation-markers')} ref={geometrySpoken} />
       <div className="scale" style={{ bottom: '2.2em', left: '50%', transform: 'translateX(-50%)' }}>
-        <canvas ref={scaleCanvas} className="painted-text" style={SCALE_CANVAS} aria-hidden="true" data-testid="scale-bar-canvas" />
-        <span className="visually-hidden" aria-label="Scale" data-testid="scale-bar" ref={scaleSpoken} />
+        <canvas ref={scaleCanvas} className="painted-text" style={SCALE_CANVAS} aria-hidden="true" data-testid={tid('scale-bar-canvas')} />
+        <span className="visually-hidden" aria-label={label('Scale')} data-testid={tid('scale-bar')} ref={scaleSpoken} />
       </div>
-      {CORNERS.map(({ id, testId, label }) => (
+      {CORNERS.map(({ id, testId, label: name }) => (
         <div key={id} className={id}>
           <canvas ref={(el) => void (canvases.current[id] = el)} className="painted-text" style={id === 'bl' ? { height: '3.1em' } : undefined} aria-hidden="true" />
-          <span className="visually-hidden" aria-live="polite" aria-label={label} data-testid={testId} ref={(el) => void (spoken.current[id] = el)} />
+          <span className="visually-hidden" aria-live="polite" aria-label={label(name)} data-testid={testId && tid(testId)} ref={(el) => void (spoken.current[id] = el)} />
         </div>
       ))}
     </div>

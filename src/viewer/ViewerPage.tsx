@@ -16,7 +16,9 @@ import { navigate } from '../app/router';
 import { apiFetch } from '../auth/api';
 import { renderedUrl } from '../dicomweb/client';
 import { type PresetId, WINDOW_PRESETS, presetsFor } from '../core/imaging/voi';
-import { OverlayText } from './OverlayText';
+import { CornerOverlay, OverlayText } from './OverlayText';
+import { patientLines } from './overlayText';
+import { imageRefsOf } from './paneRules';
 import { MeasurementSync } from '../measurements/sync';
 import { MissedFindingLayer } from '../measurements/MissedFinding';
 import type { MeasureTool } from './cornerstone';
@@ -24,7 +26,7 @@ import '../extensions';
 import { FirstFramePreview } from './FirstFramePreview';
 import { removeBootPreview } from './previewImage';
 import { earlyKeysActive, takeEarlyKeys, typingInto } from '../app/earlyKeys';
-import { LAYOUT_CELLS, Viewports, type Layout, type SideState, type SideViewport } from './viewports';
+import { LAYOUT_CELLS, Viewports, emptySide, type Layout, type SideState, type SideViewport } from './viewports';
 import { useReportStore } from '../report/state';
 import { loadPriors } from '../report/api';
 
@@ -107,8 +109,9 @@ function runViewerCommand(c: ViewerController, command: string, ctx: ViewerConte
     else c.setLeftTool(tool);
     return true;
   }
+  // Cine plays the active viewport (a side one too); its rate is one for every viewport.
   if (command === 'viewer.cine') {
-    c.toggleCine();
+    (vps?.activePane() ?? c).toggleCine();
     return true;
   }
   if (command === 'viewer.cineFaster' || command === 'viewer.cineSlower') {
@@ -295,10 +298,10 @@ const LEFT_TOOL_LABELS: Record<LeftToolName, string> = {
 const MENU_STYLE: React.CSSProperties = { font: 'inherit', fontSize: '0.85rem', color: 'inherit', background: 'var(--panel-2)', border: '1px solid var(--line)', borderRadius: 6, padding: '0.2rem 0', cursor: 'pointer' };
 
 const ACTIVE_OUTLINE: React.CSSProperties = { position: 'absolute', inset: 0, border: '2px solid #39c5ff', pointerEvents: 'none', zIndex: 5 };
-const emptySideStore: StoreApi<SideState> = createStore<SideState>(() => ({ studyUID: null, seriesUID: null, modality: '', entries: [], imageIds: [], imageIndex: 0, voi: null, label: null, error: null }));
+const emptySideStore: StoreApi<SideState> = createStore<SideState>(emptySide);
 
 /** The extension context of a side viewport (its series, images, element), as viewport 0's is for it. */
-function sideContext(studyUID: string, side: SideViewport | undefined, st: SideState, index: number, active: boolean, renderingEngineId: string): ViewerContext {
+function sideContext(studyUID: string, side: SideViewport | undefined, st: Pick<SideState, 'studyUID' | 'seriesUID' | 'imageIds' | 'entries'>, index: number, active: boolean, renderingEngineId: string): ViewerContext {
   return {
     studyInstanceUID: studyUID,
     displayedStudyUID: st.studyUID ?? studyUID,
@@ -306,7 +309,7 @@ function sideContext(studyUID: string, side: SideViewport | undefined, st: SideS
     active,
     activeSeriesUID: st.seriesUID,
     imageIds: st.imageIds,
-    imageRefs: st.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
+    imageRefs: imageRefsOf(st.entries),
     get imageIndex() {
       return side?.store.getState().imageIndex ?? 0;
     },
@@ -321,7 +324,26 @@ function sideContext(studyUID: string, side: SideViewport | undefined, st: SideS
 /** A viewport of a 1×2 or 2×2 layout besides viewport 0: made when the cell mounts, dropped when it goes. */
 function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps: Viewports; studyUID: string; active: boolean; ready: boolean }) {
   const [side, setSide] = useState<SideViewport | undefined>(() => vps.side(index));
-  const st = useStore(side?.store ?? emptySideStore);
+  // Only what this component draws: the slice, window and zoom change on every step and are painted
+  // by its CornerOverlay from the side's store, as viewport 0's are, without a render of the cell.
+  const st = useStore(
+    side?.store ?? emptySideStore,
+    useShallow((x) => ({
+      studyUID: x.studyUID,
+      seriesUID: x.seriesUID,
+      imageIds: x.imageIds,
+      entries: x.entries,
+      label: x.label,
+      error: x.error,
+      stackReady: x.stackReady,
+      patientName: x.patientName,
+      patientId: x.patientId,
+      patientAgeSex: x.patientAgeSex,
+      studyDate: x.studyDate,
+      accession: x.accession,
+      series: x.series,
+    })),
+  );
   const [reportOpen, setReportOpen] = useState(false);
   const ref = useRef<HTMLDivElement | null>(null);
   useEffect(() => {
@@ -335,23 +357,32 @@ function SideCell({ index, vps, studyUID, active, ready }: { index: number; vps:
     };
   }, [vps, index]);
   const ctx = useMemo(() => sideContext(studyUID, side, st, index, active, vps.ctrl.ids.renderingEngineId), [studyUID, side, st.studyUID, st.seriesUID, st.imageIds, st.entries, index, active, vps]); // eslint-disable-line react-hooks/exhaustive-deps
-  const idx = useStore(side?.store ?? emptySideStore, (x) => x.imageIndex);
+  // Its stack is on screen: the open study's stored measurements on it are drawn (the one measurement path).
+  useEffect(() => {
+    if (st.stackReady) measurements?.hydrateActive();
+  }, [st.stackReady, st.imageIds]);
   const prior = st.label ? vps.prior : null;
   const linkVoi = useStore(vps.store, (x) => x.linkVoi);
   return (
     <div className="viewport-wrap" data-viewport-index={index} data-active={active} {...dropProps(vps, index)} style={{ minHeight: 0, minWidth: 0, overflow: 'hidden' }}>
       <div ref={ref} className="viewport-element" data-testid={`viewport-${index}`} onContextMenu={(e) => e.preventDefault()} />
-      <div className="side-label" data-testid={`viewport-label-${index}`} style={{ position: 'absolute', top: 4, left: 8, color: st.label ? '#ffcc80' : '#e6e6e6', fontSize: 13, textShadow: '0 0 3px #000', pointerEvents: 'none' }}>
-        {st.label ?? ''}
-        {st.imageIds.length > 0 && <span style={{ marginLeft: 8, color: '#e6e6e6' }}>Im {idx + 1}/{st.imageIds.length}</span>}
-      </div>
+      {side && (
+        <CornerOverlay source={side.overlay} patient={patientLines(st, st.series ?? undefined)} viewportIndex={index}>
+          {st.label && (
+            <div className="side-label" data-testid={`viewport-label-${index}`} style={{ color: '#ffcc80' }}>
+              {st.label}
+            </div>
+          )}
+        </CornerOverlay>
+      )}
       {prior && (
-        <button type="button" data-testid="link-voi" className={linkVoi ? 'on' : ''} onClick={() => vps.toggleLinkVoi()} title="Window/level linked between current and prior (key L)" style={{ position: 'absolute', top: 4, right: 8, zIndex: 4, fontSize: 12 }}>
+        <button type="button" data-testid="link-voi" className={linkVoi ? 'on' : ''} onClick={() => vps.toggleLinkVoi()} title="Window/level linked between current and prior (key L)" style={{ position: 'absolute', top: '2.6em', right: 8, zIndex: 4, fontSize: 12 }}>
           {linkVoi ? 'W/L linked' : 'W/L unlinked'}
         </button>
       )}
+      {/* Above the slice corner, which it would otherwise cover. */}
       {prior && (
-        <div style={{ position: 'absolute', bottom: 4, left: 8, right: 8, zIndex: 4, fontSize: 12 }}>
+        <div style={{ position: 'absolute', bottom: '5.5em', left: 8, right: 8, zIndex: 4, fontSize: 12 }}>
           <button type="button" data-testid="prior-report-toggle" onClick={() => setReportOpen(!reportOpen)} style={{ fontSize: 12 }}>
             {reportOpen ? 'Hide prior report' : 'Prior report'}
           </button>
@@ -463,6 +494,8 @@ function HelpOverlay({ bindings, onChange }: { bindings: Bindings; onChange: (b:
 
 export default function ViewerPage({ studyUID }: { studyUID: string }) {
   const elementRef = useRef<HTMLDivElement>(null);
+  /** The layout's grid: every viewport is inside it. */
+  const gridRef = useRef<HTMLDivElement>(null);
   const [controller] = useState(() => new ViewerController(studyUID));
   const [viewports] = useState(() => new Viewports(controller));
   const lay = useStore(viewports.store);
@@ -515,7 +548,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       active: lay.active === 0,
       activeSeriesUID: s.activeSeriesUID,
       imageIds: s.imageIds,
-      imageRefs: s.entries.map((e) => ({ sopInstanceUID: e.sopInstanceUID, frameNumber: e.numberOfFrames > 1 ? e.frameNumber : undefined, seriesInstanceUID: e.seriesInstanceUID })),
+      imageRefs: imageRefsOf(s.entries),
       // Read live: a new context (and a re-render of every extension) per scroll step cost more than
       // the step itself. The overlay follows the slice through IMAGE_RENDERED instead.
       get imageIndex() {
@@ -542,17 +575,17 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   const mainCtxRef = useRef(ctx);
   mainCtxRef.current = ctx;
 
-  // Stored measurements: loaded once the first image is on screen, drawn on each series as it opens.
+  // Stored measurements: loaded once the first image is on screen, drawn on each series as it opens,
+  // in viewport 0 and in any side viewport showing the open study (one path for all of them).
   useEffect(() => {
-    if (!s.firstImageShown || !elementRef.current) return;
+    if (!s.firstImageShown || !gridRef.current) return;
     const sync = new MeasurementSync(
       {
         studyUID,
-        viewportId: () => controller.ids.viewportId,
-        active: () => ({ imageIds: mainCtxRef.current.imageIds, imageRefs: mainCtxRef.current.imageRefs }),
+        views: () => [{ viewportId: controller.ids.viewportId, imageIds: mainCtxRef.current.imageIds, imageRefs: mainCtxRef.current.imageRefs }, ...viewports.sideMeasurementViews()],
         message: (text) => useViewerStore.setState({ measureMessage: text }),
       },
-      elementRef.current,
+      gridRef.current,
     );
     measurements = sync;
     (window as { __measurements?: MeasurementSync }).__measurements = sync;
@@ -561,7 +594,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
       if (measurements === sync) measurements = null;
       delete (window as { __measurements?: MeasurementSync }).__measurements;
     };
-  }, [s.firstImageShown, studyUID, controller]);
+  }, [s.firstImageShown, studyUID, controller, viewports]);
   useEffect(() => {
     measurements?.hydrateActive();
   }, [ctx]);
@@ -726,6 +759,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
           </div>
         )}
         <div
+          ref={gridRef}
           className="viewport-grid"
           data-layout={lay.layout}
           style={{ flex: 1, minHeight: 0, display: 'grid', gap: lay.layout === '1x1' ? 0 : 2, background: '#222', gridTemplateColumns: lay.layout === '1x1' ? '1fr' : '1fr 1fr', gridTemplateRows: lay.layout === '2x2' ? '1fr 1fr' : '1fr' }}

@@ -12,9 +12,10 @@ import { forgetStudyFrames } from '../dicomweb/frames';
 import { FIRST_IMAGE_MARK, notifyFirstImage, notifyStackCached, resetFirstImage } from '../app/firstImage';
 import { retrieveSeriesMetadata, searchInstances, searchSeries, wadorsImageId, DicomWebError } from '../dicomweb/client';
 import { buildStack, compareSeries, framePath, isImageSopClass, type StackEntry } from '../core/imaging/stack';
-import { TAG, formatDicomDate, formatPersonName, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
-import { ageSexOf } from '../worklist/model';
-import { orientationMarkers, type OrientationMarkers } from '../core/imaging/orientation';
+import { TAG, num, nums, seq, str, type DicomJson } from '../core/imaging/dicomJson';
+import { studyFieldsOf } from './overlayText';
+import { CineLoop, nextCineFps, nextCineIndex } from './cine';
+import { markersOf, readViewGeometry, sameMarkers, viewGeometryKey } from './viewGeometry';
 import { displayLut, initialVoi, presetsFor, WINDOW_PRESETS, type PresetId, type VoiRange } from '../core/imaging/voi';
 import { exactDisplayVoi, imageVoiOf, type ImageVoi, lutWordsOf, modalityBounds, voiLutDescriptorOf } from '../core/imaging/voiMeta';
 import { firstMultipartPart } from '../core/dicomweb/multipart';
@@ -274,42 +275,20 @@ export class ViewerController {
     this.syncGeometry(zoom);
   }
 
-  /**
-   * Scale and orientation for the overlay: millimetres per screen pixel (only where the slice has
-   * Pixel Spacing: Cornerstone's world is then in mm) and the edge markers of the slice's orientation.
-   * Changes only with zoom, a new series or a slice of another orientation, so a scroll step costs a
-   * comparison.
-   */
+  /** Scale and orientation for the overlay (viewGeometry.ts), recomputed only when their key changes. */
   private geometryKey = '';
   private syncGeometry(zoom: number): void {
     const vp = this.viewport;
     const s = get();
     const entry = s.entries[s.imageIndex];
     if (!vp || !entry) return;
-    // Before a new stack's first image is in, the CPU path has no camera geometry and its getters
-    // throw: the overlay keeps what it had and is brought up to date at the next render.
-    let view: { flipH: boolean; flipV: boolean; rotation: number; mmPerPx: number | null; key: string };
-    try {
-      const cam = vp.getCamera();
-      const rotation = vp.getViewPresentation?.().rotation ?? 0;
-      let mmPerPx: number | null = null;
-      if (entry.pixelSpacing) {
-        // Two canvas points 100 CSS pixels apart, in world millimetres (both rendering paths).
-        const a = vp.canvasToWorld([0, 0]);
-        const b = vp.canvasToWorld([0, 100]);
-        const d = Math.hypot(b[0] - a[0], b[1] - a[1], b[2] - a[2]) / 100;
-        if (Number.isFinite(d) && d > 0) mmPerPx = d;
-      }
-      view = { flipH: !!cam.flipHorizontal, flipV: !!cam.flipVertical, rotation, mmPerPx, key: '' };
-    } catch {
-      return;
-    }
-    const key = `${s.activeSeriesUID}|${entry.geometry.iop?.join(',')}|${zoom}|${view.mmPerPx}|${view.flipH}|${view.flipV}|${view.rotation}`;
+    const view = readViewGeometry(vp, entry);
+    if (!view) return;
+    const key = viewGeometryKey(s.activeSeriesUID, entry, zoom, view);
     if (key === this.geometryKey) return;
     this.geometryKey = key;
-    const orientation: OrientationMarkers | null = orientationMarkers(entry.geometry.iop, { flipH: view.flipH, flipV: view.flipV, rotation: view.rotation });
-    const same = (a: OrientationMarkers | null, b: OrientationMarkers | null) => a?.top === b?.top && a?.bottom === b?.bottom && a?.left === b?.left && a?.right === b?.right;
-    if (s.mmPerPx !== view.mmPerPx || !same(s.orientation, orientation)) set({ mmPerPx: view.mmPerPx, orientation });
+    const orientation = markersOf(entry, view);
+    if (s.mmPerPx !== view.mmPerPx || !sameMarkers(s.orientation, orientation)) set({ mmPerPx: view.mmPerPx, orientation });
   }
 
   async open(): Promise<void> {
@@ -389,14 +368,7 @@ export class ViewerController {
       return other;
     }
     if (first && !get().patientName) {
-      set({
-        patientName: formatPersonName(str(first, TAG.PatientName)),
-        patientId: str(first, TAG.PatientID) ?? '',
-        studyDescription: str(first, TAG.StudyDescription) ?? '',
-        patientAgeSex: ageSexOf(first),
-        studyDate: formatDicomDate(str(first, TAG.StudyDate)),
-        accession: str(first, TAG.AccessionNumber) ?? '',
-      });
+      set({ ...studyFieldsOf(first), studyDescription: str(first, TAG.StudyDescription) ?? '' });
     }
     const loaded = { entries: built.entries, imageIds, instances };
     this.stacks.set(uid, loaded);
@@ -613,36 +585,25 @@ export class ViewerController {
     return this.scrollTo(current + delta);
   }
 
-  /**
-   * Cine: steps through the stack (or the frames of a multi-frame instance) at the store's frame rate,
-   * looping at the end. Each step waits for the previous one, so a slow decode lowers the rate rather
-   * than queueing steps.
-   */
-  private cineToken = 0;
+  /** Cine of viewport 0 (cine.ts); its state is the store's cineOn, which the overlay reads. */
+  private cine = new CineLoop(
+    () => this.scrollTo(nextCineIndex(get().imageIndex, get().imageIds.length)),
+    () => get().cineFps,
+    (on) => set({ cineOn: on }),
+  );
   toggleCine(): void {
-    if (get().cineOn) return this.stopCine();
-    if (get().imageIds.length < 2) return;
-    set({ cineOn: true });
-    const token = ++this.cineToken;
-    const tick = async () => {
-      if (token !== this.cineToken || this.disposed || !get().cineOn) return;
-      const t0 = performance.now();
-      const { imageIndex, imageIds } = get();
-      await this.scrollTo((imageIndex + 1) % imageIds.length);
-      setTimeout(() => void tick(), Math.max(0, 1000 / get().cineFps - (performance.now() - t0)));
-    };
-    void tick();
+    if (this.cine.playing) return this.stopCine();
+    if (get().imageIds.length < 2 || this.disposed) return;
+    this.cine.start();
   }
 
   stopCine(): void {
-    this.cineToken++;
-    if (get().cineOn) set({ cineOn: false });
+    this.cine.stop();
   }
 
-  /** The next or previous of the cine frame rates. */
+  /** The next or previous of the cine frame rates (one rate for every viewport). */
   cineRate(direction: 1 | -1): void {
-    const i = CINE_FPS.indexOf(get().cineFps);
-    set({ cineFps: CINE_FPS[Math.max(0, Math.min(CINE_FPS.length - 1, (i < 0 ? 2 : i) + direction))] });
+    set({ cineFps: nextCineFps(get().cineFps, direction) });
   }
 
   setPreset(id: PresetId): void {
@@ -800,9 +761,6 @@ interface CpuEnabledElement {
   image?: { imageId: string; minPixelValue: number; maxPixelValue: number; slope?: number; intercept?: number; isPreScaled?: boolean };
   viewport?: { voiLUT?: { firstValueMapped: number; lut: number[] } };
 }
-
-/** Cine frame rates, frames per second. */
-export const CINE_FPS = [2, 5, 10, 15, 20, 30];
 
 function studyMessage(e: DicomWebError): string {
   if (e.status === 404) return 'This study is no longer on the PACS: it was not found (it may have been deleted or moved). Go back to the worklist and refresh.';

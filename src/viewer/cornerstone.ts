@@ -156,18 +156,13 @@ export interface ViewportHandle {
 
 let counter = 0;
 
-export function createStackViewport(element: HTMLDivElement): ViewportHandle {
-  initCornerstone();
-  const n = ++counter;
-  const renderingEngineId = `rs-engine-${n}`;
-  const viewportId = `rs-stack-${n}`;
-  const toolGroupId = `rs-tools-${n}`;
-  const engine = new RenderingEngine(renderingEngineId);
-  performance.mark('rs:cs-engine');
-  engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
-  const viewport = engine.getViewport(viewportId) as Types.IStackViewport;
-  performance.mark('rs:cs-enabled');
-
+/**
+ * A viewport's tool group: wheel scrolls, right drag zooms, middle drag pans, and the left button
+ * takes the toolbar's tool (window/level, pan, zoom or a measurement). Viewport 0 and the side
+ * viewports of a layout get the same one, so a measurement is drawn the same way in any of them.
+ * Returns the left-button setter.
+ */
+function createToolGroup(toolGroupId: string, viewportId: string, renderingEngineId: string): (tool: LeftTool) => void {
   const group = ToolGroupManager.createToolGroup(toolGroupId)!;
   for (const t of [StackScrollTool, PanTool, WindowLevelTool, ...MEASUREMENT_TOOL_CLASSES]) group.addTool(t.toolName);
   // Drag up to zoom in, down to zoom out, as reading-room PACS do (Cornerstone's default is the reverse).
@@ -175,8 +170,7 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
   group.addViewport(viewportId, renderingEngineId);
   const { MouseBindings } = ToolEnums;
   group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
-  let left: LeftTool = 'windowLevel';
-  const applyBindings = () => {
+  const apply = (left: LeftTool) => {
     const primary = { mouseButton: MouseBindings.Primary };
     const secondary = { mouseButton: MouseBindings.Secondary };
     const aux = { mouseButton: MouseBindings.Auxiliary };
@@ -193,7 +187,23 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
       if (bindings.length) group.setToolActive(name, { bindings });
     }
   };
-  applyBindings();
+  apply('windowLevel');
+  return apply;
+}
+
+export function createStackViewport(element: HTMLDivElement): ViewportHandle {
+  initCornerstone();
+  const n = ++counter;
+  const renderingEngineId = `rs-engine-${n}`;
+  const viewportId = `rs-stack-${n}`;
+  const toolGroupId = `rs-tools-${n}`;
+  const engine = new RenderingEngine(renderingEngineId);
+  performance.mark('rs:cs-engine');
+  engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
+  const viewport = engine.getViewport(viewportId) as Types.IStackViewport;
+  performance.mark('rs:cs-enabled');
+
+  const setLeftTool = createToolGroup(toolGroupId, viewportId, renderingEngineId);
 
   return {
     engine,
@@ -201,10 +211,7 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
     renderingEngineId,
     viewportId,
     toolGroupId,
-    setLeftTool(tool) {
-      left = tool;
-      applyBindings();
-    },
+    setLeftTool,
     destroy() {
       ToolGroupManager.destroyToolGroup(toolGroupId);
       engine.destroy();
@@ -214,8 +221,8 @@ export function createStackViewport(element: HTMLDivElement): ViewportHandle {
 
 /**
  * A further viewport of a 1×2 or 2×2 layout, in the main viewport's rendering engine, made only when
- * the layout needs it (the single-viewport path does none of this). Its own tool group with scroll,
- * window/level, pan and zoom: measurements are stored against the main viewport's series only.
+ * the layout needs it (the single-viewport path does none of this). Its own tool group, the same as
+ * viewport 0's (measurements included).
  */
 export interface SideViewportHandle {
   viewport: Types.IStackViewport;
@@ -230,30 +237,11 @@ export function createSideViewport(engine: RenderingEngine, element: HTMLDivElem
   const toolGroupId = `rs-tools-${n}`;
   engine.enableElement({ viewportId, type: Enums.ViewportType.STACK, element, defaultOptions: { background: [0, 0, 0] as Types.Point3 } });
   const viewport = engine.getViewport(viewportId) as Types.IStackViewport;
-  const group = ToolGroupManager.createToolGroup(toolGroupId)!;
-  for (const t of [StackScrollTool, PanTool, WindowLevelTool]) group.addTool(t.toolName);
-  group.addTool(ZoomTool.toolName, { invert: true });
-  group.addViewport(viewportId, engine.id);
-  const { MouseBindings } = ToolEnums;
-  group.setToolActive(StackScrollTool.toolName, { bindings: [{ mouseButton: MouseBindings.Wheel }] });
-  const apply = (left: LeftTool) => {
-    const leftName = left === 'pan' ? PanTool.toolName : left === 'zoom' ? ZoomTool.toolName : WindowLevelTool.toolName;
-    const b: Record<string, { mouseButton: number }[]> = {
-      [WindowLevelTool.toolName]: [],
-      [PanTool.toolName]: [{ mouseButton: MouseBindings.Auxiliary }],
-      [ZoomTool.toolName]: [{ mouseButton: MouseBindings.Secondary }],
-    };
-    b[leftName].push({ mouseButton: MouseBindings.Primary });
-    for (const [name, bindings] of Object.entries(b)) {
-      group.setToolPassive(name, { removeAllBindings: true });
-      if (bindings.length) group.setToolActive(name, { bindings });
-    }
-  };
-  apply('windowLevel');
+  const setLeftTool = createToolGroup(toolGroupId, viewportId, engine.id);
   return {
     viewport,
     viewportId,
-    setLeftTool: apply,
+    setLeftTool,
     destroy() {
       ToolGroupManager.destroyToolGroup(toolGroupId);
       try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cornerText, seriesLine } from './overlayText';
+import { cornerText, patientLines, seriesLine, seriesOfInstance, studyFieldsOf } from './overlayText';
 import type { StackEntry } from '../core/imaging/stack';
 
 const entry = (frameNumber: number, numberOfFrames: number) => ({ frameNumber, numberOfFrames }) as StackEntry;
@@ -37,5 +37,26 @@ describe('overlay corner text', () => {
     expect(seriesLine(s)).toBe('CT · Series 2');
     expect(seriesLine({ ...s, description: 'HEAD' })).toBe('CT · HEAD');
     expect(cornerText(base, s).tl).toEqual(['DOE^JANE', 'ID1 · 45 y F', '2025-01-02 · Acc ACC9', 'CT · Series 2']);
+  });
+  it('reads a study\'s own patient and study fields and its series from an instance (a prior\'s date and accession, not the open study\'s)', () => {
+    const inst = {
+      '00100010': { vr: 'PN', Value: [{ Alphabetic: 'DOE^JANE' }] },
+      '00100020': { vr: 'LO', Value: ['ID1'] },
+      '00101010': { vr: 'AS', Value: ['045Y'] },
+      '00100040': { vr: 'CS', Value: ['F'] },
+      '00080020': { vr: 'DA', Value: ['20260501'] },
+      '00080050': { vr: 'SH', Value: ['ACC7'] },
+      '00080060': { vr: 'CS', Value: ['CT'] },
+      '0008103E': { vr: 'LO', Value: ['Head'] },
+      '00200011': { vr: 'IS', Value: [3] },
+    };
+    const fields = studyFieldsOf(inst);
+    expect(fields.patientId).toBe('ID1');
+    expect(fields.accession).toBe('ACC7');
+    expect(fields.patientAgeSex).toBe('45 y F');
+    expect(patientLines(fields, seriesOfInstance(inst))).toEqual([fields.patientName, 'ID1 · 45 y F', `${fields.studyDate} · Acc ACC7`, 'CT · Head']);
+    expect(fields.studyDate).toMatch(/2026/);
+    expect(studyFieldsOf(undefined)).toEqual({ patientName: '', patientId: '', patientAgeSex: '', studyDate: '', accession: '' });
+    expect(seriesOfInstance({ '00080060': { vr: 'CS', Value: ['MR'] }, '00200011': { vr: 'IS', Value: [4] } })).toEqual({ description: '', modality: 'MR', seriesNumber: 4 });
   });
 });

@@ -1,8 +1,10 @@
 /**
  * Layouts (1×1, 1×2, 2×2), the active viewport, and the comparison with a prior (issue 15 item 4,
  * issue 16 item 4). Viewport 0 is the controller's own viewport and keeps its single-viewport path
- * untouched (first image, prefetch, overlay text); viewports 1–3 are made only when a layout shows
- * them (SideViewport), in the same rendering engine. While comparing, the active viewport leads:
+ * untouched (first image, prefetch); viewports 1–3 are made only when a layout shows them
+ * (SideViewport), in the same rendering engine. Each is a full viewport for reading: its own corner
+ * text (the same OverlayText painting, fed from its own store), the same tool group and measurement
+ * path as viewport 0, and its own cine. While comparing, the active viewport leads:
  * its slice is matched in the other one (matchSlice: position in a shared Frame of Reference, else
  * Slice Location) and its window/level is copied there while linked. Only the active viewport leads,
  * so a follower's own events never echo back.
@@ -12,6 +14,11 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useViewerStore, type SeriesInfo } from './store';
 import type { LoadedSeries, ViewerController } from './controller';
 import { createSideViewport, type LeftTool, type SideViewportHandle } from './cornerstone';
+import { CineLoop, nextCineIndex } from './cine';
+import { seriesOfInstance, studyFieldsOf, type OverlaySource, type SeriesLineInfo, type StudyFields } from './overlayText';
+import { imageRefsOf, leftToolFor, type MeasurementView } from './paneRules';
+import { markersOf, readViewGeometry, sameMarkers, viewGeometryKey } from './viewGeometry';
+import type { OrientationMarkers } from '../core/imaging/orientation';
 import { matchSlice, type SliceRef } from '../core/imaging/sync';
 import { TAG, formatDicomDate, str } from '../core/imaging/dicomJson';
 import { presetsFor, type VoiRange } from '../core/imaging/voi';
@@ -22,7 +29,7 @@ import { searchSeries } from '../dicomweb/client';
 export type Layout = '1x1' | '1x2' | '2x2';
 export const LAYOUT_CELLS: Record<Layout, number> = { '1x1': 1, '1x2': 2, '2x2': 4 };
 
-export interface SideState {
+export interface SideState extends StudyFields {
   studyUID: string | null;
   seriesUID: string | null;
   modality: string;
@@ -30,12 +37,40 @@ export interface SideState {
   imageIds: string[];
   imageIndex: number;
   voi: VoiRange | null;
+  /** What the corner text says besides the slice and window (as the viewer store has them for viewport 0). */
+  invert: boolean;
+  zoom: number;
+  mmPerPx: number | null;
+  orientation: OrientationMarkers | null;
+  cineOn: boolean;
+  /** The series shown, for the corner's series line (a prior's is in no series list of this study). */
+  series: SeriesLineInfo | null;
+  /** Its stack is set on the viewport (stored measurements can be drawn on it). */
+  stackReady: boolean;
   /** What the viewport shows when it is not the open study's: "Prior 2026-05-01 · Head". */
   label: string | null;
   error: string | null;
 }
 
-const emptySide = (): SideState => ({ studyUID: null, seriesUID: null, modality: '', entries: [], imageIds: [], imageIndex: 0, voi: null, label: null, error: null });
+export const emptySide = (): SideState => ({
+  studyUID: null,
+  seriesUID: null,
+  modality: '',
+  entries: [],
+  imageIds: [],
+  imageIndex: 0,
+  voi: null,
+  invert: false,
+  zoom: 1,
+  mmPerPx: null,
+  orientation: null,
+  cineOn: false,
+  series: null,
+  stackReady: false,
+  ...studyFieldsOf(undefined),
+  label: null,
+  error: null,
+});
 
 /** What viewport 0 (the controller) and the side viewports both do for the keyboard and toolbar. */
 export interface Pane {
@@ -47,6 +82,8 @@ export interface Pane {
   toggleInvert(): void;
   reset(): void;
   zoomBy(factor: number): void;
+  /** Cine of this viewport: play or stop (the `viewer.cine` command plays the active viewport). */
+  toggleCine(): void;
 }
 
 /** The slice geometry of a stack, for matching slices across viewports (built once per stack, read at every synchronised step). */
@@ -74,6 +111,33 @@ export class SideViewport implements Pane {
   private initialRange: VoiRange | null = null;
   private cleanups: (() => void)[] = [];
   private disposed = false;
+  /** The toolbar's left-button tool (what this viewport takes of it depends on the study it shows). */
+  private leftTool: LeftTool = 'windowLevel';
+  private geometryKey = '';
+  private cine = new CineLoop(
+    () => this.scrollTo(nextCineIndex(this.currentIndex, this.store.getState().imageIds.length)),
+    () => useViewerStore.getState().cineFps,
+    (on) => this.store.setState({ cineOn: on }),
+  );
+
+  /**
+   * What its corner text is painted from: its own store, and the one cine rate of the viewer store.
+   * Only a rate change of the viewer store is passed on: viewport 0's scroll steps are not this
+   * viewport's business.
+   */
+  readonly overlay: OverlaySource = {
+    get: () => ({ ...this.store.getState(), cineFps: useViewerStore.getState().cineFps }),
+    subscribe: (onChange) => {
+      const own = this.store.subscribe(onChange);
+      const rate = useViewerStore.subscribe((s, prev) => {
+        if (s.cineFps !== prev.cineFps) onChange();
+      });
+      return () => {
+        own();
+        rate();
+      };
+    },
+  };
 
   constructor(
     readonly index: number,
@@ -95,7 +159,9 @@ export class SideViewport implements Pane {
       const held = this.voiInEffect;
       const reported = this.viewport.getProperties().voiRange;
       if (held && (reported?.lower !== held.lower || reported?.upper !== held.upper)) this.viewport.setProperties({ voiRange: held }, true);
+      this.syncView();
     });
+    on(Enums.Events.CAMERA_MODIFIED, () => this.syncView());
     on(Enums.Events.VOI_MODIFIED, (e) => {
       const r = (e as CustomEvent<{ range?: VoiRange }>).detail.range;
       if (!r) return;
@@ -118,10 +184,48 @@ export class SideViewport implements Pane {
     return this.store.getState().imageIndex;
   }
 
+  /**
+   * The corner text's window, polarity, zoom, scale and orientation, from the viewport after each
+   * render or camera change (as the controller's syncView does for viewport 0); the store changes
+   * only where one of them did, so a plain scroll step repaints the slice corner alone.
+   */
+  private syncView(): void {
+    const vp = this.viewport;
+    const s = this.store.getState();
+    if (!s.imageIds.length) return;
+    let p: ReturnType<typeof vp.getProperties>;
+    let zoom: number;
+    try {
+      p = vp.getProperties();
+      zoom = vp.getZoom();
+    } catch {
+      return; // no image in yet (a resize before the stack's first image): the next render brings it
+    }
+    const voi = p.voiRange ? { lower: p.voiRange.lower, upper: p.voiRange.upper } : null;
+    const patch: Partial<SideState> = {};
+    if (s.voi?.lower !== voi?.lower || s.voi?.upper !== voi?.upper) patch.voi = voi;
+    if (s.invert !== !!p.invert) patch.invert = !!p.invert;
+    if (Math.abs(s.zoom - zoom) > 1e-6) patch.zoom = zoom;
+    const entry = s.entries[s.imageIndex];
+    const view = entry ? readViewGeometry(vp, entry) : null;
+    if (entry && view) {
+      const key = viewGeometryKey(s.seriesUID, entry, zoom, view);
+      if (key !== this.geometryKey) {
+        this.geometryKey = key;
+        const orientation = markersOf(entry, view);
+        if (s.mmPerPx !== view.mmPerPx) patch.mmPerPx = view.mmPerPx;
+        if (!sameMarkers(s.orientation, orientation)) patch.orientation = orientation;
+      }
+    }
+    if (Object.keys(patch).length) this.store.setState(patch);
+  }
+
   /** Shows a series (of the open study or another); `label` names a study that is not the open one. */
   async show(studyUID: string, seriesUID: string, opts: { index?: number; label?: string | null } = {}): Promise<void> {
     const token = ++this.token;
-    this.store.setState({ studyUID, seriesUID, error: null, label: opts.label ?? null });
+    this.cine.stop();
+    this.store.setState({ studyUID, seriesUID, error: null, label: opts.label ?? null, stackReady: false });
+    this.handle.setLeftTool(leftToolFor(this.leftTool, studyUID === this.ctrl.studyUID));
     let st: LoadedSeries;
     try {
       st = await this.ctrl.loadStack(studyUID, seriesUID);
@@ -134,7 +238,9 @@ export class SideViewport implements Pane {
     this.stack = st;
     const i = Math.max(0, Math.min(opts.index ?? 0, st.imageIds.length - 1));
     const first = st.instances[st.entries[0].instanceIndex];
-    this.store.setState({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, modality: str(first, TAG.Modality) ?? '' });
+    // The corner names this viewport's own study (a prior's date and accession) and series.
+    const listed = studyUID === this.ctrl.studyUID ? useViewerStore.getState().series.find((x) => x.seriesInstanceUID === seriesUID) : undefined;
+    this.store.setState({ entries: st.entries, imageIds: st.imageIds, imageIndex: i, modality: str(first, TAG.Modality) ?? '', ...studyFieldsOf(first), series: listed ?? seriesOfInstance(first) });
     this.voiInEffect = null;
     try {
       await this.viewport.setStack(st.imageIds, i);
@@ -143,6 +249,8 @@ export class SideViewport implements Pane {
     }
     if (this.disposed || token !== this.token) return;
     this.initialRange = this.viewport.getProperties().voiRange ?? null;
+    this.store.setState({ stackReady: true });
+    this.syncView();
     this.prefetch(token);
   }
 
@@ -212,7 +320,21 @@ export class SideViewport implements Pane {
   }
 
   setLeftTool(tool: LeftTool): void {
-    this.handle.setLeftTool(tool);
+    this.leftTool = tool;
+    this.handle.setLeftTool(leftToolFor(tool, this.store.getState().studyUID === this.ctrl.studyUID));
+  }
+
+  toggleCine(): void {
+    if (this.cine.playing) return this.cine.stop();
+    if (this.store.getState().imageIds.length < 2 || this.disposed) return;
+    this.cine.start();
+  }
+
+  /** Where its stored measurements are drawn, when it shows the open study's images (else none). */
+  measurementView(): MeasurementView | null {
+    const s = this.store.getState();
+    if (s.studyUID !== this.ctrl.studyUID || !s.stackReady || !s.imageIds.length) return null;
+    return { viewportId: this.viewportId, imageIds: s.imageIds, imageRefs: imageRefsOf(s.entries) };
   }
 
   /** ImagePositionPatient of the slice on screen (e2e checks and the overlay). */
@@ -222,6 +344,7 @@ export class SideViewport implements Pane {
 
   destroy(): void {
     this.disposed = true;
+    this.cine.stop();
     this.token++;
     for (const c of this.cleanups.splice(0)) c();
     this.handle.destroy();
@@ -318,6 +441,14 @@ export class Viewports {
   nextViewport(): void {
     const { layout, active } = this.store.getState();
     this.store.setState({ active: (active + 1) % LAYOUT_CELLS[layout] });
+  }
+
+  /** The side viewports showing the open study's images, for the measurement path (viewport 0 is the page's). */
+  sideMeasurementViews(): MeasurementView[] {
+    return [...this.sides.entries()]
+      .sort((a, b) => a[0] - b[0])
+      .map(([, side]) => side.measurementView())
+      .filter((v): v is MeasurementView => v !== null);
   }
 
   /** The pane the keyboard and toolbar act on. */
@@ -422,13 +553,14 @@ export class Viewports {
         ipp: mainStack?.entries[main.imageIndex]?.geometry.ipp ?? null,
         voi: vp0 ? { lower: vp0.lower, upper: vp0.upper } : null,
         label: null as string | null,
+        cineOn: main.cineOn,
         sops: mainStack?.entries.map((e) => e.sopInstanceUID) ?? [],
       },
     ];
     for (const [i, side] of [...this.sides.entries()].sort((a, b) => a[0] - b[0])) {
       const s = side.store.getState();
       const v = side.viewport.getProperties().voiRange;
-      out.push({ index: i, studyUID: s.studyUID ?? '', seriesUID: s.seriesUID, imageIndex: s.imageIndex, imageCount: s.imageIds.length, ipp: side.currentPosition() ?? null, voi: v ? { lower: v.lower, upper: v.upper } : null, label: s.label, sops: s.entries.map((e) => e.sopInstanceUID) });
+      out.push({ index: i, studyUID: s.studyUID ?? '', seriesUID: s.seriesUID, imageIndex: s.imageIndex, imageCount: s.imageIds.length, ipp: side.currentPosition() ?? null, voi: v ? { lower: v.lower, upper: v.upper } : null, label: s.label, cineOn: s.cineOn, sops: s.entries.map((e) => e.sopInstanceUID) });
     }
     return { layout: st.layout, active: st.active, comparing: st.comparing, linkVoi: st.linkVoi, viewports: out };
   }
