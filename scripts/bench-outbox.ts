@@ -1,5 +1,5 @@
 /**
- * npm run bench:outbox [-- --n 1000]
+ * npm run bench:outbox [-- --n 1000 --studies 30]
  * N sign-offs (verified SR to a real Orthanc + final ORU to the demo RIS over MLLP), three runs:
  * everything up; the PACS down for the middle third of the enqueues; the RIS down for the middle third.
  * Prints throughput, delivery latency p50/p95, and the counts lost and duplicated (must be 0 and 0):
@@ -15,15 +15,21 @@ import { parseDicomPart10 } from '../src/core/sr/dicom.js';
 import { sampleFindings, reviewedFindings } from '../src/core/sr/testing.js';
 import { onStudySignedOff } from '../gateway/outbox/events.js';
 import { startRis, sleep, waitFor, type Ris } from '../gateway/outbox/testkit.js';
+import { buildHeadCtStudy } from '../gateway/preread/study-builder.js';
 
 const arg = (name: string, d: number) => {
   const i = process.argv.indexOf(name);
   return i >= 0 ? Number(process.argv[i + 1]) : d;
 };
 const N = arg('--n', 1000);
+/**
+ * Sign-offs are spread over this many studies (round robin). A study's messages go out in order (its
+ * final ORU never overtakes its preliminary), so the studies are the parallelism: a reading room signs
+ * many studies, not one study many times. The first three are the CT, CR and MR below; the rest are
+ * one-slice head CTs with new UIDs (dcmodify). `--studies 3` is the earlier, narrower mix.
+ */
+const STUDIES = Math.max(3, arg('--studies', 30));
 const FILES = [path.join(HEAD_CT_DIR, '05.dcm'), CHEST_CR, mrSeriesFiles()[0]];
-const SOURCES = FILES.map((f) => parseDicomPart10(fs.readFileSync(f)));
-const REVIEWED = SOURCES.map((s) => reviewedFindings(sampleFindings(s)));
 const RITA = { id: 1, username: 'rita', displayName: 'Reader^Rita^^Dr.', role: 'radiologist' as const };
 
 const pct = (xs: number[], p: number) => {
@@ -33,12 +39,16 @@ const pct = (xs: number[], p: number) => {
 };
 
 async function main() {
+  const built = await Promise.all(Array.from({ length: STUDIES - 3 }, (_, i) => buildHeadCtStudy({ slices: 1, firstSlice: i % 28 })));
+  const files = [...FILES, ...built.flatMap((b) => b.files)];
+  const SOURCES = files.map((f) => parseDicomPart10(fs.readFileSync(f)));
+  const REVIEWED = SOURCES.map((s) => reviewedFindings(sampleFindings(s)));
   const risPort = await freePort();
   // The pre-read service (issue 5) would add AI results of its own; the benchmark measures sign-offs only.
   process.env.PREREAD = '0';
-  console.error(`bench:outbox: ${N} sign-offs per run; starting Orthanc, gateway and the demo RIS`);
+  console.error(`bench:outbox: ${N} sign-offs per run over ${STUDIES} studies; starting Orthanc, gateway and the demo RIS`);
   const stack = await startStack({
-    files: FILES,
+    files,
     config: { outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 200, maxDelayMs: 2000, pollMs: 50, ackTimeoutMs: 5000, concurrency: 6 } },
   });
   let orthanc = stack.orthanc;
@@ -73,23 +83,27 @@ async function main() {
     }
     console.error(`${name}: ${2 * N} messages enqueued in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     let lastReport = Date.now();
-    const rows = await waitFor(
+    // The poll counts by status in the database (cheap: it shares the gateway's process and cores);
+    // the rows themselves are read once, at the end.
+    const mineOpen = () => db.selectFrom('outbox').select(['status', (eb) => eb.fn.countAll<number>().as('n')]).where('id', '>', firstId).groupBy('status').execute();
+    await waitFor(
       `${name}: all delivered`,
       async () => {
-        const r = (await db.selectFrom('outbox').selectAll().where('id', '>', firstId).execute()).filter((x) => mine.has(x.dedupe_key.slice(-24)));
+        const c = Object.fromEntries((await mineOpen()).map((x) => [x.status, Number(x.n)]));
         if (Date.now() - lastReport > 10_000) {
           lastReport = Date.now();
-          const c: Record<string, number> = {};
-          for (const x of r) c[x.status] = (c[x.status] ?? 0) + 1;
-          console.error(`  ${name}: ${JSON.stringify(c)} ${r.find((x) => x.status === 'failed')?.last_error ?? ''}`);
+          console.error(`  ${name}: ${JSON.stringify(c)}`);
         }
-        return r.length === 2 * N && r.every((x) => x.status === 'acknowledged' || x.status === 'dead') ? r : undefined;
+        const done = (c.acknowledged ?? 0) + (c.dead ?? 0);
+        return done >= 2 * N && done === Object.values(c).reduce((a, b) => a + b, 0) ? true : undefined;
       },
       30 * 60_000,
-      500,
-    ).catch(async () => (await db.selectFrom('outbox').selectAll().where('id', '>', firstId).execute()).filter((x) => mine.has(x.dedupe_key.slice(-24))));
-    const t1 = Date.now();
+      100,
+    ).catch(() => undefined);
+    const rows = (await db.selectFrom('outbox').selectAll().where('id', '>', firstId).execute()).filter((x) => mine.has(x.dedupe_key.slice(-24)));
     const acked = rows.filter((r) => r.status === 'acknowledged');
+    // The run ends at the last acknowledgement (not at the poll that saw it).
+    const t1 = Math.max(t0 + 1, ...rows.map((r) => Date.parse(r.acknowledged_at ?? r.updated_at)));
     const lat = acked.map((r) => Date.parse(r.acknowledged_at!) - Date.parse(r.created_at));
 
     // SR: what Orthanc holds for each enqueued SR series
@@ -141,6 +155,7 @@ async function main() {
     await ris.stop();
     await orthanc.stop();
     await stack.stop();
+    for (const b of built) b.remove();
   }
   console.log('\nrun                              msgs  ack  dead    s  msg/s  p50 ms  p95 ms  lost  dup');
   for (const r of results as { run: string; messages: number; acknowledged: number; dead: number; seconds: number; throughputMsgPerS: number; latencyP50ms: number; latencyP95ms: number; lost: number; duplicated: number }[]) {

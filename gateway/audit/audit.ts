@@ -75,7 +75,7 @@ export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void>
     return { seq: Number(seq), hash };
   });
   // The checkpoint outside the database: deleting the newest records is noticed too.
-  writeHead(k, written.seq, written.hash);
+  await writeHead(k, written.seq, written.hash);
 }
 
 /**
@@ -156,6 +156,6 @@ export async function sealLegacyAudit(store: Store): Promise<{ sealed: number; s
     else await sql`ALTER TABLE audit ENABLE TRIGGER audit_no_change`.execute(trx);
   });
   const newest = rows[rows.length - 1];
-  writeHead(k, newest.seq, newest.hash);
+  await writeHead(k, newest.seq, newest.hash);
   return { sealed: todo.length };
 }

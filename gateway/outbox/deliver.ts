@@ -30,6 +30,40 @@ export interface DeliveryContext {
   settings: OutboxSettings;
   /** THE gateway Orthanc client (ctx.orthanc): credentials, DICOMweb root, timeout. */
   orthanc: OrthancClient;
+  /** Study attributes read from the PACS, shared by the deliveries of one worker (see cached). */
+  cache?: MetadataCache;
+}
+
+/**
+ * What the PACS said about an image or a study, for a short while. A sign-off's SR and ORU (and its
+ * FHIR bundle, and the addendum after it) all read the same patient and study attributes; without this
+ * each message re-read and re-parsed them (bench:outbox: a third of a delivery's time). Only answers that
+ * found something are kept (an image not there yet may arrive), and only for ttlMs: a correction made
+ * in the PACS reaches the next message after at most that long. Keyed per PACS URL by the caller.
+ */
+export class MetadataCache {
+  private readonly entries = new Map<string, { at: number; value: Promise<Dataset | undefined> }>();
+  constructor(readonly ttlMs = 30_000, readonly max = 2_000) {}
+
+  get(key: string, load: () => Promise<Dataset | undefined>, now = Date.now()): Promise<Dataset | undefined> {
+    const hit = this.entries.get(key);
+    if (hit && now - hit.at < this.ttlMs) return hit.value;
+    // One read for concurrent deliveries of the same study; forgotten at once when it fails or finds nothing.
+    const value = load();
+    this.entries.delete(key);
+    this.entries.set(key, { at: now, value });
+    value.then(
+      (ds) => void (ds === undefined && this.entries.get(key)?.value === value && this.entries.delete(key)),
+      () => void (this.entries.get(key)?.value === value && this.entries.delete(key)),
+    );
+    // Oldest first (insertion order): bounded memory however many studies are signed.
+    while (this.entries.size > this.max) this.entries.delete(this.entries.keys().next().value!);
+    return value;
+  }
+}
+
+function cached(ctx: DeliveryContext, key: string, load: () => Promise<Dataset | undefined>): Promise<Dataset | undefined> {
+  return ctx.cache ? ctx.cache.get(key, load) : load();
 }
 
 /** A DICOMweb call to the PACS; unreachable (or timed out) is a DeliveryError a retry can help. */
@@ -41,6 +75,10 @@ function dicomWeb(o: OrthancClient, pathname: string, init: RequestInit = {}): P
 
 /** DICOM JSON metadata of one instance, naturalized. */
 async function instanceMetadata(ctx: DeliveryContext, study: string, series: string, sop: string): Promise<Dataset | undefined> {
+  return cached(ctx, `i/${sop}`, () => readInstanceMetadata(ctx, study, series, sop));
+}
+
+async function readInstanceMetadata(ctx: DeliveryContext, study: string, series: string, sop: string): Promise<Dataset | undefined> {
   const r = await dicomWeb(ctx.orthanc, `/studies/${study}/series/${series}/instances/${sop}/metadata`, { headers: { accept: 'application/dicom+json' } });
   if (r.status === 404 || r.status === 204) return undefined;
   if (!r.ok) throw new DeliveryError(`PACS metadata ${r.status}`, r.status >= 500 || r.status === 429);
@@ -51,6 +89,10 @@ async function instanceMetadata(ctx: DeliveryContext, study: string, series: str
 
 /** Study-level attributes from any instance of the study (QIDO), when a finding names none we can read. */
 async function anyInstance(ctx: DeliveryContext, study: string): Promise<Dataset | undefined> {
+  return cached(ctx, `s/${study}`, () => readAnyInstance(ctx, study));
+}
+
+async function readAnyInstance(ctx: DeliveryContext, study: string): Promise<Dataset | undefined> {
   const r = await dicomWeb(ctx.orthanc, `/studies/${study}/instances?limit=1&includefield=all`, { headers: { accept: 'application/dicom+json' } });
   if (r.status === 404 || r.status === 204) return undefined;
   if (!r.ok) throw new DeliveryError(`PACS QIDO ${r.status}`, r.status >= 500);
@@ -102,9 +144,13 @@ function multipart(dicom: Uint8Array): { body: Buffer; contentType: string } {
   return { body: Buffer.concat([head, Buffer.from(dicom), tail]), contentType: `multipart/related; type="application/dicom"; boundary=${boundary}` };
 }
 
-export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<string> {
-  // Already stored (a previous try whose response was lost): success, nothing stored twice.
-  if (await instanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) return 'already stored';
+/** Whether the PACS holds the SR now (never cached: it is the question the retry asks). */
+const srStored = async (ctx: DeliveryContext, p: SrPayload) => (await readInstanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) !== undefined;
+
+export async function deliverSr(ctx: DeliveryContext, p: SrPayload, attempts = 2): Promise<string> {
+  // Already stored (a previous try whose response was lost): success, nothing stored twice. The first
+  // try has no previous one (the claim counts attempts before the try), so it skips this round trip.
+  if (attempts > 1 && (await srStored(ctx, p))) return 'already stored';
   const { src, sopClasses } = await sourceOf(ctx, p);
   const measurements = p.kind === 'verified' ? await measurementsOf(ctx, p) : [];
   let ds: Dataset;
@@ -136,7 +182,7 @@ export async function deliverSr(ctx: DeliveryContext, p: SrPayload): Promise<str
     if (text.includes('"00081198"') && !text.includes(p.sopInstanceUID.slice(-10))) throw new DeliveryError('STOW-RS refused the SR (FailedSOPSequence)', false);
     return `stored (${r.status})`;
   }
-  if (await instanceMetadata(ctx, p.studyInstanceUID, p.seriesInstanceUID, p.sopInstanceUID)) return 'already stored';
+  if (await srStored(ctx, p)) return 'already stored';
   throw new DeliveryError(`STOW-RS ${r.status}`, r.status >= 500 || r.status === 429 || r.status === 409);
 }
 
