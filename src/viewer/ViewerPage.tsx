@@ -571,7 +571,7 @@ export default function ViewerPage({ studyUID }: { studyUID: string }) {
   );
   const ctxRef = useRef(activeCtx);
   ctxRef.current = activeCtx;
-  /** Viewport 0's context: measurements are stored against its series. */
+  /** Viewport 0's context: the measurement path's view of viewport 0 (side viewports add their own). */
   const mainCtxRef = useRef(ctx);
   mainCtxRef.current = ctx;
 
