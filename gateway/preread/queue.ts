@@ -37,7 +37,11 @@ import { ARRIVING } from './arriving.js';
 const ACTOR = 'preread';
 /** Failures that are not the model's: the worker went away under the job. No attempt is spent. */
 const NOT_THE_MODELS_FAULT = new Set(['inference workers stopped', 'no idle inference worker']);
-/** A claim's lease: renewed every second while the job runs, so only a dead process lets it run out. */
+/**
+ * A claim's lease, by default: renewed every second while the job runs, so only a dead process lets it
+ * run out; then another gateway takes the job over (PREREAD_LEASE_MS: shorter takes over sooner, but a
+ * gateway stalled for longer than it, say by a long GC or a slow database, loses its jobs).
+ */
 export const LEASE_MS = 30_000;
 /** Jobs decoding (or waiting for their reads) at once in one process: they hold no worker, but each polls. */
 const MAX_FINALISING = 64;
@@ -59,6 +63,8 @@ export interface QueueOptions {
   backoffBaseMs: number;
   /** A study not read within this long shows "AI unavailable" (it stays readable). */
   timeoutMs: number;
+  /** How long a claim holds a job without renewal (default LEASE_MS). */
+  leaseMs?: number;
   log: (msg: string) => void;
 }
 
@@ -144,10 +150,13 @@ export class PrereadQueue {
   /** The AI state each study showed when last told, so the sweep tells live views only of changes. */
   private readonly lastState = new Map<string, string>();
 
+  private readonly leaseMs: number;
+
   constructor(
     private readonly deps: QueueDeps,
     readonly opts: QueueOptions,
   ) {
+    this.leaseMs = opts.leaseMs ?? LEASE_MS;
     this.pool = new InferencePool(opts.workers, () => {
       void this.sweep();
       this.tick();
@@ -222,7 +231,7 @@ export class PrereadQueue {
       table: 'preread_jobs',
       key: 'id',
       where: sql`state = 'pending' AND next_at <= ${at}`,
-      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + LEASE_MS).toISOString() },
+      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + this.leaseMs).toISOString() },
       orderBy: 'created_at',
       limit: n,
     });
@@ -235,7 +244,7 @@ export class PrereadQueue {
       table: 'preread_slices',
       key: 'id',
       where: sql`state = 'pending'`,
-      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + LEASE_MS).toISOString(), reads: sql`reads + 1` },
+      set: { state: 'running', started_at: at, claimed_by: this.instance, lease_until: new Date(now.getTime() + this.leaseMs).toISOString(), reads: sql`reads + 1` },
       // Breadth-first across studies (arrival.ts), then oldest first.
       orderBy: 'rank',
       limit: n,
@@ -512,7 +521,7 @@ export class PrereadQueue {
     if (ids.length) {
       await db
         .updateTable('preread_jobs')
-        .set({ lease_until: new Date(now.getTime() + LEASE_MS).toISOString() })
+        .set({ lease_until: new Date(now.getTime() + this.leaseMs).toISOString() })
         .where('id', 'in', ids)
         .where('claimed_by', '=', this.instance)
         .where('state', '=', 'running')
@@ -522,7 +531,7 @@ export class PrereadQueue {
     if (reads.length) {
       await db
         .updateTable('preread_slices')
-        .set({ lease_until: new Date(now.getTime() + LEASE_MS).toISOString() })
+        .set({ lease_until: new Date(now.getTime() + this.leaseMs).toISOString() })
         .where('id', 'in', reads)
         .where('claimed_by', '=', this.instance)
         .where('state', '=', 'running')

@@ -20,7 +20,7 @@ import type { AiState } from '../../src/core/triage/arrival.js';
 import { onSeriesChange } from '../findings/sr-arrivals.js';
 import { ChangeFeed, setCursor } from './feed.js';
 import { tryLeadership, type Leadership } from '../db/dialect.js';
-import { PrereadQueue, type JobView } from './queue.js';
+import { LEASE_MS, PrereadQueue, type JobView } from './queue.js';
 import os from 'node:os';
 import { admitInstances, admitStudy, readmitHeldBack, type AdmitDeps } from './arrival.js';
 import { ingestEarlyFlag, ingestJobResult, withdrawEarlyFlags } from './ingest.js';
@@ -35,12 +35,20 @@ export interface PrereadOptions {
   workers: number;
   maxAttempts: number;
   backoffBaseMs: number;
+  /** A job claim's lease (renewed every second while it runs); another gateway takes over after it. */
+  leaseMs?: number;
   /** Critical alerts are also posted here, through the durable outbox. */
   alertWebhookUrl: string | null;
   /** Public base URL of the reading station, for links in webhook posts. */
   publicUrl: string | null;
   rules: TriageRules;
   log: (msg: string) => void;
+}
+
+/** The lease is renewed every second: one shorter than a few renewals would be lost to one slow renewal. */
+function leaseOf(ms: number): number {
+  if (ms < 3_000) throw new Error(`PREREAD_LEASE_MS must be at least 3000 (the lease is renewed every second), got "${ms}"`);
+  return ms;
 }
 
 export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, log: (msg: string) => void): PrereadOptions {
@@ -59,6 +67,7 @@ export function prereadOptionsFromEnv(env: NodeJS.ProcessEnv, log: (msg: string)
     workers: num('PREREAD_WORKERS', os.availableParallelism()),
     maxAttempts: Math.max(1, num('PREREAD_MAX_ATTEMPTS', 3)),
     backoffBaseMs: num('PREREAD_BACKOFF_MS', 2_000),
+    leaseMs: leaseOf(num('PREREAD_LEASE_MS', LEASE_MS)),
     alertWebhookUrl: env.ALERT_WEBHOOK_URL || null,
     publicUrl: env.PUBLIC_URL || null,
     rules: DEFAULT_TRIAGE_RULES,
