@@ -26,6 +26,8 @@ export interface DomainEventMap {
   'findings-changed': { studyUID: string; cause: 'ingest' | 'verdict' | 'undo' | 'after-signoff'; actor: string };
   /** A study was signed off. */
   'study-signed-off': { studyUID: string; actor: string };
+  /** A reader opened a study for the first time: it is "in progress" on every worklist (gateway/report/opened.ts). */
+  'study-opened': { studyUID: string; actor: string };
   /** AI was switched off or on for one study. */
   'study-ai-changed': { studyUID: string; disabled: boolean; actor: string; reason?: string };
   /** Something policy-wide changed: rollout mode of a model, disabled modalities, the role policy. */

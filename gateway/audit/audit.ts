@@ -74,8 +74,10 @@ export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void>
     const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
     return { seq: Number(seq), hash };
   });
-  // The checkpoint outside the database: deleting the newest records is noticed too.
-  await writeHead(k, written.seq, written.hash);
+  // The checkpoint outside the database: deleting the newest records is noticed too. Not awaited: the
+  // record is committed, and the append (often on a request's path, after the change it records) must
+  // not wait behind file work in libuv's pool, which scrypt log-ins share. The store's close waits for it.
+  void writeHead(k, written.seq, written.hash);
 }
 
 /**

@@ -98,16 +98,22 @@ const headMac = (key: Buffer, seq: number, hash: string) => crypto.createHmac('s
 
 /**
  * Records the newest record in the checkpoint file (written whole, then renamed over the old one; mode
- * 0600). Called after each append commits and resolves once a checkpoint at least as new as `seq` is on
+ * 0600). Called after each append commits; resolves once a checkpoint at least as new as `seq` is on
  * disk. The file work is asynchronous (off the event loop) and coalesced: appends that commit while a
  * write is running are covered by one more write of the newest of them, not one each (bench:outbox:
  * a synchronous write and rename per append took a tenth of the gateway's busy time). A failure to
- * write is not an audit failure: the record is in.
+ * write is not an audit failure: the record is in. A checkpoint a few records behind names a record
+ * that is still there, so it never raises a false alarm; it only narrows what a truncation would hide.
  */
 export function writeHead(k: AuditKey, seq: number, hash: string): Promise<void> {
   if (!k.headFile || (k.headSeq !== undefined && seq <= k.headSeq)) return Promise.resolve();
   if (!k.headPending || seq > k.headPending.seq) k.headPending = { seq, hash };
   return (k.headFlush ??= flushHead(k).finally(() => (k.headFlush = undefined)));
+}
+
+/** Resolves once the checkpoint writes started so far are done (the store's close waits for it). */
+export function headSettled(k: AuditKey): Promise<void> {
+  return k.headFlush ?? Promise.resolve();
 }
 
 async function flushHead(k: AuditKey): Promise<void> {

@@ -8,7 +8,7 @@ import { Kysely, PostgresDialect, SqliteDialect, type Generated, type ColumnType
 import Database from 'better-sqlite3';
 import fs from 'node:fs';
 import path from 'node:path';
-import { resolveAuditKey, setAuditKey, type AuditKeyOptions } from '../audit/key.js';
+import { headSettled, resolveAuditKey, setAuditKey, type AuditKeyOptions } from '../audit/key.js';
 
 export interface UsersTable {
   id: Generated<number>;
@@ -94,7 +94,8 @@ export async function openStore(location: string, auditKey: AuditKeyOptions = { 
   const key = resolveAuditKey(location, auditKey);
   const store = await openDatabase(location);
   setAuditKey(store.db, key);
-  return store;
+  // The audit checkpoint is written after the append returns (audit.ts): closing waits for it.
+  return { ...store, close: async () => (await headSettled(key), store.close()) };
 }
 
 async function openDatabase(location: string): Promise<Store> {

@@ -30,7 +30,11 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     const shown = await applyReaderPolicy(ctx, user, study, findings);
     // The reader opened the study: "in progress" for everyone until sign-off, and what governance counts
     // as "a radiologist opened the AI findings" (server-stamped, audited; gateway/report/opened.ts).
-    if (/^[0-9]+(\.[0-9]+)*$/.test(study) && study.length <= 64) await recordStudyOpened(db, user, study, shown.filter(isAiFinding).map((f) => f.id));
+    if (/^[0-9]+(\.[0-9]+)*$/.test(study) && study.length <= 64) {
+      const opened = await recordStudyOpened(db, user, study, shown.filter(isAiFinding).map((f) => f.id));
+      // Every worklist, on every gateway, shows it in progress now rather than at its next refresh.
+      if (opened?.first) events.emit('study-opened', { studyUID: study, actor: user.username });
+    }
     return {
       findings: shown,
       signoff: await signoffStatus(db, study),

@@ -4,6 +4,7 @@
  * to A; and over two real SSE streams (GET /api/events), a reader connected to gateway B receives the
  * triage change and the alert that a radiologist's finding recorded through gateway A's HTTP API caused.
  * Runs in the PostgreSQL pass (TEST_DB=postgres); on SQLite there is one process and nothing to mirror.
+ * The last block ("in progress, live") runs on both: one gateway on SQLite, a worklist on a second on PostgreSQL.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -148,5 +149,55 @@ describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', ()
     expect(priorities(onB)).toEqual(priorities(onA));
     for (const s of [onA, onB]) expect(mine(s, 'alert')).toHaveLength(1);
     expect(mine(onB, 'alert')[0].data.id).toBe(mine(onA, 'alert')[0].data.id);
+  });
+});
+
+describe('in progress, live', () => {
+  const FILE = path.join(HEAD_CT_DIR, '09.dcm');
+  const STUDY = String(parseDicomPart10(fs.readFileSync(FILE)).StudyInstanceUID);
+  let st: Stack;
+  let gb: Gateway | null = null;
+  let bUrl: string;
+  let prev: string | undefined;
+  beforeAll(async () => {
+    prev = process.env.PREREAD_WORKERS;
+    process.env.PREREAD_WORKERS = '0'; // admitted by the change feed, never read: no other triage change
+    st = await startStack({ files: [FILE] });
+    bUrl = st.baseUrl;
+    if (TEST_DIALECT === 'postgres') {
+      // The worklist streams from a second gateway; the reader opens the study on the first.
+      gb = await buildGateway({ ...st.gateway.config });
+      await gb.app.listen({ host: '127.0.0.1', port: 0 });
+      const addr = gb.app.server.address();
+      bUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    }
+  });
+  afterAll(async () => {
+    await gb?.close().catch(() => {});
+    await st?.stop();
+    if (prev === undefined) delete process.env.PREREAD_WORKERS;
+    else process.env.PREREAD_WORKERS = prev;
+  });
+
+  it("a reader's first open of a study reaches every worklist's stream at once (once), and the study is in progress there", async () => {
+    const db = st.gateway.store.db;
+    await waitFor('the study admitted', async () => !!(await db.selectFrom('preread_studies').select('study_uid').where('study_uid', '=', STUDY).executeTakeFirst()), 30_000, 100);
+    await st.gateway.preread.triage.settled();
+    const [rita, remy] = await Promise.all([login(st.baseUrl, 'rita'), login(st.baseUrl, 'remy')]);
+    const worklist = stream(bUrl, rita.cookie);
+    await waitFor('the stream open', async () => worklist.events.some((e) => e.event === 'hello'), 10_000, 50);
+    const mine = () => worklist.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY);
+    expect(mine()).toHaveLength(0);
+    const inProgress = async () => ((await rita.json('/api/reports/in-progress')) as { studies: { studyUID: string; by: string }[] }).studies.find((x) => x.studyUID === STUDY);
+    expect(await inProgress()).toBeUndefined();
+    // Remy opens it (the viewer fetches its findings): Rita's worklist hears of it without a refresh.
+    expect((await remy.fetch(`/api/studies/${STUDY}/findings`)).status).toBe(200);
+    await waitFor("the open on Rita's stream", async () => mine().length > 0, 10_000, 50);
+    expect((await inProgress())?.by).toBe('remy');
+    // A re-read of the same findings (the viewer refreshing) is not news: no second event.
+    expect((await remy.fetch(`/api/studies/${STUDY}/findings`)).status).toBe(200);
+    await new Promise((res) => setTimeout(res, 700));
+    worklist.close();
+    expect(mine()).toHaveLength(1);
   });
 });

@@ -82,9 +82,17 @@ async function prereadOf(user: string, uid: string): Promise<View> {
 async function openAlerts(user: string): Promise<{ id: string; studyUID: string; reason: string }[]> {
   return (await c[user].json<{ alerts: { id: string; studyUID: string; reason: string }[] }>('/api/alerts')).alerts;
 }
-async function audit(uid: string, action: string) {
-  return (await db().selectFrom('audit').selectAll().where('study_uid', '=', uid).where('action', '=', action).orderBy('seq').execute()).map((a) => ({ ...a, detail: a.detail ? JSON.parse(a.detail) : null }));
+type AuditRow = { seq: number; detail: Record<string, unknown> & { reason?: string } };
+/**
+ * The study's audit records of one action, once `ready` holds for them (default: there is one). The
+ * triage audits a change after committing it, so the change can be seen a moment before its record.
+ */
+async function audit(uid: string, action: string, ready: (rows: AuditRow[]) => boolean = (rows) => rows.length > 0): Promise<AuditRow[]> {
+  const read = async () => (await db().selectFrom('audit').selectAll().where('study_uid', '=', uid).where('action', '=', action).orderBy('seq').execute()).map((a) => ({ ...a, detail: a.detail ? JSON.parse(a.detail) : null }) as AuditRow);
+  await sharedWaitFor(`audit ${action}`, async () => ready(await read()) || undefined, 10_000, 50).catch(() => undefined);
+  return read();
 }
+const lastCause = (cause: string) => (rows: AuditRow[]) => rows.at(-1)?.detail.cause === cause;
 /** No path gives this role the study's flag or the finding behind it. */
 async function expectNoFlagAnyRole(uid: string, why: RegExp) {
   for (const u of READERS) {
@@ -184,7 +192,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       const closed = await audit(uid, 'critical-alert-closed');
       expect(closed).toHaveLength(1);
       expect(closed[0].detail).toMatchObject({ alert: alert.id, reason: 'rejected', cause: 'verdict', by: 'rita' });
-      const changed = await audit(uid, 'triage-changed');
+      const changed = await audit(uid, 'triage-changed', lastCause('verdict'));
       expect(changed.at(-1)!.detail).toMatchObject({ from: { priority: 'critical' }, to: { priority: 'none' }, cause: 'verdict', by: 'rita' });
       // Live: the attending's stream got the new triage, the ER attending's the closed alert.
       await waitFor('live triage', async () => rita.events.some((e) => e.event === 'triage' && e.data.studyUID === uid && e.data.priority === 'none'));
@@ -251,7 +259,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       }
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['signed-off']);
-      expect((await audit(uid, 'triage-changed')).at(-1)!.detail).toMatchObject({ to: { status: 'final' }, cause: 'signed-off' });
+      expect((await audit(uid, 'triage-changed', lastCause('signed-off'))).at(-1)!.detail).toMatchObject({ to: { status: 'final' }, cause: 'signed-off' });
       await waitFor('live final', async () => rita.events.some((e) => e.event === 'triage' && e.data.studyUID === uid && e.data.status === 'final'));
       await waitFor('live alert-closed', async () => erin.events.some((e) => e.event === 'alert-closed' && e.data.id === alert.id && e.data.closedReason === 'signed-off'));
     } finally {
@@ -265,7 +273,7 @@ describe('triage follows the findings through the reader policy, recomputed from
     const alert = await waitFor('alert', async () => (await openAlerts('erin')).find((a) => a.studyUID === uid));
     const streams = Object.fromEntries(READERS.map((u) => [u, subscribe(c[u], stack.baseUrl)]));
     try {
-      await new Promise((r) => setTimeout(r, 300)); // streams connected
+      await waitFor('streams connected', async () => Object.values(streams).every((st) => st.events.some((e) => e.event === 'hello')));
       const t0 = Date.now();
       expect((await c.rita.post(`/api/studies/${uid}/ai-disabled`, { reason: 'patient-declined' })).status).toBe(201);
       await waitFor('flag gone', async () => (await triageOf('rita', uid)).priority === 'none');
@@ -275,7 +283,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       for (const u of READERS) expect((await c[u].json<{ jobs: { findingsCount: number | null }[] }>(`/api/studies/${uid}/preread`)).jobs.map((j) => j.findingsCount), u).toEqual([null]);
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['ai-disabled']);
-      expect((await audit(uid, 'triage-changed')).at(-1)!.detail).toMatchObject({ from: { priority: 'critical' }, to: { priority: 'none' }, cause: 'ai-disabled', by: 'rita' });
+      expect((await audit(uid, 'triage-changed', lastCause('ai-disabled'))).at(-1)!.detail).toMatchObject({ from: { priority: 'critical' }, to: { priority: 'none' }, cause: 'ai-disabled', by: 'rita' });
       await waitFor('live update to every stream', async () => READERS.every((u) => streams[u].events.some((e) => e.event === 'triage' && e.data.studyUID === uid && e.at >= t0)));
       for (const u of READERS) {
         const after = streams[u].events.filter((e) => e.at >= t0 && e.data?.studyUID === uid);
@@ -305,7 +313,7 @@ describe('triage follows the findings through the reader policy, recomputed from
       for (const u of READERS) expect((await c[u].json<{ jobs: { findingsCount: number | null }[] }>(`/api/studies/${uid}/preread`)).jobs.map((j) => j.findingsCount), u).toEqual([null]);
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['rollout']);
-      expect((await audit(uid, 'triage-changed')).at(-1)!.detail).toMatchObject({ to: { priority: 'none' }, cause: 'rollout', by: 'ada' });
+      expect((await audit(uid, 'triage-changed', lastCause('rollout'))).at(-1)!.detail).toMatchObject({ to: { priority: 'none' }, cause: 'rollout', by: 'ada' });
       await waitFor('live alert-closed', async () => erin.events.some((e) => e.event === 'alert-closed' && e.data.id === alert.id && e.data.closedReason === 'rollout'));
 
       // A new critical study read while the model is silent: findings recorded, no flag, no alert, no page.
@@ -353,7 +361,7 @@ describe('triage follows the findings through the reader policy, recomputed from
     const remy = subscribe(c.remy, stack.baseUrl);
     const erin = subscribe(c.erin, stack.baseUrl);
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      await waitFor('streams connected', async () => [remy, erin].every((st) => st.events.some((e) => e.event === 'hello')));
       const t0 = Date.now();
       const policy = structuredClone(DEFAULT_POLICY);
       policy.roles.resident = { ...policy.roles.resident!, minConfidence: 1 };

@@ -197,6 +197,8 @@ export class TriageService {
     // are told (their entry counts the results that arrived after sign-off).
     on('findings-changed', (e) => (e.cause === 'after-signoff' ? this.serial(e.studyUID, async () => this.notify(e.studyUID)) : this.recompute(e.studyUID, e.cause, e.actor)));
     on('study-signed-off', (e) => this.recompute(e.studyUID, 'signed-off', e.actor));
+    // Nothing to recompute (in progress is not triage): the live views are told, and re-read it.
+    on('study-opened', (e) => this.serial(e.studyUID, async () => this.notify(e.studyUID)));
     on('study-ai-changed', (e) => this.recompute(e.studyUID, e.disabled ? 'ai-disabled' : 'ai-enabled', e.actor));
     on('policy-changed', (e) => this.recomputeAll(e.what === 'rollout' ? 'rollout' : e.what === 'modalities' ? 'modalities' : 'role-policy', e.actor, e.model));
     return () => this.close();
