@@ -223,8 +223,15 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
   });
 
   it('shows the MONOCHROME1 chest CR as a film: lung fields darker than the mediastinum', async () => {
+    // A deep link reads the study's metadata once (the page's prefetch), never again per series.
+    const metadataReqs: string[] = [];
+    const onReq = (r: { url(): string }) => void (/\/metadata(\?|$)/.test(r.url()) && metadataReqs.push(new URL(r.url()).pathname));
+    page.on('request', onReq);
     await page.goto(`${stack.baseUrl}/viewer/${CR_STUDY}`);
     await waitFirstImage(page);
+    await page.waitForFunction(() => (window.__viewer?.getState().imageCount ?? 0) > 0, null, { timeout: 30_000 });
+    page.off('request', onReq);
+    expect(metadataReqs).toEqual([`/dicom-web/studies/${CR_STUDY}/metadata`]);
     const s = await canvasStats(page);
     // Square image fitted into the canvas height, centred.
     const aspect = s.height / s.width;

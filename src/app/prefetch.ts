@@ -17,10 +17,19 @@ const SERIES_FIELDS = '0008103E,00200011,00201209,00080060';
 
 const prefetched = new Map<string, Promise<unknown>>();
 
+/** A study's metadata request, started and not yet split by series (see prefetchStudy). */
+const studyMetadata = new Map<string, Promise<unknown>>();
+
 export function takePrefetched<T>(key: string, fetch: () => Promise<T>): Promise<T> {
   const p = prefetched.get(key) as Promise<T> | undefined;
   prefetched.delete(key);
-  return p ? p.catch(() => fetch()) : fetch();
+  if (p) return p.catch(() => fetch());
+  // A series' metadata asked for while the study's is still on its way: wait for that one rather
+  // than make the PACS read every file of the series a second time.
+  const study = /^metadata:([^/]+)\//.exec(key)?.[1];
+  const pending = study ? studyMetadata.get(study) : undefined;
+  if (pending) return pending.then(() => takePrefetched(key, fetch), () => fetch());
+  return fetch();
 }
 
 function keep<T>(key: string, p: Promise<T>): Promise<T> {
@@ -54,7 +63,7 @@ export function firstFrameOf(studyUID: string): Promise<FirstFrame | null> {
  * and how to display the first), then the frames as they come. Resolves with the first frame; the
  * others land in the frame store for the viewer.
  */
-function openingStream(studyUID: string): Promise<FirstFrame> {
+function openingStream(studyUID: string, onManifest: (frames: number) => void): Promise<FirstFrame> {
   return new Promise<FirstFrame>((resolveFirst, rejectFirst) => {
     void (async () => {
       let delivery: ReturnType<typeof expectFrames> | null = null;
@@ -71,6 +80,7 @@ function openingStream(studyUID: string): Promise<FirstFrame> {
             firstUrl = urls[0] ?? '';
             delivery = expectFrames(urls);
             performance.mark('rs:opening-manifest');
+            onManifest(urls.length);
             continue;
           }
           const url = `${window.location.origin}${part.headers['content-location'] ?? ''}`;
@@ -91,14 +101,36 @@ function openingStream(studyUID: string): Promise<FirstFrame> {
   });
 }
 
+/**
+ * Series longer than this wait for their first frame before the study's metadata is asked for:
+ * the PACS builds WADO-RS metadata by reading every file (Orthanc with DICOMweb 1.7 has no cache),
+ * about 0.5 s of a core for 560 slices, and on a small server that read competes with sending
+ * the first frame (bench:viewer --slices 28,560). A short series' metadata is cheap: asked for as
+ * soon as the manifest says how long the series is.
+ */
+const LONG_SERIES = 100;
+/** The metadata request starts after this long at the latest (a first frame that is slow to come). */
+const METADATA_LATEST_MS = 1_500;
+
 export function prefetchStudy(studyUID: string): void {
   if (firstFrames.has(studyUID)) return;
+  let go: () => void = () => {};
+  const gate = new Promise<void>((resolve) => (go = resolve));
+  const latest = setTimeout(() => go(), METADATA_LATEST_MS);
   firstFrames.set(
     studyUID,
-    openingStream(studyUID).catch(() => null),
+    openingStream(studyUID, (frames) => {
+      if (frames <= LONG_SERIES) go();
+    })
+      .finally(() => go())
+      .catch(() => null),
   );
   keep(`series:${studyUID}`, getJson(`/studies/${studyUID}/series?includefield=${SERIES_FIELDS}`));
-  getJson(`/studies/${studyUID}/metadata`)
+  const metadata = gate
+    .then(() => {
+      clearTimeout(latest);
+      return getJson(`/studies/${studyUID}/metadata`);
+    })
     .then((instances) => {
       const bySeries = new Map<string, DicomJson[]>();
       for (const i of instances) {
@@ -109,7 +141,9 @@ export function prefetchStudy(studyUID: string): void {
       }
       for (const [uid, list] of bySeries) keep(`metadata:${studyUID}/${uid}`, Promise.resolve(list));
     })
-    .catch(() => {});
+    .finally(() => studyMetadata.delete(studyUID));
+  metadata.catch(() => {});
+  studyMetadata.set(studyUID, metadata);
   // Without the opening stream (an older gateway, an error), Cornerstone's own WADO-RS loader
   // fetches the frames, as it does for every other series.
 }
