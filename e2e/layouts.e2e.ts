@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import { annotationPixels } from './lib/canvas.js';
 import fs from 'node:fs';
 import { login, type Stack } from '../test/harness.js';
 import { parseDicomPart10 } from '../src/core/sr/dicom.js';
@@ -61,28 +62,7 @@ function cellCorner(p: Page, i: number, corner: 'tr' | 'bl' | 'br'): Promise<{ l
 }
 
 /** Viewport i's annotation layer (Cornerstone's SVG) rasterised in the page: opaque pixels near a screen point, and its text. */
-function cellAnnotationPixels(p: Page, i: number, at: [number, number]): Promise<{ near: number; text: string }> {
-  return p.evaluate(async ([i, x, y]) => {
-    const svg = document.querySelector(`[data-viewport-index="${i}"] .viewport-element svg`) as SVGSVGElement | null;
-    if (!svg) return { near: 0, text: '' };
-    const r = svg.getBoundingClientRect();
-    const clone = svg.cloneNode(true) as SVGSVGElement;
-    clone.setAttribute('width', String(r.width));
-    clone.setAttribute('height', String(r.height));
-    const img = new Image();
-    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = r.width;
-    c.height = r.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(img, 0, 0);
-    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
-    let near = 0;
-    for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 100) near++;
-    return { near, text: svg.textContent ?? '' };
-  }, [i, at[0], at[1]] as const);
-}
+const cellAnnotationPixels = (p: Page, i: number, at: [number, number]) => annotationPixels(p, at, `[data-viewport-index="${i}"]`);
 
 /** The words a corner's live region holds (written once the viewport settles, a quarter of a second after a step). */
 async function spoken(p: Page, testId: string, want: RegExp): Promise<string> {

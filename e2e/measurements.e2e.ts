@@ -17,6 +17,7 @@ import { execFileSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
+import { annotationPixels } from './lib/canvas.js';
 import { HEAD_CT_DIR } from '../scripts/lib/demo-data.js';
 import { uidFor } from '../scripts/lib/demo-studies.js';
 import { login, waitFor, type Client, type Stack } from '../test/harness.js';
@@ -69,31 +70,6 @@ async function drag(page: Page, from: [number, number], to: [number, number]): P
   await page.mouse.up();
 }
 
-/**
- * The annotation layer (Cornerstone's SVG over the viewport) rasterised in the page: lit pixels of a
- * measurement colour near a screen point, and all text it draws.
- */
-function annotationPixels(page: Page, at: [number, number]): Promise<{ near: number; text: string }> {
-  return page.evaluate(async ([x, y]) => {
-    const svg = document.querySelector('.viewport-element svg') as SVGSVGElement;
-    const r = svg.getBoundingClientRect();
-    const clone = svg.cloneNode(true) as SVGSVGElement;
-    clone.setAttribute('width', String(r.width));
-    clone.setAttribute('height', String(r.height));
-    const img = new Image();
-    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = r.width;
-    c.height = r.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(img, 0, 0);
-    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
-    let near = 0;
-    for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 100) near++;
-    return { near, text: svg.textContent ?? '' };
-  }, at);
-}
 
 /** The length as the annotation writes it (Cornerstone rounds, e.g. "110 mm"): within 1 % of the stored figure. */
 function expectShownLength(text: string, length: number): void {

@@ -83,3 +83,31 @@ export async function expectOverlayText(page: Page, testId: 'slice-info' | 'wl-i
   }
   if (!last.includes(text)) throw new Error(`overlay ${testId} says "${last}", expected "${text}"`);
 }
+
+/**
+ * Cornerstone's annotation layer (its SVG over the viewport) rasterised in the page: the opaque pixels in
+ * a 12×12 box around a screen point, and the layer's text. `scope` picks the viewport (a layout cell);
+ * by default the first viewport element on the page.
+ */
+export function annotationPixels(page: Page, at: [number, number], scope = ''): Promise<{ near: number; text: string }> {
+  return page.evaluate(async ([x, y, scope]) => {
+    const svg = document.querySelector(`${scope} .viewport-element svg`.trim()) as SVGSVGElement | null;
+    if (!svg) return { near: 0, text: '' };
+    const r = svg.getBoundingClientRect();
+    const clone = svg.cloneNode(true) as SVGSVGElement;
+    clone.setAttribute('width', String(r.width));
+    clone.setAttribute('height', String(r.height));
+    const img = new Image();
+    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = r.width;
+    c.height = r.height;
+    const g = c.getContext('2d')!;
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
+    let near = 0;
+    for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 100) near++;
+    return { near, text: svg.textContent ?? '' };
+  }, [at[0], at[1], scope] as const);
+}
