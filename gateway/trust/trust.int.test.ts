@@ -294,6 +294,24 @@ describe('audit trail', () => {
     expect((await c.ada.post('/api/audit/client-events', { action: 'overlay-toggled', studyUID: HEAD_CT, visible: true })).status).toBe(403);
   });
 
+  it('a showing is recorded once: the same findings again to the same user within a minute add no record; another user, or another set, does', async () => {
+    const db = stack.gateway.store.db;
+    const shown = async () => (await db.selectFrom('audit').select(['actor', 'detail']).where('action', '=', 'finding-shown').where('study_uid', '=', CHEST).execute()).length;
+    const remy = await login(stack.baseUrl, 'remy');
+    const before = await shown();
+    expect(await ids(remy, CHEST)).toContain(f.chest.id);
+    const once = await shown();
+    expect(once).toBeGreaterThanOrEqual(before); // remy may have been shown these already in this file
+    expect(await ids(remy, CHEST)).toContain(f.chest.id);
+    expect(await ids(remy, CHEST)).toContain(f.chest.id);
+    expect(await shown()).toBe(once);
+    // Another user is a new showing; the first time each finding was shown stays recorded.
+    const erin = await login(stack.baseUrl, 'erin');
+    const seen = await ids(erin, CHEST);
+    if (seen.length) expect(await shown()).toBe(once + 1);
+    expect(await db.selectFrom('findings_shown').select('first_shown_at').where('finding_id', '=', f.chest.id).executeTakeFirst()).toBeDefined();
+  });
+
   it('records the actions of this capability and the others present', async () => {
     await (await login(stack.baseUrl, 'gus')).fetch('/api/auth/logout', { method: 'POST' });
     const actions = new Set((await stack.gateway.store.db.selectFrom('audit').select('action').execute()).map((a) => a.action));
