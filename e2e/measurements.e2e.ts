@@ -161,6 +161,10 @@ describe('measurement tools (Chromium, real gateway + Orthanc)', () => {
     const px = await annotationPixels(page, mid);
     expect(px.near).toBeGreaterThan(4);
     expectShownLength(px.text, m.stats.length!);
+    // The report's measurement table follows the save at once (told by the sync, not by a poll).
+    const saved = Date.now();
+    await expect.poll(() => page.getByTestId('report-measurements').innerText().catch(() => ''), { interval: 50, timeout: 10_000 }).toMatch(/Length/);
+    expect(Date.now() - saved).toBeLessThan(1_500); // the old 5 s poll would mostly miss this
   });
 
   it('a rectangle ROI gives mean, SD, min, max in HU and its area in mm²; a probe gives HU', async () => {

@@ -10,6 +10,7 @@ import { annotation as csAnnotation, AnnotationTool, Enums as ToolEnums, LengthT
 import { apiFetch } from '../auth/api';
 import { MEASUREMENT_TOOLS, type Measurement, type MeasurementInput, type MeasurementStats, type MeasurementTool } from '../core/measurements/measurement';
 import { refOfImage, viewOfRef, type MeasurementView } from '../viewer/paneRules';
+import { notifyMeasurementsChanged } from './changed';
 
 type Annotation = ReturnType<typeof csAnnotation.state.getAllAnnotations>[number];
 type Ref = { seriesInstanceUID: string; sopInstanceUID: string; frameNumber?: number };
@@ -205,6 +206,7 @@ export class MeasurementSync {
     if (r.ok) {
       this.stored.set(uid, (await r.json()) as Measurement);
       this.host.message(null);
+      notifyMeasurementsChanged(this.host.studyUID);
       return;
     }
     const err = ((await r.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${r.status}`;
@@ -217,6 +219,7 @@ export class MeasurementSync {
     if (r.ok || r.status === 404) {
       this.stored.delete(uid);
       this.hydrated.delete(uid);
+      notifyMeasurementsChanged(this.host.studyUID);
       return;
     }
     const err = ((await r.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${r.status}`;

@@ -16,6 +16,7 @@ import { addAddendum, loadPriors, loadReport, saveReport } from './api';
 import { useReportStore } from './state';
 import { formatDate, formatDateTime } from '../core/format/dates';
 import { setPendingReportSave } from './flush';
+import { onMeasurementsChanged } from '../measurements/changed';
 
 const SAVE_DELAY_MS = 600;
 
@@ -104,7 +105,8 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
   const findingsStudy = useFindingsStore((s) => s.studyUID);
   const signoff = useFindingsStore((s) => s.signoff);
   const [addendum, setAddendum] = useState('');
-  // The radiologist's measurements (gateway/measurements), re-read every few seconds while the draft is open.
+  // The radiologist's measurements (gateway/measurements): read when the panel opens, again whenever this
+  // page saves or deletes one, and when the tab comes back into view (another tab or reader may have).
   const [measurements, setMeasurements] = useState<RadiologistMeasurement[]>([]);
   const writer = can(role, 'report.write');
   const signed = !!r.signedAt || !!signoff;
@@ -128,10 +130,13 @@ export function ReportPanel({ ctx }: { ctx: ViewerContext }) {
         })
         .catch(() => {});
     void read();
-    const t = setInterval(read, 5000);
+    const off = onMeasurementsChanged(studyUID, () => void read());
+    const onVisible = () => void (document.visibilityState === 'visible' && read());
+    document.addEventListener('visibilitychange', onVisible);
     return () => {
       closed = true;
-      clearInterval(t);
+      off();
+      document.removeEventListener('visibilitychange', onVisible);
     };
   }, [studyUID, role]);
   // A verdict changes what is compared with the prior: ask again (the comparison counts accepted findings).
