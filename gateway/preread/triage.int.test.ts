@@ -25,6 +25,17 @@ type View = { studyUID: string; priority: string | null; reason: string | null; 
 type Ev = { event: string; data: any; at: number };
 
 /** Reads an SSE stream into an array until closed. */
+/**
+ * A stream's events for one study from the first triage event after `t0` that shows the change onward.
+ * A stream keeps the order events were emitted in, but one emitted just before the change (say the
+ * pre-read finalising at stability) can still be read off the wire after `t0`: what must never happen
+ * is a stale view after the changed one.
+ */
+function fromChange(events: Ev[], uid: string, t0: number, changed: (data: Record<string, unknown>) => boolean): Ev[] {
+  const i = events.findIndex((e) => e.at >= t0 && e.event === 'triage' && e.data?.studyUID === uid && changed(e.data));
+  return i < 0 ? [] : events.slice(i).filter((e) => e.data?.studyUID === uid);
+}
+
 function subscribe(client: Client, baseUrl: string): { events: Ev[]; ended: () => boolean; close(): void } {
   const events: Ev[] = [];
   const ac = new AbortController();
@@ -284,9 +295,10 @@ describe('triage follows the findings through the reader policy, recomputed from
       expect((await openAlerts('erin')).some((a) => a.id === alert.id)).toBe(false);
       expect((await audit(uid, 'critical-alert-closed')).map((a) => a.detail.reason)).toEqual(['ai-disabled']);
       expect((await audit(uid, 'triage-changed', lastCause('ai-disabled'))).at(-1)!.detail).toMatchObject({ from: { priority: 'critical' }, to: { priority: 'none' }, cause: 'ai-disabled', by: 'rita' });
-      await waitFor('live update to every stream', async () => READERS.every((u) => streams[u].events.some((e) => e.event === 'triage' && e.data.studyUID === uid && e.at >= t0)));
+      const unflagged = (d: Record<string, unknown>) => (d.priority ?? 'none') === 'none';
+      await waitFor('live update to every stream', async () => READERS.every((u) => fromChange(streams[u].events, uid, t0, unflagged).length > 0));
       for (const u of READERS) {
-        const after = streams[u].events.filter((e) => e.at >= t0 && e.data?.studyUID === uid);
+        const after = fromChange(streams[u].events, uid, t0, unflagged);
         expect(after.length, u).toBeGreaterThan(0);
         for (const e of after) expect(JSON.stringify(e.data), `${u} ${e.event}`).not.toMatch(/ICH|suspected/);
         expect(after.filter((e) => e.event === 'triage').every((e) => (e.data.priority ?? 'none') === 'none'), u).toBe(true);
@@ -367,14 +379,15 @@ describe('triage follows the findings through the reader policy, recomputed from
       policy.roles.resident = { ...policy.roles.resident!, minConfidence: 1 };
       policy.roles['er-attending'] = { ...policy.roles['er-attending']!, findingTypes: [{ value: '36118008', scheme: 'SCT', meaning: 'Pneumothorax' }] };
       expect((await put(c.ada, '/api/admin/policy', { policy, note: 'triage test' })).status).toBe(200);
-      await waitFor('remy told', async () => remy.events.some((e) => e.event === 'triage' && e.data.studyUID === uid && e.at >= t0));
+      const unflagged = (d: Record<string, unknown>) => (d.priority ?? 'none') === 'none';
+      await waitFor('remy told', async () => fromChange(remy.events, uid, t0, unflagged).length > 0);
       for (const u of ['remy', 'erin']) {
         for (const v of [await triageOf(u, uid), await prereadOf(u, uid)]) {
           expect(v.priority, u).toBe('none');
           expect(v.reason ?? '', u).not.toMatch(/ICH|suspected/);
         }
       }
-      for (const e of remy.events.filter((x) => x.at >= t0 && x.data?.studyUID === uid)) expect(JSON.stringify(e.data)).not.toMatch(/ICH|suspected/);
+      for (const e of fromChange(remy.events, uid, t0, unflagged)) expect(JSON.stringify(e.data)).not.toMatch(/ICH|suspected/);
       // The alert stays open for the radiologist (who sees the bleed), but the ER attending no longer gets it.
       expect((await openAlerts('rita')).some((a) => a.studyUID === uid)).toBe(true);
       expect((await openAlerts('erin')).some((a) => a.studyUID === uid)).toBe(false);
