@@ -64,6 +64,56 @@ function cellCorner(p: Page, i: number, corner: 'tr' | 'bl' | 'br'): Promise<{ l
 /** Viewport i's annotation layer (Cornerstone's SVG) rasterised in the page: opaque pixels near a screen point, and its text. */
 const cellAnnotationPixels = (p: Page, i: number, at: [number, number]) => annotationPixels(p, at, `[data-viewport-index="${i}"]`);
 
+/**
+ * The overlay's pieces in viewport i that overlap on screen, read from their pixels: each painted
+ * canvas's opaque glyph pixels (the soft shadow around them may touch, the glyphs must not) and the
+ * fixed corner's text lines, as page rectangles; every pair whose rectangles intersect.
+ */
+function overlayOverlaps(p: Page, i: number): Promise<{ pieces: string[]; overlaps: string[] }> {
+  return p.evaluate((i) => {
+    const root = document.querySelector(`[data-viewport-index="${i}"] .overlay-text`);
+    if (!root) return { pieces: [], overlaps: ['no overlay'] };
+    type R = { name: string; l: number; t: number; r: number; b: number };
+    const boxes: R[] = [];
+    root.querySelectorAll('canvas').forEach((c) => {
+      if (!c.width || !c.height) return;
+      const d = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+      let x0 = Infinity, y0 = Infinity, x1 = -1, y1 = -1;
+      for (let y = 0; y < c.height; y++) {
+        for (let x = 0; x < c.width; x++) {
+          if (d[(y * c.width + x) * 4 + 3] < 160) continue;
+          if (x < x0) x0 = x;
+          if (x > x1) x1 = x;
+          if (y < y0) y0 = y;
+          if (y > y1) y1 = y;
+        }
+      }
+      if (x1 < 0) return;
+      const r = c.getBoundingClientRect();
+      const sx = r.width / c.width;
+      const sy = r.height / c.height;
+      const name = c.dataset.marker ? `marker ${c.dataset.marker}` : c.dataset.testid ? 'scale bar' : `corner ${c.parentElement!.className}`;
+      boxes.push({ name, l: r.left + x0 * sx, t: r.top + y0 * sy, r: r.left + (x1 + 1) * sx, b: r.top + (y1 + 1) * sy });
+    });
+    const tl = root.querySelector('.tl');
+    if (tl) {
+      const range = document.createRange();
+      range.selectNodeContents(tl);
+      const rects = [...range.getClientRects()].filter((r) => r.width > 0 && r.height > 0);
+      if (rects.length) boxes.push({ name: 'corner tl', l: Math.min(...rects.map((r) => r.left)), t: Math.min(...rects.map((r) => r.top)), r: Math.max(...rects.map((r) => r.right)), b: Math.max(...rects.map((r) => r.bottom)) });
+    }
+    const overlaps: string[] = [];
+    const fmt = (b: R) => `${b.name} [${Math.round(b.l)},${Math.round(b.t)}–${Math.round(b.r)},${Math.round(b.b)}]`;
+    for (let m = 0; m < boxes.length; m++) {
+      for (let n = m + 1; n < boxes.length; n++) {
+        const [u, v] = [boxes[m], boxes[n]];
+        if (u.l < v.r && v.l < u.r && u.t < v.b && v.t < u.b) overlaps.push(`${fmt(u)} × ${fmt(v)}`);
+      }
+    }
+    return { pieces: boxes.map((b) => b.name), overlaps };
+  }, i);
+}
+
 /** The words a corner's live region holds (written once the viewport settles, a quarter of a second after a step). */
 async function spoken(p: Page, testId: string, want: RegExp): Promise<string> {
   await expect.poll(async () => (await p.textContent(`[data-testid=${testId}]`).catch(() => '')) ?? '', { interval: 50, timeout: 10_000 }).toMatch(want);
@@ -341,6 +391,22 @@ describe('viewport layouts', () => {
     await expect.poll(async () => (await cellAnnotationPixels(page, 1, mid)).near, { interval: 100, timeout: 10_000 }).toBeGreaterThan(4);
     expect(pageErrors).toEqual([]);
   }, 180_000);
+  it('at 1280×800, in 1×1, 1×2 and 2×2, no two pieces of a viewport\'s overlay (corner text, orientation markers, scale bar) overlap on screen', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.goto(`${stack.baseUrl}/viewer/${a.studyInstanceUID}`);
+    await page.waitForFunction(() => window.__viewer?.getState().firstImageShown === true, null, { timeout: 60_000 });
+    for (const [key, layout, n] of [['7', '1x1', 1], ['8', '1x2', 2], ['9', '2x2', 4]] as const) {
+      await page.keyboard.press(key);
+      await page.waitForFunction(([l, n]) => window.__viewer!.getViewports().layout === l && window.__viewer!.getViewports().viewports.filter((v) => v.imageCount > 0).length === n, [layout, n] as const, { timeout: 30_000 });
+      for (let i = 0; i < n; i++) {
+        // Every piece painted first (orientation on all four edges, the scale bar, the three painted corners).
+        await expect.poll(async () => (await overlayOverlaps(page, i)).pieces.length, { interval: 50, timeout: 10_000 }).toBe(9);
+        expect((await overlayOverlaps(page, i)).overlaps, `${layout} viewport ${i}`).toEqual([]);
+      }
+    }
+    await page.keyboard.press('7');
+    expect(pageErrors).toEqual([]);
+  }, 120_000);
 });
 
 function window0(s: Layouts): Vp {

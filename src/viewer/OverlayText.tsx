@@ -31,7 +31,8 @@ const CORNERS: { id: PaintedCornerId; testId?: string; label: string }[] = [
 type MarkerId = 'top' | 'bottom' | 'left' | 'right';
 const MARKERS: { id: MarkerId; style: React.CSSProperties; align: CanvasTextAlign }[] = [
   { id: 'top', style: { top: 0, left: '50%', transform: 'translateX(-50%)' }, align: 'center' },
-  { id: 'bottom', style: { bottom: 0, left: '50%', transform: 'translateX(-50%)' }, align: 'center' },
+  // Its distance from the bottom edge is in the style sheet: it moves up in a narrow viewport.
+  { id: 'bottom', style: { left: '50%', transform: 'translateX(-50%)' }, align: 'center' },
   { id: 'left', style: { left: 0, top: '50%', transform: 'translateY(-50%)' }, align: 'left' },
   { id: 'right', style: { right: 0, top: '50%', transform: 'translateY(-50%)' }, align: 'right' },
 ];
@@ -136,7 +137,7 @@ export function CornerOverlay({ source, patient, viewportIndex = 0, children }: 
         </div>
       ))}
       <span className="visually-hidden" aria-label={label('Orientation')} data-testid={tid('orientation-markers')} ref={geometrySpoken} />
-      <div className="scale" style={{ bottom: '2.2em', left: '50%', transform: 'translateX(-50%)' }}>
+      <div className="scale" style={{ left: '50%', transform: 'translateX(-50%)' }}>
         <canvas ref={scaleCanvas} className="painted-text" style={SCALE_CANVAS} aria-hidden="true" data-testid={tid('scale-bar-canvas')} />
         <span className="visually-hidden" aria-label={label('Scale')} data-testid={tid('scale-bar')} ref={scaleSpoken} />
       </div>
