@@ -22,12 +22,18 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
   app.get<{ Params: { study: string } }>('/api/studies/:study/findings', { config: { permission: 'findings.read' } }, async (req) => {
     const user = requireUser(req).user;
     const study = req.params.study;
-    const findings = (await findingsForStudy(db, study)).sort(compareFindings);
-    const { afterSignoff, superseded } = await lateAndSuperseded(db, study);
+    // Independent reads side by side: on PostgreSQL each is a round trip, and this route made them one
+    // after another (bench:scale: the slowest route with two gateways).
+    const [stored, { afterSignoff, superseded }, signoff, srWarnings] = await Promise.all([findingsForStudy(db, study), lateAndSuperseded(db, study), signoffStatus(db, study), srWarningsForStudy(db, study)]);
+    const findings = stored.sort(compareFindings);
     // Everything returned passes the same reader policy as the live set.
-    const late = (await filterForReader(ctx, user.role, study, afterSignoff)).sort(compareFindings);
-    const shownSuperseded = new Set((await filterForReader(ctx, user.role, study, superseded.map((x) => x.finding))).map((f) => f.id));
-    const shown = await applyReaderPolicy(ctx, user, study, findings);
+    const [lateVisible, supersededVisible, shown] = await Promise.all([
+      filterForReader(ctx, user.role, study, afterSignoff),
+      filterForReader(ctx, user.role, study, superseded.map((x) => x.finding)),
+      applyReaderPolicy(ctx, user, study, findings),
+    ]);
+    const late = lateVisible.sort(compareFindings);
+    const shownSuperseded = new Set(supersededVisible.map((f) => f.id));
     // The reader opened the study: "in progress" for everyone until sign-off, and what governance counts
     // as "a radiologist opened the AI findings" (server-stamped, audited; gateway/report/opened.ts).
     if (/^[0-9]+(\.[0-9]+)*$/.test(study) && study.length <= 64) {
@@ -37,7 +43,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
     }
     return {
       findings: shown,
-      signoff: await signoffStatus(db, study),
+      signoff,
       /** AI output that arrived after sign-off: not part of the signed record (may start an addendum). */
       afterSignoff: late,
       /** Unverified findings a re-read of the same model replaced (what, when, by whom). */
@@ -45,7 +51,7 @@ export async function registerFindingsRoutes(app: FastifyInstance, ctx: GatewayC
         .filter((x) => shownSuperseded.has(x.finding.id))
         .map((x) => ({ id: x.finding.id, label: x.finding.label, confidence: x.finding.confidence, model: x.finding.model, source: x.finding.source, supersededAt: x.supersededAt, supersededBy: x.supersededBy })),
       /** Conformance warnings of the study's SR documents, as the server read them. */
-      srWarnings: await srWarningsForStudy(db, study),
+      srWarnings,
     };
   });
 
