@@ -147,6 +147,41 @@ describe('viewer (Chromium, real gateway + Orthanc)', () => {
     await page.waitForFunction(() => window.__viewer!.getState().imageIndex !== 24, null, { timeout: 10_000 });
   });
 
+  it('a step is drawn in the key\'s own task, not on the next animation frame (a frame is not waited for)', async () => {
+    // Frames counted by a requestAnimationFrame loop; each key and each Cornerstone render logged with
+    // the count. Drawn on Cornerstone's own frame request, the render would come in a later frame than
+    // its key (this loop's callback, asked for a frame earlier, runs first in every frame).
+    await page.evaluate(() => {
+      const w = window as unknown as { __frames: number; __stepLog: [string, number][] };
+      w.__frames = 0;
+      w.__stepLog = [];
+      const tick = () => {
+        w.__frames++;
+        requestAnimationFrame(tick);
+      };
+      requestAnimationFrame(tick);
+      window.addEventListener('keydown', () => w.__stepLog.push(['key', w.__frames]), true);
+      document.addEventListener('CORNERSTONE_IMAGE_RENDERED', () => w.__stepLog.push(['rendered', w.__frames]), true);
+    });
+    await page.keyboard.press('Home');
+    await waitIndex(page, 0);
+    await page.waitForTimeout(100);
+    await page.evaluate(() => void ((window as unknown as { __stepLog: unknown[] }).__stepLog.length = 0));
+    for (let i = 1; i <= 6; i++) {
+      await page.keyboard.press('ArrowDown');
+      await waitIndex(page, i);
+      await page.waitForTimeout(30);
+    }
+    const log = await page.evaluate(() => (window as unknown as { __stepLog: [string, number][] }).__stepLog);
+    const keys = log.map((e, i) => [e, i] as const).filter(([e]) => e[0] === 'key');
+    expect(keys.length).toBe(6);
+    for (const [[, frame], at] of keys) {
+      const drawn = log.slice(at + 1).find((e) => e[0] === 'rendered');
+      expect(drawn, JSON.stringify(log)).toBeDefined();
+      expect(drawn![1], JSON.stringify(log)).toBe(frame);
+    }
+  });
+
   it('a window preset key changes the VOI and the pixels; reset restores', async () => {
     await page.keyboard.press('Home');
     await waitIndex(page, 0);

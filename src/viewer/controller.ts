@@ -4,7 +4,7 @@
  */
 import { Enums, cache, eventTarget, getShouldUseCPURendering, imageLoader, imageLoadPoolManager, type Types } from '@cornerstonejs/core';
 import { wadors } from '@cornerstonejs/dicom-image-loader';
-import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, type LeftTool, type ViewportHandle } from './cornerstone';
+import { createStackViewport, instanceKey, loadInstanceAsFile, markPart10, noteHandledLoadError, renderStepNow, type LeftTool, type ViewportHandle } from './cornerstone';
 import { initialViewerState, patchSeries, useViewerStore } from './store';
 import { framesPerSeries, imageSeriesHiddenByModality, seriesFromQido } from './series';
 import { takePrefetched } from '../app/prefetch';
@@ -574,7 +574,10 @@ export class ViewerController {
     const i = Math.max(0, Math.min(n - 1, index));
     set({ imageIndex: i });
     return vp.setImageIdIndex(i).then(
-      () => undefined,
+      () => {
+        // Still the slice asked for (a later step did not overtake it): draw it now, not next frame.
+        if (!this.disposed && get().imageIndex === i) renderStepNow(vp);
+      },
       () => undefined, // recorded by the IMAGE_LOAD_ERROR listener
     );
   }

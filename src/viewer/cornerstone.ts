@@ -81,6 +81,30 @@ function isHandledLoadError(reason: unknown): boolean {
   return m !== undefined && handledLoadMessages.has(m);
 }
 
+/** The parts of Cornerstone's rendering engine that `renderStepNow` uses (not in its public typings). */
+interface FrameScheduler {
+  _needsRender?: Set<string>;
+  _animationFrameHandle?: number | null;
+  _renderFlaggedViewports?: () => void;
+}
+
+/**
+ * Renders the viewports Cornerstone flagged for its next animation frame now, in the task of the input
+ * that changed the slice. Cornerstone draws on requestAnimationFrame, so a key press (dispatched at
+ * once, unlike wheel events, which Chromium aligns with frames) waited half a frame on average before
+ * the new slice was drawn (key → drawn 7.5–8.9 ms in bench:viewer). Drawn in the key's own task, the
+ * frame is ready long before the compositor's next deadline instead of racing it. Only for a step
+ * whose image is already decoded (the caller's promise resolved); the frame request that Cornerstone
+ * made is cancelled, so nothing is drawn twice. An engine without these members (another Cornerstone
+ * version) keeps drawing on its frame, as before.
+ */
+export function renderStepNow(viewport: { getRenderingEngine(): unknown }): void {
+  const engine = viewport.getRenderingEngine() as FrameScheduler | undefined;
+  if (!engine?._needsRender?.size || typeof engine._renderFlaggedViewports !== 'function') return;
+  if (engine._animationFrameHandle != null) cancelAnimationFrame(engine._animationFrameHandle);
+  engine._renderFlaggedViewports();
+}
+
 export function initCornerstone(): void {
   if (initialised) return;
   initialised = true;

@@ -13,7 +13,7 @@ import { Enums, cache, imageLoadPoolManager, imageLoader } from '@cornerstonejs/
 import { createStore, type StoreApi } from 'zustand/vanilla';
 import { useViewerStore, type SeriesInfo } from './store';
 import type { LoadedSeries, ViewerController } from './controller';
-import { createSideViewport, type LeftTool, type SideViewportHandle } from './cornerstone';
+import { createSideViewport, renderStepNow, type LeftTool, type SideViewportHandle } from './cornerstone';
 import { CineLoop, nextCineIndex } from './cine';
 import { seriesOfInstance, studyFieldsOf, type OverlaySource, type SeriesLineInfo, type StudyFields } from './overlayText';
 import { imageRefsOf, leftToolFor, type MeasurementView } from './paneRules';
@@ -279,7 +279,9 @@ export class SideViewport implements Pane {
     const i = Math.max(0, Math.min(n - 1, index));
     this.store.setState({ imageIndex: i });
     return this.viewport.setImageIdIndex(i).then(
-      () => undefined,
+      () => {
+        if (this.store.getState().imageIndex === i) renderStepNow(this.viewport);
+      },
       () => undefined,
     );
   }
