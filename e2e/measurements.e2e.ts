@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import type { Page } from 'playwright-core';
 import { startE2EStack, loginInBrowser } from './lib/stack.js';
 import { launchBrowser, type LaunchedBrowser } from './lib/browser.js';
-import { annotationPixels } from './lib/canvas.js';
+import { annotationPixels, svgPixelsNear } from './lib/canvas.js';
 import { HEAD_CT_DIR } from '../scripts/lib/demo-data.js';
 import { uidFor } from '../scripts/lib/demo-studies.js';
 import { login, waitFor, type Client, type Stack } from '../test/harness.js';
@@ -84,27 +84,7 @@ async function expectOverlayWindowUnchanged(page: Page): Promise<void> {
 
 /** Pixels of the accepted-finding colour (#3ddc84) in the viewer's extension overlays (SVG rasterised) near a screen point. */
 function acceptedMarkPixels(page: Page, at: [number, number]): Promise<number> {
-  return page.evaluate(async ([x, y]) => {
-    let n = 0;
-    for (const svg of document.querySelectorAll<SVGSVGElement>('.ext-overlay svg')) {
-      const r = svg.getBoundingClientRect();
-      if (!r.width || !r.height) continue;
-      const clone = svg.cloneNode(true) as SVGSVGElement;
-      clone.setAttribute('width', String(r.width));
-      clone.setAttribute('height', String(r.height));
-      const img = new Image();
-      img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
-      await img.decode();
-      const c = document.createElement('canvas');
-      c.width = r.width;
-      c.height = r.height;
-      const g = c.getContext('2d')!;
-      g.drawImage(img, 0, 0);
-      const d = g.getImageData(Math.round(x - r.x) - 8, Math.round(y - r.y) - 8, 16, 16).data;
-      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 100 && Math.abs(d[i] - 61) < 40 && Math.abs(d[i + 1] - 220) < 40 && Math.abs(d[i + 2] - 132) < 40) n++;
-    }
-    return n;
-  }, at);
+  return svgPixelsNear(page, at, { selector: '.ext-overlay svg', all: true, half: 8, rgb: [61, 220, 132] }).then((r) => r.near);
 }
 
 describe('measurement tools (Chromium, real gateway + Orthanc)', () => {

@@ -14,7 +14,8 @@
  *   allFetchedMs   navigation start -> the last frame of the stack received (the anchor's "all loaded")
  *   allCachedMs    navigation start -> every slice of the stack decoded into Cornerstone's cache
  *   step scroll    27 ArrowDown presses, one at a time: key -> rendered frame latency
- *   burst scroll   27 ArrowDown presses back to back: interval between rendered frames
+ *   burst scroll   27 ArrowDown presses back to back: interval between renders (one per key since a
+ *                  step is drawn in its key's task; before, one per animation frame)
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -84,30 +84,61 @@ export async function expectOverlayText(page: Page, testId: 'slice-info' | 'wl-i
   if (!last.includes(text)) throw new Error(`overlay ${testId} says "${last}", expected "${text}"`);
 }
 
+/** What `svgPixelsNear` counts: the SVGs, how many, the square's half side, and optionally a colour. */
+export interface SvgProbe {
+  /** CSS selector of the SVG layers to rasterise. */
+  selector: string;
+  /** Only the first match (Cornerstone's layer of one viewport) or every match (our overlays). */
+  all?: boolean;
+  /** Half the side of the square around the point, in CSS pixels. */
+  half: number;
+  /** Count only pixels within `tolerance` of this colour in each channel. */
+  rgb?: [number, number, number];
+  tolerance?: number;
+}
+
+/**
+ * SVG layers drawn over a viewport, rasterised in the page (an SVG has no pixels to read until it is
+ * drawn into a canvas): the opaque pixels in a square around a screen point, summed over the layers,
+ * and the layers' text.
+ */
+export function svgPixelsNear(page: Page, at: [number, number], probe: SvgProbe): Promise<{ near: number; text: string }> {
+  return page.evaluate(async ([x, y, p]) => {
+    const svgs = p.all ? [...document.querySelectorAll<SVGSVGElement>(p.selector)] : [document.querySelector<SVGSVGElement>(p.selector)].filter((e): e is SVGSVGElement => !!e);
+    let near = 0;
+    let text = '';
+    for (const svg of svgs) {
+      const r = svg.getBoundingClientRect();
+      if (!r.width || !r.height) continue;
+      const clone = svg.cloneNode(true) as SVGSVGElement;
+      clone.setAttribute('width', String(r.width));
+      clone.setAttribute('height', String(r.height));
+      const img = new Image();
+      img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
+      await img.decode();
+      const c = document.createElement('canvas');
+      c.width = r.width;
+      c.height = r.height;
+      const g = c.getContext('2d')!;
+      g.drawImage(img, 0, 0);
+      const d = g.getImageData(Math.round(x - r.x) - p.half, Math.round(y - r.y) - p.half, 2 * p.half, 2 * p.half).data;
+      const tol = p.tolerance ?? 40;
+      for (let k = 0; k < d.length; k += 4) {
+        if (d[k + 3] <= 100) continue;
+        if (p.rgb && (Math.abs(d[k] - p.rgb[0]) >= tol || Math.abs(d[k + 1] - p.rgb[1]) >= tol || Math.abs(d[k + 2] - p.rgb[2]) >= tol)) continue;
+        near++;
+      }
+      text += svg.textContent ?? '';
+    }
+    return { near, text };
+  }, [at[0], at[1], probe] as const);
+}
+
 /**
  * Cornerstone's annotation layer (its SVG over the viewport) rasterised in the page: the opaque pixels in
  * a 12×12 box around a screen point, and the layer's text. `scope` picks the viewport (a layout cell);
  * by default the first viewport element on the page.
  */
 export function annotationPixels(page: Page, at: [number, number], scope = ''): Promise<{ near: number; text: string }> {
-  return page.evaluate(async ([x, y, scope]) => {
-    const svg = document.querySelector(`${scope} .viewport-element svg`.trim()) as SVGSVGElement | null;
-    if (!svg) return { near: 0, text: '' };
-    const r = svg.getBoundingClientRect();
-    const clone = svg.cloneNode(true) as SVGSVGElement;
-    clone.setAttribute('width', String(r.width));
-    clone.setAttribute('height', String(r.height));
-    const img = new Image();
-    img.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(new XMLSerializer().serializeToString(clone));
-    await img.decode();
-    const c = document.createElement('canvas');
-    c.width = r.width;
-    c.height = r.height;
-    const g = c.getContext('2d')!;
-    g.drawImage(img, 0, 0);
-    const d = g.getImageData(Math.round(x - r.x) - 6, Math.round(y - r.y) - 6, 12, 12).data;
-    let near = 0;
-    for (let k = 0; k < d.length; k += 4) if (d[k + 3] > 100) near++;
-    return { near, text: svg.textContent ?? '' };
-  }, [at[0], at[1], scope] as const);
+  return svgPixelsNear(page, at, { selector: `${scope} .viewport-element svg`.trim(), half: 6 });
 }
