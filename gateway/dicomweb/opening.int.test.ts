@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { slicePositions } from '../../test/positions.js';
+import { uploadFiles } from '../../scripts/lib/orthanc.js';
 import { CHEST_CR, DICOM, HEAD_CT_DIR, headCtFiles } from '../../scripts/lib/demo-data.js';
 import { uidFor } from '../../scripts/lib/demo-studies.js';
 import { firstImageOf } from '../../src/core/imaging/stack.js';
@@ -135,5 +136,26 @@ describe('GET /api/studies/:uid/opening', () => {
   it('is refused to a role that does not read images', async () => {
     const gus = await login(stack.baseUrl, 'gus');
     expect((await gus.fetch(`/api/studies/${HEAD_CT_STUDY}/opening`)).status).toBe(403);
+  });
+
+  it('a re-open of an unchanged series gives the same order (kept per series version); a slice added later is in the next one, in place', async () => {
+    const before = await opening(HEAD_CT_STUDY);
+    const again = await opening(HEAD_CT_STUDY);
+    expect(again.manifest.source).toBe('index');
+    expect(again.manifest.frames).toEqual(before.manifest.frames);
+    // A 29th slice arrives in the same series: a copy of one slice with its own SOP Instance UID, placed
+    // 200 mm along z beyond it (so it has a place of its own in the order).
+    const added = path.join(work, 'added.dcm');
+    fs.copyFileSync(path.join(HEAD_CT_DIR, '05.dcm'), added);
+    fs.chmodSync(added, 0o644);
+    const ipp = execFileSync('dcmdump', ['+P', '0020,0032', added], { encoding: 'utf8' }).match(/\[([^\]]+)\]/)![1].split('\\').map(Number);
+    const sop = uidFor('opening-int/added-slice');
+    execFileSync('dcmodify', ['-nb', '-i', `(0008,0018)=${sop}`, '-i', `(0020,0032)=${ipp[0]}\\${ipp[1]}\\${ipp[2] + 200}`, added]);
+    await uploadFiles(stack.orthanc, [added]);
+    const after = await opening(HEAD_CT_STUDY);
+    expect(after.manifest.source).toBe('index');
+    expect(after.manifest.frames).toHaveLength(29);
+    expect(after.manifest.frames.some((f) => f.includes(`/instances/${sop}/`))).toBe(true);
+    expect(after.manifest.frames).toEqual(await orderFromMetadata(HEAD_CT_STUDY));
   });
 });
