@@ -53,7 +53,7 @@ async function indexedMetas(o: OrthancClient, series: IndexSeries, seriesUID: st
     metas.push(m);
   }
   // Kept only when what was read is the set the version names (no instance came or went in between).
-  if (version && instances.length === series.Instances!.length) {
+  if (version && versionOf(instances.map((i) => i.ID ?? '')) === version) {
     orders.delete(key);
     orders.set(key, { version, metas });
     if (orders.size > MAX_ORDERS) orders.delete(orders.keys().next().value!);
@@ -61,6 +61,7 @@ async function indexedMetas(o: OrthancClient, series: IndexSeries, seriesUID: st
   return metas;
 }
 interface IndexInstance {
+  ID?: string;
   MainDicomTags?: Record<string, string | undefined>;
 }
 
@@ -100,7 +101,7 @@ export async function openingFromIndex(o: OrthancClient, studyUID: string, signa
   const series = await orthancPostJson<IndexSeries[]>(o, '/tools/find', { Level: 'Series', Query: { StudyInstanceUID: studyUID }, Expand: true });
   // The series list's rule (firstSeriesOf): image series in series-number order, then description.
   const candidates = series
-    .map((s) => ({ id: s.ID, tags: s.MainDicomTags ?? {} }))
+    .map((s) => ({ series: s, tags: s.MainDicomTags ?? {} }))
     .filter((s) => s.tags.SeriesInstanceUID && isImageModality(s.tags.Modality))
     .map((s) => ({ ...s, seriesNumber: s.tags.SeriesNumber ? Number(s.tags.SeriesNumber) : undefined, description: s.tags.SeriesDescription ?? '' }))
     .map((s) => ({ ...s, seriesNumber: Number.isFinite(s.seriesNumber) ? s.seriesNumber : undefined }))
@@ -108,7 +109,7 @@ export async function openingFromIndex(o: OrthancClient, studyUID: string, signa
   const chosen = candidates[0];
   if (!chosen) return null;
   const seriesUID = chosen.tags.SeriesInstanceUID!;
-  const metas = await indexedMetas(o, series.find((s) => s.ID === chosen.id)!, seriesUID, chosen.tags.Modality ?? '', signal);
+  const metas = await indexedMetas(o, chosen.series, seriesUID, chosen.tags.Modality ?? '', signal);
   if (!metas) return null;
   const first = firstImageOf(studyUID, metas);
   if (!first) return null;

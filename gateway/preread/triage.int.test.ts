@@ -24,7 +24,6 @@ const waitFor = <T,>(what: string, fn: () => Promise<T | null | undefined | fals
 type View = { studyUID: string; priority: string | null; reason: string | null; aiState: string; status: string; signedBy: string | null };
 type Ev = { event: string; data: any; at: number };
 
-/** Reads an SSE stream into an array until closed. */
 /**
  * A stream's events for one study from the first triage event after `t0` that shows the change onward.
  * A stream keeps the order events were emitted in, but one emitted just before the change (say the
@@ -36,6 +35,7 @@ function fromChange(events: Ev[], uid: string, t0: number, changed: (data: Recor
   return i < 0 ? [] : events.slice(i).filter((e) => e.data?.studyUID === uid);
 }
 
+/** Reads an SSE stream into an array until closed. */
 function subscribe(client: Client, baseUrl: string): { events: Ev[]; ended: () => boolean; close(): void } {
   const events: Ev[] = [];
   const ac = new AbortController();
