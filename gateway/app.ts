@@ -112,6 +112,7 @@ export async function buildGateway(config: GatewayConfig, opts: GatewayOptions =
   // PostgreSQL: the live feed (SSE) reaches users on every gateway (LISTEN/NOTIFY); SQLite: a no-op.
   const live = await mirrorLiveEvents(store, preread, (m) => app.log.warn(m));
   app.addHook('onClose', () => live.close());
+  app.addHook('onClose', async () => ctx.models.close());
   const scrape = config.metricsPort !== undefined ? await startMetricsListener(metrics, config.metricsHost, config.metricsPort) : null;
   if (scrape) app.addHook('onClose', () => scrape.close());
   if (config.staticDir) await registerStatic(app, config.staticDir);

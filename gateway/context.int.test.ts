@@ -24,6 +24,7 @@ function fakeOrthanc(modality: string, root: string): Promise<{ url: string; hit
   const server = http.createServer((req, res) => {
     hits.push(`${req.method} ${req.url}`);
     const json = (v: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+    if (req.method === 'GET' && req.url === '/changes?last') return json({ Changes: [], Done: true, Last: 0 });
     if (req.method === 'POST' && req.url === '/tools/find') return json([{ ID: 'orthanc-series-1', Instances: ['i1'], MainDicomTags: { Modality: modality, SeriesInstanceUID: series } }]);
     if (req.method === 'GET' && req.url === `${root}/studies/${STUDY}/series/${series}/metadata`) {
       return json([

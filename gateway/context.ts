@@ -78,7 +78,7 @@ export function createContext(store: Store, config: GatewayConfig): GatewayConte
     db: store.db,
     config,
     events: new DomainEvents(),
-    models: createModelRegistry(config.modelsDir, { log: (m) => console.error(m) }),
+    models: createModelRegistry(config.modelsDir, { watch: true, log: (m) => console.error(m) }),
     orthanc,
     // One resolver (and one series-metadata cache) per gateway: two gateways in one process share nothing.
     facts: orthancStudyFactsResolver(orthanc, store.db),

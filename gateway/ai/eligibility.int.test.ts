@@ -252,8 +252,10 @@ describe('one model registry (ctx.models)', () => {
     fs.copyFileSync(path.join(modelsDir, HEAD, 'model.onnx'), path.join(dir, 'model.onnx'));
     const m = JSON.parse(fs.readFileSync(path.join(modelsDir, HEAD, 'manifest.json'), 'utf8')) as ModelManifest;
     fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, name: 'head-ct-copy' }));
+    // The registry learns of the folder from its file events (gateway/ai/registry.ts): within moments, not a restart.
+    const listed = (want: string[]) => waitFor(`/api/models to list ${want.join(', ')}`, async () => JSON.stringify(await names()) === JSON.stringify(want), 5000, 50);
     try {
-      expect(await names()).toEqual(['chest-cr-nodule', 'head-ct-copy', HEAD]);
+      await listed(['chest-cr-nodule', 'head-ct-copy', HEAD]);
       const st = await rita.json<AiStatus>(`/api/studies/${studies.perfusion}/ai-status`);
       expect(st.models.find((x) => x.name === 'head-ct-copy')).toMatchObject({ eligible: false, eligibilityReason: PERFUSION_REASON });
       const rollout = await ada.json<{ models: { name: string }[] }>('/api/admin/rollout');
@@ -267,7 +269,7 @@ describe('one model registry (ctx.models)', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
-    expect(await names()).toEqual(['chest-cr-nodule', HEAD]);
+    await listed(['chest-cr-nodule', HEAD]);
     expect((await rita.json<AiStatus>(`/api/studies/${studies.adult}/ai-status`)).models.map((x) => x.name)).toEqual(['chest-cr-nodule', HEAD]);
   });
 });

@@ -50,6 +50,39 @@ describe('model registry', () => {
       fs.rmSync(root, { recursive: true, force: true });
     }
   });
+
+  it('watching (the gateway\'s): a model installed, changed or removed is seen from the file events, with no periodic check', async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rs-registry-watch-'));
+    // A periodic check far beyond the test: only the events can make the registry read the folder again.
+    const reg = createModelRegistry(root, { watch: true, checkMs: 600_000 });
+    const until = async (what: string, ok: () => boolean) => {
+      for (const t = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 20))) if (Date.now() - t > 3000) throw new Error(`not seen within 3 s: ${what}`);
+    };
+    try {
+      expect(reg.all()).toEqual([]);
+      const empty = reg.all();
+      expect(reg.all()).toBe(empty);
+      // Installed the way an admin does: the folder first, the files after (the new folder must be watched too).
+      const dir = path.join(root, 'head-ct-hyperdensity');
+      fs.mkdirSync(dir);
+      // The folder's event is taken (nothing to list yet) before its files come: they must be seen from the new folder's own watch.
+      await new Promise((r) => setTimeout(r, 200));
+      expect(reg.all()).toEqual([]);
+      fs.copyFileSync(path.join(MODELS, 'head-ct-hyperdensity', 'manifest.json'), path.join(dir, 'manifest.json'));
+      await until('the manifest', () => reg.all().length === 1);
+      expect(reg.list()).toEqual([]);
+      fs.writeFileSync(path.join(dir, 'model.onnx'), Buffer.alloc(8));
+      await until('the model file', () => reg.list().length === 1);
+      const m = JSON.parse(fs.readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ ...m, version: '1.0.1' }));
+      await until('the changed manifest', () => reg.get('head-ct-hyperdensity')?.manifest.version === '1.0.1');
+      fs.rmSync(dir, { recursive: true });
+      await until('the removal', () => reg.all().length === 0);
+    } finally {
+      reg.close();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
 });
 
 for (const name of ['head-ct-hyperdensity', 'chest-cr-nodule']) {

@@ -32,6 +32,8 @@ export interface ModelRegistry {
   /** Per-model and per-class thresholds for prioritise(). */
   thresholds(): Record<string, number>;
   readonly dir: string;
+  /** Stops watching the folder (a registry made with `watch`). */
+  close(): void;
 }
 
 interface Snapshot {
@@ -71,6 +73,15 @@ function signatureOf(root: string): string {
   return parts.join('|');
 }
 
+/** The sub-folders of root (models and would-be models), absolute; none when root is missing. */
+function listDirs(root: string): string[] {
+  try {
+    return fs.readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(root, d.name));
+  } catch {
+    return [];
+  }
+}
+
 function readAll(root: string): Omit<Snapshot, 'signature'> {
   const models: RegisteredModel[] = [];
   const errors: string[] = [];
@@ -101,18 +112,43 @@ function readAll(root: string): Omit<Snapshot, 'signature'> {
 }
 
 /**
- * The registry over a folder. The folder's signature (a stat per file, a few files) is checked on
- * every read by default (`checkMs` to check less often); the manifests are parsed again only when it changed.
+ * The registry over a folder. By default the folder's signature (a stat per file, a few files) is
+ * checked on every read, and the manifests are parsed again only when it changed. With `watch` (the
+ * gateway's, read on every request), the folder and each model folder are watched (inotify) and the
+ * signature is checked only after an event, or after `checkMs` in case one was missed (a file system
+ * without events); reading the registry then costs no disk access.
  */
-export function createModelRegistry(modelsDir: string, opts: { checkMs?: number; log?: (msg: string) => void } = {}): ModelRegistry {
+export function createModelRegistry(modelsDir: string, opts: { checkMs?: number; watch?: boolean; log?: (msg: string) => void } = {}): ModelRegistry {
   const root = path.resolve(modelsDir);
-  const checkMs = opts.checkMs ?? 0;
+  const checkMs = opts.checkMs ?? (opts.watch ? 5_000 : 0);
   let snap: Snapshot | null = null;
   let checkedAt = 0;
+  let dirty = true;
+  let watchers: fs.FSWatcher[] = [];
+  let watching = !!opts.watch;
+  const watchFolders = () => {
+    for (const w of watchers) w.close();
+    watchers = [];
+    for (const dir of [root, ...listDirs(root)]) {
+      if (watchers.length > 64) break;
+      try {
+        // Not persistent: a watch never keeps the process alive.
+        const w = fs.watch(dir, { persistent: false }, () => (dirty = true));
+        w.on('error', () => (dirty = true));
+        watchers.push(w);
+      } catch {
+        // Not there (yet) or not watchable: the periodic check covers it.
+      }
+    }
+  };
   const current = (): Snapshot => {
     const now = Date.now();
-    if (snap && now - checkedAt < checkMs) return snap;
+    if (snap && !dirty && now - checkedAt < checkMs) return snap;
+    // Cleared before the walk: an event during it marks the registry dirty again.
+    dirty = false;
     checkedAt = now;
+    // Watches are set again at each check: a folder made since (a model being installed) is watched too.
+    if (watching) watchFolders();
     const signature = signatureOf(root);
     if (snap && snap.signature === signature) return snap;
     const next = { signature, ...readAll(root) };
@@ -122,6 +158,11 @@ export function createModelRegistry(modelsDir: string, opts: { checkMs?: number;
   };
   return {
     dir: root,
+    close() {
+      for (const w of watchers) w.close();
+      watchers = [];
+      watching = false;
+    },
     all: () => current().models,
     list: () => current().models.filter((m) => m.hasFile && m.manifest.runtime?.kind !== 'remote'),
     get: (name) => current().models.find((m) => m.manifest.name === name),

@@ -73,12 +73,18 @@ export async function seriesFactsOf(
 export type SeriesFactsCache = Map<string, { at: number; facts: RoutableSeries }>;
 const SERIES_TTL_MS = 60_000;
 
+/** What a study's facts take from Orthanc: its image series' facts (without the order's) and the other series' modalities. */
+interface PacsFacts {
+  facts: RoutableSeries[];
+  otherModalities: string[];
+}
+
 /**
- * A study's facts, fresh from Orthanc: the series list is always asked for (a cheap index query), so a
- * series or images that arrived since are seen at once; each series' metadata is read again only when
- * its instance count changed (or after a minute). null when the study has no series there.
+ * A study's facts from Orthanc: the series list is asked for (an index query), so a series or images
+ * that arrived since are seen; each series' metadata is read again only when its instance count
+ * changed (or after a minute). null when the study has no series there.
  */
-export async function readStudyFacts(o: OrthancClient, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
+async function readPacsFacts(o: OrthancClient, studyUID: string, cache: SeriesFactsCache): Promise<PacsFacts | null> {
   const { series, otherModalities } = await findImageSeries(o, studyUID);
   if (!series.length && !otherModalities.length) return null;
   const now = Date.now();
@@ -92,21 +98,82 @@ export async function readStudyFacts(o: OrthancClient, db: Kysely<DB>, studyUID:
     cache.set(key(s), { at: now, facts: f });
   }
   if (cache.size > 5000) for (const k of [...cache.keys()].slice(0, 1000)) cache.delete(k);
-  const facts = series.map((s) => cache.get(key(s))?.facts).filter((f): f is RoutableSeries => !!f);
-  const order = await orderFacts(db, studyUID, facts.find((s) => s.accessionNumber)?.accessionNumber);
-  const withOrder = facts.map((s) => ({ ...s, clinicalIndication: order.clinicalIndication?.trim() || null }));
-  return summariseStudy(withOrder, otherModalities);
+  return { facts: series.map((s) => cache.get(key(s))?.facts).filter((f): f is RoutableSeries => !!f), otherModalities };
+}
+
+/** The Orthanc part joined with the HL7 order's facts (read from our database on every call: an order may come any time). */
+async function withOrder(db: Kysely<DB>, studyUID: string, pacs: PacsFacts | null): Promise<StudyFacts | null> {
+  if (!pacs) return null;
+  const order = await orderFacts(db, studyUID, pacs.facts.find((s) => s.accessionNumber)?.accessionNumber);
+  const facts = pacs.facts.map((s) => ({ ...s, clinicalIndication: order.clinicalIndication?.trim() || null }));
+  return summariseStudy(facts, pacs.otherModalities);
+}
+
+/** A study's facts, fresh from Orthanc (readPacsFacts) and the order. */
+export async function readStudyFacts(o: OrthancClient, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
+  return withOrder(db, studyUID, await readPacsFacts(o, studyUID, cache));
 }
 
 /**
- * The study-facts resolver the trust controls use: always current (see readStudyFacts), with the
- * series metadata cached. PACS unreachable → null (callers fail closed).
+ * Orthanc's change log position (`/changes?last`): every stored, deleted or modified resource moves it,
+ * in the same index transaction as the change itself. A caller gets a position read after it asked:
+ * a read already under way may predate the caller's moment, so the caller waits for the next one;
+ * callers that ask while no read has started share it (a worklist's studies take one read, not one each).
  */
-export function orthancStudyFactsResolver(o: OrthancClient, db: Kysely<DB>): (studyUID: string) => Promise<StudyFacts | null> {
-  const cache: SeriesFactsCache = new Map();
+export function changeLogPosition(o: OrthancClient): () => Promise<number> {
+  let queued: Promise<number> | null = null;
+  let running: Promise<unknown> | null = null;
+  const read = async () => (await orthancJson<{ Last?: number }>(o, '/changes?last', { timeoutMs: FACTS_TIMEOUT_MS })).Last ?? 0;
+  return () => {
+    if (queued) return queued;
+    const start = () => {
+      queued = null;
+      const p = read();
+      running = p.then(
+        () => (running = null),
+        () => (running = null),
+      );
+      return p;
+    };
+    queued = (running ?? Promise.resolve()).then(start);
+    return queued;
+  };
+}
+
+/** Cached Orthanc facts per study, each valid while Orthanc's change log has not moved past the position it was read at. */
+const STUDY_CACHE_MAX = 2000;
+/**
+ * Orthanc 1.10 logs no change for a deletion (it drops the deleted resources' entries instead), so a
+ * study's cached facts are searched for again after this long even when the log has not moved: a
+ * series or study deleted from the PACS is gone from the facts within it.
+ */
+export const FACTS_RECHECK_MS = 3_000;
+
+/**
+ * The study-facts resolver the trust controls use (ctx.facts). Each call reads Orthanc's change log
+ * position (one cheap index query, shared by concurrent callers); a study's Orthanc facts are searched
+ * for again when the log moved since they were read (anything stored or modified in the PACS: seen by
+ * the next call) or after `recheckMs` (a deletion, which the log does not record). A worklist of N
+ * unchanged studies costs one query, not N series searches. The HL7 order is read on every call.
+ * PACS unreachable → null (callers fail closed).
+ */
+export function orthancStudyFactsResolver(o: OrthancClient, db: Kysely<DB>, opts: { recheckMs?: number } = {}): (studyUID: string) => Promise<StudyFacts | null> {
+  const recheckMs = opts.recheckMs ?? FACTS_RECHECK_MS;
+  const seriesCache: SeriesFactsCache = new Map();
+  const studies = new Map<string, { position: number; readAt: number; pacs: PacsFacts | null }>();
+  const position = changeLogPosition(o);
   return async (studyUID) => {
     try {
-      return await readStudyFacts(o, db, studyUID, cache);
+      const at = await position();
+      const hit = studies.get(studyUID);
+      if (hit && hit.position === at && Date.now() - hit.readAt < recheckMs) return await withOrder(db, studyUID, hit.pacs);
+      // Searched after the position was read: a change landing meanwhile moves the log past `at`, so the next call searches again.
+      const readAt = Date.now();
+      const pacs = await readPacsFacts(o, studyUID, seriesCache);
+      studies.delete(studyUID);
+      studies.set(studyUID, { position: at, readAt, pacs });
+      if (studies.size > STUDY_CACHE_MAX) studies.delete(studies.keys().next().value!);
+      return await withOrder(db, studyUID, pacs);
     } catch {
       return null;
     }
