@@ -194,16 +194,37 @@ export interface ReaderPolicySnapshot {
   manifests: ReadonlyMap<string, ModelManifest>;
 }
 
-export async function readerPolicySnapshot(deps: Pick<TrustDeps, 'db' | 'models'>): Promise<ReaderPolicySnapshot> {
-  const { db } = deps;
+type PolicyTables = Omit<ReaderPolicySnapshot, 'manifests'>;
+/** Per database handle: the policy tables as read at a policy generation (gateway/trust/migrations.ts). */
+const policyTables = new WeakMap<object, { generation: number; tables: PolicyTables }>();
+
+async function readPolicyTables(db: Kysely<DB>): Promise<PolicyTables> {
   const rows = await db.selectFrom('ai_disabled_studies').selectAll().execute();
   return {
     policy: (await currentPolicy(db)).policy,
     rollout: await rolloutTable(db),
     disabledStudies: new Map(rows.map((r) => [r.study_uid, { reason: r.reason, by: r.disabled_by, at: r.disabled_at }])),
     disabledModalities: await disabledModalities(db),
-    manifests: new Map(deps.models.manifests().map((m) => [m.name, m])),
   };
+}
+
+/**
+ * The reader policy as it stands now. The four policy tables are read again only when the policy
+ * generation moved (every write to them moves it, in its own transaction, by trigger): one query per
+ * call otherwise. Tables read after the generation can only be newer than it, so a cached snapshot
+ * is never older than the last change committed before the call.
+ */
+export async function readerPolicySnapshot(deps: Pick<TrustDeps, 'db' | 'models'>): Promise<ReaderPolicySnapshot> {
+  const { db } = deps;
+  const generation = (await db.selectFrom('policy_generation').select('generation').where('id', '=', 1).executeTakeFirst())?.generation;
+  const hit = policyTables.get(db);
+  let tables: PolicyTables;
+  if (hit && generation !== undefined && hit.generation === Number(generation)) tables = hit.tables;
+  else {
+    tables = await readPolicyTables(db);
+    if (generation !== undefined) policyTables.set(db, { generation: Number(generation), tables });
+  }
+  return { ...tables, manifests: new Map(deps.models.manifests().map((m) => [m.name, m])) };
 }
 
 /**
