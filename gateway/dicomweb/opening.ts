@@ -20,6 +20,7 @@ import { previewInfo } from '../../src/core/imaging/preview.js';
 import { singlePart, transferSyntaxOf } from '../../src/core/dicomweb/multipart.js';
 import { PART_END, closing, partHead } from '../../src/core/dicomweb/partStream.js';
 import type { DicomJson } from '../../src/core/imaging/dicomJson.js';
+import { fetchOrthanc } from '../orthanc/http.js';
 
 const UID = /^[0-9.]{1,64}$/;
 const FRAME_ACCEPT = 'multipart/related; type="application/octet-stream"; transfer-syntax=*';
@@ -49,7 +50,7 @@ export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit
     if (!first) {
       let meta: Response;
       try {
-        meta = await fetch(`${base}/studies/${studyUID}/metadata`, { headers: { ...auth, accept: 'application/dicom+json' } });
+        meta = await fetchOrthanc(`${base}/studies/${studyUID}/metadata`, { headers: { ...auth, accept: 'application/dicom+json' } });
       } catch {
         return reply.code(502).send({ error: 'PACS unreachable' });
       }
@@ -70,7 +71,7 @@ export function registerOpening(app: FastifyInstance, ctx: GatewayContext, audit
     });
     const getFrame = async (path: string): Promise<{ bytes: Uint8Array; syntax: string } | null> => {
       try {
-        const r = await fetch(base + path, { headers: { ...auth, accept: FRAME_ACCEPT }, signal: aborted.signal });
+        const r = await fetchOrthanc(base + path, { headers: { ...auth, accept: FRAME_ACCEPT }, signal: aborted.signal });
         // E.g. 500 for a syntax Orthanc 1.10 cannot hand out as stored: the viewer's loader copes.
         if (!r.ok) return null;
         const part = singlePart(new Uint8Array(await r.arrayBuffer()), r.headers.get('content-type') ?? '');

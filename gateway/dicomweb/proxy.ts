@@ -20,6 +20,7 @@ import type { GatewayContext } from '../context.js';
 import { registerOpening } from './opening.js';
 import { createPhiReadAudit, type PhiReadAudit } from './phi-audit.js';
 import { createProxyGuard, filterDicomJson } from '../objects/proxy-guard.js';
+import { fetchOrthanc } from '../orthanc/http.js';
 
 /** studies[/S[/series[/R[/instances[/I[/frames/N | /rendered | /metadata | /bulk/...]]]]]] and friends. */
 const DICOMWEB_PATH = /^\/(studies|series|instances)(\/[0-9.]+(\/(series|instances|metadata|rendered|thumbnail|frames|bulk)(\/[0-9A-Za-z.,/]*)?)?)?$/;
@@ -127,7 +128,7 @@ export async function registerDicomWebProxy(app: FastifyInstance, ctx: GatewayCo
     }
     let res: Response;
     try {
-      res = await fetch(target, { method: req.method, headers, body, signal: controller.signal, redirect: 'manual', ...(body ? { duplex: 'half' } : {}) } as RequestInit);
+      res = await fetchOrthanc(target, { method: req.method, headers, body, signal: controller.signal, redirect: 'manual', ...(body ? { duplex: 'half' } : {}) } as RequestInit);
     } catch (e) {
       if (tooLarge) return reply.code(413).send({ error: 'STOW-RS body larger than the body limit' });
       req.log.warn({ err: (e as Error).message }, 'PACS unreachable');

@@ -21,6 +21,7 @@ import { ingest } from './ingest.js';
 import { srReadOptions } from '../objects/geometry.js';
 import './migrations.js';
 import '../outbox/schema.js';
+import { fetchOrthanc } from '../orthanc/http.js';
 
 export interface SrArrivalDeps {
   db: Kysely<DB>;
@@ -88,7 +89,7 @@ async function readOne(deps: SrArrivalDeps, instanceId: string, sop: string, ser
     await record(db, { sop, study: ours.study_uid ?? '', series: seriesUID, state: 'own', findings: 0, warnings: [] });
     return;
   }
-  const r = await fetch(`${orthanc.url}/instances/${instanceId}/file`, { headers: orthanc.auth ? { authorization: orthanc.auth } : {}, signal: AbortSignal.timeout(30_000) });
+  const r = await fetchOrthanc(`${orthanc.url}/instances/${instanceId}/file`, { headers: orthanc.auth ? { authorization: orthanc.auth } : {}, signal: AbortSignal.timeout(30_000) });
   if (!r.ok) throw new Error(`Orthanc GET /instances/${instanceId}/file: HTTP ${r.status}`);
   const bytes = new Uint8Array(await r.arrayBuffer());
   let result: ReturnType<typeof readMeasurementReport>;
@@ -123,7 +124,7 @@ async function readOne(deps: SrArrivalDeps, instanceId: string, sop: string, ser
  * second run reads nothing. Returns the SOP Instance UIDs read.
  */
 export async function backfillSrDocuments(deps: SrArrivalDeps, shouldStop: () => boolean = () => false): Promise<string[]> {
-  const r = await fetch(`${deps.orthanc.url}/tools/find`, {
+  const r = await fetchOrthanc(`${deps.orthanc.url}/tools/find`, {
     method: 'POST',
     body: JSON.stringify({ Level: 'Series', Query: { Modality: 'SR' } }),
     headers: { 'content-type': 'application/json', ...(deps.orthanc.auth ? { authorization: deps.orthanc.auth } : {}) },

@@ -8,6 +8,7 @@
  * worker threads, and only plain data survives the structured clone.
  */
 import type { GatewayConfig } from '../config.js';
+import { fetchOrthanc } from './http.js';
 
 export interface OrthancClient {
   /** Base URL of Orthanc's REST API, no trailing slash. */
@@ -41,7 +42,7 @@ export function orthancFetch(o: OrthancClient, pathname: string, init: RequestIn
   const { timeoutMs, ...rest } = init;
   const headers: Record<string, string> = { ...(rest.headers as Record<string, string> | undefined) };
   if (o.auth) headers.authorization = o.auth;
-  return fetch(o.url + pathname, { ...rest, headers, signal: rest.signal ?? AbortSignal.timeout(timeoutMs ?? o.timeoutMs) });
+  return fetchOrthanc(o.url + pathname, { ...rest, headers, signal: rest.signal ?? AbortSignal.timeout(timeoutMs ?? o.timeoutMs) });
 }
 
 /** JSON from Orthanc; a non-2xx answer is an OrthancError carrying the status (never the body: it may quote a patient). */
