@@ -67,7 +67,7 @@ export interface GatewayContext {
   models: ModelRegistry;
   /** THE Orthanc client (base URL, credentials, DICOMweb root, timeouts) of all server code that is not the proxy. */
   orthanc: OrthancClient;
-  /** THE study facts (src/core/study/facts.ts over Orthanc's metadata and the HL7 order), current on every call; null when unknown. */
+  /** THE study facts (src/core/study/facts.ts over Orthanc's metadata and the HL7 order), current on every call (kept while Orthanc's change log stands still; a deletion within 3 s: trust/study-facts.ts); null when unknown. */
   facts: (studyUID: string) => Promise<StudyFacts | null>;
 }
 

@@ -149,7 +149,7 @@ export async function isAiAllowed(db: Kysely<DB>, q: { studyUID: string; modalit
   return { ok: true };
 }
 
-/** How the gateway learns a study's facts (ctx.facts: Orthanc metadata and the HL7 order, current on every call). */
+/** How the gateway learns a study's facts (ctx.facts: Orthanc metadata and the HL7 order, current on every call; see trust/study-facts.ts). */
 export type StudyFactsResolver = (studyUID: string) => Promise<StudyFacts | null>;
 
 /**
