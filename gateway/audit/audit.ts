@@ -7,7 +7,7 @@
  * Records reference studies and findings by UID/id only: never patient names or other PHI.
  */
 import crypto from 'node:crypto';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, Store } from '../db/database.js';
 import { auditKeyOf, readHead, writeHead } from './key.js';
 import { advisoryXactLock } from '../db/dialect.js';
@@ -51,33 +51,52 @@ export function macRecord(hash: string, key: Buffer): string {
   return crypto.createHmac('sha256', key).update(hash).digest('hex');
 }
 
-export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
-  const k = auditKeyOf(db);
-  const { key } = k;
+/**
+ * Appends one record inside the caller's transaction (the chain's tip read under the `audit` lock,
+ * which PostgreSQL holds until that transaction ends). The checkpoint outside the database is the
+ * caller's to write once the transaction has committed (see withAudit).
+ */
+async function appendIn(trx: Transaction<DB>, key: Buffer, ev: AuditEvent): Promise<{ seq: number; hash: string }> {
   // Appends are serialised so the chain stays linear: SQLite has one writer; on PostgreSQL every append
   // takes the advisory lock `audit` (released at commit), so two gateways never read the same tip.
-  const written = await db.transaction().execute(async (trx) => {
-    await advisoryXactLock(trx, 'audit');
-    const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-    const row = {
-      at: new Date().toISOString(),
-      actor: ev.actor,
-      role: ev.role ?? null,
-      action: ev.action,
-      outcome: ev.outcome ?? 0,
-      study_uid: ev.studyUID ?? null,
-      finding_id: ev.findingId ?? null,
-      detail: ev.detail === undefined ? null : JSON.stringify(ev.detail),
-      prev_hash: last?.hash ?? GENESIS_HASH,
-    };
-    const hash = hashRecord(row);
-    const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
-    return { seq: Number(seq), hash };
+  await advisoryXactLock(trx, 'audit');
+  const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
+  const row = {
+    at: new Date().toISOString(),
+    actor: ev.actor,
+    role: ev.role ?? null,
+    action: ev.action,
+    outcome: ev.outcome ?? 0,
+    study_uid: ev.studyUID ?? null,
+    finding_id: ev.findingId ?? null,
+    detail: ev.detail === undefined ? null : JSON.stringify(ev.detail),
+    prev_hash: last?.hash ?? GENESIS_HASH,
+  };
+  const hash = hashRecord(row);
+  const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
+  return { seq: Number(seq), hash };
+}
+
+export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
+  await withAudit(db, async () => ({ value: undefined, audit: ev }));
+}
+
+/**
+ * Runs `fn` and appends the audit record it returns in one transaction: the act and its record commit
+ * together or not at all (a process killed between two transactions left an act unrecorded). The
+ * audit lock is taken last, after the act's own writes, so it is held only for the append and commit.
+ */
+export async function withAudit<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<{ value: T; audit: AuditEvent | null }>): Promise<T> {
+  const k = auditKeyOf(db);
+  const { value, written } = await db.transaction().execute(async (trx) => {
+    const r = await fn(trx);
+    return { value: r.value, written: r.audit ? await appendIn(trx, k.key, r.audit) : null };
   });
   // The checkpoint outside the database: deleting the newest records is noticed too. Not awaited: the
   // record is committed, and the append (often on a request's path, after the change it records) must
   // not wait behind file work in libuv's pool, which scrypt log-ins share. The store's close waits for it.
-  void writeHead(k, written.seq, written.hash);
+  if (written) void writeHead(k, written.seq, written.hash);
+  return value;
 }
 
 /**

@@ -3,7 +3,8 @@
  * verdicts with server-side attribution, undo, sign-off lock, audit trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { sql } from 'kysely';
+import { startStack, login, TEST_DIALECT, type Stack, type Client } from '../../test/harness.js';
 import { seedDemoFindings } from '../../scripts/seed-demo-findings.js';
 import { verifyChain, type AuditRecord } from '../audit/audit.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -107,6 +108,35 @@ describe('findings API', () => {
     expect((await rita.post('/api/findings/nope/verdict', { action: 'accept' })).status).toBe(404);
     const remy = await login(stack.baseUrl, 'remy');
     expect((await remy.post(`/api/studies/${CR}/signoff`, {})).status).toBe(403);
+  });
+
+  it('a verdict whose audit record cannot be written is not kept: the act and its record commit together', async () => {
+    const db = stack.gateway.store.db;
+    const before = await list(rita, CT);
+    const verdicts = async () => (await db.selectFrom('finding_verdicts').select('seq').execute()).length;
+    const recorded = async () => (await audit()).filter((a) => a.action.startsWith('finding-')).length;
+    const [v0, a0] = [await verdicts(), await recorded()];
+    // The audit table refuses new records for a moment (what a full disk or a dropped connection does mid-transaction).
+    if (TEST_DIALECT === 'sqlite') await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END`.execute(db);
+    else {
+      await sql`CREATE FUNCTION audit_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql`.execute(db);
+      await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()`.execute(db);
+    }
+    try {
+      const r = await rita.post('/api/findings/fixture-ct-fracture-1/verdict', { action: 'accept' });
+      expect(r.status).toBe(500);
+    } finally {
+      if (TEST_DIALECT === 'sqlite') await sql`DROP TRIGGER audit_refuse`.execute(db);
+      else {
+        await sql`DROP TRIGGER audit_refuse ON audit`.execute(db);
+        await sql`DROP FUNCTION audit_refuse()`.execute(db);
+      }
+    }
+    // Neither the verdict nor its history row was kept.
+    expect(await list(rita, CT)).toEqual(before);
+    expect(await verdicts()).toBe(v0);
+    expect(await recorded()).toBe(a0);
+    expect(verifyChain(await audit()).ok).toBe(true);
   });
 
   it('signs off: unverified stay unverified (after an explicit confirmation, recorded), verdicts are then locked (409), all audited', async () => {

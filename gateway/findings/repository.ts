@@ -1,5 +1,5 @@
 /** Findings storage: the validated Finding is stored whole (JSON body) with a few indexed columns. */
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/database.js';
 import { orthancFetch, type OrthancClient } from '../orthanc/client.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
@@ -55,53 +55,56 @@ export type VerdictOutcome =
  * and the history row happen in one transaction, so a verdict racing a sign-off cannot slip in.
  */
 export async function recordVerdict(db: Kysely<DB>, id: string, req: VerdictRequest, actor: Actor, at: string): Promise<VerdictOutcome> {
-  return db.transaction().execute(async (trx): Promise<VerdictOutcome> => {
-    const current = await getFinding(trx, id);
-    if (!current) return { ok: false, status: 404, error: `no finding ${id}` };
-    const signed = await getSignoff(trx, current.studyInstanceUID);
-    if (signed) return { ok: false, status: 409, error: `study ${current.studyInstanceUID} was signed off at ${signed.signed_at}; verdicts are locked` };
+  return db.transaction().execute((trx) => recordVerdictIn(trx, id, req, actor, at));
+}
 
-    if (req.action === 'undo') {
-      const last = await trx
-        .selectFrom('finding_verdicts')
-        .selectAll()
-        .where('result_id', '=', id)
-        .where('undone', '=', 0)
-        .orderBy('seq', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-      if (!last) return { ok: false, status: 409, error: `finding ${id} has no verdict to undo` };
-      const before = FindingSchema.parse(JSON.parse(last.before_body));
-      if (last.result_id !== before.id) await trx.deleteFrom('findings').where('id', '=', last.result_id).execute();
-      await upsertFinding(trx, before);
-      await trx.updateTable('finding_verdicts').set({ undone: 1 }).where('seq', '=', last.seq).execute();
-      return { ok: true, finding: before, before: current, action: 'undo', undoneAction: last.action };
-    }
+/** recordVerdict inside the caller's transaction (the verdict and its audit record commit together: findings/service.ts). */
+export async function recordVerdictIn(trx: Transaction<DB>, id: string, req: VerdictRequest, actor: Actor, at: string): Promise<VerdictOutcome> {
+  const current = await getFinding(trx, id);
+  if (!current) return { ok: false, status: 404, error: `no finding ${id}` };
+  const signed = await getSignoff(trx, current.studyInstanceUID);
+  if (signed) return { ok: false, status: 409, error: `study ${current.studyInstanceUID} was signed off at ${signed.signed_at}; verdicts are locked` };
 
-    const next = applyVerdict(current, req, actor, at);
-    if (!next.ok) return { ok: false, status: 422, error: 'invalid verdict', details: next.errors };
-    if (next.value.studyInstanceUID !== current.studyInstanceUID) return { ok: false, status: 422, error: 'studyInstanceUID: a verdict cannot move a finding to another study' };
-    // The first modify of an AI original replaces it by the linked ~mod finding; the original
-    // lives on in the history row (before_body) and comes back on undo.
-    if (next.value.id !== current.id) await trx.deleteFrom('findings').where('id', '=', current.id).execute();
-    await upsertFinding(trx, next.value);
-    await trx
-      .insertInto('finding_verdicts')
-      .values({
-        study_uid: current.studyInstanceUID,
-        finding_id: current.id,
-        result_id: next.value.id,
-        action: req.action,
-        actor: actor.username,
-        role: actor.role,
-        at,
-        before_body: JSON.stringify(current),
-        after_body: JSON.stringify(next.value),
-        undone: 0,
-      })
-      .execute();
-    return { ok: true, finding: next.value, before: current, action: req.action };
-  });
+  if (req.action === 'undo') {
+    const last = await trx
+      .selectFrom('finding_verdicts')
+      .selectAll()
+      .where('result_id', '=', id)
+      .where('undone', '=', 0)
+      .orderBy('seq', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!last) return { ok: false, status: 409, error: `finding ${id} has no verdict to undo` };
+    const before = FindingSchema.parse(JSON.parse(last.before_body));
+    if (last.result_id !== before.id) await trx.deleteFrom('findings').where('id', '=', last.result_id).execute();
+    await upsertFinding(trx, before);
+    await trx.updateTable('finding_verdicts').set({ undone: 1 }).where('seq', '=', last.seq).execute();
+    return { ok: true, finding: before, before: current, action: 'undo', undoneAction: last.action };
+  }
+
+  const next = applyVerdict(current, req, actor, at);
+  if (!next.ok) return { ok: false, status: 422, error: 'invalid verdict', details: next.errors };
+  if (next.value.studyInstanceUID !== current.studyInstanceUID) return { ok: false, status: 422, error: 'studyInstanceUID: a verdict cannot move a finding to another study' };
+  // The first modify of an AI original replaces it by the linked ~mod finding; the original
+  // lives on in the history row (before_body) and comes back on undo.
+  if (next.value.id !== current.id) await trx.deleteFrom('findings').where('id', '=', current.id).execute();
+  await upsertFinding(trx, next.value);
+  await trx
+    .insertInto('finding_verdicts')
+    .values({
+      study_uid: current.studyInstanceUID,
+      finding_id: current.id,
+      result_id: next.value.id,
+      action: req.action,
+      actor: actor.username,
+      role: actor.role,
+      at,
+      before_body: JSON.stringify(current),
+      after_body: JSON.stringify(next.value),
+      undone: 0,
+    })
+    .execute();
+  return { ok: true, finding: next.value, before: current, action: req.action };
 }
 
 export async function verdictHistory(db: Kysely<DB>, id: string) {

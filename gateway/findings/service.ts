@@ -8,11 +8,11 @@ import type { DB } from '../db/database.js';
 import type { DomainEvents } from '../context.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 import type { VerdictRequest } from '../../src/core/findings/verdict.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit, type AuditEvent } from '../audit/audit.js';
 import { ARRIVING } from '../preread/arriving.js';
 import { onStudySignedOff } from '../outbox/events.js';
 import { measurementsForStudy } from '../measurements/register.js';
-import { findingsForStudy, recordVerdict, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
+import { findingsForStudy, recordVerdictIn, signOffStudy, type SignoffOutcome, type VerdictOutcome } from './repository.js';
 import { freezeReport, getReport } from '../report/repository.js';
 import { parseDraft, pendingAiLines, reportParts, reportPlainText, type ReportDraft } from '../../src/core/report/draft.js';
 
@@ -25,15 +25,9 @@ export interface FindingsDeps {
 
 const AUDIT_ACTION = { accept: 'finding-accepted', reject: 'finding-rejected', modify: 'finding-modified', undo: 'finding-verdict-undone' } as const;
 
-/** A verdict (or undo) by a user: who and when are the server's. Refusals (409) are audited too. */
-export async function giveVerdict(deps: FindingsDeps, id: string, req: VerdictRequest, user: Pick<SessionUser, 'username' | 'role'>): Promise<VerdictOutcome> {
-  const { db } = deps;
-  const out = await recordVerdict(db, id, req, { username: user.username, role: user.role }, new Date().toISOString());
-  if (!out.ok) {
-    if (out.status === 409) await appendAudit(db, { actor: user.username, role: user.role, action: `finding-${req.action}`, outcome: 4, findingId: id, detail: { refused: out.error } });
-    return out;
-  }
-  await appendAudit(db, {
+/** The audit record of a verdict given (or undone). */
+function verdictAuditEvent(out: Extract<VerdictOutcome, { ok: true }>, req: VerdictRequest, user: Pick<SessionUser, 'username' | 'role'>): AuditEvent {
+  return {
     actor: user.username,
     role: user.role,
     action: AUDIT_ACTION[out.action],
@@ -47,7 +41,21 @@ export async function giveVerdict(deps: FindingsDeps, id: string, req: VerdictRe
       ...(out.finding.originalId ? { originalId: out.finding.originalId } : {}),
       ...(req.reason ? { reason: req.reason } : {}),
     },
+  };
+}
+
+/** A verdict (or undo) by a user: who and when are the server's. Refusals (409) are audited too. */
+export async function giveVerdict(deps: FindingsDeps, id: string, req: VerdictRequest, user: Pick<SessionUser, 'username' | 'role'>): Promise<VerdictOutcome> {
+  const { db } = deps;
+  // The verdict and its audit record in one transaction: both or neither.
+  const out = await withAudit(db, async (trx) => {
+    const out = await recordVerdictIn(trx, id, req, { username: user.username, role: user.role }, new Date().toISOString());
+    return { value: out, audit: out.ok ? verdictAuditEvent(out, req, user) : null };
   });
+  if (!out.ok) {
+    if (out.status === 409) await appendAudit(db, { actor: user.username, role: user.role, action: `finding-${req.action}`, outcome: 4, findingId: id, detail: { refused: out.error } });
+    return out;
+  }
   deps.events?.emit('findings-changed', { studyUID: out.finding.studyInstanceUID, cause: out.action === 'undo' ? 'undo' : 'verdict', actor: user.username });
   return out;
 }
