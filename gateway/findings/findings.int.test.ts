@@ -110,7 +110,7 @@ describe('findings API', () => {
     expect((await remy.post(`/api/studies/${CR}/signoff`, {})).status).toBe(403);
   });
 
-  it('a verdict whose audit record cannot be written is not kept: the act and its record commit together', async () => {
+  it('a verdict or a settings change whose audit record cannot be written is not kept: the act and its record commit together', async () => {
     const db = stack.gateway.store.db;
     const before = await list(rita, CT);
     const verdicts = async () => (await db.selectFrom('finding_verdicts').select('seq').execute()).length;
@@ -122,9 +122,15 @@ describe('findings API', () => {
       await sql`CREATE FUNCTION audit_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql`.execute(db);
       await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()`.execute(db);
     }
+    const rollout = () => db.selectFrom('model_rollout').selectAll().execute();
+    const rollout0 = await rollout();
     try {
       const r = await rita.post('/api/findings/fixture-ct-fracture-1/verdict', { action: 'accept' });
       expect(r.status).toBe(500);
+      // A settings change the same way: not kept without its record.
+      const put = await ada.fetch('/api/admin/models/head-ct-hyperdensity/rollout', { method: 'PUT', body: JSON.stringify({ mode: 'silent' }), headers: { 'content-type': 'application/json' } });
+      expect(put.status).toBe(500);
+      expect((await rita.post(`/api/studies/${CT}/ai-disabled`, { reason: 'patient-declined' })).status).toBe(500);
     } finally {
       if (TEST_DIALECT === 'sqlite') await sql`DROP TRIGGER audit_refuse`.execute(db);
       else {
@@ -136,6 +142,8 @@ describe('findings API', () => {
     expect(await list(rita, CT)).toEqual(before);
     expect(await verdicts()).toBe(v0);
     expect(await recorded()).toBe(a0);
+    expect(await rollout()).toEqual(rollout0);
+    expect(await db.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', CT).execute()).toEqual([]);
     expect(verifyChain(await audit()).ok).toBe(true);
   });
 

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import './migrations.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit } from '../audit/audit.js';
 import {
   DEFAULT_POLICY,
   PolicySchema,
@@ -54,18 +54,19 @@ export async function policyAtVersion(db: Kysely<DB>, version: number): Promise<
   return row ? PolicySchema.parse(JSON.parse(row.body)) : null;
 }
 
+// Each settings change below and its audit record commit together (withAudit): both or neither.
+
 export async function setPolicy(db: Kysely<DB>, policy: Policy, actor: SessionUser, note?: string): Promise<PolicyVersion> {
-  const before = await currentPolicy(db);
-  const at = new Date().toISOString();
-  const version = before.version + 1;
-  await db.insertInto('policy_versions').values({ version, body: JSON.stringify(policy), changed_by: actor.username, changed_at: at, note: note ?? null }).execute();
-  await appendAudit(db, {
-    actor: actor.username,
-    role: actor.role,
-    action: 'settings-changed',
-    detail: { setting: 'role-policy', fromVersion: before.version, toVersion: version, before: before.policy, after: policy, note },
+  return withAudit(db, async (trx) => {
+    const before = await currentPolicy(trx);
+    const at = new Date().toISOString();
+    const version = before.version + 1;
+    await trx.insertInto('policy_versions').values({ version, body: JSON.stringify(policy), changed_by: actor.username, changed_at: at, note: note ?? null }).execute();
+    return {
+      value: { version, policy, changedBy: actor.username, changedAt: at, note: note ?? null },
+      audit: { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'role-policy', fromVersion: before.version, toVersion: version, before: before.policy, after: policy, note } },
+    };
   });
-  return { version, policy, changedBy: actor.username, changedAt: at, note: note ?? null };
 }
 
 export async function rolloutTable(db: Kysely<DB>): Promise<RolloutTable> {
@@ -80,15 +81,16 @@ export async function rolloutMode(db: Kysely<DB>, modelName: string): Promise<Ro
 }
 
 export async function setRolloutMode(db: Kysely<DB>, modelName: string, mode: RolloutMode, actor: SessionUser): Promise<{ before: RolloutMode; after: RolloutMode }> {
-  const before = await rolloutMode(db, modelName);
-  const at = new Date().toISOString();
-  await db
-    .insertInto('model_rollout')
-    .values({ model_name: modelName, mode, changed_by: actor.username, changed_at: at })
-    .onConflict((oc) => oc.column('model_name').doUpdateSet({ mode, changed_by: actor.username, changed_at: at }))
-    .execute();
-  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'rollout-mode', model: modelName, before, after: mode } });
-  return { before, after: mode };
+  return withAudit(db, async (trx) => {
+    const before = await rolloutMode(trx, modelName);
+    const at = new Date().toISOString();
+    await trx
+      .insertInto('model_rollout')
+      .values({ model_name: modelName, mode, changed_by: actor.username, changed_at: at })
+      .onConflict((oc) => oc.column('model_name').doUpdateSet({ mode, changed_by: actor.username, changed_at: at }))
+      .execute();
+    return { value: { before, after: mode }, audit: { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'rollout-mode', model: modelName, before, after: mode } } };
+  });
 }
 
 export async function studyDisable(db: Kysely<DB>, studyUID: string): Promise<{ reason: string; by: string; at: string } | null> {
@@ -97,22 +99,25 @@ export async function studyDisable(db: Kysely<DB>, studyUID: string): Promise<{ 
 }
 
 export async function disableAiForStudy(db: Kysely<DB>, studyUID: string, reason: string, actor: SessionUser): Promise<void> {
-  const before = await studyDisable(db, studyUID);
-  const at = new Date().toISOString();
-  await db
-    .insertInto('ai_disabled_studies')
-    .values({ study_uid: studyUID, reason, disabled_by: actor.username, disabled_at: at })
-    .onConflict((oc) => oc.column('study_uid').doUpdateSet({ reason, disabled_by: actor.username, disabled_at: at }))
-    .execute();
-  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'ai-disabled-study', studyUID, detail: { before: before ? { disabled: true, reason: before.reason } : { disabled: false }, after: { disabled: true, reason } } });
+  await withAudit(db, async (trx) => {
+    const before = await studyDisable(trx, studyUID);
+    const at = new Date().toISOString();
+    await trx
+      .insertInto('ai_disabled_studies')
+      .values({ study_uid: studyUID, reason, disabled_by: actor.username, disabled_at: at })
+      .onConflict((oc) => oc.column('study_uid').doUpdateSet({ reason, disabled_by: actor.username, disabled_at: at }))
+      .execute();
+    return { value: undefined, audit: { actor: actor.username, role: actor.role, action: 'ai-disabled-study', studyUID, detail: { before: before ? { disabled: true, reason: before.reason } : { disabled: false }, after: { disabled: true, reason } } } };
+  });
 }
 
 export async function enableAiForStudy(db: Kysely<DB>, studyUID: string, actor: SessionUser, reason?: string): Promise<boolean> {
-  const before = await studyDisable(db, studyUID);
-  if (!before) return false;
-  await db.deleteFrom('ai_disabled_studies').where('study_uid', '=', studyUID).execute();
-  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'ai-enabled-study', studyUID, detail: { before: { disabled: true, reason: before.reason }, after: { disabled: false }, reason } });
-  return true;
+  return withAudit(db, async (trx) => {
+    const before = await studyDisable(trx, studyUID);
+    if (!before) return { value: false, audit: null };
+    await trx.deleteFrom('ai_disabled_studies').where('study_uid', '=', studyUID).execute();
+    return { value: true, audit: { actor: actor.username, role: actor.role, action: 'ai-enabled-study', studyUID, detail: { before: { disabled: true, reason: before.reason }, after: { disabled: false }, reason } } };
+  });
 }
 
 export async function disabledModalities(db: Kysely<DB>): Promise<string[]> {
@@ -120,15 +125,14 @@ export async function disabledModalities(db: Kysely<DB>): Promise<string[]> {
 }
 
 export async function setDisabledModalities(db: Kysely<DB>, modalities: string[], actor: SessionUser): Promise<{ before: string[]; after: string[] }> {
-  const before = await disabledModalities(db);
   const after = [...new Set(modalities)].sort();
   const at = new Date().toISOString();
-  await db.transaction().execute(async (trx) => {
+  return withAudit(db, async (trx) => {
+    const before = await disabledModalities(trx);
     await trx.deleteFrom('ai_disabled_modalities').execute();
     for (const m of after) await trx.insertInto('ai_disabled_modalities').values({ modality: m, disabled_by: actor.username, disabled_at: at }).execute();
+    return { value: { before, after }, audit: { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'ai-disabled-modalities', before, after } } };
   });
-  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'ai-disabled-modalities', before, after } });
-  return { before, after };
 }
 
 export type AiAllowed = { ok: true } | { ok: false; reason: string; code: 'study-disabled' | 'modality-disabled' | 'rollout-off' };
