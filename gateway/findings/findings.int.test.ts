@@ -110,7 +110,7 @@ describe('findings API', () => {
     expect((await remy.post(`/api/studies/${CR}/signoff`, {})).status).toBe(403);
   });
 
-  it('a verdict or a settings change whose audit record cannot be written is not kept: the act and its record commit together', async () => {
+  it('a verdict, a settings change or a sign-off whose audit record cannot be written is not kept: the act and its record commit together', async () => {
     const db = stack.gateway.store.db;
     const before = await list(rita, CT);
     const verdicts = async () => (await db.selectFrom('finding_verdicts').select('seq').execute()).length;
@@ -131,6 +131,8 @@ describe('findings API', () => {
       const put = await ada.fetch('/api/admin/models/head-ct-hyperdensity/rollout', { method: 'PUT', body: JSON.stringify({ mode: 'silent' }), headers: { 'content-type': 'application/json' } });
       expect(put.status).toBe(500);
       expect((await rita.post(`/api/studies/${CT}/ai-disabled`, { reason: 'patient-declined' })).status).toBe(500);
+      // The sign-off: not signed, nothing enqueued for the PACS or the RIS.
+      expect((await rita.post(`/api/studies/${CR}/signoff`, { confirmUnverified: true })).status).toBe(500);
     } finally {
       if (TEST_DIALECT === 'sqlite') await sql`DROP TRIGGER audit_refuse`.execute(db);
       else {
@@ -144,6 +146,8 @@ describe('findings API', () => {
     expect(await recorded()).toBe(a0);
     expect(await rollout()).toEqual(rollout0);
     expect(await db.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', CT).execute()).toEqual([]);
+    expect(await db.selectFrom('study_signoffs').selectAll().where('study_uid', '=', CR).execute()).toEqual([]);
+    expect(await db.selectFrom('outbox').selectAll().where('study_uid', '=', CR).execute()).toEqual([]);
     expect(verifyChain(await audit()).ok).toBe(true);
   });
 

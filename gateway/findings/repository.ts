@@ -129,42 +129,41 @@ export interface SignoffOptions {
 }
 
 /**
- * Records the sign-off. Unverified findings stay unverified (they are simply not part of the
- * verified report); from now on verdicts on this study are refused. `inTransaction` runs inside the
- * same transaction (the outbox event), so a sign-off is never recorded without its event.
+ * Records the sign-off in the caller's transaction (with its audit record: findings/service.ts).
+ * Unverified findings stay unverified (they are simply not part of the verified report); from now on
+ * verdicts on this study are refused. `inTransaction` runs inside the same transaction (the outbox
+ * event), so a sign-off is never recorded without its event.
  */
 export async function signOffStudy(
-  db: Kysely<DB>,
+  trx: Transaction<DB>,
   studyUID: string,
   actor: Actor,
   at: string,
   inTransaction?: (trx: Kysely<DB>, findings: Finding[], signoff: StudySignoffsTable) => Promise<void>,
   opts: SignoffOptions = {},
 ): Promise<SignoffOutcome> {
-  return db.transaction().execute(async (trx): Promise<SignoffOutcome> => {
-    const existing = await getSignoff(trx, studyUID);
-    if (existing) return { ok: false, status: 409, error: `study ${studyUID} was already signed off by ${existing.signed_by} at ${existing.signed_at}` };
-    const findings = await findingsForStudy(trx, studyUID);
-    const unverified = findings.filter((f) => f.status === 'ai-unverified');
-    // Checked in the transaction: a finding arriving between the reader's look and the sign-off is asked about too.
-    const ask = unverified.filter(opts.mustConfirm ?? (() => true));
-    if (ask.length && !opts.confirmUnverified) {
-      return { ok: false, status: 409, error: `${ask.length} finding(s) are still unverified: sign off with { "confirmUnverified": true } to leave them unverified`, unverified: ask };
-    }
-    const signoff: StudySignoffsTable = {
-      study_uid: studyUID,
-      signed_by: actor.username,
-      role: actor.role,
-      signed_at: at,
-      verified_count: findings.filter((f) => f.status === 'accepted' || f.status === 'modified').length,
-      unverified_count: findings.filter((f) => f.status === 'ai-unverified').length,
-      rejected_count: findings.filter((f) => f.status === 'rejected').length,
-      unverified_ids: JSON.stringify(unverified.map((f) => f.id).sort()),
-    };
-    await trx.insertInto('study_signoffs').values(signoff).execute();
-    if (inTransaction) await inTransaction(trx, findings, signoff);
-    return { ok: true, signoff, findings };
-  });
+  const existing = await getSignoff(trx, studyUID);
+  if (existing) return { ok: false, status: 409, error: `study ${studyUID} was already signed off by ${existing.signed_by} at ${existing.signed_at}` };
+  const findings = await findingsForStudy(trx, studyUID);
+  const unverified = findings.filter((f) => f.status === 'ai-unverified');
+  // Checked in the transaction: a finding arriving between the reader's look and the sign-off is asked about too.
+  const ask = unverified.filter(opts.mustConfirm ?? (() => true));
+  if (ask.length && !opts.confirmUnverified) {
+    return { ok: false, status: 409, error: `${ask.length} finding(s) are still unverified: sign off with { "confirmUnverified": true } to leave them unverified`, unverified: ask };
+  }
+  const signoff: StudySignoffsTable = {
+    study_uid: studyUID,
+    signed_by: actor.username,
+    role: actor.role,
+    signed_at: at,
+    verified_count: findings.filter((f) => f.status === 'accepted' || f.status === 'modified').length,
+    unverified_count: findings.filter((f) => f.status === 'ai-unverified').length,
+    rejected_count: findings.filter((f) => f.status === 'rejected').length,
+    unverified_ids: JSON.stringify(unverified.map((f) => f.id).sort()),
+  };
+  await trx.insertInto('study_signoffs').values(signoff).execute();
+  if (inTransaction) await inTransaction(trx, findings, signoff);
+  return { ok: true, signoff, findings };
 }
 
 export type OutboxState = 'none' | 'pending' | 'sent' | 'acknowledged' | 'failed';

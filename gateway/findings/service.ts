@@ -133,45 +133,50 @@ export async function signOff(
     return { ok: false, status: 409, error: `the AI is still reading this study: ${aiPending.map(describePending).join(', ')}; sign off without its results only if you mean to`, aiPending };
   }
   let signedReport: ReportDraft | null = null;
-  const out = await signOffStudy(
-    db,
-    studyUID,
-    { username: user.username, role: user.role },
-    new Date().toISOString(),
-    async (trx, findings, signoff) => {
-      // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
-      // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
-      const reported = findings.filter((f) => f.status !== 'ai-unverified').map((f) => (e.tracking?.[f.id] && !f.trackingUID ? { ...f, trackingUID: e.tracking[f.id] } : f));
-      // The draft becomes the signed report in the same transaction; it never changes afterwards.
-      signedReport = await freezeReport(trx, studyUID, signoff.signed_at);
-      await onStudySignedOff(trx, {
-        studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at, fhirUrl: deps.fhirUrl,
-        ...(signedReport ? { reportText: reportPlainText(signedReport), report: reportParts(signedReport) } : {}),
-        // The radiologist's live (not deleted) measurements: in the verified SR as theirs.
-        measurements: await measurementsForStudy(trx, studyUID),
-      });
-    },
-    { confirmUnverified: e.confirmUnverified === true, ...(e.mustConfirm ? { mustConfirm: (f) => e.mustConfirm!(f.id) } : {}) },
-  );
+  // The sign-off, its outbox messages, the frozen report and the audit record: one transaction.
+  const out = await withAudit<SignoffOutcome>(db, async (trx) => {
+    const out = await signOffStudy(
+      trx,
+      studyUID,
+      { username: user.username, role: user.role },
+      new Date().toISOString(),
+      async (trx, findings, signoff) => {
+        // Same transaction: the sign-off is never recorded without its verified SR + final ORU in the outbox.
+        // Unverified AI findings are not part of the verified report; rejected ones are (as "absent").
+        const reported = findings.filter((f) => f.status !== 'ai-unverified').map((f) => (e.tracking?.[f.id] && !f.trackingUID ? { ...f, trackingUID: e.tracking[f.id] } : f));
+        // The draft becomes the signed report in the same transaction; it never changes afterwards.
+        signedReport = await freezeReport(trx, studyUID, signoff.signed_at);
+        await onStudySignedOff(trx, {
+          studyInstanceUID: studyUID, findings: reported, user, signedAt: signoff.signed_at, fhirUrl: deps.fhirUrl,
+          ...(signedReport ? { reportText: reportPlainText(signedReport), report: reportParts(signedReport) } : {}),
+          // The radiologist's live (not deleted) measurements: in the verified SR as theirs.
+          measurements: await measurementsForStudy(trx, studyUID),
+        });
+      },
+      { confirmUnverified: e.confirmUnverified === true, ...(e.mustConfirm ? { mustConfirm: (f) => e.mustConfirm!(f.id) } : {}) },
+    );
+    if (!out.ok) return { value: out, audit: null };
+    const audit: AuditEvent = {
+      actor: user.username,
+      role: user.role,
+      action: 'study-signed-off',
+      studyUID,
+      detail: {
+        verified: out.signoff.verified_count,
+        unverified: out.signoff.unverified_count,
+        rejected: out.signoff.rejected_count,
+        unverifiedIds: JSON.parse(out.signoff.unverified_ids) as string[],
+        confirmedUnverified: e.confirmUnverified === true,
+        ...(aiPending.length ? { signedWhileAiPending: aiPending } : {}),
+        report: signedReport !== null,
+      },
+    };
+    return { value: out, audit };
+  });
   if (!out.ok) {
     if (out.unverified) await appendAudit(db, { actor: user.username, role: user.role, action: 'study-signoff-needs-confirmation', outcome: 4, studyUID, detail: { unverifiedIds: out.unverified.map((f) => f.id) } });
     return out;
   }
-  await appendAudit(db, {
-    actor: user.username,
-    role: user.role,
-    action: 'study-signed-off',
-    studyUID,
-    detail: {
-      verified: out.signoff.verified_count,
-      unverified: out.signoff.unverified_count,
-      rejected: out.signoff.rejected_count,
-      unverifiedIds: JSON.parse(out.signoff.unverified_ids) as string[],
-      confirmedUnverified: e.confirmUnverified === true,
-      ...(aiPending.length ? { signedWhileAiPending: aiPending } : {}),
-      report: signedReport !== null,
-    },
-  });
   deps.events?.emit('study-signed-off', { studyUID, actor: user.username });
   return out;
 }
