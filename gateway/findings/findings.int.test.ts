@@ -3,8 +3,8 @@
  * verdicts with server-side attribution, undo, sign-off lock, audit trail.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from 'kysely';
-import { startStack, login, TEST_DIALECT, type Stack, type Client } from '../../test/harness.js';
+import { startStack, login, type Stack, type Client } from '../../test/harness.js';
+import { whileAuditRefused } from '../../test/audit-refused.js';
 import { seedDemoFindings } from '../../scripts/seed-demo-findings.js';
 import { verifyChain, type AuditRecord } from '../audit/audit.js';
 import type { Finding } from '../../src/core/findings/finding.js';
@@ -116,15 +116,10 @@ describe('findings API', () => {
     const verdicts = async () => (await db.selectFrom('finding_verdicts').select('seq').execute()).length;
     const recorded = async () => (await audit()).filter((a) => a.action.startsWith('finding-')).length;
     const [v0, a0] = [await verdicts(), await recorded()];
-    // The audit table refuses new records for a moment (what a full disk or a dropped connection does mid-transaction).
-    if (TEST_DIALECT === 'sqlite') await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END`.execute(db);
-    else {
-      await sql`CREATE FUNCTION audit_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql`.execute(db);
-      await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()`.execute(db);
-    }
     const rollout = () => db.selectFrom('model_rollout').selectAll().execute();
     const rollout0 = await rollout();
-    try {
+    // The audit table refuses new records for a moment (what a full disk or a dropped connection does mid-transaction).
+    await whileAuditRefused(db, async () => {
       const r = await rita.post('/api/findings/fixture-ct-fracture-1/verdict', { action: 'accept' });
       expect(r.status).toBe(500);
       // A settings change the same way: not kept without its record.
@@ -133,13 +128,7 @@ describe('findings API', () => {
       expect((await rita.post(`/api/studies/${CT}/ai-disabled`, { reason: 'patient-declined' })).status).toBe(500);
       // The sign-off: not signed, nothing enqueued for the PACS or the RIS.
       expect((await rita.post(`/api/studies/${CR}/signoff`, { confirmUnverified: true })).status).toBe(500);
-    } finally {
-      if (TEST_DIALECT === 'sqlite') await sql`DROP TRIGGER audit_refuse`.execute(db);
-      else {
-        await sql`DROP TRIGGER audit_refuse ON audit`.execute(db);
-        await sql`DROP FUNCTION audit_refuse()`.execute(db);
-      }
-    }
+    });
     // Neither the verdict nor its history row was kept.
     expect(await list(rita, CT)).toEqual(before);
     expect(await verdicts()).toBe(v0);
@@ -194,5 +183,18 @@ describe('findings API', () => {
         'finding-accept:fixture-cr-nodule-2:4',
       ]),
     );
+  });
+
+  it('an addendum whose audit record cannot be written is not kept, nor its corrected results', async () => {
+    const db = stack.gateway.store.db;
+    const outbox0 = (await db.selectFrom('outbox').select('id').where('study_uid', '=', CR).execute()).length;
+    await whileAuditRefused(db, async () => {
+      expect((await rita.post(`/api/studies/${CR}/addendum`, { text: 'Nodule size corrected.' })).status).toBe(500);
+    });
+    expect(await db.selectFrom('report_addenda').selectAll().where('study_uid', '=', CR).execute()).toEqual([]);
+    expect((await db.selectFrom('outbox').select('id').where('study_uid', '=', CR).execute()).length).toBe(outbox0);
+    // With the audit back, the same addendum goes through, recorded.
+    expect((await rita.post(`/api/studies/${CR}/addendum`, { text: 'Nodule size corrected.' })).status).toBe(201);
+    expect((await audit()).filter((a) => a.action === 'report-addendum' && a.study_uid === CR)).toHaveLength(1);
   });
 });

@@ -21,7 +21,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { DomainEvents } from '../context.js';
-import { appendAudit, type AuditEvent } from '../audit/audit.js';
+import { appendAudit, withAudit, type AuditEvent } from '../audit/audit.js';
 import { FindingSchema, describeIssues, type Finding, type ModelRef } from '../../src/core/findings/finding.js';
 import { modifiedId } from '../../src/core/findings/verdict.js';
 import { findingsForStudy, getSignoff, upsertFinding } from './repository.js';
@@ -288,14 +288,14 @@ export async function ingestRadiologistFinding(
   });
   if (!parsed.success) return { ok: false, status: 422, errors: describeIssues(parsed.error) };
   const f = parsed.data;
-  const refused = await deps.db.transaction().execute(async (trx) => {
+  // The finding and its audit record: one transaction.
+  const refused = await withAudit(deps.db, async (trx) => {
     const signed = await getSignoff(trx, e.studyUID);
-    if (signed) return `study ${e.studyUID} was signed off at ${signed.signed_at}; a finding added now goes in an addendum`;
+    if (signed) return { value: `study ${e.studyUID} was signed off at ${signed.signed_at}; a finding added now goes in an addendum`, audit: null };
     await upsertFinding(trx, f);
-    return null;
+    return { value: null, audit: { actor: e.actor.username, role: e.actor.role ?? null, action: 'finding-radiologist-recorded', studyUID: e.studyUID, findingId: f.id, detail: { source: 'radiologist', finding: summary(f) } } };
   });
   if (refused) return { ok: false, status: 409, errors: [refused] };
-  await appendAudit(deps.db, { actor: e.actor.username, role: e.actor.role ?? null, action: 'finding-radiologist-recorded', studyUID: e.studyUID, findingId: f.id, detail: { source: 'radiologist', finding: summary(f) } });
   deps.events?.emit('findings-changed', { studyUID: e.studyUID, cause: 'ingest', actor: e.actor.username });
   return { ok: true, finding: f };
 }

@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import { whileAuditRefused } from '../../test/audit-refused.js';
 import { startStack, login, type Client, type Stack } from '../../test/harness.js';
 import { HEAD_CT_DIR } from '../../scripts/lib/demo-data.js';
 import { parseDicomPart10 } from '../../src/core/sr/dicom.js';
@@ -60,6 +61,16 @@ describe('a finding the AI missed', () => {
     expect((await rita.post(`/api/studies/${STUDY}/findings/radiologist`, { type: 'fracture', region: { image: region.image } })).status).toBe(422);
     expect((await rita.post(`/api/studies/${STUDY}/findings/radiologist`, { type: 'motionArtefact', region })).status).toBe(422);
     expect((await toby.post(`/api/studies/${STUDY}/findings/radiologist`, { type: 'fracture', region })).status).toBe(403);
+  });
+
+  it('a radiologist finding whose audit record cannot be written is not kept', async () => {
+    const db = stack.gateway.store.db;
+    const count = async () => (await db.selectFrom('findings').select('id').where('source', '=', 'radiologist').execute()).length;
+    const n0 = await count();
+    await whileAuditRefused(db, async () => {
+      expect((await rita.post(`/api/studies/${STUDY}/findings/radiologist`, { type: 'intracranialHemorrhage', region })).status).toBe(500);
+    });
+    expect(await count()).toBe(n0);
   });
 
   it('goes into the verified SR and the ORU at sign-off; afterwards it is refused', async () => {

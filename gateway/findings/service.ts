@@ -194,9 +194,10 @@ export async function addAddendum(deps: FindingsDeps, e: { studyUID: string; use
   if (!text) return { ok: false, status: 422, error: 'text: an addendum needs text' };
   if (text.length > 10_000) return { ok: false, status: 422, error: 'text: at most 10000 characters' };
   const at = new Date().toISOString();
-  const out = await db.transaction().execute(async (trx): Promise<AddendumOutcome> => {
+  // The addendum, its corrected results in the outbox and its audit record: one transaction.
+  return withAudit<AddendumOutcome>(db, async (trx) => {
     const signed = await trx.selectFrom('study_signoffs').select(['signed_at']).where('study_uid', '=', e.studyUID).executeTakeFirst();
-    if (!signed) return { ok: false, status: 409, error: `study ${e.studyUID} is not signed off: edit the report instead` };
+    if (!signed) return { value: { ok: false, status: 409, error: `study ${e.studyUID} is not signed off: edit the report instead` }, audit: null };
     const row = await trx
       .insertInto('report_addenda')
       .values({ study_uid: e.studyUID, text, added_by: e.user.username, added_at: at })
@@ -215,10 +216,9 @@ export async function addAddendum(deps: FindingsDeps, e: { studyUID: string; use
       report: { findings: [...parts.findings, ...all.map((a) => `Addendum (${a.added_by}, ${a.added_at}): ${a.text}`)], impression: parts.impression },
       measurements: await measurementsForStudy(trx, e.studyUID),
     });
-    return { ok: true, id: row.id, addedAt: at };
+    return {
+      value: { ok: true, id: row.id, addedAt: at },
+      audit: { actor: e.user.username, role: e.user.role, action: 'report-addendum', studyUID: e.studyUID, detail: { addendumId: row.id, length: text.length } },
+    };
   });
-  if (out.ok) {
-    await appendAudit(db, { actor: e.user.username, role: e.user.role, action: 'report-addendum', studyUID: e.studyUID, detail: { addendumId: out.id, length: text.length } });
-  }
-  return out;
 }

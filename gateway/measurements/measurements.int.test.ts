@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
+import { whileAuditRefused } from '../../test/audit-refused.js';
 import { startStack, login, type Client, type Stack } from '../../test/harness.js';
 import { HEAD_CT_DIR } from '../../scripts/lib/demo-data.js';
 import { PERMISSIONS } from '../../src/core/auth/permissions.js';
@@ -78,6 +79,16 @@ describe('measurements API', () => {
     expect([400, 404]).toContain((await put(rita, 'a%20b', body)).status); // refused by the path guard or by the id rule
     expect((await put(rita, 'x'.repeat(65), body)).status).toBe(400);
     expect((await rita.fetch(`/api/studies/1.2.x/measurements`)).status).toBe(400);
+  });
+
+  it('a measurement written or deleted without its audit record is not kept', async () => {
+    const db = stack.gateway.store.db;
+    const before = await db.selectFrom('measurements').selectAll().where('study_uid', '=', STUDY).execute();
+    await whileAuditRefused(db, async () => {
+      expect((await put(rita, 'm-audit', body)).status).toBe(500);
+      expect((await rita.fetch(`/api/studies/${STUDY}/measurements/m-1`, { method: 'DELETE' })).status).toBe(500);
+    });
+    expect(await db.selectFrom('measurements').selectAll().where('study_uid', '=', STUDY).execute()).toEqual(before);
   });
 
   it('after sign-off nothing changes: 409 for write and delete, the list says locked', async () => {

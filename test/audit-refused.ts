@@ -1,0 +1,26 @@
+/**
+ * Test helper: the audit table refuses new records while `fn` runs (what a full disk or a dropped
+ * connection does in the middle of a transaction), on either dialect. An act recorded with withAudit
+ * (gateway/audit/audit.ts) must then fail whole: nothing of it kept.
+ */
+import { sql, type Kysely } from 'kysely';
+import type { DB } from '../gateway/db/database.js';
+import { dialectOf } from '../gateway/db/dialect.js';
+
+export async function whileAuditRefused<T>(db: Kysely<DB>, fn: () => Promise<T>): Promise<T> {
+  const sqlite = dialectOf(db) === 'sqlite';
+  if (sqlite) await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit BEGIN SELECT RAISE(ABORT, 'audit unavailable'); END`.execute(db);
+  else {
+    await sql`CREATE FUNCTION audit_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit unavailable'; END $$ LANGUAGE plpgsql`.execute(db);
+    await sql`CREATE TRIGGER audit_refuse BEFORE INSERT ON audit FOR EACH ROW EXECUTE FUNCTION audit_refuse()`.execute(db);
+  }
+  try {
+    return await fn();
+  } finally {
+    if (sqlite) await sql`DROP TRIGGER audit_refuse`.execute(db);
+    else {
+      await sql`DROP TRIGGER audit_refuse ON audit`.execute(db);
+      await sql`DROP FUNCTION audit_refuse()`.execute(db);
+    }
+  }
+}
