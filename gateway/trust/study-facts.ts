@@ -109,18 +109,13 @@ async function withOrder(db: Kysely<DB>, studyUID: string, pacs: PacsFacts | nul
   return summariseStudy(facts, pacs.otherModalities);
 }
 
-/** A study's facts, fresh from Orthanc (readPacsFacts) and the order. */
-export async function readStudyFacts(o: OrthancClient, db: Kysely<DB>, studyUID: string, cache: SeriesFactsCache = new Map()): Promise<StudyFacts | null> {
-  return withOrder(db, studyUID, await readPacsFacts(o, studyUID, cache));
-}
-
 /**
- * Orthanc's change log position (`/changes?last`): every stored, deleted or modified resource moves it,
- * in the same index transaction as the change itself. A caller gets a position read after it asked:
+ * Orthanc's change log position (`/changes?last`): every stored or modified resource moves it, in the
+ * same index transaction as the change itself (a deletion does not: see FACTS_RECHECK_MS). A caller gets a position read after it asked:
  * a read already under way may predate the caller's moment, so the caller waits for the next one;
  * callers that ask while no read has started share it (a worklist's studies take one read, not one each).
  */
-export function changeLogPosition(o: OrthancClient): () => Promise<number> {
+function changeLogPosition(o: OrthancClient): () => Promise<number> {
   let queued: Promise<number> | null = null;
   let running: Promise<unknown> | null = null;
   const read = async () => (await orthancJson<{ Last?: number }>(o, '/changes?last', { timeoutMs: FACTS_TIMEOUT_MS })).Last ?? 0;
