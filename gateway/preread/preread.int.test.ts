@@ -129,8 +129,14 @@ describe('pre-read on arrival', () => {
 
       // The webhook got the alert through the outbox: study and finding, no patient identifiers.
       const post = await waitFor('webhook post', async () => webhookPosts.find((p) => p.body.alertId === alert.id));
-      // The page went out with the alert, when the first critical slice was read.
-      expect(post.body).toMatchObject({ type: 'critical-finding', studyInstanceUID: study.studyInstanceUID, finding: alert.reason, priority: 'critical' });
+      // The page went out with the alert, when the first critical slice was read: it says what the alert
+      // said when raised (the audit's record of the raise). The live alert is worded when it is sent, so
+      // it may already carry the whole result's figure.
+      const raised = await stack.gateway.store.db.selectFrom('audit').select('detail').where('action', '=', 'critical-alert-raised').where('study_uid', '=', study.studyInstanceUID).executeTakeFirstOrThrow();
+      const raise = JSON.parse(raised.detail!) as { alert: string; reason: string };
+      expect(raise.alert).toBe(alert.id);
+      expect(post.body).toMatchObject({ type: 'critical-finding', studyInstanceUID: study.studyInstanceUID, finding: raise.reason, priority: 'critical' });
+      expect(post.body.finding).toMatch(/^ICH suspected, \d+%$/);
       const pid = /\[(.*)\]/.exec((await run('dcmdump', ['+P', '0010,0020', study.files[0]])).stdout)![1];
       expect(JSON.stringify(post.body)).not.toContain(pid);
 
