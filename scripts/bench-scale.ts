@@ -12,8 +12,10 @@
  *    holds; messages of one study and kind go out in order), drained by the gateways' outbox workers;
  *  - PostgreSQL only: gateway 2 is killed (SIGKILL) half-way.
  * Prints p50/p95/p99 per route, requests/s over the first half (both gateways up), outbox messages/s,
- * the gateways' peak memory, and after the run: messages lost and duplicated (SR instances per series
- * in Orthanc, ACKs per control id at the RIS), studies read more or less than once.
+ * the gateways' peak memory, where the CPU went over the first half (the box's busy cores, and cores
+ * per part: gateways, PostgreSQL, Orthanc, nginx, this load generator) with the box's CPU time per
+ * request, and after the run: messages lost and duplicated (SR instances per series in Orthanc, ACKs
+ * per control id at the RIS), studies read more or less than once.
  * The load generator, nginx, Orthanc, PostgreSQL and the gateways share this machine's cores.
  */
 import fs from 'node:fs';
@@ -21,6 +23,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startScale, type ScaleHandle } from './scale.js';
+import { cpuBetween, cpuSnapshot, type CpuSnapshot, type CpuUse } from './lib/cpu.js';
 import { freePort, uploadFiles } from './lib/orthanc.js';
 import { CHEST_CR, HEAD_CT_DIR, mrSeriesFiles } from './lib/demo-data.js';
 import { parseDicomPart10 } from '../src/core/sr/dicom.js';
@@ -114,6 +117,8 @@ interface Result {
   studies: { sent: number; readOnce: number; missed: number; readTwice: number };
   peakRssMiB: number[];
   killedAtS: number | null;
+  /** Over the first half: cores used, and the box's busy CPU time per request answered */
+  cpu: CpuUse & { msPerRequest: number };
 }
 
 async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: number, kill: boolean): Promise<Result> {
@@ -213,6 +218,10 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
       }
       enqueuedS = (Date.now() - t0) / 1000;
     })();
+    const cpuAtStart = cpuSnapshot();
+    let cpuAtHalf: CpuSnapshot | undefined;
+    // Just before the half: gateway 2 is killed at the half, and its CPU time goes with its process.
+    const cpuTimer = setTimeout(() => (cpuAtHalf = cpuSnapshot()), half - 100 - Date.now());
     const sampler = setInterval(() => scale.gateways.forEach((g, i) => (peak[i] = Math.max(peak[i], rssMiB(g.pid)))), 500);
     const sentUids: string[] = [];
     const arriving = (async () => {
@@ -261,6 +270,7 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
     };
     await Promise.all([...Array.from({ length: READERS }, (_, i) => reader(i)), arriving, killer, enqueue]);
     clearInterval(sampler);
+    clearTimeout(cpuTimer);
     const tEnd = Date.now();
 
     // Drain: every message acknowledged (or given up), every study read.
@@ -306,6 +316,13 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
     const stored = new Set(uids);
 
     const within = (a: number, b: number) => done.filter((d) => d.ok && d.t >= a && d.t < b).length;
+    // Cores per part over the first half (gateway 2 is killed at the half, so both are up throughout).
+    const gwPids = new Set(scale.gateways.map((g) => g.pid));
+    const part = (pid: number, comm: string) =>
+      gwPids.has(pid) ? 'gateways' : pid === process.pid ? 'load generator' : comm === 'postgres' ? 'PostgreSQL' : comm === 'Orthanc' ? 'Orthanc' : comm === 'nginx' ? 'nginx' : null;
+    const cpuAtEnd = cpuAtHalf ?? cpuSnapshot();
+    const cpuUse = cpuBetween(cpuAtStart, cpuAtEnd, os.cpus().length, part);
+    const halfRequests = within(cpuAtStart.at, cpuAtEnd.at);
     const perRoute = Object.fromEntries(
       ROUTES.map((r) => [r, { n: lat[r].length, errors: errors[r], p50: pct(lat[r], 50), p95: pct(lat[r], 95), p99: pct(lat[r], 99) }]),
     ) as Result['perRoute'];
@@ -335,6 +352,7 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
       },
       peakRssMiB: peak.map((p) => Math.round(p)),
       killedAtS: killedAt === null ? null : (killedAt - t0) / 1000,
+      cpu: { ...cpuUse, msPerRequest: halfRequests ? (cpuUse.busyCores * cpuUse.seconds * 1000) / halfRequests : NaN },
     };
   } finally {
     await st?.close().catch(() => {});
@@ -360,8 +378,20 @@ function print(results: Result[]): void {
     console.log(`  outbox: ${r.outbox.acknowledged}/${r.outbox.messages} (enqueued in ${r.outbox.enqueuedS.toFixed(1)} s) acknowledged in ${r.outbox.seconds.toFixed(1)} s = ${r.outbox.msgPerS.toFixed(1)} msg/s; lost ${r.outbox.lost}, duplicated ${r.outbox.duplicated}, retried ${r.outbox.retried}`);
     console.log(`  studies: ${r.studies.sent} sent, ${r.studies.readOnce} read once, ${r.studies.missed} missed, ${r.studies.readTwice} read twice`);
     console.log(`  gateway peak RSS: ${r.peakRssMiB.map((m) => `${m} MiB`).join(', ')}`);
+    const parts = Object.entries(r.cpu.groups).sort((a, b) => b[1] - a[1]).map(([g, c]) => `${g} ${c.toFixed(2)}`);
+    console.log(`  CPU, first half: ${r.cpu.busyCores.toFixed(2)} of ${r.cpu.cores} cores busy (${parts.join(', ')}); ${r.cpu.msPerRequest.toFixed(2)} ms of CPU per request`);
   }
-  if (results.length === 2) console.log(`\nthroughput ratio (two gateways on PostgreSQL / one on SQLite, first half): ${(results[1].reqPerSFirstHalf / results[0].reqPerSFirstHalf).toFixed(2)}x`);
+  if (results.length === 2) {
+    const [one, two] = results;
+    console.log(`\nthroughput ratio (two gateways on PostgreSQL / one on SQLite, first half): ${(two.reqPerSFirstHalf / one.reqPerSFirstHalf).toFixed(2)}x`);
+    // With the box's cores all busy, requests/s is cores / CPU per request: the second configuration can
+    // only be faster by costing less per request, not by having more processes.
+    const saturated = results.every((r) => r.cpu.busyCores >= 0.9 * r.cpu.cores);
+    console.log(
+      `CPU per request: ${two.cpu.msPerRequest.toFixed(2)} ms vs ${one.cpu.msPerRequest.toFixed(2)} ms (${(two.cpu.msPerRequest / one.cpu.msPerRequest).toFixed(2)}x); ` +
+        (saturated ? `both runs used >= 90% of the box's ${one.cpu.cores} cores, so the ratio is bounded by ${(one.cpu.msPerRequest / two.cpu.msPerRequest).toFixed(2)}x here` : 'the box had idle CPU in at least one run'),
+    );
+  }
   console.log(JSON.stringify(results));
 }
 

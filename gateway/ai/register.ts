@@ -13,7 +13,6 @@ import { z } from 'zod';
 import type { GatewayContext } from '../context.js';
 import { LIMITS, TimingsSchema, parseFinding, type Finding } from '../../src/core/findings/finding.js';
 import { ingest } from '../findings/ingest.js';
-import { appendAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
 import { can } from '../../src/core/auth/permissions.js';
 import { guardAiResults } from '../trust/service.js';
@@ -126,16 +125,17 @@ export async function register(app: FastifyInstance, ctx: GatewayContext): Promi
         completeResultSet: true,
         detail: { provider },
       },
+      // The request's own record, in the findings' transaction.
+      (o) => ({
+        actor: s.user.username,
+        role: s.user.role,
+        action: 'ai-results-received',
+        studyUID: study,
+        detail: { model: model.name, version: model.version, provider, timingsMs, findings: findings.length, stored: o.stored.length + o.unchanged.length, keptVerdicts: o.keptVerdict.length, superseded: o.superseded.map((f) => f.id), afterSignoff: o.afterSignoff.map((f) => f.id) },
+      }),
     );
     const stored = out.stored.length + out.unchanged.length;
     const kept = out.keptVerdict.length;
-    await appendAudit(db, {
-      actor: s.user.username,
-      role: s.user.role,
-      action: 'ai-results-received',
-      studyUID: study,
-      detail: { model: model.name, version: model.version, provider, timingsMs, findings: findings.length, stored, keptVerdicts: kept, superseded: out.superseded.map((f) => f.id), afterSignoff: out.afterSignoff.map((f) => f.id) },
-    });
     return reply.code(201).send({ stored, keptVerdicts: kept });
   });
 }

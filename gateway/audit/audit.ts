@@ -56,25 +56,32 @@ export function macRecord(hash: string, key: Buffer): string {
  * which PostgreSQL holds until that transaction ends). The checkpoint outside the database is the
  * caller's to write once the transaction has committed (see withAudit).
  */
-async function appendIn(trx: Transaction<DB>, key: Buffer, ev: AuditEvent): Promise<{ seq: number; hash: string }> {
+async function appendIn(trx: Transaction<DB>, key: Buffer, events: readonly AuditEvent[]): Promise<{ seq: number; hash: string } | null> {
+  if (!events.length) return null;
   // Appends are serialised so the chain stays linear: SQLite has one writer; on PostgreSQL every append
   // takes the advisory lock `audit` (released at commit), so two gateways never read the same tip.
   await advisoryXactLock(trx, 'audit');
   const last = await trx.selectFrom('audit').select(['hash']).orderBy('seq', 'desc').limit(1).executeTakeFirst();
-  const row = {
-    at: new Date().toISOString(),
-    actor: ev.actor,
-    role: ev.role ?? null,
-    action: ev.action,
-    outcome: ev.outcome ?? 0,
-    study_uid: ev.studyUID ?? null,
-    finding_id: ev.findingId ?? null,
-    detail: ev.detail === undefined ? null : JSON.stringify(ev.detail),
-    prev_hash: last?.hash ?? GENESIS_HASH,
-  };
-  const hash = hashRecord(row);
-  const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
-  return { seq: Number(seq), hash };
+  let prev = last?.hash ?? GENESIS_HASH;
+  let written: { seq: number; hash: string } | null = null;
+  for (const ev of events) {
+    const row = {
+      at: new Date().toISOString(),
+      actor: ev.actor,
+      role: ev.role ?? null,
+      action: ev.action,
+      outcome: ev.outcome ?? 0,
+      study_uid: ev.studyUID ?? null,
+      finding_id: ev.findingId ?? null,
+      detail: ev.detail === undefined ? null : JSON.stringify(ev.detail),
+      prev_hash: prev,
+    };
+    const hash = hashRecord(row);
+    const { seq } = await trx.insertInto('audit').values({ ...row, hash, mac: macRecord(hash, key) }).returning('seq').executeTakeFirstOrThrow();
+    written = { seq: Number(seq), hash };
+    prev = hash;
+  }
+  return written;
 }
 
 export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void> {
@@ -82,15 +89,16 @@ export async function appendAudit(db: Kysely<DB>, ev: AuditEvent): Promise<void>
 }
 
 /**
- * Runs `fn` and appends the audit record it returns in one transaction: the act and its record commit
+ * Runs `fn` and appends the audit record(s) it returns in one transaction: the act and its records commit
  * together or not at all (a process killed between two transactions left an act unrecorded). The
  * audit lock is taken last, after the act's own writes, so it is held only for the append and commit.
  */
-export async function withAudit<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<{ value: T; audit: AuditEvent | null }>): Promise<T> {
+export async function withAudit<T>(db: Kysely<DB>, fn: (trx: Transaction<DB>) => Promise<{ value: T; audit: AuditEvent | readonly AuditEvent[] | null }>): Promise<T> {
   const k = auditKeyOf(db);
   const { value, written } = await db.transaction().execute(async (trx) => {
     const r = await fn(trx);
-    return { value: r.value, written: r.audit ? await appendIn(trx, k.key, r.audit) : null };
+    const events = r.audit === null ? [] : Array.isArray(r.audit) ? (r.audit as readonly AuditEvent[]) : [r.audit as AuditEvent];
+    return { value: r.value, written: await appendIn(trx, k.key, events) };
   });
   // The checkpoint outside the database: deleting the newest records is noticed too. Not awaited: the
   // record is committed, and the append (often on a request's path, after the change it records) must

@@ -10,7 +10,6 @@ import type { GatewayContext } from '../context.js';
 import type { OutboxWorker } from '../outbox/worker.js';
 import '../preread/migrations.js';
 import '../outbox/schema.js';
-import { appendAudit } from '../audit/audit.js';
 import { ACTOR } from './deliver.js';
 import { enqueueExternalAi } from './jobs.js';
 
@@ -37,10 +36,9 @@ export async function followArrivals(ctx: GatewayContext, seen: Set<string>, now
       seen.add(key);
       const there = await ctx.db.selectFrom('outbox').select('id').where('dedupe_key', '=', key).executeTakeFirst();
       if (there) continue;
-      const out = await enqueueExternalAi(ctx, r.study_uid, m.manifest.name, ACTOR, key);
+      const out = await enqueueExternalAi(ctx, r.study_uid, m.manifest.name, { username: ACTOR }, { dedupeKey: key, trigger: 'arrival' });
       if (!out.ok || out.jobId === null) continue;
       queued++;
-      await appendAudit(ctx.db, { actor: ACTOR, action: 'external-ai-requested', studyUID: r.study_uid, detail: { model: m.manifest.name, job: out.jobId, trigger: 'arrival' } });
     }
   }
   return queued;

@@ -17,9 +17,9 @@
  */
 import crypto from 'node:crypto';
 import type { GatewayContext } from '../context.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit, type AuditEvent } from '../audit/audit.js';
 import { DeliveryError } from '../outbox/deliver.js';
-import { commitIngest, ingestFindings } from '../findings/ingest.js';
+import { announceIngest, ingestFindings } from '../findings/ingest.js';
 import { onAiResultReady } from '../outbox/events.js';
 import { BurnedInAnnotationError, deidentify } from '../../src/core/deid/deidentify.js';
 import { readDataset, str, writeDataset } from '../../src/core/deid/part10.js';
@@ -157,17 +157,17 @@ export async function deliverExternalAi(ctx: GatewayContext, p: ExternalAiPayloa
   const model = { name: manifest.name, version: manifest.version, manufacturer: manifest.manufacturer };
   // As the pre-read does with a local model's result: stored through THE ingestion path, and the AI result
   // SR and preliminary ORU enqueued in the same transaction; triage and live views follow the domain event.
-  const outcome = await ctx.db.transaction().execute(async (trx) => {
+  const outcome = await withAudit(ctx.db, async (trx) => {
     const o = await ingestFindings(trx, { studyUID: p.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: re.findings as never, completeResultSet: true, detail: { via: 'external-ai', host } });
     if (o.stored.length) await onAiResultReady(trx, { studyInstanceUID: p.studyUID, findings: o.stored, model });
-    return o;
+    const received: AuditEvent = {
+      actor: ACTOR,
+      action: 'external-ai-results',
+      studyUID: p.studyUID,
+      detail: { model: p.model, version: manifest.version, host, received: parsed.data.findings.length, stored: o.stored.length, unchanged: o.unchanged.length, refused: re.refused.length, refusedReasons: [...new Set(re.refused.map((r) => r.reason))] },
+    };
+    return { value: o, audit: [...o.audit, received] };
   });
-  await commitIngest({ db: ctx.db, events: ctx.events }, outcome);
-  await appendAudit(ctx.db, {
-    actor: ACTOR,
-    action: 'external-ai-results',
-    studyUID: p.studyUID,
-    detail: { model: p.model, version: manifest.version, host, received: parsed.data.findings.length, stored: outcome.stored.length, unchanged: outcome.unchanged.length, refused: re.refused.length, refusedReasons: [...new Set(re.refused.map((r) => r.reason))] },
-  });
+  announceIngest({ db: ctx.db, events: ctx.events }, outcome);
   return `${re.findings.length} finding(s) from ${host}`;
 }

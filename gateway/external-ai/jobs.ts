@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { GatewayContext } from '../context.js';
+import { withAudit, type AuditEvent } from '../audit/audit.js';
 import '../outbox/schema.js';
 import { isAiAllowed } from '../trust/service.js';
 import { studyEligibility } from '../../src/core/ai/eligibility.js';
@@ -19,7 +20,13 @@ export type EnqueueResult = { ok: true; jobId: number | null } | { ok: false; st
  * the study's facts fall in its indication and domain (THE eligibility rule), and no AI control holds
  * it back (study or modality disabled, rollout off). The pre-read's arrival can call this for remote models.
  */
-export async function enqueueExternalAi(ctx: GatewayContext, studyUID: string, modelName: string, requestedBy: string, dedupeKey?: string): Promise<EnqueueResult> {
+export async function enqueueExternalAi(
+  ctx: GatewayContext,
+  studyUID: string,
+  modelName: string,
+  requestedBy: { username: string; role?: string | null },
+  opts: { dedupeKey?: string; trigger?: 'arrival' } = {},
+): Promise<EnqueueResult> {
   const reg = ctx.models.get(modelName);
   if (!reg || reg.manifest.runtime?.kind !== 'remote') return { ok: false, status: 404, error: `no remote model ${modelName}` };
   const facts = await ctx.facts(studyUID);
@@ -28,7 +35,14 @@ export async function enqueueExternalAi(ctx: GatewayContext, studyUID: string, m
   if (!elig.ok) return { ok: false, status: 422, error: elig.reason };
   const allowed = await isAiAllowed(ctx.db, { studyUID, modality: facts.modality, modelName });
   if (!allowed.ok) return { ok: false, status: 409, error: allowed.reason };
-  const jobId = await insertJob(ctx.db, { type: 'external-ai', model: modelName, studyUID, secret: crypto.randomBytes(32).toString('hex'), requestedBy }, dedupeKey);
+  // The job and its audit record (`external-ai-requested`): one transaction. A job already queued under the
+  // same dedupe key is neither queued nor recorded again.
+  const jobId = await withAudit(ctx.db, async (trx) => {
+    const id = await insertJob(trx, { type: 'external-ai', model: modelName, studyUID, secret: crypto.randomBytes(32).toString('hex'), requestedBy: requestedBy.username }, opts.dedupeKey);
+    const audit: AuditEvent | null =
+      id === null ? null : { actor: requestedBy.username, role: requestedBy.role ?? null, action: 'external-ai-requested', studyUID, detail: { model: modelName, job: id, ...(opts.trigger ? { trigger: opts.trigger } : {}) } };
+    return { value: id, audit };
+  });
   return { ok: true, jobId };
 }
 

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { GatewayContext } from '../context.js';
 import type { OutboxWorker } from '../outbox/worker.js';
 import { requireUser } from '../auth/plugin.js';
-import { appendAudit } from '../audit/audit.js';
 import { deliverExternalAi, type ExternalAiPayload } from './deliver.js';
 import { startArrivalFollower } from './arrivals.js';
 import { enqueueExternalAi } from './jobs.js';
@@ -32,9 +31,8 @@ export async function register(app: FastifyInstance, ctx: GatewayContext, outbox
     const s = requireUser(req);
     const study = z.string().regex(/^[0-9]+(\.[0-9]+)*$/).max(64).safeParse(req.params.study);
     if (!study.success) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
-    const r = await enqueueExternalAi(ctx, study.data, req.params.model, s.user.username);
+    const r = await enqueueExternalAi(ctx, study.data, req.params.model, s.user);
     if (!r.ok) return reply.code(r.status).send({ error: r.error });
-    await appendAudit(ctx.db, { actor: s.user.username, role: s.user.role, action: 'external-ai-requested', studyUID: study.data, detail: { model: req.params.model, job: r.jobId } });
     outbox.kick();
     return reply.code(202).send({ job: r.jobId });
   });

@@ -15,13 +15,14 @@
  *    ("arrived after sign-off"), listed separately by the findings API.
  *  - Every change is audited per finding (stored, kept, superseded, after sign-off).
  *
- * Usage: `ingest(deps, batch)` (own transaction, audit, domain event), or inside a caller's
- * transaction `ingestFindings(trx, batch)` followed, after commit, by `commitIngest(deps, outcome)`.
+ * Usage: `ingest(deps, batch)` (own transaction with its audit records, then the domain event), or in a
+ * caller's `withAudit` transaction `ingestFindings(trx, batch)`, its `audit` returned with the caller's
+ * own records (so findings and their records commit together), then `announceIngest(deps, outcome)`.
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { DomainEvents } from '../context.js';
-import { appendAudit, withAudit, type AuditEvent } from '../audit/audit.js';
+import { withAudit, type AuditEvent } from '../audit/audit.js';
 import { FindingSchema, describeIssues, type Finding, type ModelRef } from '../../src/core/findings/finding.js';
 import { modifiedId } from '../../src/core/findings/verdict.js';
 import { findingsForStudy, getSignoff, upsertFinding } from './repository.js';
@@ -80,7 +81,7 @@ export interface IngestOutcome {
   /** Not stored, with the reason (an id that belongs to another study's finding). */
   refused: { id: string; reason: string }[];
   signedOffAt: string | null;
-  /** One record per change; appended by commitIngest after the transaction commits. */
+  /** One record per change: the caller appends them in the same transaction (withAudit). */
   audit: AuditEvent[];
 }
 
@@ -124,7 +125,7 @@ export function stamp(f: Finding, batch: IngestBatch, at: string): Finding {
 
 /**
  * Stores a batch in the given database handle (a transaction, or the database: then one is opened).
- * Returns what happened; the audit records are in `audit`, to append after the commit (commitIngest).
+ * Returns what happened; the audit records are in `audit`, for the caller to append in the same transaction.
  */
 export async function ingestFindings(db: Kysely<DB>, batch: IngestBatch): Promise<IngestOutcome> {
   if (!db.isTransaction) return db.transaction().execute((trx) => ingestFindings(trx, batch));
@@ -218,18 +219,23 @@ export async function ingestFindings(db: Kysely<DB>, batch: IngestBatch): Promis
   return out;
 }
 
-/** After the transaction committed: the audit records, then the domain event (live set changed, or a result arrived after sign-off). */
-export async function commitIngest(deps: IngestDeps, out: IngestOutcome): Promise<void> {
-  for (const ev of out.audit) await appendAudit(deps.db, ev);
+/** After the commit: the domain event (live set changed, or a result arrived after sign-off). */
+export function announceIngest(deps: IngestDeps, out: IngestOutcome): void {
   if (out.stored.length || out.superseded.length) deps.events?.emit('findings-changed', { studyUID: out.studyUID, cause: 'ingest', actor: out.actor.username });
   // Kept apart from the signed record, but readers must learn it is there (it may start an addendum).
   if (out.afterSignoff.length) deps.events?.emit('findings-changed', { studyUID: out.studyUID, cause: 'after-signoff', actor: out.actor.username });
 }
 
-/** Ingest in its own transaction, then audit and notify. */
-export async function ingest(deps: IngestDeps, batch: IngestBatch): Promise<IngestOutcome> {
-  const out = await ingestFindings(deps.db, batch);
-  await commitIngest(deps, out);
+/**
+ * Ingest and its audit records in one transaction, then notify. `summary` adds the caller's own record
+ * of the whole request (say, the AI results received), made from the outcome, to the same transaction.
+ */
+export async function ingest(deps: IngestDeps, batch: IngestBatch, summary?: (out: IngestOutcome) => AuditEvent): Promise<IngestOutcome> {
+  const out = await withAudit(deps.db, async (trx) => {
+    const o = await ingestFindings(trx, batch);
+    return { value: o, audit: summary ? [...o.audit, summary(o)] : o.audit };
+  });
+  announceIngest(deps, out);
   return out;
 }
 

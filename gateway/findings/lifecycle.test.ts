@@ -12,14 +12,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { openStore, type Store } from '../db/database.js';
 import { migrate } from '../db/migrations.js';
-import { verifyChain, type AuditRecord } from '../audit/audit.js';
+import { verifyChain, withAudit, type AuditRecord } from '../audit/audit.js';
 import { disableAiForStudy, enableAiForStudy, setRolloutMode } from '../trust/service.js';
 import { onAiResultReady } from '../outbox/events.js';
 import { ROLLOUT_MODES } from '../../src/core/policy/policy.js';
 import { modifiedId } from '../../src/core/findings/verdict.js';
 import { REJECT_REASONS, type Finding } from '../../src/core/findings/finding.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
-import { commitIngest, ingestFindings, ingest, type IngestSource } from './ingest.js';
+import { announceIngest, ingestFindings, ingest, type IngestSource } from './ingest.js';
 import { findingsForStudy, getFinding, getSignoff } from './repository.js';
 import { giveVerdict, signOff } from './service.js';
 
@@ -113,13 +113,13 @@ async function step(w: World, r: Rng): Promise<string> {
     const batch = { studyUID: study, source, actor: { username: source === 'preread' ? 'preread' : source === 'sr' ? 'sr-reader' : 'rita' }, findings: incoming, ...(complete ? { model: { name: model, version: '1.0', manufacturer: 'Test' }, completeResultSet: true } : {}) };
     let out;
     if (source === 'preread') {
-      // As PrereadService.complete(): ingest and the outbox events in one transaction, audit after the commit.
-      out = await db.transaction().execute(async (trx) => {
+      // As the pre-read's result: ingest, the outbox events and the audit records in one transaction.
+      out = await withAudit(db, async (trx) => {
         const o = await ingestFindings(trx, batch);
         await onAiResultReady(trx, { studyInstanceUID: study, findings: incoming, model: { name: model, version: '1.0', manufacturer: 'Test' } });
-        return o;
+        return { value: o, audit: o.audit };
       });
-      await commitIngest({ db }, out);
+      announceIngest({ db }, out);
     } else out = await ingest({ db }, batch);
 
     // The oracle: what the rules say must have happened.

@@ -7,7 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import { rolesFor } from '../../src/core/auth/permissions.js';
 import { computeFigures } from '../../src/core/governance/figures.js';
 import { AlertRulesSchema, DEFAULT_ALERT_RULES, checkDrift, checkRules, type AlertRules, type Breach } from '../../src/core/governance/rules.js';
@@ -36,8 +36,11 @@ export async function currentRules(db: Kysely<DB>): Promise<RulesVersion> {
 export async function setRules(db: Kysely<DB>, rules: AlertRules, actor: { username: string; role: string }): Promise<RulesVersion> {
   const before = await currentRules(db);
   const at = new Date().toISOString();
-  await db.insertInto('governance_settings').values({ key: KEY, value: JSON.stringify(rules), changed_by: actor.username, changed_at: at }).execute();
-  await appendAudit(db, { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'governance-alert-rules', before: before.rules, after: rules } });
+  // The new rules and their audit record: one transaction.
+  await withAudit(db, async (trx) => {
+    await trx.insertInto('governance_settings').values({ key: KEY, value: JSON.stringify(rules), changed_by: actor.username, changed_at: at }).execute();
+    return { value: undefined, audit: { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'governance-alert-rules', before: before.rules, after: rules } } };
+  });
   return currentRules(db);
 }
 
@@ -68,10 +71,12 @@ export async function listNotices(db: Kysely<DB>, opts: { includeAcked?: boolean
 }
 
 export async function ackNotice(db: Kysely<DB>, key: string, actor: { username: string; role: string }): Promise<boolean> {
-  const r = await db.updateTable('governance_notices').set({ acked_by: actor.username, acked_at: new Date().toISOString() }).where('key', '=', key).where('acked_at', 'is', null).executeTakeFirst();
-  const done = Number(r.numUpdatedRows) > 0;
-  if (done) await appendAudit(db, { actor: actor.username, role: actor.role, action: 'governance-alert-acknowledged', detail: { notice: key } });
-  return done;
+  // The acknowledgement and its audit record: one transaction.
+  return withAudit(db, async (trx) => {
+    const r = await trx.updateTable('governance_notices').set({ acked_by: actor.username, acked_at: new Date().toISOString() }).where('key', '=', key).where('acked_at', 'is', null).executeTakeFirst();
+    const done = Number(r.numUpdatedRows) > 0;
+    return { value: done, audit: done ? { actor: actor.username, role: actor.role, action: 'governance-alert-acknowledged', detail: { notice: key } } : null };
+  });
 }
 
 /** Computes the figures and the drift, checks them against the rules, records and audits the breaches not noticed before. */
@@ -83,15 +88,17 @@ export async function runRulesCheck(deps: GovernanceDeps & { orthanc: OrthancCli
   const breaches = [...checkRules(rules, figs.rows), ...checkDrift(rules, await driftOf(db, deps.orthanc, history))];
   const raised: Breach[] = [];
   for (const b of breaches) {
-    const r = await db
-      .insertInto('governance_notices')
-      .values({ key: b.key, created_at: new Date().toISOString(), model: b.model, version: b.version, mode: b.mode, modality: b.modality, week: b.week, metric: b.metric, kind: b.kind, value: b.value, message: b.message, acked_by: null, acked_at: null })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows ?? 0) > 0) {
-      raised.push(b);
-      await appendAudit(db, { actor: 'system', action: 'governance-alert-raised', detail: { notice: b.key, model: b.model, version: b.version, mode: b.mode, modality: b.modality, week: b.week, metric: b.metric, kind: b.kind, value: b.value, range: b.range, notified: rolesFor('governance.read') } });
-    }
+    // The notice and its audit record: one transaction.
+    const isNew = await withAudit(db, async (trx) => {
+      const r = await trx
+        .insertInto('governance_notices')
+        .values({ key: b.key, created_at: new Date().toISOString(), model: b.model, version: b.version, mode: b.mode, modality: b.modality, week: b.week, metric: b.metric, kind: b.kind, value: b.value, message: b.message, acked_by: null, acked_at: null })
+        .onConflict((oc) => oc.column('key').doNothing())
+        .executeTakeFirst();
+      const made = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+      return { value: made, audit: made ? { actor: 'system', action: 'governance-alert-raised', detail: { notice: b.key, model: b.model, version: b.version, mode: b.mode, modality: b.modality, week: b.week, metric: b.metric, kind: b.kind, value: b.value, range: b.range, notified: rolesFor('governance.read') } } : null };
+    });
+    if (isNew) raised.push(b);
   }
   return { breaches, raised };
 }

@@ -9,6 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import { whileAuditRefused } from '../../test/audit-refused.js';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { headCtFiles, CHEST_CR } from '../../scripts/lib/demo-data.js';
 import { testFinding } from '../trust/testing.js';
@@ -193,8 +194,16 @@ describe('governance figures from the real lifecycle', () => {
     expect(again.raised).toBe(0);
     expect(again.breaches).toBeGreaterThanOrEqual(3);
 
-    // Acknowledged by governance: gone from the open list, kept in the full one, audited.
     const key = notices.find((n) => n.metric === 'falsePositiveRate')!.key;
+    // A rules change and an acknowledgement each commit with their audit record: with the audit refusing
+    // records, neither is kept.
+    await whileAuditRefused(db, async () => {
+      expect((await put(c.gus, { rules: { ...DEFAULT_ALERT_RULES, minSample: 2 } })).status).toBe(500);
+      expect((await c.gus.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(500);
+    });
+    expect((await c.gus.json<{ rules: AlertRules }>('/api/governance/rules')).rules.minSample).toBe(1);
+    expect((await c.gus.json<{ notices: Notice[] }>('/api/governance/notices')).notices.some((n) => n.key === key)).toBe(true);
+    // Acknowledged by governance: gone from the open list, kept in the full one, audited.
     expect((await c.rita.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(403);
     expect((await c.gus.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(200);
     expect((await c.gus.post(`/api/governance/notices/${encodeURIComponent(key)}/ack`, {})).status).toBe(404);

@@ -1,7 +1,7 @@
 /** Admin view of the outbox (status, manual retry), inbound rejected messages, and orders for the worklist. */
 import type { FastifyInstance } from 'fastify';
 import type { Store } from '../db/database.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import { requireUser } from '../auth/plugin.js';
 import { OUTBOX_STATUSES, type OutboxStatus } from './schema.js';
 import type { OutboxWorker } from './worker.js';
@@ -31,8 +31,14 @@ export function registerOutboxRoutes(app: FastifyInstance, store: Store, worker:
     if (row.status === 'acknowledged') return reply.code(409).send({ error: `message ${id} was already acknowledged; a retry would send it twice` });
     if (row.status === 'sent') return reply.code(409).send({ error: `message ${id} is being delivered right now` });
     const now = new Date().toISOString();
-    await db.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, updated_at: now }).where('id', '=', id).execute();
-    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'outbox-retry', studyUID: row.study_uid ?? undefined, detail: { id, kind: row.kind, from: row.status } });
+    // The retry and its audit record: one transaction. Only from the state read above: a worker that claimed
+    // or finished the message meanwhile wins, and the admin is told rather than the message sent twice.
+    const moved = await withAudit(db, async (trx) => {
+      const r = await trx.updateTable('outbox').set({ status: 'pending', next_attempt_at: now, updated_at: now }).where('id', '=', id).where('status', '=', row.status).executeTakeFirst();
+      const ok = Number(r.numUpdatedRows) > 0;
+      return { value: ok, audit: ok ? { actor: s.user.username, role: s.user.role, action: 'outbox-retry', studyUID: row.study_uid ?? undefined, detail: { id, kind: row.kind, from: row.status } } : null };
+    });
+    if (!moved) return reply.code(409).send({ error: `message ${id} changed state meanwhile; reload and retry` });
     worker?.kick();
     return { id, status: 'pending' };
   });

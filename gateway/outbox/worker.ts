@@ -15,7 +15,7 @@ import type { OutboxPayload } from './events.js';
 import type { OutboxSettings } from './settings.js';
 import type { OutboxTable } from './schema.js';
 import './schema.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit, type AuditEvent } from '../audit/audit.js';
 import { dialectOf } from '../db/dialect.js';
 
 const OPEN = ['pending', 'sent', 'failed'] as const;
@@ -196,9 +196,8 @@ export class OutboxWorker {
       this.stats.claimed++;
       const attempts = row.attempts;
       const payload = JSON.parse(row.payload) as OutboxPayload;
-      const audit = (action: string, outcome: 0 | 4 | 8 = 0, detail: Record<string, unknown> = {}) =>
-        appendAudit(this.db, { actor: 'gateway-outbox', role: null, action, outcome, studyUID: row.study_uid ?? null, detail: { outboxId: id, kind: row.kind, attempt: attempts, ...detail } });
-      if (payload.type === 'oru') await audit('hl7-sent');
+      const record = (action: string, outcome: 0 | 4 | 8 = 0): AuditEvent => ({ actor: 'gateway-outbox', role: null, action, outcome, studyUID: row.study_uid ?? null, detail: { outboxId: id, kind: row.kind, attempt: attempts } });
+      if (payload.type === 'oru') await appendAudit(this.db, record('hl7-sent'));
       try {
         let note: string;
         const handler = this.handlers.get(row.kind);
@@ -208,30 +207,35 @@ export class OutboxWorker {
         else note = await deliverWebhook(this.ctx, payload);
         const at = new Date().toISOString();
         this.claimedNow.delete(id);
-        await this.db.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).where('status', '=', 'sent').execute();
+        // The new state and its audit record: one transaction.
+        await withAudit(this.db, async (trx) => {
+          await trx.updateTable('outbox').set({ status: 'acknowledged', acknowledged_at: at, updated_at: at, last_error: note }).where('id', '=', id).where('status', '=', 'sent').execute();
+          return { value: undefined, audit: record(handler ? `${row.kind}-delivered` : payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered') };
+        });
         this.stats.acknowledged++;
         this.onDelivered?.(row.kind, Date.parse(at) - Date.parse(row.created_at));
-        await audit(handler ? `${row.kind}-delivered` : payload.type === 'sr' ? 'sr-stored' : payload.type === 'oru' ? 'hl7-acknowledged' : 'webhook-delivered');
         return 'acknowledged';
       } catch (e) {
         const err = e instanceof DeliveryError ? e : new DeliveryError((e as Error).message ?? String(e), true);
         const dead = !err.retry || attempts >= this.settings.maxAttempts;
         const at = new Date();
         this.claimedNow.delete(id);
-        await this.db
-          .updateTable('outbox')
-          .set({
-            status: dead ? 'dead' : 'failed',
-            last_error: err.message.slice(0, 1000),
-            updated_at: at.toISOString(),
-            next_attempt_at: new Date(at.getTime() + (dead ? 0 : backoffMs(attempts, this.settings))).toISOString(),
-          })
-          .where('id', '=', id)
-          .where('status', '=', 'sent')
-          .execute();
+        // The new state and its audit record (only the status: the error text may quote a peer's message): one transaction.
+        await withAudit(this.db, async (trx) => {
+          await trx
+            .updateTable('outbox')
+            .set({
+              status: dead ? 'dead' : 'failed',
+              last_error: err.message.slice(0, 1000),
+              updated_at: at.toISOString(),
+              next_attempt_at: new Date(at.getTime() + (dead ? 0 : backoffMs(attempts, this.settings))).toISOString(),
+            })
+            .where('id', '=', id)
+            .where('status', '=', 'sent')
+            .execute();
+          return { value: undefined, audit: record(dead ? 'outbox-dead' : 'outbox-retry-scheduled', dead ? 8 : 4) };
+        });
         this.stats[dead ? 'dead' : 'failed']++;
-        // Only the status and the error class: the error text may quote a peer's message.
-        await audit(dead ? 'outbox-dead' : 'outbox-retry-scheduled', dead ? 8 : 4);
         return dead ? 'dead' : 'failed';
       }
     } finally {

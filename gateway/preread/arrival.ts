@@ -16,7 +16,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/database.js';
 import './migrations.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import { isAiAllowed } from '../trust/service.js';
 import { orderFacts, seriesFactsOf } from '../trust/study-facts.js';
 import { describeStudy, type ArrivedStudy } from './pacs.js';
@@ -111,8 +111,8 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
       return [];
     }
   }
-  let created: string[] = [];
-  await db.transaction().execute(async (trx) => {
+  // The study's triage row, its jobs and the audit record of its admission: one transaction.
+  const created = await withAudit(db, async (trx) => {
     const row = {
       orthanc_id: orthancId,
       fingerprint: study.fingerprint,
@@ -138,14 +138,17 @@ export async function admitStudy(deps: AdmitDeps, orthancId: string, opts: { inT
         .onConflict((oc) => oc.column('study_uid').doUpdateSet(facts))
         .execute();
     }
-    created = await createJobs(trx, { uid, orthancId, fingerprint: study.fingerprint }, run, now);
+    const jobs = await createJobs(trx, { uid, orthancId, fingerprint: study.fingerprint }, run, now);
     if (opts.inTx) await opts.inTx(trx);
-  });
-  await appendAudit(db, {
-    actor: ACTOR,
-    action: sameImages ? 'preread-study-readmitted' : existing && !arriving ? 'preread-study-changed' : 'preread-study-arrived',
-    studyUID: uid,
-    detail: { fingerprint: study.fingerprint, routing: routing.map((r) => ({ model: r.model, decision: r.decision, reason: r.reason })), queued: created },
+    return {
+      value: jobs,
+      audit: {
+        actor: ACTOR,
+        action: sameImages ? 'preread-study-readmitted' : existing && !arriving ? 'preread-study-changed' : 'preread-study-arrived',
+        studyUID: uid,
+        detail: { fingerprint: study.fingerprint, routing: routing.map((r) => ({ model: r.model, decision: r.decision, reason: r.reason })), queued: jobs },
+      },
+    };
   });
   const skipped = routing.filter((r) => r.decision !== 'run');
   if (skipped.length && deps.withdrawEarly) await deps.withdrawEarly(uid, skipped.map((r) => ({ model: r.model, version: r.version, reason: r.reason })));

@@ -7,13 +7,13 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { DomainEvents } from '../context.js';
-import { appendAudit } from '../audit/audit.js';
-import { ingestFindings, commitIngest, type IngestOutcome } from '../findings/ingest.js';
+import { withAudit, type AuditEvent } from '../audit/audit.js';
+import { ingestFindings, announceIngest } from '../findings/ingest.js';
 import { rolloutTable } from '../trust/service.js';
 import { onAiResultReady } from '../outbox/events.js';
 import { rolloutModeOf } from '../../src/core/policy/policy.js';
 import { FindingSchema, describeIssues, type Finding } from '../../src/core/findings/finding.js';
-import { alertId, type TriageOutcome, type TriageService } from './triage.js';
+import { alertId, type TriageService } from './triage.js';
 import { toFindings } from '../../src/core/ai/to-findings.js';
 import { addStats, domainGuard, type IntensityStats, type ValueFacts } from '../../src/core/ai/domain.js';
 import type { SliceOutput } from './pool.js';
@@ -77,33 +77,29 @@ export async function ingestJobResult(
   const model = { name: job.model, version: job.model_version, manufacturer: deps.manufacturerOf(job.model) ?? findings[0]?.model.manufacturer ?? 'Reading Station Demo' };
   // Policy and study facts are read before the transaction (one connection: reading them inside would wait on it).
   const prep = await triage.prepare(job.study_uid);
-  let ingested: IngestOutcome | null = null;
-  let outcome: TriageOutcome | null = null;
-  let committed = false;
-  await db.transaction().execute(async (trx) => {
-    if (!(await markDone(trx))) return;
+  // Findings, triage, outbox messages and every audit record of them: one transaction.
+  const done = await withAudit(db, async (trx) => {
+    if (!(await markDone(trx))) return { value: null, audit: null };
     // The one ingestion path: stamps, keeps verdicts, supersedes this model's older unverified result, after sign-off a separate set.
-    ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model, findings, completeResultSet: true, ...(seriesUID ? { resultSeriesUID: seriesUID } : {}), detail: { job: job.id } });
+    const ingested = await ingestFindings(trx, { studyUID: job.study_uid, source: 'preread', actor: { username: ACTOR }, model, findings, completeResultSet: true, ...(seriesUID ? { resultSeriesUID: seriesUID } : {}), detail: { job: job.id } });
     // The study's triage from its current findings through the reader policy, its alert and webhook: same transaction.
-    outcome = await triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: alertKey });
-    committed = true;
+    const outcome = await triage.applyInTx(trx, job.study_uid, prep, { cause: 'ingest', actor: ACTOR, fingerprint: alertKey });
     // Outside the model's domain: no findings, and the study says why (not "no findings").
-    const o = outcome as TriageOutcome | null;
-    if (meta.outcome && o && o.to.priority === 'none') {
+    if (meta.outcome && outcome && outcome.to.priority === 'none') {
       await trx.updateTable('preread_studies').set({ reason: meta.outcome, updated_at: new Date().toISOString() }).where('study_uid', '=', job.study_uid).execute();
-      o.to.reason = meta.outcome;
+      outcome.to.reason = meta.outcome;
     }
     // The unverified AI SR and the preliminary ORU, in this transaction (durable outbox). A silent or
     // switched-off model's result is recorded but never leaves the building.
     if (rolloutModeOf(rollout, job.model) === 'assistive') {
-      await onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model, priority: (outcome as TriageOutcome | null)?.to.priority ?? 'none' });
+      await onAiResultReady(trx, { studyInstanceUID: job.study_uid, findings, model, priority: outcome?.to.priority ?? 'none' });
     }
+    const finished: AuditEvent = { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: job.id, model: job.model, findings: findings.length, provider: meta.provider, ms: meta.ms, priority: outcome?.to.priority ?? 'none', ...(meta.outcome ? { outcome: meta.outcome } : {}) } };
+    return { value: { ingested, outcome }, audit: [...ingested.audit, finished, ...(outcome ? triage.auditOf(outcome) : [])] };
   });
-  if (!committed) return false;
-  if (ingested) await commitIngest({ db, events: deps.events }, ingested);
-  const t = outcome as TriageOutcome | null;
-  await appendAudit(db, { actor: ACTOR, action: 'preread-inference-finished', studyUID: job.study_uid, detail: { job: job.id, model: job.model, findings: findings.length, provider: meta.provider, ms: meta.ms, priority: t?.to.priority ?? 'none', ...(meta.outcome ? { outcome: meta.outcome } : {}) } });
-  if (t) await triage.publish(t);
+  if (!done) return false;
+  announceIngest({ db, events: deps.events }, done.ingested);
+  if (done.outcome) triage.announce(done.outcome);
   else triage.notify(job.study_uid);
   return true;
 }
@@ -140,11 +136,8 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
   if (!parsed.ok) return false;
   const model = { name: m.name, version: m.version, manufacturer: deps.manufacturerOf(m.name) ?? m.manufacturer };
   const prep = await triage.prepare(read.studyUID);
-  let ingested: IngestOutcome | null = null;
-  let outcome: TriageOutcome | null = null;
-  let arriving = false;
-  let refused = false;
-  await db.transaction().execute(async (trx) => {
+  // The flag, the study's triage and their audit records: one transaction.
+  const flagged = await withAudit(db, async (trx) => {
     // The study's triage row, from its first flag on when its images are still arriving (admitStudy fills it in at stability).
     const now = new Date().toISOString();
     const made = await trx
@@ -152,7 +145,7 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
       .values({ study_uid: read.studyUID, orthanc_id: '', fingerprint: ARRIVING, instance_count: 0, modality: null, arrived_at: now, fingerprint_at: now, routing: '[]', ai_override: null, priority: 'none', reason: ARRIVING_REASON, flagged_at: null, updated_at: now, finding_id: null })
       .onConflict((oc) => oc.column('study_uid').doNothing())
       .executeTakeFirst();
-    arriving = Number(made.numInsertedOrUpdatedRows ?? 0n) > 0;
+    const arriving = Number(made.numInsertedOrUpdatedRows ?? 0n) > 0;
     // Judged at stability meanwhile, and this model is not to run on the study: a slice still in the
     // queue then must not flag it again (withdrawEarlyFlags took back what came before). The no-op
     // update takes the row's lock on PostgreSQL, so this and the admission's update are serialised.
@@ -163,18 +156,21 @@ export async function ingestEarlyFlag(deps: SliceReadDeps, read: { studyUID: str
       .returning(['fingerprint', 'routing'])
       .executeTakeFirst();
     if (judged && judged.fingerprint !== ARRIVING && (JSON.parse(judged.routing) as { model: string; decision: string }[]).some((r) => r.model === m.name && r.decision !== 'run')) {
-      refused = true;
-      return;
+      // Nothing written stays: the triage row above was there already (judged), so `arriving` is false.
+      return { value: null, audit: null };
     }
-    ingested = await ingestFindings(trx, { studyUID: read.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: parsed.findings, detail: { early: true, sopInstanceUID: read.slice.image.sopInstanceUID } });
-    outcome = await triage.applyInTx(trx, read.studyUID, prep, { cause: 'ingest', actor: ACTOR, fingerprint: arrivalKey(read.seriesUID) });
+    const ingested = await ingestFindings(trx, { studyUID: read.studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: parsed.findings, detail: { early: true, sopInstanceUID: read.slice.image.sopInstanceUID } });
+    const outcome = await triage.applyInTx(trx, read.studyUID, prep, { cause: 'ingest', actor: ACTOR, fingerprint: arrivalKey(read.seriesUID) });
+    const audit: AuditEvent[] = [];
+    if (arriving) audit.push({ actor: ACTOR, action: 'preread-study-arriving', studyUID: read.studyUID, detail: { series: read.seriesUID, model: m.name } });
+    audit.push(...ingested.audit);
+    audit.push({ actor: ACTOR, action: 'preread-early-flag', studyUID: read.studyUID, detail: { model: m.name, series: read.seriesUID, sopInstanceUID: read.slice.image.sopInstanceUID, findings: parsed.findings.length, priority: outcome?.to.priority ?? 'none' } });
+    if (outcome) audit.push(...triage.auditOf(outcome));
+    return { value: { ingested, outcome }, audit };
   });
-  if (refused) return false;
-  if (arriving) await appendAudit(db, { actor: ACTOR, action: 'preread-study-arriving', studyUID: read.studyUID, detail: { series: read.seriesUID, model: m.name } });
-  if (ingested) await commitIngest({ db, events: deps.events }, ingested);
-  const t = outcome as TriageOutcome | null;
-  await appendAudit(db, { actor: ACTOR, action: 'preread-early-flag', studyUID: read.studyUID, detail: { model: m.name, series: read.seriesUID, sopInstanceUID: read.slice.image.sopInstanceUID, findings: parsed.findings.length, priority: t?.to.priority ?? 'none' } });
-  if (t) await triage.publish(t);
+  if (!flagged) return false;
+  announceIngest({ db, events: deps.events }, flagged.ingested);
+  if (flagged.outcome) triage.announce(flagged.outcome);
   return true;
 }
 
@@ -196,20 +192,18 @@ export async function withdrawEarlyFlags(deps: SliceReadDeps, studyUID: string, 
     // Without a finished job, this model's unverified pre-read findings on the study can only be early flags.
     const model = { name: s.model, version: s.version, manufacturer: deps.manufacturerOf(s.model) ?? 'Reading Station Demo' };
     const prep = await triage.prepare(studyUID);
-    let ingested: IngestOutcome | null = null;
-    let outcome: TriageOutcome | null = null;
-    await db.transaction().execute(async (trx) => {
-      ingested = await ingestFindings(trx, { studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: [], completeResultSet: true, detail: { withdrawn: s.reason } });
-      if (!(ingested as IngestOutcome).superseded.length) return;
-      outcome = await triage.applyInTx(trx, studyUID, prep, { cause: 'ingest', actor: ACTOR });
+    // The withdrawal, the study's triage and their audit records: one transaction.
+    const out = await withAudit(db, async (trx) => {
+      const ingested = await ingestFindings(trx, { studyUID, source: 'preread', actor: { username: ACTOR }, model, findings: [], completeResultSet: true, detail: { withdrawn: s.reason } });
+      if (!ingested.superseded.length) return { value: null, audit: null };
+      const outcome = await triage.applyInTx(trx, studyUID, prep, { cause: 'ingest', actor: ACTOR });
+      const withdrawnRec: AuditEvent = { actor: ACTOR, action: 'preread-early-withdrawn', studyUID, detail: { model: s.model, reason: s.reason, findings: ingested.superseded.map((f) => f.id) } };
+      return { value: { ingested, outcome }, audit: [...ingested.audit, withdrawnRec, ...(outcome ? triage.auditOf(outcome) : [])] };
     });
-    const out = ingested as IngestOutcome | null;
-    if (!out || !out.superseded.length) continue;
-    await commitIngest({ db, events: deps.events }, out);
-    await appendAudit(db, { actor: ACTOR, action: 'preread-early-withdrawn', studyUID, detail: { model: s.model, reason: s.reason, findings: out.superseded.map((f) => f.id) } });
+    if (!out) continue;
+    announceIngest({ db, events: deps.events }, out.ingested);
     withdrawn.push(s.model);
-    const t = outcome as TriageOutcome | null;
-    if (t) await triage.publish(t);
+    if (out.outcome) triage.announce(out.outcome);
   }
   return withdrawn;
 }

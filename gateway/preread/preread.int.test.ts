@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import path from 'node:path';
+import { whileAuditRefused } from '../../test/audit-refused.js';
 import { startStack, login, type Stack, type Client } from '../../test/harness.js';
 import { DICOM } from '../../scripts/lib/demo-data.js';
 import { buildHeadCtStudy, cStore, newUid } from './study-builder.js';
@@ -151,6 +152,11 @@ describe('pre-read on arrival', () => {
 
       // Acknowledge: recorded in the audit trail, once.
       expect((await toby.fetch(`/api/alerts/${alert.id}/ack`, { method: 'POST' })).status).toBe(403);
+      // The acknowledgement commits with its audit record: with the audit refusing records, it is not kept.
+      await whileAuditRefused(stack.gateway.store.db, async () => {
+        expect((await erin.fetch(`/api/alerts/${alert.id}/ack`, { method: 'POST' })).status).toBe(500);
+      });
+      expect((await stack.gateway.store.db.selectFrom('preread_alerts').select('acked_at').where('id', '=', alert.id).executeTakeFirstOrThrow()).acked_at).toBeNull();
       const ack = await erin.fetch(`/api/alerts/${alert.id}/ack`, { method: 'POST' });
       expect(ack.status).toBe(200);
       expect((await ack.json()).alert).toMatchObject({ ackedBy: 'erin' });

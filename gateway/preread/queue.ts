@@ -21,7 +21,7 @@ import crypto from 'node:crypto';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '../db/database.js';
 import './migrations.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit } from '../audit/audit.js';
 import { claimRows, dialectOf } from '../db/dialect.js';
 import { backoffMs, deriveAiState, type AiState } from '../../src/core/triage/arrival.js';
 import { InferencePool, type SliceOutput } from './pool.js';
@@ -427,12 +427,15 @@ export class PrereadQueue {
     }
     const next = afterFailure(job.attempts, this.opts, now);
     const final = next.state === 'failed';
-    await db
-      .updateTable('preread_jobs')
-      .set({ state: next.state, attempts: next.attempts, last_error: message.slice(0, 1000), next_at: next.nextAt, finished_at: next.finishedAt, claimed_by: null, lease_until: null })
-      .where('id', '=', jobId)
-      .execute();
-    await appendAudit(db, { actor: ACTOR, action: 'preread-inference-failed', outcome: final ? 8 : 4, studyUID: job.study_uid, detail: { job: jobId, model: job.model, attempt: next.attempts, final, error: message.slice(0, 500) } });
+    // The job's new state and its audit record: one transaction.
+    await withAudit(db, async (trx) => {
+      await trx
+        .updateTable('preread_jobs')
+        .set({ state: next.state, attempts: next.attempts, last_error: message.slice(0, 1000), next_at: next.nextAt, finished_at: next.finishedAt, claimed_by: null, lease_until: null })
+        .where('id', '=', jobId)
+        .execute();
+      return { value: undefined, audit: { actor: ACTOR, action: 'preread-inference-failed', outcome: final ? 8 : 4, studyUID: job.study_uid, detail: { job: jobId, model: job.model, attempt: next.attempts, final, error: message.slice(0, 500) } } };
+    });
     if (final) {
       const open = await db.selectFrom('preread_jobs').select('state').where('study_uid', '=', job.study_uid).where('fingerprint', '=', job.fingerprint).execute();
       if (!open.some((j) => j.state === 'done' || j.state === 'pending' || j.state === 'running')) {

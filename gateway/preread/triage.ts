@@ -21,7 +21,7 @@ import type { DB } from '../db/database.js';
 import './migrations.js';
 import '../outbox/schema.js';
 import type { GatewayContext, DomainEventMap } from '../context.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit, type AuditEvent } from '../audit/audit.js';
 import { findingsForStudy, getSignoff, signoffStatuses, type OutboxState, type SignoffStatus } from '../findings/repository.js';
 import { enqueueWebhook } from '../outbox/events.js';
 import { aiDisabledFor, readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
@@ -230,14 +230,17 @@ export class TriageService {
   }
 
   /**
-   * Recomputes one study's triage from its current findings (own transaction), then audits and publishes.
+   * Recomputes one study's triage from its current findings, with its audit records in one transaction, then announces it.
    * `snapshot` lets a batch share one policy read (recomputeAll); by default each run reads its own.
    */
   recompute(studyUID: string, cause: TriageCause, actor: string, snapshot?: () => Promise<ReaderPolicySnapshot>): Promise<void> {
     return this.serial(studyUID, async () => {
       const prep = await this.prepare(studyUID, snapshot);
-      const out = await this.db.transaction().execute((trx) => this.applyInTx(trx, studyUID, prep, { cause, actor }));
-      if (out) await this.publish(out);
+      const out = await withAudit(this.db, async (trx) => {
+        const o = await this.applyInTx(trx, studyUID, prep, { cause, actor });
+        return { value: o, audit: o ? this.auditOf(o) : null };
+      });
+      if (out) this.announce(out);
     });
   }
 
@@ -366,11 +369,12 @@ export class TriageService {
     return out;
   }
 
-  /** After the commit: the audit trail and the live feed. */
-  async publish(o: TriageOutcome): Promise<void> {
+  /** The audit records of a triage outcome, for the transaction that made it (withAudit): both commit or neither. */
+  auditOf(o: TriageOutcome): AuditEvent[] {
+    const out: AuditEvent[] = [];
     const changed = o.from.priority !== o.to.priority || o.from.reason !== o.to.reason || o.from.status !== o.to.status;
     if (changed) {
-      await appendAudit(this.db, {
+      out.push({
         actor: ACTOR,
         action: 'triage-changed',
         studyUID: o.studyUID,
@@ -379,10 +383,15 @@ export class TriageService {
       });
     }
     for (const a of o.closed) {
-      await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-closed', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: a.id, reason: a.closedReason, cause: o.cause, by: o.actor, webhookCancelled: o.cancelledWebhooks > 0 } });
+      out.push({ actor: ACTOR, action: 'critical-alert-closed', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: a.id, reason: a.closedReason, cause: o.cause, by: o.actor, webhookCancelled: o.cancelledWebhooks > 0 } });
     }
-    if (o.raised) await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-raised', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: o.raised.id, reason: o.raised.reason, cause: o.cause, webhook: !!this.opts.alertWebhookUrl } });
-    if (o.reopened) await appendAudit(this.db, { actor: ACTOR, action: 'critical-alert-reopened', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: o.reopened.id, reason: o.reopened.reason, cause: o.cause, by: o.actor } });
+    if (o.raised) out.push({ actor: ACTOR, action: 'critical-alert-raised', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: o.raised.id, reason: o.raised.reason, cause: o.cause, webhook: !!this.opts.alertWebhookUrl } });
+    if (o.reopened) out.push({ actor: ACTOR, action: 'critical-alert-reopened', studyUID: o.studyUID, findingId: o.to.findingId, detail: { alert: o.reopened.id, reason: o.reopened.reason, cause: o.cause, by: o.actor } });
+    return out;
+  }
+
+  /** After the commit: the live feed. */
+  announce(o: TriageOutcome): void {
     this.notify(o.studyUID);
     for (const a of o.closed) this.live.emit('alert-closed', a);
     if (o.raised) this.live.emit('alert', o.raised);
@@ -574,8 +583,11 @@ export class TriageService {
     if (!visible) return null;
     if (!visible.ackedAt) {
       const now = new Date().toISOString();
-      const r = await this.db.updateTable('preread_alerts').set({ acked_by: user.username, acked_at: now }).where('id', '=', alertId).where('acked_at', 'is', null).executeTakeFirst();
-      if (Number(r.numUpdatedRows)) await appendAudit(this.db, { actor: user.username, role: user.role, action: 'critical-alert-acknowledged', studyUID: visible.studyUID, detail: { alert: alertId, reason: visible.reason } });
+      // The acknowledgement and its audit record: one transaction.
+      await withAudit(this.db, async (trx) => {
+        const r = await trx.updateTable('preread_alerts').set({ acked_by: user.username, acked_at: now }).where('id', '=', alertId).where('acked_at', 'is', null).executeTakeFirst();
+        return { value: undefined, audit: Number(r.numUpdatedRows) ? { actor: user.username, role: user.role, action: 'critical-alert-acknowledged', studyUID: visible.studyUID, detail: { alert: alertId, reason: visible.reason } } : null };
+      });
     }
     const [entry] = await this.alertsFor(user.role, { includeAcked: true, ids: [alertId] });
     const out = entry ?? visible;

@@ -10,7 +10,7 @@ import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import type { SessionUser } from '../../src/core/auth/roles.js';
 import { can } from '../../src/core/auth/permissions.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import '../findings/migrations.js';
 
 /** How stale "last opened" may get before a re-open of the same findings by the same reader is written. */
@@ -33,18 +33,20 @@ export async function recordStudyOpened(db: Kysely<DB>, user: Pick<SessionUser, 
   // changes nothing worth a write: on PostgreSQL every such UPDATE takes the row's lock, and readers of
   // one study queued behind each other (bench:scale: findings p50 0.8 s on two gateways).
   if (before && before.ai_finding_ids === ids && before.role === user.role && Date.parse(at) - Date.parse(before.last_opened_at) < REOPEN_WRITE_MS) return { first: false };
-  const inserted = before
-    ? null
-    : await db
-        .insertInto('study_opens')
-        .values({ study_uid: studyUID, username: user.username, role: user.role, first_opened_at: at, last_opened_at: at, ai_finding_ids: ids })
-        .onConflict((oc) => oc.columns(['study_uid', 'username']).doNothing())
-        .executeTakeFirst();
-  const first = Number(inserted?.numInsertedOrUpdatedRows ?? 0n) > 0;
-  if (!first) await db.updateTable('study_opens').set({ last_opened_at: at, role: user.role, ai_finding_ids: ids }).where('study_uid', '=', studyUID).where('username', '=', user.username).execute();
-  if (first || (aiFindingIds.length > 0 && ids !== before?.ai_finding_ids)) {
-    await appendAudit(db, { actor: user.username, role: user.role, action: 'study-opened', studyUID, detail: { first, aiFindingIds: [...aiFindingIds] } });
-  }
+  // The open and its audit record: one transaction.
+  const first = await withAudit(db, async (trx) => {
+    const inserted = before
+      ? null
+      : await trx
+          .insertInto('study_opens')
+          .values({ study_uid: studyUID, username: user.username, role: user.role, first_opened_at: at, last_opened_at: at, ai_finding_ids: ids })
+          .onConflict((oc) => oc.columns(['study_uid', 'username']).doNothing())
+          .executeTakeFirst();
+    const isFirst = Number(inserted?.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (!isFirst) await trx.updateTable('study_opens').set({ last_opened_at: at, role: user.role, ai_finding_ids: ids }).where('study_uid', '=', studyUID).where('username', '=', user.username).execute();
+    const audited = isFirst || (aiFindingIds.length > 0 && ids !== before?.ai_finding_ids);
+    return { value: isFirst, audit: audited ? { actor: user.username, role: user.role, action: 'study-opened', studyUID, detail: { first: isFirst, aiFindingIds: [...aiFindingIds] } } : null };
+  });
   return { first };
 }
 

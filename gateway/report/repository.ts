@@ -23,15 +23,15 @@ export type SaveOutcome = { ok: true; report: StoredReport } | { ok: false; stat
 
 /** Saves the draft unless the study is signed off (the signed report never changes: an addendum adds to it). */
 export async function saveDraft(db: Kysely<DB>, studyUID: string, draft: ReportDraft, by: string, at: string): Promise<SaveOutcome> {
-  return db.transaction().execute(async (trx): Promise<SaveOutcome> => {
-    const signed = await trx.selectFrom('study_signoffs').select(['signed_at']).where('study_uid', '=', studyUID).executeTakeFirst();
-    if (signed) return { ok: false, status: 409, error: `study ${studyUID} was signed off at ${signed.signed_at}: the report is final; add an addendum` };
-    const body = JSON.stringify(draft);
-    const existing = await trx.selectFrom('report_drafts').select('study_uid').where('study_uid', '=', studyUID).executeTakeFirst();
-    if (existing) await trx.updateTable('report_drafts').set({ draft: body, updated_by: by, updated_at: at }).where('study_uid', '=', studyUID).execute();
-    else await trx.insertInto('report_drafts').values({ study_uid: studyUID, draft: body, updated_by: by, updated_at: at, signed_at: null }).execute();
-    return { ok: true, report: { draft, updatedBy: by, updatedAt: at, signedAt: null } };
-  });
+  // In the caller's transaction (the route's withAudit: the draft and its audit record commit together), else its own.
+  if (!db.isTransaction) return db.transaction().execute((trx) => saveDraft(trx, studyUID, draft, by, at));
+  const signed = await db.selectFrom('study_signoffs').select(['signed_at']).where('study_uid', '=', studyUID).executeTakeFirst();
+  if (signed) return { ok: false, status: 409, error: `study ${studyUID} was signed off at ${signed.signed_at}: the report is final; add an addendum` };
+  const body = JSON.stringify(draft);
+  const existing = await db.selectFrom('report_drafts').select('study_uid').where('study_uid', '=', studyUID).executeTakeFirst();
+  if (existing) await db.updateTable('report_drafts').set({ draft: body, updated_by: by, updated_at: at }).where('study_uid', '=', studyUID).execute();
+  else await db.insertInto('report_drafts').values({ study_uid: studyUID, draft: body, updated_by: by, updated_at: at, signed_at: null }).execute();
+  return { ok: true, report: { draft, updatedBy: by, updatedAt: at, signedAt: null } };
 }
 
 /** In the sign-off's transaction: the draft becomes the signed report. */

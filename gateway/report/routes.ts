@@ -6,7 +6,7 @@ import { parseDraft } from '../../src/core/report/draft.js';
 import { addenda, getReport, saveDraft } from './repository.js';
 import { studiesInProgress } from './opened.js';
 import { addAddendum } from '../findings/service.js';
-import { appendAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import { dicomWebPath, orthancFetch } from '../orthanc/client.js';
 import { findingsForStudy } from '../findings/repository.js';
 import { filterForReader } from '../trust/service.js';
@@ -67,9 +67,12 @@ export async function registerReportRoutes(app: FastifyInstance, ctx: GatewayCon
     if (!UID.test(study) || study.length > 64) return reply.code(400).send({ error: 'study: must be a DICOM UID' });
     const parsed = parseDraft((req.body as { draft?: unknown } | null)?.draft);
     if (!parsed.ok) return reply.code(422).send({ error: 'invalid report draft', details: parsed.errors });
-    const out = await saveDraft(db, study, parsed.value, s.user.username, new Date().toISOString());
+    // The draft and its audit record: one transaction.
+    const out = await withAudit(db, async (trx) => {
+      const o = await saveDraft(trx, study, parsed.value, s.user.username, new Date().toISOString());
+      return { value: o, audit: o.ok ? { actor: s.user.username, role: s.user.role, action: 'report-draft-saved', studyUID: study, detail: { lines: parsed.value.findings.length } } : null };
+    });
     if (!out.ok) return reply.code(out.status).send({ error: out.error });
-    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'report-draft-saved', studyUID: study, detail: { lines: parsed.value.findings.length } });
     return { report: out.report };
   });
 

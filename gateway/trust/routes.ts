@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Store } from '../db/database.js';
 import type { GatewayContext } from '../context.js';
 import { requireUser } from '../auth/plugin.js';
-import { appendAudit } from '../audit/audit.js';
+import { appendAudit, withAudit } from '../audit/audit.js';
 import { auditRange, toCsv, toDicomAuditXml, toExportRecords, toJsonLines } from '../audit/export.js';
 import { AI_DISABLE_REASONS, PolicySchema, ROLLOUT_MODES, describePolicyIssues, type AiDisableReason } from '../../src/core/policy/policy.js';
 import { ROLES } from '../../src/core/auth/roles.js';
@@ -204,10 +204,13 @@ export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayCont
     if (params.data.username === s.user.username) return reply.code(403).send({ error: 'you may not change your own role' });
     const u = await db.selectFrom('users').select(['id', 'role']).where('username', '=', params.data.username).executeTakeFirst();
     if (!u) return reply.code(404).send({ error: `no user ${params.data.username}` });
-    await db.updateTable('users').set({ role: body.data.role }).where('id', '=', u.id).execute();
-    // Sessions carry the role as looked up per request, but end them anyway so the change is felt at once.
-    await db.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-role', user: params.data.username, before: u.role, after: body.data.role } });
+    // The role change, the ended sessions and the audit record: one transaction.
+    await withAudit(db, async (trx) => {
+      await trx.updateTable('users').set({ role: body.data.role }).where('id', '=', u.id).execute();
+      // Sessions carry the role as looked up per request, but end them anyway so the change is felt at once.
+      await trx.deleteFrom('sessions').where('user_id', '=', u.id).execute();
+      return { value: undefined, audit: { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-role', user: params.data.username, before: u.role, after: body.data.role } } };
+    });
     return { username: params.data.username, role: body.data.role };
   });
 
@@ -215,9 +218,13 @@ export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayCont
     const s = requireUser(req);
     const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
     if (!params.success) return bad(reply, 'username', params.error);
-    const r = await db.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', params.data.username).executeTakeFirst();
-    if (!Number(r.numUpdatedRows)) return reply.code(404).send({ error: `no user ${params.data.username}` });
-    await appendAudit(db, { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-unlock', user: params.data.username } });
+    // The unlock and its audit record: one transaction.
+    const found = await withAudit(db, async (trx) => {
+      const r = await trx.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', params.data.username).executeTakeFirst();
+      const ok = Number(r.numUpdatedRows) > 0;
+      return { value: ok, audit: ok ? { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-unlock', user: params.data.username } } : null };
+    });
+    if (!found) return reply.code(404).send({ error: `no user ${params.data.username}` });
     return { username: params.data.username, locked: false };
   });
 

@@ -6,7 +6,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/database.js';
 import './migrations.js';
-import { appendAudit, withAudit } from '../audit/audit.js';
+import { withAudit } from '../audit/audit.js';
 import {
   DEFAULT_POLICY,
   PolicySchema,
@@ -296,12 +296,15 @@ export async function applyReaderPolicy(deps: TrustDeps, user: Pick<SessionUser,
     // a new fact: the first showing is recorded and audited. Without this every GET took the audit
     // chain's cluster-wide lock (bench:scale: findings requests queued behind each other on PostgreSQL).
     if (last !== undefined && Date.parse(at) - last < SHOWN_AGAIN_MS) return visible;
-    await db
-      .insertInto('findings_shown')
-      .values(ai.map((f) => ({ finding_id: f.id, model_name: f.model.name, first_shown_at: at, first_shown_to_role: user.role })))
-      .onConflict((oc) => oc.column('finding_id').doNothing())
-      .execute();
-    await appendAudit(db, { actor: user.username, role: user.role, action: 'finding-shown', studyUID, detail: { findingIds: ids } });
+    // What was shown first and its audit record: one transaction.
+    await withAudit(db, async (trx) => {
+      await trx
+        .insertInto('findings_shown')
+        .values(ai.map((f) => ({ finding_id: f.id, model_name: f.model.name, first_shown_at: at, first_shown_to_role: user.role })))
+        .onConflict((oc) => oc.column('finding_id').doNothing())
+        .execute();
+      return { value: undefined, audit: { actor: user.username, role: user.role, action: 'finding-shown', studyUID, detail: { findingIds: ids } } };
+    });
     recent.delete(key);
     recent.set(key, Date.parse(at));
     while (recent.size > 10_000) recent.delete(recent.keys().next().value!);
