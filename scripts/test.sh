@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm test`: every test, installing what it needs first. Unit (on the machine's Node and on Node 24),
 # then integration (real Orthanc, real MLLP peers, real validators) on SQLite under Node 24 and again on
-# PostgreSQL under the machine's Node, then e2e (real Chromium against the built viewer).
+# PostgreSQL under Node 22, then e2e (real Chromium against the built viewer). Both supported LTS lines
+# (engines: ^22.13 || ^24) run the integration suite; the machine's Node runs unit and e2e.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-deps.sh
@@ -17,7 +18,8 @@ if [ "${TEST_NODE24:-1}" != 0 ]; then
   bash scripts/node-lts.sh 24 --project unit
 fi
 # The integration suite on SQLite runs on Node 24 (the newer supported LTS), the PostgreSQL pass below on
-# the machine's Node: both dialects once, both runtimes covered, no extra pass. TEST_NODE24=0: machine's Node.
+# Node 22 (the older one): both dialects once, both LTS lines covered, no extra pass. TEST_NODE24=0 and
+# TEST_NODE22=0: the machine's Node instead.
 if [ "${TEST_NODE24:-1}" != 0 ]; then
   echo "[test] integration (SQLite) on Node 24"
   bash scripts/node-lts.sh 24 --project integration
@@ -29,8 +31,14 @@ fi
 # harness tests), those that pin a SQLite file to tamper with it or kill a gateway over it (audit, crash),
 # and the event-loop timing test (scrypt, not the database). Set TEST_PG=0 to skip this pass locally.
 if [ "${TEST_PG:-1}" != 0 ]; then
-  echo "[test] integration on PostgreSQL"
-  TEST_DB=postgres npx vitest run --project integration \
+  if [ "${TEST_NODE22:-1}" != 0 ]; then
+    echo "[test] integration on PostgreSQL on Node 22"
+    run_pg=(bash scripts/node-lts.sh 22)
+  else
+    echo "[test] integration on PostgreSQL"
+    run_pg=(npx vitest run)
+  fi
+  TEST_DB=postgres "${run_pg[@]}" --project integration \
     --exclude 'src/**' --exclude 'test/orthanc*.int.test.ts' \
     --exclude 'gateway/audit/mac.int.test.ts' --exclude 'gateway/audit/audit.int.test.ts' \
     --exclude 'gateway/outbox/crash.int.test.ts' --exclude 'gateway/auth/login-timing.int.test.ts'
