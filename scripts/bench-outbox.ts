@@ -1,5 +1,5 @@
 /**
- * npm run bench:outbox [-- --n 1000 --studies 30]
+ * npm run bench:outbox [-- --n 1000 --studies 30]   (TEST_DB=postgres: the gateway's database on a throw-away PostgreSQL)
  * N sign-offs (verified SR to a real Orthanc + final ORU to the demo RIS over MLLP), three runs:
  * everything up; the PACS down for the middle third of the enqueues; the RIS down for the middle third.
  * Prints throughput, delivery latency p50/p95, and the counts lost and duplicated (must be 0 and 0):
@@ -46,7 +46,7 @@ async function main() {
   const risPort = await freePort();
   // The pre-read service (issue 5) would add AI results of its own; the benchmark measures sign-offs only.
   process.env.PREREAD = '0';
-  console.error(`bench:outbox: ${N} sign-offs per run over ${STUDIES} studies; starting Orthanc, gateway and the demo RIS`);
+  console.error(`bench:outbox: ${N} sign-offs per run over ${STUDIES} studies, gateway database ${process.env.TEST_DB === 'postgres' ? 'PostgreSQL' : 'SQLite'}; starting Orthanc, gateway and the demo RIS`);
   const stack = await startStack({
     files,
     config: { outbox: { risHost: '127.0.0.1', risPort, baseDelayMs: 200, maxDelayMs: 2000, pollMs: 50, ackTimeoutMs: 5000, concurrency: 6 } },

@@ -53,6 +53,8 @@ export interface ScaleOptions {
   dataDir?: string;
   /** Extra environment for both gateways (e.g. LOG=0). */
   gatewayEnv?: Record<string, string>;
+  /** Extra Node options for the gateways (e.g. --cpu-prof, which NODE_OPTIONS may not carry). */
+  gatewayNodeArgs?: string[];
   /** How many gateways behind nginx (default 2). */
   gateways?: number;
   /**
@@ -163,8 +165,8 @@ export interface GatewayProcess {
  * added to this process's environment; LOG=0 and no MLLP listener unless given. Used by the scale
  * profile, the fail-over tests (test/failover.int.test.ts, which kill -9 one) and bench:scale.
  */
-export async function spawnGateway(opts: { name: string; env: Record<string, string>; readyMs?: number }): Promise<GatewayProcess> {
-  const gw = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway', 'main.ts')], {
+export async function spawnGateway(opts: { name: string; env: Record<string, string>; readyMs?: number; nodeArgs?: string[] }): Promise<GatewayProcess> {
+  const gw = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', path.join(REPO_ROOT, 'gateway', 'main.ts')], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, GATEWAY_HOST: '127.0.0.1', GATEWAY_PORT: '0', MLLP_PORT: '', LOG: process.env.LOG ?? '0', ...opts.env },
@@ -245,6 +247,7 @@ export async function startScale(opts: ScaleOptions = {}): Promise<ScaleHandle> 
       // One after the other: the first runs the migrations, the second finds them done.
       const gw = await spawnGateway({
         name: `gateway ${n}`,
+        nodeArgs: opts.gatewayNodeArgs,
         env: {
           DEMO: '1',
           ORTHANC_URL: orthanc.url,

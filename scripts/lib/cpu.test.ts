@@ -5,7 +5,7 @@ describe('CPU accounting from /proc', () => {
   it('reads a process line whose command name holds spaces and parentheses', () => {
     // Fields 14 and 15 (utime, stime) are 120 and 30.
     const line = '4242 (node (gw) 1) S 1 4242 4242 0 -1 4194560 100 0 0 0 120 30 0 0 20 0 11 0 5000 1000 100 18446744073709551615';
-    expect(parseProcStat(line)).toEqual({ comm: 'node (gw) 1', ticks: 150 });
+    expect(parseProcStat(line)).toEqual({ comm: 'node (gw) 1', ticks: 150, sys: 30 });
     expect(parseProcStat('garbage')).toBeNull();
   });
 
@@ -15,22 +15,23 @@ describe('CPU accounting from /proc', () => {
   });
 
   it('gives cores used per group over a window; a process born in it counts whole, a reused pid is a new process', () => {
-    const a: CpuSnapshot = { at: 0, total: 0, idle: 0, procs: new Map([[10, { comm: 'node', ticks: 100 }], [20, { comm: 'postgres', ticks: 50 }], [30, { comm: 'Orthanc', ticks: 7 }]]) };
+    const a: CpuSnapshot = { at: 0, total: 0, idle: 0, procs: new Map([[10, { comm: 'node', ticks: 100, sys: 10 }], [20, { comm: 'postgres', ticks: 50, sys: 0 }], [30, { comm: 'Orthanc', ticks: 7, sys: 0 }]]) };
     const b: CpuSnapshot = {
       at: 2000,
       total: 400,
       idle: 100,
       procs: new Map([
-        [10, { comm: 'node', ticks: 300 }], // +200 ticks = 2 s over 2 s: one core
-        [20, { comm: 'postgres', ticks: 70 }], // +20
-        [21, { comm: 'postgres', ticks: 30 }], // born in the window: whole
-        [30, { comm: 'storescu', ticks: 4 }], // pid reused: a new process
+        [10, { comm: 'node', ticks: 300, sys: 60 }], // +200 ticks = 2 s over 2 s: one core, of which +50 ticks in the kernel
+        [20, { comm: 'postgres', ticks: 70, sys: 0 }], // +20
+        [21, { comm: 'postgres', ticks: 30, sys: 0 }], // born in the window: whole
+        [30, { comm: 'storescu', ticks: 4, sys: 0 }], // pid reused: a new process
       ]),
     };
     const use = cpuBetween(a, b, 2, (pid, comm) => (pid === 10 ? 'gateway' : comm === 'postgres' ? 'PostgreSQL' : null), 100);
     expect(use.seconds).toBe(2);
     expect(use.busyCores).toBeCloseTo(1.5, 6);
     expect(use.groups.gateway).toBeCloseTo(1, 6);
+    expect(use.system.gateway).toBeCloseTo(0.25, 6);
     expect(use.groups.PostgreSQL).toBeCloseTo(0.25, 6);
     expect(use.groups.other).toBeCloseTo(0.02, 6);
   });

@@ -11,6 +11,8 @@ export interface ProcTimes {
   comm: string;
   /** user + system, in clock ticks */
   ticks: number;
+  /** of which in the kernel (system calls: sockets, files) */
+  sys: number;
 }
 
 export interface CpuSnapshot {
@@ -44,7 +46,7 @@ export function parseProcStat(line: string): ProcTimes | null {
   const utime = Number(rest[11]);
   const stime = Number(rest[12]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return null;
-  return { comm: line.slice(open + 1, close), ticks: utime + stime };
+  return { comm: line.slice(open + 1, close), ticks: utime + stime, sys: stime };
 }
 
 /** The "cpu" line of /proc/stat: all ticks and the idle ones (idle + iowait). */
@@ -78,6 +80,8 @@ export interface CpuUse {
   busyCores: number;
   /** cores used on average, per group */
   groups: Record<string, number>;
+  /** of which in the kernel, per group */
+  system: Record<string, number>;
 }
 
 /**
@@ -88,15 +92,18 @@ export interface CpuUse {
 export function cpuBetween(a: CpuSnapshot, b: CpuSnapshot, cores: number, group: (pid: number, comm: string) => string | null, ticksPerS = clockTicks()): CpuUse {
   const seconds = (b.at - a.at) / 1000;
   const groups: Record<string, number> = {};
+  const system: Record<string, number> = {};
   for (const [pid, p] of b.procs) {
     const before = a.procs.get(pid);
     // A pid reused by another command is a new process.
-    const d = before && before.comm === p.comm ? p.ticks - before.ticks : p.ticks;
+    const same = before && before.comm === p.comm;
+    const d = same ? p.ticks - before.ticks : p.ticks;
     if (d <= 0) continue;
     const g = group(pid, p.comm) ?? 'other';
     groups[g] = (groups[g] ?? 0) + d / ticksPerS / seconds;
+    system[g] = (system[g] ?? 0) + (same ? p.sys - before.sys : p.sys) / ticksPerS / seconds;
   }
   const dt = b.total - a.total;
   const busyCores = dt > 0 ? (cores * (dt - (b.idle - a.idle))) / dt : 0;
-  return { seconds, cores, busyCores, groups };
+  return { seconds, cores, busyCores, groups, system };
 }
