@@ -104,6 +104,19 @@ describe('an act whose audit record cannot be written is not kept', () => {
     expect((await ada.post('/api/admin/users/remy/unlock', {})).status).toBe(200);
     expect((await db().selectFrom('users').select('failed_logins').where('username', '=', 'remy').executeTakeFirstOrThrow()).failed_logins).toBe(0);
     expect(await count('settings-changed')).toBe(before + 1);
+    // Replays change nothing and record nothing: an unlock with nothing locked, the role it already has
+    // (remy's session is not ended either).
+    expect((await ada.post('/api/admin/users/remy/unlock', {})).status).toBe(200);
+    expect((await ada.fetch('/api/admin/users/remy/role', json('PUT', { role: 'resident' }))).status).toBe(200);
+    expect((await remy.fetch('/api/auth/me')).status).toBe(200);
+    expect(await count('settings-changed')).toBe(before + 1);
+    // A real change: recorded once with before and after, remy's sessions ended.
+    expect((await ada.fetch('/api/admin/users/remy/role', json('PUT', { role: 'radiologist' }))).status).toBe(200);
+    expect((await ada.fetch('/api/admin/users/remy/role', json('PUT', { role: 'radiologist' }))).status).toBe(200);
+    expect((await remy.fetch('/api/auth/me')).status).toBe(401);
+    const changes = (await audit()).filter((a) => a.action === 'settings-changed').map((a) => JSON.parse(a.detail!)).filter((d) => d.setting === 'user-role');
+    expect(changes).toEqual([{ setting: 'user-role', user: 'remy', before: 'resident', after: 'radiologist' }]);
+    expect((await ada.fetch('/api/admin/users/remy/role', json('PUT', { role: 'resident' }))).status).toBe(200);
   });
 
   it('outbox retry by an admin', async () => {

@@ -204,13 +204,18 @@ export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayCont
     if (params.data.username === s.user.username) return reply.code(403).send({ error: 'you may not change your own role' });
     const u = await db.selectFrom('users').select(['id', 'role']).where('username', '=', params.data.username).executeTakeFirst();
     if (!u) return reply.code(404).send({ error: `no user ${params.data.username}` });
-    // The role change, the ended sessions and the audit record: one transaction.
-    await withAudit(db, async (trx) => {
-      await trx.updateTable('users').set({ role: body.data.role }).where('id', '=', u.id).execute();
+    // A replay (the role is already that): nothing changes, nothing is recorded, sessions stay.
+    if (u.role === body.data.role) return { username: params.data.username, role: body.data.role };
+    // The role change, the ended sessions and the audit record: one transaction. Only from the role read
+    // above: of two admins changing it at once, the second is told rather than recorded with a stale "before".
+    const changed = await withAudit(db, async (trx) => {
+      const r = await trx.updateTable('users').set({ role: body.data.role }).where('id', '=', u.id).where('role', '=', u.role).executeTakeFirst();
+      if (!Number(r.numUpdatedRows)) return { value: false, audit: null };
       // Sessions carry the role as looked up per request, but end them anyway so the change is felt at once.
       await trx.deleteFrom('sessions').where('user_id', '=', u.id).execute();
-      return { value: undefined, audit: { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-role', user: params.data.username, before: u.role, after: body.data.role } } };
+      return { value: true, audit: { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-role', user: params.data.username, before: u.role, after: body.data.role } } };
     });
+    if (!changed) return reply.code(409).send({ error: `the role of ${params.data.username} changed meanwhile; reload and try again` });
     return { username: params.data.username, role: body.data.role };
   });
 
@@ -218,11 +223,18 @@ export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayCont
     const s = requireUser(req);
     const params = z.object({ username: z.string().min(1).max(64) }).safeParse(req.params);
     if (!params.success) return bad(reply, 'username', params.error);
-    // The unlock and its audit record: one transaction.
+    // The unlock and its audit record: one transaction. A user with nothing to unlock (a replay) is left
+    // as is and nothing is recorded.
     const found = await withAudit(db, async (trx) => {
-      const r = await trx.updateTable('users').set({ failed_logins: 0, locked_until: null }).where('username', '=', params.data.username).executeTakeFirst();
-      const ok = Number(r.numUpdatedRows) > 0;
-      return { value: ok, audit: ok ? { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-unlock', user: params.data.username } } : null };
+      const u = await trx.selectFrom('users').select('id').where('username', '=', params.data.username).executeTakeFirst();
+      if (!u) return { value: false, audit: null };
+      const r = await trx
+        .updateTable('users')
+        .set({ failed_logins: 0, locked_until: null })
+        .where('id', '=', u.id)
+        .where((eb) => eb.or([eb('failed_logins', '>', 0), eb('locked_until', 'is not', null)]))
+        .executeTakeFirst();
+      return { value: true, audit: Number(r.numUpdatedRows) ? { actor: s.user.username, role: s.user.role, action: 'settings-changed', detail: { setting: 'user-unlock', user: params.data.username } } : null };
     });
     if (!found) return reply.code(404).send({ error: `no user ${params.data.username}` });
     return { username: params.data.username, locked: false };
