@@ -1,11 +1,11 @@
 /**
- * npm run bench:scale [-- --readers 50 --seconds 30 --signoffs 150 --studies 20 --arrival-ms 3000 --only sqlite|postgres --profile DIR]
+ * npm run bench:scale [-- --readers 50 --seconds 30 --warmup 10 --signoffs 150 --studies 20 --arrival-ms 3000 --only sqlite|postgres --profile DIR]
  *
  * One gateway on SQLite vs two gateways on PostgreSQL, each behind nginx (TLS) as the scale profile
  * starts them (scripts/scale.ts: real processes, Orthanc, the demo RIS over MLLP). Per configuration:
  *  - `--readers` concurrent readers through nginx, each looping over the worklist (GET /api/triage),
  *    a study's findings, a verdict on a finding of its own (reject, then undo: two audited writes) and
- *    a DICOMweb frame through the gateway's proxy;
+ *    a DICOMweb frame through the gateway's proxy; `--warmup` seconds of the same loop first, not measured;
  *  - an arrival stream: a 2-slice head CT by C-STORE every `--arrival-ms` (read by the pre-read);
  *  - `--signoffs` sign-offs enqueued at the start (a verified SR to Orthanc and an ORU to the RIS each),
  *    spread over `--studies` one-slice studies loaded beforehand (an SR must reference images the PACS
@@ -41,6 +41,8 @@ const arg = (name: string, d: number) => {
 };
 const READERS = arg('--readers', 50);
 const SECONDS = arg('--seconds', 30);
+/** Seconds of the same reader loop before the clock starts, not measured. */
+const WARMUP = arg('--warmup', 10);
 const SIGNOFFS = arg('--signoffs', 150);
 const ARRIVAL_MS = arg('--arrival-ms', 3000);
 /** Studies the sign-offs spread over: messages of one study and kind go out in order, so this bounds the outbox's parallelism. */
@@ -207,6 +209,44 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
     const errors: Record<Route, number> = { worklist: 0, findings: 0, verdict: 0, frame: 0 };
     const done: { t: number; ok: boolean }[] = [];
     const peak = scale.gateways.map(() => 0);
+    // Each reader's place in the route cycle and its finding's state, kept across the warm-up and the run.
+    const stepOf = Array.from({ length: READERS }, (_, i) => i); // readers start at different routes
+    const rejectedOf = Array.from({ length: READERS }, () => false);
+    const reader = async (i: number, until: number, record: boolean) => {
+      while (Date.now() < until) {
+        const step = stepOf[i]++;
+        const rejected = rejectedOf[i];
+        const route = ROUTES[step % ROUTES.length];
+        const t = performance.now();
+        let ok = false;
+        try {
+          if (route === 'worklist') ok = (await req('/api/triage', { headers: headers(i) })).status === 200;
+          else if (route === 'findings') ok = (await req(`/api/studies/${ctStudy}/findings`, { headers: headers(i) })).status === 200;
+          else if (route === 'verdict') {
+            const r = await req(`/api/findings/${findings[i].id}/verdict`, { method: 'POST', headers: headers(i), body: rejected ? { action: 'undo' } : { action: 'reject', reason: 'false-positive' } });
+            ok = r.status === 200;
+            if (ok) rejectedOf[i] = !rejected;
+          } else {
+            const r = await req(frames[(step + 1) % frames.length], { headers: { ...headers(i), accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
+            ok = r.status === 200 && r.body.length > 1000;
+          }
+        } catch {
+          ok = false;
+        }
+        const ms = performance.now() - t;
+        if (!record) continue;
+        done.push({ t: Date.now(), ok });
+        if (ok) lat[route].push(ms);
+        else errors[route]++;
+      }
+    };
+    // Warm-up: the same loop, not measured (each gateway's JIT, caches and connection pools, as in any
+    // process that has been up a while), so the first half compares running systems, not cold starts.
+    if (WARMUP > 0) {
+      console.error(`  warm-up: ${WARMUP} s`);
+      const until = Date.now() + WARMUP * 1000;
+      await Promise.all(Array.from({ length: READERS }, (_, i) => reader(i, until, false)));
+    }
     const t0 = Date.now();
     const end = t0 + SECONDS * 1000;
     const half = t0 + (SECONDS * 1000) / 2;
@@ -255,34 +295,7 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
           process.kill(scale.gateways[1].pid, 'SIGKILL');
         })()
       : Promise.resolve();
-    const reader = async (i: number) => {
-      let step = i; // readers start at different routes
-      let rejected = false;
-      while (Date.now() < end) {
-        const route = ROUTES[step++ % ROUTES.length];
-        const t = performance.now();
-        let ok = false;
-        try {
-          if (route === 'worklist') ok = (await req('/api/triage', { headers: headers(i) })).status === 200;
-          else if (route === 'findings') ok = (await req(`/api/studies/${ctStudy}/findings`, { headers: headers(i) })).status === 200;
-          else if (route === 'verdict') {
-            const r = await req(`/api/findings/${findings[i].id}/verdict`, { method: 'POST', headers: headers(i), body: rejected ? { action: 'undo' } : { action: 'reject', reason: 'false-positive' } });
-            ok = r.status === 200;
-            if (ok) rejected = !rejected;
-          } else {
-            const r = await req(frames[step % frames.length], { headers: { ...headers(i), accept: 'multipart/related; type="application/octet-stream"; transfer-syntax=*' } });
-            ok = r.status === 200 && r.body.length > 1000;
-          }
-        } catch {
-          ok = false;
-        }
-        const ms = performance.now() - t;
-        done.push({ t: Date.now(), ok });
-        if (ok) lat[route].push(ms);
-        else errors[route]++;
-      }
-    };
-    await Promise.all([...Array.from({ length: READERS }, (_, i) => reader(i)), arriving, killer, enqueue]);
+    await Promise.all([...Array.from({ length: READERS }, (_, i) => reader(i, end, true)), arriving, killer, enqueue]);
     clearInterval(sampler);
     clearTimeout(cpuTimer);
     const tEnd = Date.now();
@@ -379,7 +392,7 @@ async function runConfig(name: string, store: 'sqlite' | 'postgres', gateways: n
 
 function print(results: Result[]): void {
   const f = (n: number) => (Number.isFinite(n) ? n.toFixed(0) : '-');
-  console.log(`\nbench:scale: ${READERS} readers, ${SECONDS} s per configuration, ${SIGNOFFS} sign-offs (${2 * SIGNOFFS} messages), a study every ${ARRIVAL_MS} ms; ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
+  console.log(`\nbench:scale: ${READERS} readers, ${SECONDS} s per configuration after ${WARMUP} s of warm-up, ${SIGNOFFS} sign-offs (${2 * SIGNOFFS} messages), a study every ${ARRIVAL_MS} ms; ${os.cpus().length} cores, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}`);
   for (const r of results) {
     console.log(`\n${r.config}`);
     console.log('  route      n       err   p50 ms  p95 ms  p99 ms');
