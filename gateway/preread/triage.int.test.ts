@@ -314,6 +314,24 @@ describe('triage follows the findings through the reader policy, recomputed from
     }
   });
 
+  it('the moment AI is off for a study, before its stored triage is recomputed, every view says AI disabled (never "no AI findings")', async () => {
+    const uid = await criticalStudy();
+    // The row the service writes, but written by hand: no domain event, so the stored triage keeps its
+    // flag (what a reader can meet in the instant between the switch and the recompute).
+    await db().insertInto('ai_disabled_studies').values({ study_uid: uid, reason: 'Patient declined AI analysis', disabled_by: 'rita', disabled_at: new Date().toISOString() }).execute();
+    try {
+      expect((await db().selectFrom('preread_studies').select('priority').where('study_uid', '=', uid).executeTakeFirstOrThrow()).priority).toBe('critical');
+      await expectNoFlagAnyRole(uid, /AI disabled for this study by rita: Patient declined/);
+      for (const u of READERS) {
+        expect((await triageOf(u, uid)).aiState, u).toBe('disabled');
+        expect((await prereadOf(u, uid)).aiState, u).toBe('disabled');
+      }
+      expect((await triageOf('rita', uid)).reason).toBe('AI disabled for this study by rita: Patient declined AI analysis');
+    } finally {
+      await db().deleteFrom('ai_disabled_studies').where('study_uid', '=', uid).execute();
+    }
+  });
+
   it('rollout silent, then off: no flag and no reason for any role, alerts closed; a study read while silent raises no alert and pages nobody; assistive brings the flag back', async () => {
     const uid = await criticalStudy();
     const alert = await waitFor('alert', async () => (await openAlerts('erin')).find((a) => a.studyUID === uid));

@@ -24,7 +24,7 @@ import type { GatewayContext, DomainEventMap } from '../context.js';
 import { withAudit, type AuditEvent } from '../audit/audit.js';
 import { findingsForStudy, getSignoff, signoffStatuses, type OutboxState, type SignoffStatus } from '../findings/repository.js';
 import { enqueueWebhook } from '../outbox/events.js';
-import { aiDisabledFor, readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
+import { aiOffReason, readerPolicySnapshot, readerVisible, type ReaderPolicySnapshot } from '../trust/service.js';
 import { isAiFinding, ruleFor } from '../../src/core/policy/policy.js';
 import { FindingSchema, type Finding } from '../../src/core/findings/finding.js';
 import { prioritise, type Priority, type TriageResult, type TriageRules } from '../../src/core/triage/triage.js';
@@ -273,9 +273,9 @@ export class TriageService {
     // The snapshot was taken before this transaction; whether AI is off for THIS study is read again
     // inside it, so a result committed just after a reader switched AI off cannot restore a flag or
     // overwrite the "AI disabled" reason with a stale one.
-    const off = await trx.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
+    const offRow = await trx.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', studyUID).executeTakeFirst();
     const disabledStudies = new Map(prep.snap.disabledStudies);
-    if (off) disabledStudies.set(studyUID, { reason: off.reason, by: off.disabled_by, at: off.disabled_at });
+    if (offRow) disabledStudies.set(studyUID, { reason: offRow.reason, by: offRow.disabled_by, at: offRow.disabled_at });
     else disabledStudies.delete(studyUID);
     prep = { ...prep, snap: { ...prep.snap, disabledStudies } };
     const now = new Date().toISOString();
@@ -284,15 +284,13 @@ export class TriageService {
     const t: TriageResult = prioritise(visible, this.opts.rules, this.opts.thresholds());
     const signoff = await getSignoff(trx, studyUID);
     const status: StudyStatus = signoff ? 'final' : 'unsigned';
-    const disabled = prep.snap.disabledStudies.get(studyUID);
     const modality = prep.facts?.modality ?? row.modality;
     // THE rule for "AI off here" (study or modality, unknown modality fails closed), as the reader policy applies it.
-    const override = aiDisabledFor(prep.snap, studyUID, modality) ? 'disabled' : null;
-    const modalityOff = !disabled && override !== null;
+    const off = aiOffReason(prep.snap, studyUID, modality);
+    const override = off ? 'disabled' : null;
     let reason = t.reason;
     if (t.priority === 'none') {
-      if (disabled) reason = `AI disabled for this study by ${disabled.by}: ${disabled.reason}`;
-      else if (modalityOff) reason = `AI disabled for modality ${modality ?? '(unknown)'}`;
+      if (off) reason = off;
       // Nothing visible and nothing flagged before, and no model just finished: keep what the queue
       // said (AI pending, skipped, failed).
       else if (how.cause !== 'ingest' && !visible.some(isAiFinding) && row.priority === 'none' && row.ai_override !== 'disabled') reason = row.reason;
@@ -435,6 +433,11 @@ export class TriageService {
 
   /** The study-level entry (no role filter): what the stored priority and alerts follow. Internal and tests. */
   async entries(studyUIDs?: string[]): Promise<Record<string, TriageEntry>> {
+    return (await this.entriesAndModality(studyUIDs)).entries;
+  }
+
+  /** The entries, and each study's modality as stored (for the reader policy's "AI off for this modality"). */
+  private async entriesAndModality(studyUIDs?: string[]): Promise<{ entries: Record<string, TriageEntry>; modality: Map<string, string | null> }> {
     const rows = await this.rows(studyUIDs);
     const jobs = await this.jobsByStudy(studyUIDs);
     const signoffs = new Map<string, SignoffStatus>();
@@ -456,7 +459,7 @@ export class TriageService {
         afterSignoff: s?.afterSignoff ?? 0,
       };
     }
-    return out;
+    return { entries: out, modality: new Map(rows.map((r) => [r.study_uid, r.modality])) };
   }
 
   private async rows(studyUIDs?: string[]): Promise<DB['preread_studies'][]> {
@@ -486,13 +489,14 @@ export class TriageService {
    * this role see. A role without diagnostic findings in its rule gets AI state and status only.
    */
   async viewsFor(role: string, studyUIDs?: string[]): Promise<Record<string, TriageView>> {
-    const base = await this.entries(studyUIDs);
+    const { entries: base, modality } = await this.entriesAndModality(studyUIDs);
     const uids = Object.keys(base);
     const snap = await readerPolicySnapshot(this.ctx);
     const diagnostic = !!ruleFor(snap.policy, role)?.kinds.includes('diagnostic');
     const out: Record<string, TriageView> = {};
     if (!diagnostic) {
-      for (const [k, e] of Object.entries(base)) out[k] = { ...e, priority: null, reason: null, afterSignoff: null };
+      // No priority and no reason for this role; whether AI is off is not a finding (as below).
+      for (const [k, e] of Object.entries(base)) out[k] = { ...e, ...(aiOffReason(snap, k, modality.get(k) ?? null) ? { aiState: 'disabled' as const } : {}), priority: null, reason: null, afterSignoff: null };
       return out;
     }
     const findings = await this.findingsByStudy(uids);
@@ -515,13 +519,17 @@ export class TriageService {
       const fs = findings.get(uid) ?? [];
       const facts = fs.some(isAiFinding) ? (factsOf.get(uid) ?? null) : null;
       const r = prioritise(readerVisible(snap, { studyUID: uid, facts }, fs, role), this.opts.rules, this.opts.thresholds());
-      // The stored reason when the study shows nothing for anyone (AI pending, skipped, disabled...):
-      // it names no finding. Otherwise the role's own result, which names only what it may see.
-      const reason = r.priority === 'none' && e.priority === 'none' ? e.reason : r.reason;
+      // AI off for the study under the policy as it stands now: say so, even in the moment before the
+      // stored triage is recomputed (which would otherwise read "no AI findings", as if AI had run and
+      // found nothing).
+      const off = r.priority === 'none' ? aiOffReason(snap, uid, facts?.modality ?? modality.get(uid) ?? null) : null;
+      // Else the stored reason when the study shows nothing for anyone (AI pending, skipped...): it names
+      // no finding. Otherwise the role's own result, which names only what it may see.
+      const reason = off ?? (r.priority === 'none' && e.priority === 'none' ? e.reason : r.reason);
       const lateFs = late.get(uid) ?? [];
       // The same reader policy as the live set: a result the role may not see is not counted for it.
       const afterSignoff = lateFs.length ? readerVisible(snap, { studyUID: uid, facts: facts ?? factsOf.get(uid) ?? null }, lateFs, role).length : 0;
-      out[uid] = { ...e, priority: r.priority, reason, afterSignoff };
+      out[uid] = { ...e, ...(off ? { aiState: 'disabled' as const } : {}), priority: r.priority, reason, afterSignoff };
     }
     return out;
   }

@@ -257,6 +257,17 @@ export function aiDisabledFor(snap: Pick<ReaderPolicySnapshot, 'disabledStudies'
 }
 
 /**
+ * Why AI is off for this study, in the words every reader sees (the study's stored triage and each
+ * role's view use this one wording), or null when it is on. The same rule as aiDisabledFor.
+ */
+export function aiOffReason(snap: Pick<ReaderPolicySnapshot, 'disabledStudies' | 'disabledModalities'>, studyUID: string, modality: string | null): string | null {
+  const d = snap.disabledStudies.get(studyUID);
+  if (d) return `AI disabled for this study by ${d.by}: ${d.reason}`;
+  if (aiDisabledFor(snap, studyUID, modality)) return `AI disabled for modality ${modality?.toUpperCase() ?? '(unknown)'}`;
+  return null;
+}
+
+/**
  * Why no reader may see this finding (before any role rule), or null. AI output only: a
  * radiologist's own finding is never hidden by the AI controls.
  */
