@@ -245,10 +245,14 @@ describe.runIf(TEST_DIALECT === 'postgres')('fail-over by kill -9 of a gateway p
       // Acknowledged before the kill: received exactly once (the survivor never sends a recorded ACK again).
       expect(ackedBeforeKill.length).toBeGreaterThan(0);
       expect(ackedBeforeKill.filter((id) => perId.get(id) !== 1)).toEqual([]);
-      // Received twice: only what A had in flight, each re-sent once under its own control id.
+      // Received twice: only what A had in flight at the kill, each re-sent once under its own control id.
+      // In flight = sent and not yet recorded as acknowledged: those the RIS still held, and any whose ACK
+      // A had read but not yet committed with its audit record (the at-least-once window the README
+      // describes). A runs at most OUTBOX_CONCURRENCY (4) deliveries at once.
       const dupes = [...perId].filter(([, n]) => n > 1).map(([id]) => id);
-      console.log(`[failover] duplicates at the RIS: ${dupes.length} (in flight at the kill: ${inFlight.length}); ${received.length} receipts for ${N} ORUs`);
-      expect(dupes.filter((id) => !inFlight.includes(id))).toEqual([]);
+      console.log(`[failover] duplicates at the RIS: ${dupes.length} (held by the RIS at the kill: ${inFlight.length}); ${received.length} receipts for ${N} ORUs`);
+      expect(dupes.filter((id) => ackedBeforeKill.includes(id))).toEqual([]);
+      expect(dupes.length).toBeLessThanOrEqual(4);
       expect([...perId.values()].every((n) => n <= 2)).toBe(true);
       expect(inFlight.every((id) => perId.get(id) === 2)).toBe(true);
       // SR: one instance per SR series in Orthanc (a re-sent STOW of the same SOP Instance UID stores nothing new).
