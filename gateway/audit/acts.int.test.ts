@@ -140,6 +140,13 @@ describe('an act whose audit record cannot be written is not kept', () => {
     expect(await count('outbox-retry')).toBe(0);
     expect((await ada.post(`/api/admin/outbox/${id}/retry`, {})).status).toBe(200);
     expect(await count('outbox-retry')).toBe(1);
+    // A retry of a message already waiting for its attempt (a replay): 200, nothing changed or recorded.
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const waiting = await insert('atomic-retry-2', 'failed');
+    await db().updateTable('outbox').set({ status: 'pending', next_attempt_at: later }).where('id', '=', waiting).execute();
+    expect((await ada.post(`/api/admin/outbox/${waiting}/retry`, {})).status).toBe(200);
+    expect((await db().selectFrom('outbox').select(['status', 'next_attempt_at']).where('id', '=', waiting).executeTakeFirstOrThrow())).toEqual({ status: 'pending', next_attempt_at: later });
+    expect(await count('outbox-retry')).toBe(1);
     expect(verifyChain(await audit()).ok).toBe(true);
   });
 });

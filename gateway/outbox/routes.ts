@@ -30,6 +30,8 @@ export function registerOutboxRoutes(app: FastifyInstance, store: Store, worker:
     if (!row) return reply.code(404).send({ error: `no outbox message ${id}` });
     if (row.status === 'acknowledged') return reply.code(409).send({ error: `message ${id} was already acknowledged; a retry would send it twice` });
     if (row.status === 'sent') return reply.code(409).send({ error: `message ${id} is being delivered right now` });
+    // Already waiting for its next attempt (a replayed retry): nothing to change, nothing recorded again.
+    if (row.status === 'pending') return { id, status: 'pending' };
     const now = new Date().toISOString();
     // The retry and its audit record: one transaction. Only from the state read above: a worker that claimed
     // or finished the message meanwhile wins, and the admin is told rather than the message sent twice.
