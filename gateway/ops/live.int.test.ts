@@ -118,6 +118,13 @@ describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', ()
     const onB = stream(bUrl, rita.cookie);
     const onA = stream(st.baseUrl, rita.cookie);
     await waitFor('both streams open', async () => onB.events.some((e) => e.event === 'hello') && onA.events.some((e) => e.event === 'hello'), 10_000, 50);
+    // Let what the admission set going (its change, relayed between the gateways) reach both streams first.
+    const triageSeen = () => [onA, onB].map((s) => s.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY).length).join();
+    for (let i = 0, seen = triageSeen(); i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 500));
+      if (triageSeen() === seen) break;
+      seen = triageSeen();
+    }
     // An AI result imported through A's API (the one ingestion path): a critical finding flags the study.
     const r = await rita.post('/api/findings', {
       id: `live-int-${Date.now()}`,
@@ -143,7 +150,15 @@ describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', ()
     // B heard it through LISTEN/NOTIFY (B's own event bus never saw the finding); A, where it happened, directly.
     // The reader on B saw the same triage changes as the reader on A (one per change A published: the
     // recompute and the alert it raised), no more (no echo, no duplicate), and the one alert.
-    const priorities = (s: { events: Ev[] }) => mine(s, 'triage').map((e) => e.data.priority);
+    // Events from before the import may still reach a stream after it opened: the admission's own change,
+    // or the queue's timed AI-state change ("arriving" to settled), relayed from whichever gateway leads the
+    // feed. Their view is computed when written, so they read "routine" until the import commits. They are
+    // not what this test is about (and failed it once in CI): count from the first critical view on.
+    const priorities = (s: { events: Ev[] }) => {
+      const all = mine(s, 'triage').map((e) => e.data.priority);
+      const first = all.indexOf('critical');
+      return first < 0 ? [] : all.slice(first);
+    };
     expect(priorities(onA).length).toBeGreaterThan(0);
     expect(priorities(onA).every((p) => p === 'critical')).toBe(true);
     expect(priorities(onB)).toEqual(priorities(onA));
