@@ -82,6 +82,20 @@ function stream(baseUrl: string, cookie: string): { events: Ev[]; close(): void 
   return { events, close: () => ac.abort() };
 }
 
+/**
+ * Waits until no triage event for the study has reached these streams for half a second (5 s at most):
+ * what the admission set going (its change, relayed between gateways by LISTEN/NOTIFY) may still be on
+ * its way when a stream opens, and is not what these tests count.
+ */
+async function quiet(streams: { events: Ev[] }[], studyUID: string): Promise<void> {
+  const seen = () => streams.map((s) => s.events.filter((e) => e.event === 'triage' && e.data.studyUID === studyUID).length).join();
+  for (let i = 0, last = seen(); i < 10; i++) {
+    await new Promise((res) => setTimeout(res, 500));
+    if (seen() === last) return;
+    last = seen();
+  }
+}
+
 describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', () => {
   const FILE = path.join(HEAD_CT_DIR, '07.dcm');
   const SRC = parseDicomPart10(fs.readFileSync(FILE));
@@ -118,13 +132,7 @@ describe.runIf(TEST_DIALECT === 'postgres')('SSE on two gateways, over HTTP', ()
     const onB = stream(bUrl, rita.cookie);
     const onA = stream(st.baseUrl, rita.cookie);
     await waitFor('both streams open', async () => onB.events.some((e) => e.event === 'hello') && onA.events.some((e) => e.event === 'hello'), 10_000, 50);
-    // Let what the admission set going (its change, relayed between the gateways) reach both streams first.
-    const triageSeen = () => [onA, onB].map((s) => s.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY).length).join();
-    for (let i = 0, seen = triageSeen(); i < 10; i++) {
-      await new Promise((res) => setTimeout(res, 500));
-      if (triageSeen() === seen) break;
-      seen = triageSeen();
-    }
+    await quiet([onA, onB], STUDY);
     // An AI result imported through A's API (the one ingestion path): a critical finding flags the study.
     const r = await rita.post('/api/findings', {
       id: `live-int-${Date.now()}`,
@@ -201,7 +209,9 @@ describe('in progress, live', () => {
     const [rita, remy] = await Promise.all([login(st.baseUrl, 'rita'), login(st.baseUrl, 'remy')]);
     const worklist = stream(bUrl, rita.cookie);
     await waitFor('the stream open', async () => worklist.events.some((e) => e.event === 'hello'), 10_000, 50);
-    const mine = () => worklist.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY);
+    await quiet([worklist], STUDY);
+    const before = worklist.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY).length;
+    const mine = () => worklist.events.filter((e) => e.event === 'triage' && e.data.studyUID === STUDY).slice(before);
     expect(mine()).toHaveLength(0);
     const inProgress = async () => ((await rita.json('/api/reports/in-progress')) as { studies: { studyUID: string; by: string }[] }).studies.find((x) => x.studyUID === STUDY);
     expect(await inProgress()).toBeUndefined();
