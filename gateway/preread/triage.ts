@@ -519,13 +519,14 @@ export class TriageService {
       const fs = findings.get(uid) ?? [];
       const facts = fs.some(isAiFinding) ? (factsOf.get(uid) ?? null) : null;
       const r = prioritise(readerVisible(snap, { studyUID: uid, facts }, fs, role), this.opts.rules, this.opts.thresholds());
-      // AI off for the study under the policy as it stands now: say so, even in the moment before the
-      // stored triage is recomputed (which would otherwise read "no AI findings", as if AI had run and
-      // found nothing).
-      const off = r.priority === 'none' ? aiOffReason(snap, uid, facts?.modality ?? modality.get(uid) ?? null) : null;
+      // AI off for the study under the policy as it stands now: its AI state says so for every role (as
+      // above, and as the stored triage will once recomputed), and so does the reason when nothing is
+      // flagged, even in the moment before that recompute (which would otherwise read "no AI findings",
+      // as if AI had run and found nothing).
+      const off = aiOffReason(snap, uid, facts?.modality ?? modality.get(uid) ?? null);
       // Else the stored reason when the study shows nothing for anyone (AI pending, skipped...): it names
       // no finding. Otherwise the role's own result, which names only what it may see.
-      const reason = off ?? (r.priority === 'none' && e.priority === 'none' ? e.reason : r.reason);
+      const reason = r.priority === 'none' ? (off ?? (e.priority === 'none' ? e.reason : r.reason)) : r.reason;
       const lateFs = late.get(uid) ?? [];
       // The same reader policy as the live set: a result the role may not see is not counted for it.
       const afterSignoff = lateFs.length ? readerVisible(snap, { studyUID: uid, facts: facts ?? factsOf.get(uid) ?? null }, lateFs, role).length : 0;
