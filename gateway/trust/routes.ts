@@ -123,9 +123,10 @@ export async function registerTrustRoutes(app: FastifyInstance, ctx: GatewayCont
     if (!p.ok) return bad(reply, 'study', p.error);
     const body = z.object({ reason: z.enum(reasonKeys) }).strict().safeParse(req.body);
     if (!body.success) return bad(reply, 'body', body.error);
-    await disableAiForStudy(db, p.uid, AI_DISABLE_REASONS[body.data.reason], s.user);
-    events.emit('study-ai-changed', { studyUID: p.uid, disabled: true, actor: s.user.username, reason: AI_DISABLE_REASONS[body.data.reason] });
-    return reply.code(201).send({ study: p.uid, disabled: true, reason: AI_DISABLE_REASONS[body.data.reason] });
+    const changed = await disableAiForStudy(db, p.uid, AI_DISABLE_REASONS[body.data.reason], s.user);
+    if (changed) events.emit('study-ai-changed', { studyUID: p.uid, disabled: true, actor: s.user.username, reason: AI_DISABLE_REASONS[body.data.reason] });
+    // 200 for a replay (already off for this reason): the same answer, nothing new made.
+    return reply.code(changed ? 201 : 200).send({ study: p.uid, disabled: true, reason: AI_DISABLE_REASONS[body.data.reason] });
   });
 
   app.delete<{ Params: { study: string } }>('/api/studies/:study/ai-disabled', { config: { permission: 'study.ai-disable' } }, async (req, reply) => {

@@ -83,6 +83,8 @@ export async function rolloutMode(db: Kysely<DB>, modelName: string): Promise<Ro
 export async function setRolloutMode(db: Kysely<DB>, modelName: string, mode: RolloutMode, actor: SessionUser): Promise<{ before: RolloutMode; after: RolloutMode }> {
   return withAudit(db, async (trx) => {
     const before = await rolloutMode(trx, modelName);
+    // The mode it already has (a replayed request): nothing changes, nothing is recorded.
+    if (before === mode) return { value: { before, after: mode }, audit: null };
     const at = new Date().toISOString();
     await trx
       .insertInto('model_rollout')
@@ -98,16 +100,23 @@ export async function studyDisable(db: Kysely<DB>, studyUID: string): Promise<{ 
   return row ? { reason: row.reason, by: row.disabled_by, at: row.disabled_at } : null;
 }
 
-export async function disableAiForStudy(db: Kysely<DB>, studyUID: string, reason: string, actor: SessionUser): Promise<void> {
-  await withAudit(db, async (trx) => {
+/**
+ * Switches AI off for a study with this reason. False when it was already off for the same reason (a
+ * replayed request, or a second tab): nothing changes (who switched it off, and when, stay as they
+ * were) and nothing is recorded. The write is conditional, so of two identical requests at once only
+ * one changes the row and is recorded.
+ */
+export async function disableAiForStudy(db: Kysely<DB>, studyUID: string, reason: string, actor: SessionUser): Promise<boolean> {
+  return withAudit(db, async (trx) => {
     const before = await studyDisable(trx, studyUID);
     const at = new Date().toISOString();
-    await trx
+    const r = await trx
       .insertInto('ai_disabled_studies')
       .values({ study_uid: studyUID, reason, disabled_by: actor.username, disabled_at: at })
-      .onConflict((oc) => oc.column('study_uid').doUpdateSet({ reason, disabled_by: actor.username, disabled_at: at }))
-      .execute();
-    return { value: undefined, audit: { actor: actor.username, role: actor.role, action: 'ai-disabled-study', studyUID, detail: { before: before ? { disabled: true, reason: before.reason } : { disabled: false }, after: { disabled: true, reason } } } };
+      .onConflict((oc) => oc.column('study_uid').doUpdateSet({ reason, disabled_by: actor.username, disabled_at: at }).where('ai_disabled_studies.reason', '<>', reason))
+      .executeTakeFirst();
+    if (!Number(r.numInsertedOrUpdatedRows ?? 0)) return { value: false, audit: null };
+    return { value: true, audit: { actor: actor.username, role: actor.role, action: 'ai-disabled-study', studyUID, detail: { before: before ? { disabled: true, reason: before.reason } : { disabled: false }, after: { disabled: true, reason } } } };
   });
 }
 
@@ -129,6 +138,8 @@ export async function setDisabledModalities(db: Kysely<DB>, modalities: string[]
   const at = new Date().toISOString();
   return withAudit(db, async (trx) => {
     const before = await disabledModalities(trx);
+    // The set it already is (a replayed request): nothing changes, nothing is recorded.
+    if (before.join() === after.join()) return { value: { before, after }, audit: null };
     await trx.deleteFrom('ai_disabled_modalities').execute();
     for (const m of after) await trx.insertInto('ai_disabled_modalities').values({ modality: m, disabled_by: actor.username, disabled_at: at }).execute();
     return { value: { before, after }, audit: { actor: actor.username, role: actor.role, action: 'settings-changed', detail: { setting: 'ai-disabled-modalities', before, after } } };

@@ -190,6 +190,8 @@ describe('rollout modes', () => {
     // The pre-read may still run a silent model (results recorded), but not an 'off' one.
     expect(await isAiAllowed(stack.gateway.store.db, { studyUID: HEAD_CT, modality: 'CT', modelName: 'adult-head-ct' })).toEqual({ ok: true });
     expect((await put(c.ada, '/api/admin/models/adult-head-ct/rollout', { mode: 'off' })).status).toBe(200);
+    // A replay of the same switch: 200, and no second record (the list of changes below).
+    expect((await put(c.ada, '/api/admin/models/adult-head-ct/rollout', { mode: 'off' })).status).toBe(200);
     expect((await isAiAllowed(stack.gateway.store.db, { studyUID: HEAD_CT, modality: 'CT', modelName: 'adult-head-ct' })).ok).toBe(false);
     expect((await put(c.ada, '/api/admin/models/adult-head-ct/rollout', { mode: 'loud' })).status).toBe(400);
     expect((await put(c.ada, '/api/admin/models/..%2Fetc/rollout', { mode: 'off' })).status).toBe(400);
@@ -228,6 +230,14 @@ describe('disable AI', () => {
     expect(await badReason.text()).toContain('reason');
     expect((await c.rita.post(`/api/studies/not-a-uid/ai-disabled`, { reason: 'patient-declined' })).status).toBe(400);
     expect((await c.rita.post(`/api/studies/${HEAD_CT}/ai-disabled`, { reason: 'patient-declined' })).status).toBe(201);
+    const row = () => stack.gateway.store.db.selectFrom('ai_disabled_studies').selectAll().where('study_uid', '=', HEAD_CT).executeTakeFirstOrThrow();
+    const first = await row();
+    // A replay (or a second tab) with the same reason: 200, the same answer; who and when unchanged, no
+    // second record (counted below).
+    const again = await c.rita.post(`/api/studies/${HEAD_CT}/ai-disabled`, { reason: 'patient-declined' });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ study: HEAD_CT, disabled: true, reason: 'Patient declined AI analysis' });
+    expect(await row()).toEqual(first);
     expect(await ids(c.rita, HEAD_CT)).toEqual([]);
     expect(await ids(c.toby, HEAD_CT)).toEqual([]);
     const allowed = await isAiAllowed(stack.gateway.store.db, { studyUID: HEAD_CT, modality: 'CT' });
@@ -249,6 +259,8 @@ describe('disable AI', () => {
   it('per modality: an admin switches CT off; CT findings hidden, CR unaffected; reversible', async () => {
     expect((await put(c.ada, '/api/admin/ai-disabled-modalities', { modalities: ['ct'] })).status).toBe(400);
     expect((await put(c.ada, '/api/admin/ai-disabled-modalities', { modalities: ['CT'] })).status).toBe(200);
+    // A replay: 200, recorded once (counted at the end).
+    expect((await put(c.ada, '/api/admin/ai-disabled-modalities', { modalities: ['CT'] })).status).toBe(200);
     expect(await ids(c.rita, HEAD_CT)).toEqual([]);
     expect(await ids(c.rita, CHEST)).toEqual(sorted(f.chest));
     expect(await isAiAllowed(stack.gateway.store.db, { studyUID: HEAD_CT, modality: 'CT' })).toMatchObject({ ok: false, code: 'modality-disabled' });
@@ -257,6 +269,9 @@ describe('disable AI', () => {
     expect(st.summary).toContain('modality CT');
     expect((await put(c.ada, '/api/admin/ai-disabled-modalities', { modalities: [] })).status).toBe(200);
     expect(await ids(c.rita, HEAD_CT)).toHaveLength(4);
+    const audit = await stack.gateway.store.db.selectFrom('audit').select('detail').where('action', '=', 'settings-changed').orderBy('seq').execute();
+    const sets = audit.map((a) => JSON.parse(a.detail!)).filter((d) => d.setting === 'ai-disabled-modalities').map((d) => `${d.before.join()}->${d.after.join()}`);
+    expect(sets).toEqual(['->CT', 'CT->']);
   });
 });
 
