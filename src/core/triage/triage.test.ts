@@ -25,6 +25,12 @@ describe('prioritise', () => {
     expect(prioritise([finding({ confidence: 0.94 })], DEFAULT_TRIAGE_RULES)).toMatchObject({ priority: 'critical', reason: 'ICH suspected, 94%' });
   });
 
+  it("says a radiologist's own finding is theirs, and gives no percentage where the source gave no certainty", () => {
+    const own = finding({ source: 'radiologist', confidence: 1, model: { name: 'radiologist', version: '1' }, status: 'accepted', verdict: { by: 'rita', at: '2026-01-01T00:00:00Z' } });
+    expect(prioritise([own], DEFAULT_TRIAGE_RULES)).toMatchObject({ priority: 'critical', reason: "ICH, radiologist's finding" });
+    expect(prioritise([finding({ source: 'sr', confidence: 1, confidenceStated: false })], DEFAULT_TRIAGE_RULES)).toMatchObject({ priority: 'critical', reason: 'ICH suspected, confidence not given' });
+  });
+
   it('uses the model threshold when the rule has none: below it is not suspected', () => {
     const f = finding({ confidence: 0.6 });
     expect(prioritise([f], DEFAULT_TRIAGE_RULES, { 'ich-ct': 0.7 }).priority).toBe('none');

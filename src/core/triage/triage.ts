@@ -109,5 +109,16 @@ export function prioritise(findings: readonly Finding[], rules: TriageRules, mod
     }
   }
   if (!best) return { priority: 'none', reason: findings.length ? 'no finding above threshold' : 'no AI findings' };
-  return { priority: best.priority, reason: `${best.label} suspected, ${pct(best.confidence)}`, findingId: best.finding.id };
+  return { priority: best.priority, reason: reasonOf(best.finding, best.label), findingId: best.finding.id };
+}
+
+/**
+ * The words a reader sees for the deciding finding. A radiologist's own finding is not a suspicion with
+ * a certainty ("ICH suspected, 100%" would read as AI output); a source that gave no certainty is never
+ * shown with a percentage (the finding's confidence is then only a placeholder).
+ */
+function reasonOf(f: Finding, label: string): string {
+  if (f.source === 'radiologist') return `${label}, radiologist's finding`;
+  if (f.confidenceStated === false) return `${label} suspected, confidence not given`;
+  return `${label} suspected, ${pct(f.confidence)}`;
 }
